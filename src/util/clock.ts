@@ -1,0 +1,16 @@
+// Time for everything outside the sans-IO core: a Clock schedules callbacks at absolute times (ms).
+// CONTRACT shared by stack/, link/ (the simulator) and the drivers. The core never sees a Clock,
+// only `now` numbers passed in.
+
+export interface TimerHandle {
+  /** Opaque; pass back to Clock.cancel. */
+  readonly id: number;
+}
+
+export interface Clock {
+  /** Current time in milliseconds (may be fractional). Virtual clocks start at 0. */
+  now(): number;
+  /** Run `fn` once at time `t` (ms, absolute). Callbacks at equal times run in scheduling order. */
+  schedule(t: number, fn: () => void): TimerHandle;
+  cancel(h: TimerHandle): void;
+}
