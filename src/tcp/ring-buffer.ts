@@ -1,0 +1,192 @@
+// A fixed-capacity byte ring for TCP send and receive queues (RFC 9293 section 3.3.1's buffers):
+// storage is allocated on first write and can be released when idle; out-of-order bytes can be
+// placed past the readable end (writeAt) and made readable later (commit). All copies use
+// Uint8Array.set on at most two contiguous pieces.
+
+const EMPTY = new Uint8Array(0);
+
+export class RingBuffer {
+  #cap: number;
+  #buf: Uint8Array | null = null;
+  /** Index of the first readable byte in #buf. */
+  #head = 0;
+  /** Readable bytes. */
+  #len = 0;
+  /** High-water mark of bytes placed by writeAt past the readable end and not yet committed. */
+  #pending = 0;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`RingBuffer capacity ${capacity}`);
+    this.#cap = capacity;
+  }
+
+  get capacity(): number {
+    return this.#cap;
+  }
+  /** Readable bytes. */
+  get length(): number {
+    return this.#len;
+  }
+  /** Room left for write() (bytes placed by writeAt still count as free until committed). */
+  get free(): number {
+    return this.#cap - this.#len;
+  }
+  /** Whether storage is currently allocated. */
+  get allocated(): boolean {
+    return this.#buf !== null;
+  }
+  /** Furthest extent, relative to the readable end, of bytes placed by writeAt and not committed. */
+  get uncommitted(): number {
+    return this.#pending;
+  }
+
+  /** Append as much of `src` as fits; returns the number of bytes copied. */
+  write(src: Uint8Array): number {
+    const n = this.#place(0, src);
+    this.#len += n;
+    this.#pending = Math.max(0, this.#pending - n);
+    return n;
+  }
+
+  /** Consume up to `max` bytes into a fresh array the caller owns; null when nothing is readable. */
+  read(max: number): Uint8Array | null {
+    const n = Math.min(Math.max(0, Math.floor(max)), this.#len);
+    if (n === 0) return null;
+    const out = new Uint8Array(n);
+    this.#copyOut(0, n, out);
+    this.consume(n);
+    return out;
+  }
+
+  /** Consume up to dst.length bytes into `dst`; returns the number copied. */
+  readInto(dst: Uint8Array): number {
+    const n = Math.min(dst.length, this.#len);
+    if (n === 0) return 0;
+    this.#copyOut(0, n, dst);
+    this.consume(n);
+    return n;
+  }
+
+  /**
+   * Bytes [offset, offset+len) of the readable data (clipped to it) without consuming them:
+   * a view into the storage when contiguous (valid until the next mutation), else a copy.
+   */
+  peek(offset: number, len: number): Uint8Array {
+    const start = Math.min(Math.max(0, offset), this.#len);
+    const end = Math.min(start + Math.max(0, len), this.#len);
+    const n = end - start;
+    const buf = this.#buf;
+    if (n === 0 || buf === null) return EMPTY;
+    let from = this.#head + start;
+    if (from >= this.#cap) from -= this.#cap;
+    if (from + n <= this.#cap) return buf.subarray(from, from + n);
+    const out = new Uint8Array(n);
+    this.#copyOut(start, n, out);
+    return out;
+  }
+
+  /** Drop up to `n` readable bytes from the front. */
+  consume(n: number): void {
+    const k = Math.min(Math.max(0, Math.floor(n)), this.#len);
+    if (k === 0) return;
+    this.#len -= k;
+    this.#head += k;
+    if (this.#head >= this.#cap) this.#head -= this.#cap;
+    // Rewind when fully drained so later data lands contiguously (not while writeAt bytes wait).
+    if (this.#len === 0 && this.#pending === 0) this.#head = 0;
+  }
+
+  /**
+   * Place `src` in the free area starting `offset` bytes past the readable end, without making it
+   * readable; clipped to capacity. Returns the number of bytes written (from the start of src).
+   */
+  writeAt(offset: number, src: Uint8Array): number {
+    if (offset < 0) return 0;
+    const n = this.#place(offset, src);
+    if (n > 0) this.#pending = Math.max(this.#pending, offset + n);
+    return n;
+  }
+
+  /** Make `n` more bytes, previously placed at writeAt offsets 0..n-1, readable. */
+  commit(n: number): void {
+    const k = Math.min(Math.max(0, Math.floor(n)), this.free);
+    if (k === 0) return;
+    this.#buf ??= new Uint8Array(this.#cap);
+    this.#len += k;
+    this.#pending = Math.max(0, this.#pending - k);
+  }
+
+  /** Forget bytes placed by writeAt that were never committed. */
+  discardUncommitted(): void {
+    this.#pending = 0;
+    if (this.#len === 0) this.#head = 0;
+  }
+
+  /** Drop all data, readable and uncommitted (storage is kept; call release() to drop it). */
+  clear(): void {
+    this.#len = 0;
+    this.#head = 0;
+    this.#pending = 0;
+  }
+
+  /**
+   * Drop the storage when nothing is held, so idle connections cost no buffer memory. Does nothing
+   * while readable bytes or uncommitted writeAt bytes remain (see discardUncommitted). Returns
+   * whether the storage is now released.
+   */
+  release(): boolean {
+    if (this.#len === 0 && this.#pending === 0) {
+      this.#buf = null;
+      this.#head = 0;
+    }
+    return this.#buf === null;
+  }
+
+  /**
+   * Change the capacity, keeping readable bytes (throws RangeError if they would not fit) and as
+   * many uncommitted bytes as fit.
+   */
+  resize(capacity: number): void {
+    if (!Number.isInteger(capacity) || capacity < this.#len) {
+      throw new RangeError(`RingBuffer resize to ${capacity} with ${this.#len} bytes stored`);
+    }
+    if (capacity === this.#cap) return;
+    const keep = Math.min(this.#len + this.#pending, capacity);
+    const old = this.#buf;
+    if (old !== null && keep > 0) {
+      const next = new Uint8Array(capacity);
+      this.#copyOut(0, keep, next);
+      this.#buf = next;
+    } else {
+      this.#buf = null;
+    }
+    this.#cap = capacity;
+    this.#head = 0;
+    this.#pending = keep - this.#len;
+  }
+
+  /** Copy `src` (clipped) to the free area at `offset` past the readable end; returns bytes copied. */
+  #place(offset: number, src: Uint8Array): number {
+    const n = Math.min(src.length, this.#cap - this.#len - offset);
+    if (n <= 0) return 0;
+    const buf = (this.#buf ??= new Uint8Array(this.#cap));
+    let at = this.#head + this.#len + offset;
+    if (at >= this.#cap) at -= this.#cap;
+    const first = Math.min(n, this.#cap - at);
+    if (first === src.length) buf.set(src, at);
+    else buf.set(src.subarray(0, first), at);
+    if (first < n) buf.set(src.subarray(first, n), 0);
+    return n;
+  }
+
+  /** Copy readable bytes [start, start+n) (already bounds-checked) into dst[0..n). */
+  #copyOut(start: number, n: number, dst: Uint8Array): void {
+    const buf = this.#buf;
+    if (buf === null) return;
+    let from = this.#head + start;
+    if (from >= this.#cap) from -= this.#cap;
+    const first = Math.min(n, this.#cap - from);
+    dst.set(buf.subarray(from, from + first), 0);
+    if (first < n) dst.set(buf.subarray(0, n - first), first);
+  }
+}

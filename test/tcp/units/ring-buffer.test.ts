@@ -1,0 +1,250 @@
+// RingBuffer: wraparound, out-of-order placement with writeAt/commit, lazy storage, and a model check.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { RingBuffer } from '../../../src/tcp/ring-buffer.js';
+
+const bytes = (...v: number[]): Uint8Array => Uint8Array.from(v);
+const seqBytes = (from: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
+
+test('storage is allocated on first write and released only when empty', () => {
+  const r = new RingBuffer(8);
+  assert.equal(r.allocated, false);
+  assert.equal(r.read(4), null);
+  assert.equal(r.peek(0, 4).length, 0);
+  assert.equal(r.free, 8);
+  assert.equal(r.write(new Uint8Array(0)), 0);
+  assert.equal(r.allocated, false);
+  r.write(bytes(1, 2, 3));
+  assert.equal(r.allocated, true);
+  assert.equal(r.release(), false); // still holds data
+  assert.equal(r.allocated, true);
+  assert.deepEqual(r.read(10), bytes(1, 2, 3));
+  assert.equal(r.release(), true);
+  assert.equal(r.allocated, false);
+  r.write(bytes(9));
+  assert.deepEqual(r.read(1), bytes(9));
+});
+
+test('write copies only what fits; length and free track it', () => {
+  const r = new RingBuffer(5);
+  assert.equal(r.write(bytes(1, 2, 3)), 3);
+  assert.equal(r.write(bytes(4, 5, 6, 7)), 2);
+  assert.equal(r.length, 5);
+  assert.equal(r.free, 0);
+  assert.equal(r.write(bytes(8)), 0);
+  assert.deepEqual(r.read(5), bytes(1, 2, 3, 4, 5));
+});
+
+test('data wraps around the end of storage; peek returns a view when contiguous, a copy across the wrap', () => {
+  const r = new RingBuffer(8);
+  r.write(seqBytes(0, 6));
+  r.consume(5); // head at 5, one byte stored (value 5); stays put because data remains
+  assert.equal(r.write(seqBytes(6, 6)), 6); // bytes 6..11 occupy indices 6,7,0,1,2,3
+  assert.equal(r.length, 7);
+  const contiguous = r.peek(0, 3); // indices 5,6,7
+  assert.deepEqual(contiguous, bytes(5, 6, 7));
+  const across = r.peek(1, 5); // indices 6,7,0,1,2
+  assert.deepEqual(across, bytes(6, 7, 8, 9, 10));
+  // The contiguous peek is a view into storage; the cross-wrap one is a private copy.
+  r.consume(3);
+  r.write(bytes(0xaa, 0xbb, 0xcc));
+  assert.deepEqual(across, bytes(6, 7, 8, 9, 10));
+  assert.deepEqual(r.read(100), bytes(8, 9, 10, 11, 0xaa, 0xbb, 0xcc));
+});
+
+test('peek clips to the readable data', () => {
+  const r = new RingBuffer(8);
+  r.write(bytes(1, 2, 3));
+  assert.deepEqual(r.peek(2, 10), bytes(3));
+  assert.equal(r.peek(5, 2).length, 0);
+  assert.equal(r.length, 3);
+});
+
+test('read returns a fresh copy the caller owns', () => {
+  const r = new RingBuffer(4);
+  r.write(bytes(1, 2));
+  const out = r.read(2)!;
+  r.write(bytes(7, 8));
+  assert.deepEqual(out, bytes(1, 2));
+});
+
+test('writeAt places out-of-order data invisibly; commit makes it readable after the gap is filled', () => {
+  const r = new RingBuffer(10);
+  r.write(bytes(0, 1));
+  // Receive bytes 5..7 before 2..4 (offsets are past the readable end).
+  assert.equal(r.writeAt(3, bytes(5, 6, 7)), 3);
+  assert.equal(r.length, 2);
+  assert.equal(r.uncommitted, 6);
+  assert.deepEqual(r.read(10), bytes(0, 1)); // out-of-order data is not readable
+  assert.equal(r.uncommitted, 6);
+  // The gap arrives in order: write() appends at offset 0 and shifts the pending offsets down.
+  assert.equal(r.write(bytes(2, 3, 4)), 3);
+  assert.equal(r.uncommitted, 3);
+  r.commit(3);
+  assert.equal(r.uncommitted, 0);
+  assert.deepEqual(r.read(10), bytes(2, 3, 4, 5, 6, 7));
+});
+
+test('writeAt across the wrap and clipped to capacity; commit clipped to free space', () => {
+  const r = new RingBuffer(8);
+  r.write(seqBytes(0, 6));
+  r.consume(6); // head at 6 (writeAt data pending? no: head rewinds to 0)
+  r.write(seqBytes(0, 6));
+  r.consume(5); // head at 5, one byte
+  assert.equal(r.writeAt(1, bytes(0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8)), 6); // room after 1 stored + 1 gap
+  assert.equal(r.writeAt(0, bytes(0x99)), 1);
+  r.commit(100);
+  assert.equal(r.length, 8);
+  assert.deepEqual(r.read(8), bytes(5, 0x99, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6));
+  assert.equal(r.writeAt(9, bytes(1)), 0);
+  assert.equal(r.writeAt(-1, bytes(1)), 0);
+});
+
+test('release keeps storage while writeAt bytes are pending; discardUncommitted lets it go', () => {
+  const r = new RingBuffer(8);
+  r.writeAt(4, bytes(1, 2));
+  assert.equal(r.release(), false);
+  assert.equal(r.allocated, true);
+  r.discardUncommitted();
+  assert.equal(r.release(), true);
+  assert.equal(r.allocated, false);
+});
+
+test('draining with no pending data rewinds so later writes are contiguous', () => {
+  const r = new RingBuffer(8);
+  r.write(seqBytes(0, 7));
+  r.consume(7);
+  r.write(seqBytes(10, 8));
+  const view = r.peek(0, 8);
+  assert.deepEqual(view, seqBytes(10, 8));
+  assert.equal(view.byteLength, 8);
+  r.consume(8);
+});
+
+test('draining does not rewind while writeAt data waits past the end', () => {
+  const r = new RingBuffer(8);
+  r.write(bytes(1, 2, 3));
+  r.writeAt(1, bytes(9));
+  r.consume(3);
+  r.write(bytes(8));
+  r.commit(1);
+  assert.deepEqual(r.read(8), bytes(8, 9));
+});
+
+test('resize keeps readable and pending bytes in order', () => {
+  const r = new RingBuffer(5);
+  r.write(bytes(1, 2, 3));
+  r.consume(2);
+  r.write(bytes(4, 5, 6)); // wraps
+  r.writeAt(0, bytes(7));
+  r.resize(10);
+  assert.equal(r.capacity, 10);
+  r.commit(1);
+  r.write(bytes(8, 9));
+  assert.deepEqual(r.read(20), bytes(3, 4, 5, 6, 7, 8, 9));
+  assert.throws(() => { r.write(bytes(1, 2, 3)); r.resize(2); }, RangeError);
+  const idle = new RingBuffer(4);
+  idle.resize(16);
+  assert.equal(idle.allocated, false);
+  assert.equal(idle.write(new Uint8Array(16)), 16);
+});
+
+test('readInto copies into a caller buffer across the wrap', () => {
+  const r = new RingBuffer(6);
+  r.write(seqBytes(0, 5));
+  r.consume(4);
+  r.write(seqBytes(5, 4));
+  const dst = new Uint8Array(10);
+  assert.equal(r.readInto(dst), 5);
+  assert.deepEqual(dst.subarray(0, 5), seqBytes(4, 5));
+  assert.equal(r.readInto(dst), 0);
+});
+
+type Op =
+  | { k: 'write'; n: number; v: number }
+  | { k: 'read'; n: number }
+  | { k: 'peek'; off: number; n: number }
+  | { k: 'consume'; n: number }
+  | { k: 'writeAt'; off: number; n: number; v: number }
+  | { k: 'commit'; n: number }
+  | { k: 'release' };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ k: fc.constant('write' as const), n: fc.nat(40), v: fc.nat(255) }),
+  fc.record({ k: fc.constant('read' as const), n: fc.nat(40) }),
+  fc.record({ k: fc.constant('peek' as const), off: fc.nat(40), n: fc.nat(40) }),
+  fc.record({ k: fc.constant('consume' as const), n: fc.nat(40) }),
+  fc.record({ k: fc.constant('writeAt' as const), off: fc.nat(40), n: fc.nat(40), v: fc.nat(255) }),
+  fc.record({ k: fc.constant('commit' as const), n: fc.nat(40) }),
+  fc.record({ k: fc.constant('release' as const) }),
+);
+
+test('matches a plain array model under random operations (property)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 37 }), fc.array(opArb, { maxLength: 80 }), (cap, ops) => {
+      const r = new RingBuffer(cap);
+      // Model: readable bytes, plus a sparse "area" of bytes past the end (index = offset).
+      let data: number[] = [];
+      let area: (number | undefined)[] = [];
+      const fillOf = (n: number, v: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (v + i) & 0xff);
+      for (const op of ops) {
+        switch (op.k) {
+          case 'write': {
+            const src = fillOf(op.n, op.v);
+            const n = Math.min(op.n, cap - data.length);
+            assert.equal(r.write(src), n);
+            data.push(...src.subarray(0, n));
+            area = area.slice(n);
+            break;
+          }
+          case 'read': {
+            const got = r.read(op.n);
+            const n = Math.min(op.n, data.length);
+            if (n === 0) assert.equal(got, null);
+            else Array.from(got!).forEach((b, i) => { if (data[i] !== -1) assert.equal(b, data[i]); });
+            if (n > 0) assert.equal(got!.length, n);
+            data = data.slice(n);
+            break;
+          }
+          case 'peek': {
+            const got = Array.from(r.peek(op.off, op.n));
+            const want = data.slice(op.off, op.off + op.n);
+            assert.equal(got.length, want.length);
+            got.forEach((b, i) => { if (want[i] !== -1) assert.equal(b, want[i]); });
+            break;
+          }
+          case 'consume':
+            r.consume(op.n);
+            data = data.slice(op.n);
+            break;
+          case 'writeAt': {
+            const src = fillOf(op.n, op.v);
+            const n = Math.max(0, Math.min(op.n, cap - data.length - op.off));
+            assert.equal(r.writeAt(op.off, src), n);
+            for (let i = 0; i < n; i++) area[op.off + i] = src[i]!;
+            break;
+          }
+          case 'commit': {
+            const n = Math.min(op.n, cap - data.length);
+            r.commit(n);
+            // Only compare bytes the model knows; commit of never-written bytes is the caller's bug.
+            for (let i = 0; i < n; i++) data.push(area[i] ?? -1);
+            area = area.slice(n);
+            break;
+          }
+          case 'release':
+            r.release();
+            if (data.length === 0 && area.every((b) => b === undefined) && area.length === 0) assert.equal(r.allocated, false);
+            break;
+        }
+        assert.equal(r.length, data.length);
+        assert.equal(r.free, cap - data.length);
+        const all = Array.from(r.peek(0, cap));
+        assert.equal(all.length, data.length);
+        all.forEach((b, i) => { if (data[i] !== -1) assert.equal(b, data[i]); });
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
