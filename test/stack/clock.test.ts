@@ -1,0 +1,119 @@
+// The virtual clock jumps between deadlines in order; the heap keeps equal times stable; the
+// real-time clock runs callbacks through one host timer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/util/virtual-clock.js';
+import { RealtimeClock } from '../../src/util/realtime-clock.js';
+import { MinHeap } from '../../src/util/heap.js';
+import { seededRandom } from '../../src/util/random.js';
+
+test('MinHeap pops in sorted order for random input', () => {
+  const r = seededRandom(5);
+  const h = new MinHeap<number>((a, b) => a < b);
+  const xs: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const v = r.u32() % 500;
+    xs.push(v);
+    h.push(v);
+  }
+  h.filter((v) => v % 3 !== 0);
+  const out: number[] = [];
+  while (h.size > 0) out.push(h.pop()!);
+  assert.deepEqual(out, xs.filter((v) => v % 3 !== 0).sort((a, b) => a - b));
+  assert.equal(h.pop(), undefined);
+});
+
+test('VirtualClock runs callbacks in time order, equal times in scheduling order', () => {
+  const c = new VirtualClock();
+  const log: string[] = [];
+  c.schedule(30, () => log.push(`c@${c.now()}`));
+  c.schedule(10, () => log.push(`a@${c.now()}`));
+  c.schedule(10, () => log.push(`b@${c.now()}`));
+  c.schedule(20, () => {
+    log.push(`x@${c.now()}`);
+    c.schedule(20, () => log.push(`y@${c.now()}`)); // scheduled "now" runs after already-due ones
+  });
+  assert.equal(c.pending(), 4);
+  assert.equal(c.runUntilIdle(), 5);
+  assert.deepEqual(log, ['a@10', 'b@10', 'x@20', 'y@20', 'c@30']);
+  assert.equal(c.now(), 30);
+  assert.equal(c.pending(), 0);
+});
+
+test('VirtualClock: a 60 s deadline is reached instantly; cancel removes callbacks', () => {
+  const c = new VirtualClock();
+  let fired = 0;
+  const h = c.schedule(5, () => fired++);
+  c.schedule(60_000, () => fired += 10);
+  c.cancel(h);
+  c.cancel(h); // twice is harmless
+  assert.equal(c.pending(), 1);
+  const t0 = performance.now();
+  c.runUntilIdle();
+  assert.ok(performance.now() - t0 < 50);
+  assert.equal(fired, 10);
+  assert.equal(c.now(), 60_000);
+});
+
+test('VirtualClock: runUntil stops at the given time and sets it; runNext steps one callback', () => {
+  const c = new VirtualClock();
+  const log: number[] = [];
+  for (const t of [5, 15, 25]) c.schedule(t, () => log.push(t));
+  assert.equal(c.runUntil(16), 2);
+  assert.equal(c.now(), 16);
+  assert.deepEqual(log, [5, 15]);
+  c.schedule(1, () => log.push(-1)); // in the past: runs at the current time
+  assert.equal(c.nextAt(), 16);
+  assert.ok(c.runNext());
+  assert.deepEqual(log, [5, 15, -1]);
+  assert.equal(c.advance(100), 1);
+  assert.equal(c.now(), 116);
+  assert.equal(c.runNext(), false);
+});
+
+test('VirtualClock: runUntilIdle honours maxTime and maxEvents (a self-rescheduling timer)', () => {
+  const c = new VirtualClock();
+  let ticks = 0;
+  const tick = (): void => {
+    ticks++;
+    c.schedule(c.now() + 100, tick);
+  };
+  c.schedule(0, tick);
+  assert.equal(c.runUntilIdle({ maxTime: 1000 }), 11);
+  assert.equal(c.now(), 1000);
+  assert.equal(c.runUntilIdle({ maxEvents: 5 }), 5);
+  assert.equal(ticks, 16);
+  assert.equal(c.pending(), 1);
+});
+
+test('VirtualClock: many cancellations are compacted away', () => {
+  const c = new VirtualClock();
+  const hs = Array.from({ length: 10_000 }, (_, i) => c.schedule(i, () => assert.fail('cancelled ran')));
+  let ran = 0;
+  c.schedule(5, () => ran++);
+  for (const h of hs) c.cancel(h);
+  assert.equal(c.pending(), 1);
+  c.runUntilIdle();
+  assert.equal(ran, 1);
+});
+
+test('RealtimeClock runs due callbacks in order through one host timer', async () => {
+  const c = new RealtimeClock({ unref: false });
+  const log: string[] = [];
+  const t = c.now();
+  const done = new Promise<void>((resolve) => {
+    c.schedule(t + 15, () => {
+      log.push('b');
+      resolve();
+    });
+  });
+  c.schedule(t + 5, () => log.push('a'));
+  const h = c.schedule(t + 10, () => log.push('never'));
+  c.cancel(h);
+  assert.equal(c.pending(), 2);
+  await done;
+  assert.deepEqual(log, ['a', 'b']);
+  assert.ok(c.now() - t >= 14);
+  assert.equal(c.pending(), 0);
+  c.dispose();
+});
