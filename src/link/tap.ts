@@ -1,0 +1,40 @@
+// Link wrappers that watch traffic: tapLink reports every packet crossing a link in either
+// direction, and pcapTap writes both directions to a pcap writer (link type raw IP).
+import type { Link } from './link.js';
+import type { Clock } from '../util/clock.js';
+
+/** The part of PcapWriter (src/link/pcap.ts) a tap needs. */
+export interface PacketWriter {
+  writePacket(data: Uint8Array, timeMs: number): void;
+}
+
+export type TapDirection = 'in' | 'out';
+
+/** Wrap `inner`: `onPacket('out', p)` before each send, `onPacket('in', p)` before each delivery. */
+export function tapLink(inner: Link, onPacket: (dir: TapDirection, data: Uint8Array) => void): Link {
+  const tapped: Link = {
+    get mtu(): number {
+      return inner.mtu;
+    },
+    send(packet: Uint8Array): void {
+      onPacket('out', packet);
+      inner.send(packet);
+    },
+    onReceive: null,
+    close(): void {
+      inner.close();
+      tapped.onReceive = null;
+    },
+  };
+  inner.onReceive = (packet: Uint8Array): void => {
+    const rx = tapped.onReceive;
+    onPacket('in', packet);
+    if (rx !== null) rx(packet);
+  };
+  return tapped;
+}
+
+/** Wrap `inner` so every packet sent or received is written to `writer`, timestamped by `clock`. */
+export function pcapTap(inner: Link, writer: PacketWriter, clock: Clock): Link {
+  return tapLink(inner, (_dir, data) => writer.writePacket(data, clock.now()));
+}

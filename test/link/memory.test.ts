@@ -1,0 +1,69 @@
+// The in-memory pair hands packets across unchanged and in order, on a clock or as microtasks;
+// taps see both directions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMemoryPair } from '../../src/link/memory.js';
+import { tapLink, pcapTap } from '../../src/link/tap.js';
+import { VirtualClock } from '../../src/util/virtual-clock.js';
+
+test('memory pair delivers the same Uint8Array, in order, after the latency', () => {
+  const clock = new VirtualClock();
+  const [a, b] = createMemoryPair({ clock, latency: 5 });
+  const got: [number, Uint8Array][] = [];
+  b.onReceive = (p) => got.push([clock.now(), p]);
+  const p1 = new Uint8Array([1, 2, 3]);
+  const p2 = new Uint8Array([4]);
+  a.send(p1);
+  a.send(p2);
+  assert.equal(got.length, 0);
+  clock.runUntilIdle();
+  assert.equal(got.length, 2);
+  assert.equal(got[0]![1], p1); // zero copy: the very same object
+  assert.equal(got[1]![1], p2);
+  assert.equal(got[0]![0], 5);
+  assert.equal(a.mtu, 1500);
+});
+
+test('memory pair without a clock delivers on a microtask; drops oversize and after close', async () => {
+  const [a, b] = createMemoryPair({ mtu: 100 });
+  const got: number[] = [];
+  a.onReceive = (p) => got.push(p.length);
+  b.send(new Uint8Array(10));
+  b.send(new Uint8Array(101));
+  assert.deepEqual(got, []);
+  await Promise.resolve();
+  assert.deepEqual(got, [10]);
+  assert.equal(b.stats().dropped, 1);
+  a.close();
+  b.send(new Uint8Array(10));
+  await Promise.resolve();
+  assert.deepEqual(got, [10]);
+  assert.equal(b.stats().dropped, 2);
+});
+
+test('tapLink reports out and in packets and passes them through', () => {
+  const clock = new VirtualClock();
+  const [a, b] = createMemoryPair({ clock, latency: 1 });
+  const seen: string[] = [];
+  const ta = tapLink(a, (dir, d) => seen.push(`${dir}:${d[0]}`));
+  const got: number[] = [];
+  ta.onReceive = (p) => got.push(p[0]!);
+  b.onReceive = (p) => b.send(new Uint8Array([p[0]! + 100]));
+  ta.send(new Uint8Array([7]));
+  clock.runUntilIdle();
+  assert.deepEqual(seen, ['out:7', 'in:107']);
+  assert.deepEqual(got, [107]);
+  assert.equal(ta.mtu, 1500);
+});
+
+test('pcapTap writes both directions with clock timestamps', () => {
+  const clock = new VirtualClock();
+  const [a, b] = createMemoryPair({ clock, latency: 3 });
+  const rows: [number, number][] = [];
+  const ta = pcapTap(a, { writePacket: (d, t) => rows.push([d[0]!, t]) }, clock);
+  ta.onReceive = () => {};
+  b.onReceive = () => b.send(new Uint8Array([2]));
+  ta.send(new Uint8Array([1]));
+  clock.runUntilIdle();
+  assert.deepEqual(rows, [[1, 0], [2, 6]]);
+});
