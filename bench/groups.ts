@@ -1,0 +1,195 @@
+// The benchmark groups `npm run bench` runs, in order: each measures its figures and hands them to the reporter.
+
+import { compare, measure, skipped, summarize, type BenchOptions, type Figure, type Reporter } from './harness.js';
+import { canUseNetns, createVethPair, kernelBulk, kernelChurn, vethBulk } from './kernel.js';
+import { loadSynack, type SynackBench } from './synack.js';
+
+export interface Group {
+  name: string;
+  about: string;
+  /** Only run when named with --only. */
+  optIn?: boolean;
+  run(opts: BenchOptions, rep: Reporter): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+
+/** Sizes used by each group, scaled down by --quick. */
+export function sizes(quick: boolean) {
+  return {
+    bulkBytes: quick ? 32 * MiB : 256 * MiB,
+    synackBulkBytes: quick ? 16 * MiB : 64 * MiB,
+    churnCycles: quick ? 1000 : 5000,
+    churnConcurrency: 4,
+    memoryCounts: quick ? [1000, 10_000] : [10_000, 100_000],
+    scalingCounts: quick ? [1, 1000, 10_000] : [1, 1000, 10_000, 100_000],
+    scalingBytes: quick ? 4 * MiB : 16 * MiB,
+    vethBytes: quick ? 64 * MiB : 512 * MiB,
+    vethMtus: [1500, 9000, 65535],
+  };
+}
+
+let synack: SynackBench | string | undefined;
+async function getSynack(): Promise<SynackBench | string> {
+  synack ??= await loadSynack();
+  return synack;
+}
+
+const bulk: Group = {
+  name: 'bulk',
+  about: 'one connection, one process: synack pair on the in-memory link at MTU 1500/9000/65535 beside Node net on 127.0.0.1',
+  async run(opts, rep) {
+    const sz = sizes(opts.quick);
+    const kernelNote = `${sz.bulkBytes / MiB} MiB, 64 KiB writes, server discards`;
+    const s = await getSynack();
+    if (typeof s === 'string') {
+      rep.figure(await measure('kernel bulk (node net, 127.0.0.1)', 'MB/s', opts, () => kernelBulk(sz.bulkBytes), { note: kernelNote }));
+      for (const mtu of [1500, 9000, 65535]) rep.figure(skipped(`synack bulk MTU ${mtu}`, 'MB/s', s));
+      return;
+    }
+    for (const mtu of [1500, 9000]) {
+      const segs: number[] = [];
+      const f = await measure(`synack bulk MTU ${mtu}${s.flavour}`, 'MB/s', opts, async (run) => {
+        const r = await s.bulk(mtu, sz.synackBulkBytes);
+        if (run >= 0) segs.push(r.segmentsPerSec);
+        return r.mbps;
+      }, { note: `${sz.synackBulkBytes / MiB} MiB, checksums on`, ...(mtu === 1500 ? { target: { op: '>=', value: 500 } } : {}) });
+      rep.figure(f);
+      rep.figure(summarize(`synack bulk MTU ${mtu}${s.flavour} segments`, 'seg/s', segs));
+    }
+    const segs: number[] = [];
+    const [a, b, r] = await compare(
+      'MB/s',
+      opts,
+      {
+        name: `synack bulk MTU 65535${s.flavour}`,
+        fn: async (run) => {
+          const x = await s.bulk(65535, sz.synackBulkBytes);
+          if (run >= 0) segs.push(x.segmentsPerSec);
+          return x.mbps;
+        },
+        extra: { note: `${sz.synackBulkBytes / MiB} MiB, checksums on` },
+      },
+      { name: 'kernel bulk (node net, 127.0.0.1)', fn: () => kernelBulk(sz.bulkBytes), extra: { note: kernelNote } },
+      { name: 'ratio synack MTU 65535 / kernel bulk', target: { op: '>=', value: 0.6 } },
+    );
+    rep.figure(a);
+    rep.figure(summarize(`synack bulk MTU 65535${s.flavour} segments`, 'seg/s', segs));
+    rep.figure(b);
+    rep.figure(r);
+  },
+};
+
+const churn: Group = {
+  name: 'churn',
+  about: 'connect, small request, small response, close: synack in-process beside Node net over loopback',
+  async run(opts, rep) {
+    const sz = sizes(opts.quick);
+    const note = `${sz.churnCycles} cycles, ${sz.churnConcurrency} in flight, 32 B request, 64 B response`;
+    const s = await getSynack();
+    const kernel = { name: 'kernel churn (node net, 127.0.0.1)', fn: () => kernelChurn(sz.churnCycles, sz.churnConcurrency), extra: { note } };
+    if (typeof s === 'string' || s.churn === undefined) {
+      rep.figure(await measure(kernel.name, 'cycles/s', opts, kernel.fn, kernel.extra));
+      rep.figure(skipped('synack churn', 'cycles/s', typeof s === 'string' ? s : 'needs the Stack (src/stack)'));
+      return;
+    }
+    const churnFn = s.churn;
+    const figs = await compare(
+      'cycles/s',
+      opts,
+      { name: `synack churn${s.flavour}`, fn: () => churnFn(sz.churnCycles, sz.churnConcurrency), extra: { note } },
+      kernel,
+      { name: 'ratio synack churn / kernel churn', target: { op: '>=', value: 4 } },
+    );
+    for (const f of figs) rep.figure(f);
+  },
+};
+
+const memory: Group = {
+  name: 'memory',
+  about: 'heap and RSS per idle established connection (needs --expose-gc; main re-execs with it)',
+  async run(opts, rep) {
+    const sz = sizes(opts.quick);
+    const s = await getSynack();
+    for (const n of sz.memoryCounts) {
+      if (typeof s === 'string') {
+        rep.figure(skipped(`synack heap per idle connection @${n}`, 'B', s));
+        continue;
+      }
+      const heap: number[] = [];
+      const rss: number[] = [];
+      // Building 100,000 connections is slow: fewer runs, no warm-up.
+      const runs = n >= 100_000 ? Math.min(opts.runs, 3) : opts.runs;
+      for (let i = 0; i < runs; i++) {
+        const m = await s.memory(n);
+        heap.push(m.heapPerConn);
+        rss.push(m.rssPerConn);
+      }
+      rep.figure(summarize(`synack heap per idle connection @${n}${s.flavour}`, 'B', heap, { target: { op: '<=', value: 2048 } }));
+      rep.figure(summarize(`synack RSS per idle connection @${n}${s.flavour}`, 'B', rss));
+    }
+  },
+};
+
+const scaling: Group = {
+  name: 'scaling',
+  about: 'wall time per data segment of one transfer while N other connections sit idle',
+  async run(opts, rep) {
+    const sz = sizes(opts.quick);
+    const s = await getSynack();
+    if (typeof s === 'string') {
+      for (const n of sz.scalingCounts) rep.figure(skipped(`synack per-segment cost @${n} open`, 'ns/seg', s));
+      return;
+    }
+    const figs: Figure[] = [];
+    for (const n of sz.scalingCounts) {
+      const runs = n >= 100_000 ? Math.min(opts.runs, 3) : opts.runs;
+      const samples: number[] = [];
+      const sc = await s.scaling(n);
+      try {
+        for (let i = 0; i < opts.warmup; i++) sc.transfer(sz.scalingBytes);
+        for (let i = 0; i < runs; i++) samples.push(sc.transfer(sz.scalingBytes));
+      } finally {
+        sc.dispose();
+      }
+      const f = summarize(`synack per-segment cost @${n} open${s.flavour}`, 'ns/seg', samples, {
+        note: `${sz.scalingBytes / MiB} MiB at MTU 1500 while ${n - 1} idle`,
+      });
+      figs.push(f);
+      rep.figure(f);
+    }
+    const one = figs[0];
+    const last = figs[figs.length - 1];
+    if (one !== undefined && last !== undefined && last !== one) {
+      const ratio = summarize(`ratio per-segment cost @${sz.scalingCounts.at(-1)} / @1`, 'x', [last.median / one.median], {
+        target: { op: '<=', value: 1.3 },
+        note: 'ratio of medians',
+      });
+      rep.figure(ratio);
+    }
+  },
+};
+
+const veth: Group = {
+  name: 'veth',
+  about: 'kernel to kernel over veth between two network namespaces (198.18.0.0/24), Node sender and receiver; root only',
+  async run(opts, rep) {
+    const sz = sizes(opts.quick);
+    const ok = canUseNetns();
+    for (const mtu of sz.vethMtus) {
+      const name = `kernel-to-kernel veth MTU ${mtu}`;
+      if (!ok.ok) {
+        rep.figure(skipped(name, 'MB/s', ok.why));
+        continue;
+      }
+      const pair = createVethPair(mtu);
+      try {
+        rep.figure(await measure(name, 'MB/s', opts, () => vethBulk(pair, sz.vethBytes), { note: `${sz.vethBytes / MiB} MiB, separate processes` }));
+      } finally {
+        pair.destroy();
+      }
+    }
+  },
+};
+
+export const GROUPS: readonly Group[] = [bulk, churn, memory, scaling, veth];
