@@ -49,3 +49,368 @@ export interface TcpRepr {
   options: TcpOptions;
   payload: Uint8Array;
 }
+
+// ---------------------------------------------------------------------------------------------
+// View, parse and emit (below the contract types).
+
+import { onesSum, foldChecksum, pseudoHeaderSum, read16, read32, write16, write32 } from './bytes.js';
+import { type Parsed, ok, fail } from './result.js';
+
+export const TCP_MIN_HEADER = 20;
+export const TCP_PROTOCOL = 6;
+
+/** Option kinds (RFC 9293 3.2, RFC 2018, RFC 7323). */
+export const TcpOptionKind = {
+  EOL: 0,
+  NOP: 1,
+  MSS: 2,
+  WSCALE: 3,
+  SACK_PERMITTED: 4,
+  SACK: 5,
+  TIMESTAMP: 8,
+} as const;
+
+/** Getters and setters over a TCP header in place. Use `TcpView.check` to validate lengths first. */
+export class TcpView {
+  constructor(readonly buf: Uint8Array) {}
+
+  /** A view if `buf` holds a full header whose data offset is sane, else null. */
+  static check(buf: Uint8Array): TcpView | null {
+    if (buf.length < TCP_MIN_HEADER) return null;
+    const doff = (buf[12]! >>> 4) * 4;
+    if (doff < TCP_MIN_HEADER || doff > buf.length) return null;
+    return new TcpView(buf);
+  }
+  get srcPort(): number {
+    return read16(this.buf, 0);
+  }
+  set srcPort(v: number) {
+    write16(this.buf, 0, v);
+  }
+  get dstPort(): number {
+    return read16(this.buf, 2);
+  }
+  set dstPort(v: number) {
+    write16(this.buf, 2, v);
+  }
+  get seq(): number {
+    return read32(this.buf, 4);
+  }
+  set seq(v: number) {
+    write32(this.buf, 4, v);
+  }
+  get ack(): number {
+    return read32(this.buf, 8);
+  }
+  set ack(v: number) {
+    write32(this.buf, 8, v);
+  }
+  /** Header length in bytes (data offset * 4). */
+  get headerLength(): number {
+    return (this.buf[12]! >>> 4) * 4;
+  }
+  set headerLength(bytes: number) {
+    this.buf[12] = (((bytes >>> 2) & 0x0f) << 4) | (this.buf[12]! & 0x0f);
+  }
+  /** The 8 flag bits (see TcpFlag). */
+  get flags(): number {
+    return this.buf[13]!;
+  }
+  set flags(v: number) {
+    this.buf[13] = v;
+  }
+  get window(): number {
+    return read16(this.buf, 14);
+  }
+  set window(v: number) {
+    write16(this.buf, 14, v);
+  }
+  get checksum(): number {
+    return read16(this.buf, 16);
+  }
+  set checksum(v: number) {
+    write16(this.buf, 16, v);
+  }
+  get urgent(): number {
+    return read16(this.buf, 18);
+  }
+  set urgent(v: number) {
+    write16(this.buf, 18, v);
+  }
+  get options(): Uint8Array {
+    return this.buf.subarray(TCP_MIN_HEADER, this.headerLength);
+  }
+  get payload(): Uint8Array {
+    return this.buf.subarray(this.headerLength);
+  }
+  /** Whether the checksum over pseudo-header + segment verifies. */
+  verifyChecksum(src: Uint8Array, dst: Uint8Array): boolean {
+    const sum = onesSum(this.buf, 0, this.buf.length, pseudoHeaderSum(src, dst, TCP_PROTOCOL, this.buf.length));
+    return foldChecksum(sum) === 0;
+  }
+  /** Recompute and store the checksum over the whole buffer. */
+  fillChecksum(src: Uint8Array, dst: Uint8Array): void {
+    write16(this.buf, 16, 0);
+    const sum = onesSum(this.buf, 0, this.buf.length, pseudoHeaderSum(src, dst, TCP_PROTOCOL, this.buf.length));
+    write16(this.buf, 16, foldChecksum(sum));
+  }
+}
+
+/**
+ * Walk an options area (RFC 9293 3.2): EOL ends it, NOP is one byte, every other kind carries a
+ * length >= 2 that must stay inside the area. Known kinds with the wrong length are rejected;
+ * unknown kinds are skipped by length. Returns an error message, or null when `out` was filled.
+ */
+export function parseTcpOptions(opt: Uint8Array, out: TcpOptions): string | null {
+  const end = opt.length;
+  let i = 0;
+  while (i < end) {
+    const kind = opt[i]!;
+    if (kind === TcpOptionKind.EOL) break;
+    if (kind === TcpOptionKind.NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) return `option ${kind} at ${i} has no length byte`;
+    const len = opt[i + 1]!;
+    if (len < 2) return `option ${kind} at ${i} has length ${len}`;
+    if (i + len > end) return `option ${kind} at ${i} (length ${len}) overruns the header`;
+    switch (kind) {
+      case TcpOptionKind.MSS:
+        if (len !== 4) return `MSS option length ${len}`;
+        out.mss = read16(opt, i + 2);
+        break;
+      case TcpOptionKind.WSCALE:
+        if (len !== 3) return `window scale option length ${len}`;
+        out.wscale = opt[i + 2]!;
+        break;
+      case TcpOptionKind.SACK_PERMITTED:
+        if (len !== 2) return `SACK-permitted option length ${len}`;
+        out.sackPermitted = true;
+        break;
+      case TcpOptionKind.SACK: {
+        if (len < 10 || (len - 2) % 8 !== 0) return `SACK option length ${len}`;
+        const blocks: SackBlock[] = [];
+        for (let b = i + 2; b < i + len; b += 8) blocks.push({ left: read32(opt, b), right: read32(opt, b + 4) });
+        out.sack = blocks;
+        break;
+      }
+      case TcpOptionKind.TIMESTAMP:
+        if (len !== 10) return `timestamp option length ${len}`;
+        out.timestamp = { val: read32(opt, i + 2), ecr: read32(opt, i + 6) };
+        break;
+      default:
+        break; // unknown: skipped by length
+    }
+    i += len;
+  }
+  return null;
+}
+
+/**
+ * Parse a TCP segment (RFC 9293 3.1); never throws. When `pseudo` is given the checksum is verified
+ * over the pseudo-header and the whole of `seg`. The payload is a subarray of `seg`.
+ */
+export function parseTcp(seg: Uint8Array, pseudo?: { src: Uint8Array; dst: Uint8Array }): Parsed<TcpRepr> {
+  if (seg.length < TCP_MIN_HEADER) return fail('truncated', `TCP header needs 20 bytes, have ${seg.length}`);
+  const doff = (seg[12]! >>> 4) * 4;
+  if (doff < TCP_MIN_HEADER) return fail('bad-data-offset', `data offset ${doff / 4} is below 5`);
+  if (doff > seg.length) return fail('bad-data-offset', `data offset ${doff / 4} (${doff} bytes) exceeds the ${seg.length} bytes present`);
+  if (pseudo) {
+    const sum = onesSum(seg, 0, seg.length, pseudoHeaderSum(pseudo.src, pseudo.dst, TCP_PROTOCOL, seg.length));
+    if (foldChecksum(sum) !== 0) return fail('bad-checksum', 'TCP checksum does not verify');
+  }
+  const options: TcpOptions = {};
+  if (doff > TCP_MIN_HEADER) {
+    const err = parseTcpOptions(seg.subarray(TCP_MIN_HEADER, doff), options);
+    if (err !== null) return fail('bad-option', err);
+  }
+  return ok({
+    srcPort: read16(seg, 0),
+    dstPort: read16(seg, 2),
+    seq: read32(seg, 4),
+    ack: read32(seg, 8),
+    flags: seg[13]!,
+    window: read16(seg, 14),
+    urgent: read16(seg, 18),
+    options,
+    payload: seg.subarray(doff),
+  });
+}
+
+/**
+ * Layout of the options `emitTcp` writes, in the order Linux uses so that kernel segments re-emit
+ * byte for byte: MSS; SACK-permitted+timestamp (or NOP,NOP,timestamp); NOP,NOP,SACK-permitted
+ * without timestamps; NOP,window scale; NOP,NOP,SACK blocks. Every piece is a multiple of 4 bytes.
+ * SACK blocks beyond the 40-byte option space are dropped (RFC 2018 section 3).
+ */
+function sackBlocksThatFit(opts: TcpOptions): number {
+  const n = opts.sack?.length ?? 0;
+  if (n === 0) return 0;
+  const room = 40 - fixedOptionsLength(opts) - 4;
+  return Math.max(0, Math.min(n, Math.floor(room / 8)));
+}
+
+function fixedOptionsLength(opts: TcpOptions): number {
+  let n = 0;
+  if (opts.mss !== undefined) n += 4;
+  if (opts.timestamp !== undefined) n += 12;
+  else if (opts.sackPermitted) n += 4;
+  if (opts.wscale !== undefined) n += 4;
+  return n;
+}
+
+function optionsLength(opts: TcpOptions): number {
+  const blocks = sackBlocksThatFit(opts);
+  return fixedOptionsLength(opts) + (blocks > 0 ? 4 + blocks * 8 : 0);
+}
+
+/** Header length emitTcp writes: 20 plus the options, padded to a multiple of 4. */
+export function tcpHeaderLength(repr: TcpRepr): number {
+  return TCP_MIN_HEADER + optionsLength(repr.options);
+}
+
+/** Write options at out[at..]; returns the offset after them. */
+function emitOptions(opts: TcpOptions, out: Uint8Array, at: number): number {
+  let i = at;
+  if (opts.mss !== undefined) {
+    out[i] = TcpOptionKind.MSS;
+    out[i + 1] = 4;
+    write16(out, i + 2, opts.mss);
+    i += 4;
+  }
+  if (opts.timestamp !== undefined) {
+    if (opts.sackPermitted) {
+      out[i] = TcpOptionKind.SACK_PERMITTED;
+      out[i + 1] = 2;
+    } else {
+      out[i] = TcpOptionKind.NOP;
+      out[i + 1] = TcpOptionKind.NOP;
+    }
+    out[i + 2] = TcpOptionKind.TIMESTAMP;
+    out[i + 3] = 10;
+    write32(out, i + 4, opts.timestamp.val);
+    write32(out, i + 8, opts.timestamp.ecr);
+    i += 12;
+  } else if (opts.sackPermitted) {
+    out[i] = TcpOptionKind.NOP;
+    out[i + 1] = TcpOptionKind.NOP;
+    out[i + 2] = TcpOptionKind.SACK_PERMITTED;
+    out[i + 3] = 2;
+    i += 4;
+  }
+  if (opts.wscale !== undefined) {
+    out[i] = TcpOptionKind.NOP;
+    out[i + 1] = TcpOptionKind.WSCALE;
+    out[i + 2] = 3;
+    out[i + 3] = opts.wscale;
+    i += 4;
+  }
+  const blocks = sackBlocksThatFit(opts);
+  if (blocks > 0) {
+    out[i] = TcpOptionKind.NOP;
+    out[i + 1] = TcpOptionKind.NOP;
+    out[i + 2] = TcpOptionKind.SACK;
+    out[i + 3] = 2 + blocks * 8;
+    i += 4;
+    for (let b = 0; b < blocks; b++) {
+      const blk = opts.sack![b]!;
+      write32(out, i, blk.left);
+      write32(out, i + 4, blk.right);
+      i += 8;
+    }
+  }
+  return i;
+}
+
+/**
+ * Write header, options, payload and checksum at out[0..]; returns the bytes written. `out` must
+ * hold tcpHeaderLength(repr) + payload bytes. A payload already in place in `out` is not copied.
+ */
+export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array): number {
+  const hl = tcpHeaderLength(repr);
+  const total = hl + repr.payload.length;
+  write16(out, 0, repr.srcPort);
+  write16(out, 2, repr.dstPort);
+  write32(out, 4, repr.seq);
+  write32(out, 8, repr.ack);
+  out[12] = (hl >>> 2) << 4;
+  out[13] = repr.flags;
+  write16(out, 14, repr.window);
+  write16(out, 16, 0);
+  write16(out, 18, repr.urgent);
+  emitOptions(repr.options, out, TCP_MIN_HEADER);
+  const p = repr.payload;
+  if (p.length > 0 && !(p.buffer === out.buffer && p.byteOffset === out.byteOffset + hl)) out.set(p, hl);
+  const sum = onesSum(out, 0, total, pseudoHeaderSum(src, dst, TCP_PROTOCOL, total));
+  write16(out, 16, foldChecksum(sum));
+  return total;
+}
+
+const FLAG_ORDER: readonly TcpFlagName[] = ['SYN', 'FIN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
+
+/** Flag names joined by commas in the order SYN,FIN,RST,PSH,ACK,URG,ECE,CWR ("" for none). */
+export function tcpFlagsToString(flags: number): string {
+  const names: string[] = [];
+  for (const n of FLAG_ORDER) if (flags & TcpFlag[n]) names.push(n);
+  return names.join(',');
+}
+
+function formatOption(kind: number, body: Uint8Array): string {
+  switch (kind) {
+    case TcpOptionKind.MSS:
+      return body.length === 2 ? `mss ${read16(body, 0)}` : 'mss [bad length]';
+    case TcpOptionKind.WSCALE:
+      return body.length === 1 ? `wscale ${body[0]}` : 'wscale [bad length]';
+    case TcpOptionKind.SACK_PERMITTED:
+      return 'sackOK';
+    case TcpOptionKind.SACK: {
+      if (body.length % 8 !== 0 || body.length === 0) return 'sack [bad length]';
+      let s = `sack ${body.length / 8}`;
+      for (let b = 0; b < body.length; b += 8) s += ` {${read32(body, b)}:${read32(body, b + 4)}}`;
+      return s;
+    }
+    case TcpOptionKind.TIMESTAMP:
+      return body.length === 8 ? `TS val ${read32(body, 0)} ecr ${read32(body, 4)}` : 'TS [bad length]';
+    default: {
+      let hex = '';
+      for (const b of body) hex += b.toString(16).padStart(2, '0');
+      return `unknown-${kind}${hex ? ' 0x' + hex : ''}`;
+    }
+  }
+}
+
+/**
+ * tcpdump-style option list ("mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7"). Given raw option bytes
+ * it shows exactly what is on the wire; given a TcpOptions it shows the layout emitTcp would write.
+ */
+export function formatTcpOptions(opts: TcpOptions | Uint8Array): string {
+  let raw: Uint8Array;
+  if (opts instanceof Uint8Array) raw = opts;
+  else {
+    raw = new Uint8Array(optionsLength(opts));
+    emitOptions(opts, raw, 0);
+  }
+  const parts: string[] = [];
+  let i = 0;
+  while (i < raw.length) {
+    const kind = raw[i]!;
+    if (kind === TcpOptionKind.EOL) {
+      parts.push('eol');
+      break;
+    }
+    if (kind === TcpOptionKind.NOP) {
+      parts.push('nop');
+      i++;
+      continue;
+    }
+    const len = raw[i + 1];
+    if (len === undefined || len < 2 || i + len > raw.length) {
+      parts.push(`bad opt ${kind}`);
+      break;
+    }
+    parts.push(formatOption(kind, raw.subarray(i + 2, i + len)));
+    i += len;
+  }
+  return parts.join(',');
+}

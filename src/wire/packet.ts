@@ -1,0 +1,116 @@
+// Whole-packet convenience over ipv4/ipv6 and the upper layers: parse any IP packet to a common
+// shape, and build complete TCP/UDP/ICMP packets (IPv4 or IPv6 chosen by address length).
+import { type Parsed, ok } from './result.js';
+import { parseIpv4, emitIpv4, ipv4HeaderLength, type Ipv4Repr } from './ipv4.js';
+import { parseIpv6, emitIpv6, IPV6_HEADER } from './ipv6.js';
+import { type TcpRepr, emitTcp, tcpHeaderLength, TCP_PROTOCOL } from './tcp.js';
+import { type UdpRepr, emitUdp, UDP_HEADER, UDP_PROTOCOL } from './udp.js';
+import { type IcmpRepr, emitIcmpv4, emitIcmpv6, icmpLength, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL } from './icmp.js';
+import { fail } from './result.js';
+
+/** Any IP packet reduced to what demultiplexing needs. */
+export interface IpPacket {
+  version: 4 | 6;
+  src: Uint8Array;
+  dst: Uint8Array;
+  /** Upper-layer protocol (after IPv6 extension headers). */
+  protocol: number;
+  /** TTL or hop limit. */
+  ttl: number;
+  /** Upper-layer bytes (a subarray of the packet). */
+  payload: Uint8Array;
+  isFragment: boolean;
+  /** Bytes before the payload (IPv4 header with options, or IPv6 header plus extension headers). */
+  headerLength: number;
+}
+
+/** Parse an IPv4 or IPv6 packet by its version nibble; never throws. */
+export function parseIpPacket(pkt: Uint8Array, opts?: { verifyChecksum?: boolean }): Parsed<IpPacket> {
+  if (pkt.length === 0) return fail('truncated', 'empty packet');
+  const version = pkt[0]! >>> 4;
+  if (version === 4) {
+    const r = parseIpv4(pkt, opts);
+    if (!r.ok) return r;
+    const { repr, payload, isFragment, headerLength } = r.value;
+    return ok({ version: 4, src: repr.src, dst: repr.dst, protocol: repr.protocol, ttl: repr.ttl, payload, isFragment, headerLength });
+  }
+  if (version === 6) {
+    const r = parseIpv6(pkt);
+    if (!r.ok) return r;
+    const { repr, payload, isFragment, headerLength } = r.value;
+    return ok({ version: 6, src: repr.src, dst: repr.dst, protocol: repr.nextHeader, ttl: repr.hopLimit, payload, isFragment, headerLength });
+  }
+  return fail('bad-version', `IP version ${version}`);
+}
+
+/** IP header fields a builder may override. */
+export interface BuildOptions {
+  /** TTL / hop limit (default 64). */
+  ttl?: number;
+  /** IPv4 identification (default 0). */
+  ident?: number;
+  /** IPv4 DF (default true, as Linux sets for TCP with PMTU discovery). */
+  dontFragment?: boolean;
+  /** IPv4 TOS / IPv6 traffic class (default 0). */
+  tos?: number;
+  /** IPv6 flow label (default 0). */
+  flowLabel?: number;
+}
+
+function build(
+  src: Uint8Array,
+  dst: Uint8Array,
+  protocol: number,
+  upperLength: number,
+  opts: BuildOptions | undefined,
+  emitUpper: (out: Uint8Array) => void,
+): Uint8Array {
+  if (src.length === 16 && dst.length === 16) {
+    const pkt = new Uint8Array(IPV6_HEADER + upperLength);
+    emitIpv6(
+      { src, dst, nextHeader: protocol, hopLimit: opts?.ttl ?? 64, trafficClass: opts?.tos ?? 0, flowLabel: opts?.flowLabel ?? 0, payloadLength: upperLength },
+      pkt,
+    );
+    emitUpper(pkt.subarray(IPV6_HEADER));
+    return pkt;
+  }
+  if (src.length !== 4 || dst.length !== 4) throw new RangeError('addresses must both be 4 or both be 16 bytes');
+  const ip: Ipv4Repr = {
+    src,
+    dst,
+    protocol,
+    ttl: opts?.ttl ?? 64,
+    tos: opts?.tos ?? 0,
+    ident: opts?.ident ?? 0,
+    dontFragment: opts?.dontFragment ?? true,
+    moreFragments: false,
+    fragmentOffset: 0,
+    options: new Uint8Array(0),
+    payloadLength: upperLength,
+  };
+  const hl = ipv4HeaderLength(ip);
+  const pkt = new Uint8Array(hl + upperLength);
+  emitIpv4(ip, pkt);
+  emitUpper(pkt.subarray(hl));
+  return pkt;
+}
+
+/** A complete IPv4 or IPv6 packet carrying this TCP segment. Throws RangeError on mixed address families. */
+export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, opts?: BuildOptions): Uint8Array {
+  const n = tcpHeaderLength(repr) + repr.payload.length;
+  return build(src, dst, TCP_PROTOCOL, n, opts, (out) => emitTcp(repr, out, src, dst));
+}
+
+/** A complete IPv4 or IPv6 packet carrying this UDP datagram. */
+export function buildUdpPacket(src: Uint8Array, dst: Uint8Array, repr: UdpRepr, opts?: BuildOptions): Uint8Array {
+  return build(src, dst, UDP_PROTOCOL, UDP_HEADER + repr.payload.length, opts, (out) => emitUdp(repr, out, src, dst));
+}
+
+/** A complete ICMPv4 (4-byte addresses) or ICMPv6 (16-byte addresses) packet. */
+export function buildIcmpPacket(src: Uint8Array, dst: Uint8Array, repr: IcmpRepr, opts?: BuildOptions): Uint8Array {
+  const v6 = src.length === 16;
+  return build(src, dst, v6 ? ICMPV6_PROTOCOL : ICMPV4_PROTOCOL, icmpLength(repr), opts, (out) => {
+    if (v6) emitIcmpv6(repr, out, src, dst);
+    else emitIcmpv4(repr, out);
+  });
+}
