@@ -1,0 +1,6 @@
+// The trace package's public face: typed events and the ladder renderers (terminal, SVG, Mermaid),
+// plus state inference from captured packets (RFC 9293 section 3.3.2 state names throughout).
+export * from './events.js';
+export * from './ladder.js';
+export { renderSvg } from './svg.js';
+export { renderMermaid } from './mermaid.js';

@@ -1,0 +1,356 @@
+// The ladder (sequence) diagram of one TCP connection for terminals, and the row model that the
+// SVG and Mermaid renderers share: two lifelines, one arrow per segment, each side's state in its
+// own column (states are RFC 9293 section 3.3.2's names; seq/ack numbering follows section 3.4).
+
+import type { SegmentEvent, StateEvent, TcpStateName, TraceEvent } from './events.js';
+
+/** Options shared by every ladder renderer. */
+export interface LadderOptions {
+  /** Name of the endpoint drawn in the left column (matches SegmentEvent.from/to and StateEvent.host). */
+  left: string;
+  /** Name of the endpoint drawn in the right column. */
+  right: string;
+  /** Print seq/ack as on the wire. Default: relative to each sender's ISN (its SYN's seq), as Wireshark does. */
+  absolute?: boolean;
+  /** ANSI colour (terminal only). Default false. */
+  color?: boolean;
+  /** Plain ASCII instead of box-drawing and arrow characters (terminal only). Default false. */
+  ascii?: boolean;
+  /** Preferred total width in columns (terminal) or pixels (SVG); grows when a label needs more room. */
+  width?: number;
+  /** Print the time of each row (ms since the start of the trace). Default true (Mermaid: false). */
+  showTime?: boolean;
+}
+
+/** Which way an arrow points. */
+export type Direction = 'right' | 'left';
+
+/** One segment arrow, with its numbers already made relative when asked. */
+export interface SegmentRow {
+  kind: 'segment';
+  t: number;
+  dir: Direction;
+  /** Flag names joined by '-', e.g. "SYN-ACK", "PSH-ACK", "FIN-ACK"; "NONE" when no flag is set. */
+  flagsLabel: string;
+  seq: number;
+  /** Undefined when the ACK flag is clear: such a segment carries no meaningful acknowledgment. */
+  ack: number | undefined;
+  len: number;
+  win: number;
+  lost: boolean;
+  retransmit: boolean;
+  options: string | undefined;
+  /** The full text drawn on the arrow. */
+  label: string;
+}
+
+/** A state change of one side or both (changes at the same instant share a row). */
+export interface StateRow {
+  kind: 'state';
+  t: number;
+  left: StateEvent | undefined;
+  right: StateEvent | undefined;
+}
+
+export type LadderRow = SegmentRow | StateRow;
+
+/** What every renderer draws: the two columns, each side's state before the first change, the rows. */
+export interface LadderModel {
+  left: string;
+  right: string;
+  initialLeft: TcpStateName | undefined;
+  initialRight: TcpStateName | undefined;
+  rows: LadderRow[];
+}
+
+/** "SYN,ACK" -> "SYN-ACK"; "" -> "NONE". */
+export function flagsLabel(flags: string): string {
+  const names = flags.split(',').filter((f) => f.length > 0);
+  return names.length === 0 ? 'NONE' : names.join('-');
+}
+
+function hasFlag(flags: string, name: string): boolean {
+  return flags.split(',').includes(name);
+}
+
+/** Normalises a conn id ("a:1>b:2" from either side) so both directions share one key. */
+function connKey(conn: string | undefined): string {
+  if (conn === undefined) return '';
+  const halves = conn.split('>');
+  return halves.length === 2 ? [...halves].sort().join('>') : conn;
+}
+
+/** The text on an arrow: flags, seq, ack (only with ACK set), len, win, and marks. */
+export function segmentLabel(r: Omit<SegmentRow, 'label'>): string {
+  let s = `${r.flagsLabel} seq=${r.seq}`;
+  if (r.ack !== undefined) s += ` ack=${r.ack}`;
+  s += ` len=${r.len} win=${r.win}`;
+  if (r.retransmit) s += ' (retransmission)';
+  if (r.lost) s += ' (lost)';
+  return s;
+}
+
+/**
+ * Turns trace events into ladder rows for two endpoints. Events of other hosts or other event
+ * types are ignored; events are ordered by time (stable). Relative numbering: a sender's base is
+ * the seq of its latest SYN, else the first seq it sent, else the first ack its peer sent it.
+ */
+export function buildLadderModel(events: readonly TraceEvent[], opts: LadderOptions): LadderModel {
+  const { left, right } = opts;
+  const relevant: (SegmentEvent | StateEvent)[] = [];
+  for (const e of events) {
+    if (e.type === 'segment') {
+      if ((e.from === left && e.to === right) || (e.from === right && e.to === left)) relevant.push(e);
+    } else if (e.type === 'state') {
+      if (e.host === left || e.host === right) relevant.push(e);
+    }
+  }
+  const ordered = relevant
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.t - b.e.t || a.i - b.i)
+    .map((x) => x.e);
+
+  const base = new Map<string, number>();
+  const baseOf = (conn: string | undefined, host: string): number | undefined => base.get(`${connKey(conn)}|${host}`);
+  const setBase = (conn: string | undefined, host: string, v: number): void => {
+    base.set(`${connKey(conn)}|${host}`, v >>> 0);
+  };
+
+  let initialLeft: TcpStateName | undefined;
+  let initialRight: TcpStateName | undefined;
+  const rows: LadderRow[] = [];
+  for (const e of ordered) {
+    if (e.type === 'state') {
+      const isLeft = e.host === left;
+      if (isLeft && initialLeft === undefined) initialLeft = e.from;
+      if (!isLeft && initialRight === undefined) initialRight = e.from;
+      const prev = rows[rows.length - 1];
+      // Changes of the two sides at the same instant share a row; one side's successive changes do not.
+      if (prev !== undefined && prev.kind === 'state' && prev.t === e.t && (isLeft ? prev.left : prev.right) === undefined) {
+        if (isLeft) prev.left = e;
+        else prev.right = e;
+      } else {
+        rows.push({ kind: 'state', t: e.t, left: isLeft ? e : undefined, right: isLeft ? undefined : e });
+      }
+      continue;
+    }
+    const ackSet = hasFlag(e.flags, 'ACK');
+    let seq = e.seq >>> 0;
+    let ack: number | undefined = ackSet ? e.ack >>> 0 : undefined;
+    if (!opts.absolute) {
+      if (hasFlag(e.flags, 'SYN')) setBase(e.conn, e.from, e.seq);
+      if (baseOf(e.conn, e.from) === undefined) setBase(e.conn, e.from, e.seq);
+      seq = (seq - (baseOf(e.conn, e.from) ?? 0)) >>> 0;
+      if (ack !== undefined) {
+        if (baseOf(e.conn, e.to) === undefined) setBase(e.conn, e.to, ack);
+        ack = (ack - (baseOf(e.conn, e.to) ?? 0)) >>> 0;
+      }
+    }
+    const row: Omit<SegmentRow, 'label'> = {
+      kind: 'segment',
+      t: e.t,
+      dir: e.from === left ? 'right' : 'left',
+      flagsLabel: flagsLabel(e.flags),
+      seq,
+      ack,
+      len: e.len,
+      win: e.win,
+      lost: e.lost,
+      retransmit: e.retransmit === true,
+      options: e.options,
+    };
+    rows.push({ ...row, label: segmentLabel(row) });
+  }
+  return { left, right, initialLeft, initialRight, rows };
+}
+
+/** Milliseconds with three decimals, e.g. "12.500". */
+export function formatTime(t: number): string {
+  return t.toFixed(3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terminal rendering
+
+const ANSI = {
+  bold: '1',
+  dim: '2',
+  red: '31',
+  green: '32',
+  yellow: '33',
+  magenta: '35',
+  cyan: '36',
+  boldGreen: '1;32',
+  boldYellow: '1;33',
+  boldCyan: '1;36',
+  boldRed: '1;31',
+  header: '1;4',
+} as const;
+
+interface Glyphs {
+  life: string;
+  line: string;
+  headRight: string;
+  headLeft: string;
+  teeRight: string;
+  teeLeft: string;
+  cross: string;
+}
+
+const UNICODE: Glyphs = { life: '│', line: '─', headRight: '▶', headLeft: '◀', teeRight: '├', teeLeft: '┤', cross: '✕' };
+const ASCII: Glyphs = { life: '|', line: '-', headRight: '>', headLeft: '<', teeRight: '+', teeLeft: '+', cross: 'X' };
+
+/** A row of cells, each a character and an optional ANSI style, serialised with runs merged. */
+class Line {
+  private readonly chars: string[];
+  private readonly styles: (string | undefined)[];
+  constructor(width: number) {
+    this.chars = new Array<string>(width).fill(' ');
+    this.styles = new Array<string | undefined>(width).fill(undefined);
+  }
+  put(x: number, text: string, style?: string): void {
+    let i = 0;
+    for (const ch of text) {
+      const p = x + i++;
+      if (p < 0 || p >= this.chars.length) continue;
+      this.chars[p] = ch;
+      this.styles[p] = style;
+    }
+  }
+  toString(color: boolean): string {
+    let end = this.chars.length;
+    while (end > 0 && this.chars[end - 1] === ' ') end--;
+    if (!color) return this.chars.slice(0, end).join('');
+    let out = '';
+    let cur: string | undefined;
+    for (let i = 0; i < end; i++) {
+      const st = this.styles[i];
+      if (st !== cur) {
+        if (cur !== undefined) out += '\x1b[0m';
+        if (st !== undefined) out += `\x1b[${st}m`;
+        cur = st;
+      }
+      out += this.chars[i] ?? ' ';
+    }
+    if (cur !== undefined) out += '\x1b[0m';
+    return out;
+  }
+}
+
+function stateStyle(s: TcpStateName): string {
+  switch (s) {
+    case 'ESTABLISHED':
+      return ANSI.boldGreen;
+    case 'CLOSED':
+    case 'LISTEN':
+      return ANSI.bold;
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+      return ANSI.boldCyan;
+    default:
+      return ANSI.boldYellow;
+  }
+}
+
+function segmentStyle(r: SegmentRow): string | undefined {
+  if (r.lost) return ANSI.red;
+  if (r.retransmit) return ANSI.magenta;
+  if (r.flagsLabel.includes('RST')) return ANSI.boldRed;
+  if (r.flagsLabel.includes('SYN')) return ANSI.cyan;
+  if (r.flagsLabel.includes('FIN')) return ANSI.yellow;
+  if (r.len > 0) return ANSI.bold;
+  return undefined;
+}
+
+function stateText(s: TcpStateName): string {
+  return `[${s}]`;
+}
+
+/**
+ * Draws the ladder for a terminal: names on top, each side's state in brackets in its column when
+ * it changes, one labelled arrow per segment (label line, then arrow line), time in a left gutter.
+ */
+export function renderLadder(events: readonly TraceEvent[], opts: LadderOptions): string {
+  const model = buildLadderModel(events, opts);
+  const g = opts.ascii ? ASCII : UNICODE;
+  const color = opts.color === true;
+  const showTime = opts.showTime !== false;
+
+  const times = model.rows.map((r) => formatTime(r.t));
+  const timeW = showTime ? Math.max(4, ...times.map((s) => s.length)) : 0;
+  const gutter = showTime ? timeW + 2 : 1;
+  const widest = Math.max(model.left.length, model.right.length, stateText('SYN-RECEIVED').length);
+  const half = Math.ceil(widest / 2);
+  const xL = gutter + half;
+  const longestLabel = Math.max(0, ...model.rows.map((r) => (r.kind === 'segment' ? r.label.length : 0)));
+  const preferred = opts.width ?? 72;
+  const xR = Math.max(preferred - 1 - half, xL + longestLabel + 6, xL + 24);
+  const total = xR + half + 1;
+
+  const lines: string[] = [];
+  const blank = (): Line => {
+    const l = new Line(total);
+    l.put(xL, g.life);
+    l.put(xR, g.life);
+    return l;
+  };
+  const centred = (l: Line, x: number, text: string, style?: string): void => {
+    const start = Math.max(0, x - Math.floor(text.length / 2));
+    l.put(start, text, style);
+  };
+  const time = (l: Line, t: number): void => {
+    if (showTime) l.put(0, formatTime(t).padStart(timeW), ANSI.dim);
+  };
+
+  const head = new Line(total);
+  centred(head, xL, model.left, ANSI.header);
+  centred(head, xR, model.right, ANSI.header);
+  lines.push(head.toString(color));
+  if (model.initialLeft !== undefined || model.initialRight !== undefined) {
+    const l = blank();
+    if (model.initialLeft !== undefined) centred(l, xL, stateText(model.initialLeft), stateStyle(model.initialLeft));
+    if (model.initialRight !== undefined) centred(l, xR, stateText(model.initialRight), stateStyle(model.initialRight));
+    lines.push(l.toString(color));
+  }
+
+  for (const r of model.rows) {
+    if (r.kind === 'state') {
+      const l = blank();
+      time(l, r.t);
+      if (r.left !== undefined) centred(l, xL, stateText(r.left.to), stateStyle(r.left.to));
+      if (r.right !== undefined) centred(l, xR, stateText(r.right.to), stateStyle(r.right.to));
+      lines.push(l.toString(color));
+      continue;
+    }
+    const style = segmentStyle(r);
+    const labelLine = blank();
+    centred(labelLine, Math.floor((xL + xR) / 2), r.label, style);
+    lines.push(labelLine.toString(color));
+
+    const arrow = blank();
+    time(arrow, r.t);
+    const span = xR - xL - 1; // cells strictly between the lifelines
+    const shaft = g.line.repeat(span);
+    if (!r.lost) {
+      if (r.dir === 'right') {
+        arrow.put(xL, g.teeRight, style);
+        arrow.put(xL + 1, shaft.slice(0, span - 1) + g.headRight, style);
+      } else {
+        arrow.put(xR, g.teeLeft, style);
+        arrow.put(xL + 1, g.headLeft + shaft.slice(0, span - 1), style);
+      }
+    } else {
+      // A lost segment stops about two thirds of the way across, ending in a cross.
+      const reach = Math.max(2, Math.floor((span * 2) / 3));
+      if (r.dir === 'right') {
+        arrow.put(xL, g.teeRight, style);
+        arrow.put(xL + 1, shaft.slice(0, reach - 1) + g.cross, style);
+      } else {
+        arrow.put(xR, g.teeLeft, style);
+        arrow.put(xR - reach, g.cross + shaft.slice(0, reach - 1), style);
+      }
+    }
+    lines.push(arrow.toString(color));
+  }
+  return lines.join('\n') + '\n';
+}
