@@ -1,0 +1,23 @@
+// Congestion-control registry (RFC 5681 NewReno, RFC 9438 CUBIC): create a controller by name.
+
+import type { CongestionControl, CongestionName } from './cc.js';
+import { createNewReno } from './newreno.js';
+import { createCubic } from './cubic.js';
+
+export type { CongestionControl, CongestionName, CongestionFactory } from './cc.js';
+export { createNewReno, NewReno, initialWindow } from './newreno.js';
+export { createCubic, Cubic } from './cubic.js';
+
+/** The controller called `name` for a sender with maximum segment size `mss`. */
+export function createCongestion(name: CongestionName, mss: number): CongestionControl {
+  switch (name) {
+    case 'newreno':
+      return createNewReno(mss);
+    case 'cubic':
+      return createCubic(mss);
+    default: {
+      const never: never = name;
+      throw new TypeError(`unknown congestion control ${String(never)}`);
+    }
+  }
+}
