@@ -55,7 +55,7 @@ test('congestion avoidance adds one SMSS per window of acknowledged bytes (~1 SM
   cc.onLoss(0, 2 * 14600); // ssthresh = cwnd = 14600
   assert.equal(cc.cwnd, 14600);
   for (let rtt = 1; rtt <= 5; rtt++) {
-    const before = cc.cwnd;
+    const before: number = cc.cwnd;
     for (let i = 0; i < Math.floor(before / MSS); i++) cc.onAck(MSS, 0, 0);
     assert.equal(cc.cwnd, before + MSS, `after RTT ${rtt}`);
   }
