@@ -188,7 +188,11 @@ export function fmt(n: number): string {
   return n.toPrecision(3);
 }
 
-/** Render figures as an aligned text table. */
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n - 3) + '...';
+}
+
+/** Render figures as an aligned text table (long notes are clipped; --json keeps them whole). */
 export function table(figures: readonly Figure[]): string {
   const head = ['figure', 'median', 'unit', 'min..max', 'runs', 'target', 'note'];
   const rows = figures.map((f) => [
@@ -198,7 +202,7 @@ export function table(figures: readonly Figure[]): string {
     f.runs > 0 ? `${fmt(f.min)}..${fmt(f.max)}` : '-',
     String(f.runs),
     f.target === undefined ? '' : `${f.target.op} ${fmt(f.target.value)} ${f.met ? 'met' : 'NOT met'}`,
-    f.note ?? '',
+    clip(f.note ?? '', 110),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const right = new Set([1, 3, 4]);

@@ -1,4 +1,4 @@
-// synack figures for the bench: bulk, churn, memory and scaling, loaded lazily so the kernel baselines run before the stack exists.
+// synack figures for the bench: picks the Stack-based driver when src/stack has landed, else the core-only pair, else explains why not.
 
 export interface BulkResult {
   mbps: number;
@@ -17,10 +17,31 @@ export interface SynackBench {
   flavour: string;
   bulk(mtu: number, bytes: number): Promise<BulkResult>;
   churn?: (cycles: number, concurrency: number) => Promise<number>;
+  /** Heap and RSS growth per established endpoint with `n` idle connections (2n endpoints, both synack). */
   memory(n: number): Promise<{ heapPerConn: number; rssPerConn: number }>;
   scaling(n: number): Promise<ScalingRun>;
 }
 
-export async function loadSynack(): Promise<SynackBench | string> {
-  return 'synack TCP core (src/tcp/connection.ts) has not landed yet';
+/** Specifiers held in variables so the type-check does not require modules that have not landed yet. */
+const DRIVERS = [
+  { spec: './stack-pair.js', exportName: 'stackBench' },
+  { spec: './core-pair.js', exportName: 'coreBench' },
+] as const;
+
+export async function loadSynack(prefer: 'stack' | 'core' | 'auto' = 'auto'): Promise<SynackBench | string> {
+  const why: string[] = [];
+  for (const d of DRIVERS) {
+    if (prefer === 'stack' && d.exportName !== 'stackBench') continue;
+    if (prefer === 'core' && d.exportName !== 'coreBench') continue;
+    const spec: string = d.spec;
+    try {
+      const m = (await import(spec)) as Record<string, unknown>;
+      const b = m[d.exportName] as SynackBench | undefined;
+      if (b !== undefined) return b;
+      why.push(`${d.spec} has no ${d.exportName}`);
+    } catch (e) {
+      why.push(`${d.spec}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return `synack driver unavailable (${why.join('; ')})`;
 }
