@@ -1,0 +1,556 @@
+// N-API addon that opens a Linux TUN device (IFF_TUN | IFF_NO_PI) and moves raw IP packets between
+// it and JavaScript: reads are drained in batches whenever libuv reports the fd readable, writes
+// take one packet or an array of packets per call. Optional: nothing but src/link/tun.ts loads it.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+// One read slot: the largest IP packet a TUN device without IFF_VNET_HDR can hand us. A read into a
+// smaller buffer would make the kernel drop the packet (EFAULT), so a slot is never shortened.
+#define SLOT_BYTES 65536u
+#define DEFAULT_BATCH_BYTES (1u << 20)
+#define DEFAULT_BATCH_PACKETS 1024u
+
+typedef struct {
+  int fd;
+  int closed;        // close() ran: fd is gone, poll handle is closing
+  int finalized;     // the JS external was garbage collected
+  int poll_closing;  // uv_close issued, callback pending
+  int polling;
+  napi_env env;
+  uv_poll_t poll;
+  napi_ref callback;
+  napi_async_context async_ctx;
+  uint8_t *buf;
+  uint32_t *ends;
+  size_t cap;
+  uint32_t max_packets;
+  // Counters, exposed through stats().
+  double rx_packets, rx_bytes, rx_batches, rx_errors;
+  double tx_packets, tx_bytes, tx_errors;
+  int last_tx_errno, last_rx_errno;
+} tun_t;
+
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      const napi_extended_error_info *info_ = NULL;                        \
+      napi_get_last_error_info((env), &info_);                             \
+      bool pending_ = false;                                               \
+      napi_is_exception_pending((env), &pending_);                         \
+      if (!pending_)                                                       \
+        napi_throw_error((env), "ESYNACKNAPI",                             \
+                         info_ && info_->error_message ? info_->error_message \
+                                                       : "N-API call failed"); \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static const char *errno_code(int err) {
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case EBUSY: return "EBUSY";
+    case EINVAL: return "EINVAL";
+    case ENODEV: return "ENODEV";
+    case ENXIO: return "ENXIO";
+    case ENOTTY: return "ENOTTY";
+    case EEXIST: return "EEXIST";
+    case EBADFD: return "EBADFD";
+    case EBADF: return "EBADF";
+    case EIO: return "EIO";
+    case ENOMEM: return "ENOMEM";
+    case ENOBUFS: return "ENOBUFS";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EAGAIN: return "EAGAIN";
+    default: return "EUNKNOWN";
+  }
+}
+
+// Throws a JS Error carrying code, errno and syscall like Node's own system errors.
+static void throw_errno(napi_env env, const char *syscall, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s %s: %s", syscall, what, strerror(err));
+  napi_value code, message, error, num, sc;
+  if (napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code) != napi_ok) return;
+  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message) != napi_ok) return;
+  if (napi_create_error(env, code, message, &error) != napi_ok) return;
+  napi_create_int32(env, -err, &num);
+  napi_set_named_property(env, error, "errno", num);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
+  napi_set_named_property(env, error, "syscall", sc);
+  napi_throw(env, error);
+}
+
+static void free_if_done(tun_t *t) {
+  if (t->finalized && !t->poll_closing) {
+    free(t->buf);
+    free(t->ends);
+    free(t);
+  }
+}
+
+static void on_poll_closed(uv_handle_t *h) {
+  tun_t *t = (tun_t *)h->data;
+  t->poll_closing = 0;
+  free_if_done(t);
+}
+
+// Stops polling, closes the fd and releases the JS callback. Safe to call more than once.
+static void tun_shutdown(tun_t *t, int from_finalizer) {
+  if (t->closed) return;
+  t->closed = 1;
+  t->polling = 0;
+  uv_poll_stop(&t->poll);
+  t->poll_closing = 1;
+  uv_close((uv_handle_t *)&t->poll, on_poll_closed);
+  close(t->fd);
+  t->fd = -1;
+  (void)from_finalizer;
+  if (t->callback) napi_delete_reference(t->env, t->callback);
+  if (t->async_ctx) napi_async_destroy(t->env, t->async_ctx);
+  t->callback = NULL;
+  t->async_ctx = NULL;
+}
+
+static void tun_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tun_t *t = (tun_t *)data;
+  tun_shutdown(t, 1);
+  t->finalized = 1;
+  free_if_done(t);
+}
+
+// Calls the JS callback as cb(batch, ends, count, errno) inside a proper async context, so that
+// microtasks queued by the callback (e.g. batched writes) run before control returns to libuv.
+static void deliver(tun_t *t, size_t used, uint32_t count, int err) {
+  napi_env env = t->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value argv[4], cb, recv, result;
+  if (count > 0) {
+    void *copy;
+    napi_value ab;
+    if (napi_create_buffer_copy(env, used, t->buf, &copy, &argv[0]) != napi_ok) goto out;
+    void *ends_data;
+    if (napi_create_arraybuffer(env, (size_t)count * 4, &ends_data, &ab) != napi_ok) goto out;
+    memcpy(ends_data, t->ends, (size_t)count * 4);
+    if (napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &argv[1]) != napi_ok) goto out;
+  } else {
+    napi_get_null(env, &argv[0]);
+    napi_get_null(env, &argv[1]);
+  }
+  napi_create_uint32(env, count, &argv[2]);
+  napi_create_int32(env, -err, &argv[3]);
+  if (napi_get_reference_value(env, t->callback, &cb) != napi_ok || cb == NULL) goto out;
+  napi_get_global(env, &recv);
+  if (napi_make_callback(env, t->async_ctx, recv, cb, 4, argv, &result) == napi_pending_exception) {
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+out:
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  (void)events;
+  tun_t *t = (tun_t *)h->data;
+  if (t->closed) return;
+  if (status < 0) {
+    t->rx_errors++;
+    t->last_rx_errno = EIO;
+    deliver(t, 0, 0, EIO);
+    return;
+  }
+  size_t used = 0;
+  uint32_t count = 0;
+  int err = 0;
+  // Level-triggered: if the batch fills up we return and libuv calls us again on its next turn,
+  // so a packet storm cannot starve timers and other IO.
+  while (count < t->max_packets && t->cap - used >= SLOT_BYTES) {
+    ssize_t n = read(t->fd, t->buf + used, SLOT_BYTES);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+      break;
+    }
+    if (n == 0) break;
+    used += (size_t)n;
+    t->ends[count++] = (uint32_t)used;
+  }
+  if (count > 0) {
+    t->rx_packets += count;
+    t->rx_bytes += (double)used;
+    t->rx_batches++;
+    deliver(t, used, count, 0);
+  }
+  if (err != 0 && !t->closed) {
+    // The device went away (EBADFD/EIO): stop polling and tell JS once.
+    t->rx_errors++;
+    t->last_rx_errno = err;
+    t->polling = 0;
+    uv_poll_stop(&t->poll);
+    deliver(t, 0, 0, err);
+  }
+}
+
+static tun_t *get_tun(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected a TUN handle");
+    return NULL;
+  }
+  return (tun_t *)data;
+}
+
+// open(name: string, netnsPath: string | null, persist: -1 | 0 | 1)
+//   -> { handle, name, created }
+// When netnsPath is given (e.g. /var/run/netns/NS), the calling thread enters that network
+// namespace just long enough to open /dev/net/tun and run TUNSETIFF, so the device is born there
+// and the root namespace is never touched; the fd keeps working from the original namespace.
+static napi_value tun_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ + 1] = {0};
+  size_t name_len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "name must be a string");
+    return NULL;
+  }
+  if (name_len >= IFNAMSIZ) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "interface name longer than 15 bytes");
+    return NULL;
+  }
+  char nspath[4096] = {0};
+  int have_ns = 0;
+  if (argc >= 2) {
+    napi_valuetype vt;
+    CHECK(env, napi_typeof(env, argv[1], &vt));
+    if (vt == napi_string) {
+      size_t l = 0;
+      CHECK(env, napi_get_value_string_utf8(env, argv[1], nspath, sizeof nspath, &l));
+      have_ns = l > 0;
+    }
+  }
+  int32_t persist = -1;
+  if (argc >= 3) napi_get_value_int32(env, argv[2], &persist);
+
+  int orig_ns = -1, target_ns = -1;
+  if (have_ns) {
+    orig_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (orig_ns < 0) {
+      throw_errno(env, "open", "/proc/thread-self/ns/net", errno);
+      return NULL;
+    }
+    target_ns = open(nspath, O_RDONLY | O_CLOEXEC);
+    if (target_ns < 0) {
+      int e = errno;
+      close(orig_ns);
+      throw_errno(env, "open", nspath, e);
+      return NULL;
+    }
+    if (setns(target_ns, CLONE_NEWNET) != 0) {
+      int e = errno;
+      close(orig_ns);
+      close(target_ns);
+      throw_errno(env, "setns", nspath, e);
+      return NULL;
+    }
+    close(target_ns);
+  }
+
+  const char *fail_call = NULL;
+  const char *fail_what = NULL;
+  int fail_err = 0;
+  int created = name_len == 0 || if_nametoindex(name) == 0;
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (fd < 0) {
+    fail_call = "open", fail_what = "/dev/net/tun", fail_err = errno;
+  } else {
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    memcpy(ifr.ifr_name, name, name_len);
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+      fail_call = "ioctl", fail_what = "TUNSETIFF", fail_err = errno;
+    } else if (persist >= 0 && ioctl(fd, TUNSETPERSIST, (unsigned long)persist) != 0) {
+      fail_call = "ioctl", fail_what = "TUNSETPERSIST", fail_err = errno;
+    }
+    if (fail_err != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+
+  if (have_ns) {
+    if (setns(orig_ns, CLONE_NEWNET) != 0) {
+      napi_fatal_error("synack_tun.open", NAPI_AUTO_LENGTH,
+                       "could not return to the original network namespace", NAPI_AUTO_LENGTH);
+    }
+    close(orig_ns);
+  }
+  if (fail_err != 0) {
+    throw_errno(env, fail_call, fail_what, fail_err);
+    return NULL;
+  }
+
+  tun_t *t = (tun_t *)calloc(1, sizeof(tun_t));
+  uint8_t *buf = (uint8_t *)malloc(DEFAULT_BATCH_BYTES);
+  uint32_t *ends = (uint32_t *)malloc(sizeof(uint32_t) * DEFAULT_BATCH_PACKETS);
+  if (!t || !buf || !ends) {
+    free(t), free(buf), free(ends), close(fd);
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  t->fd = fd;
+  t->env = env;
+  t->buf = buf;
+  t->ends = ends;
+  t->cap = DEFAULT_BATCH_BYTES;
+  t->max_packets = DEFAULT_BATCH_PACKETS;
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &t->poll, fd) != 0) {
+    close(fd), free(t), free(buf), free(ends);
+    napi_throw_error(env, "ESYNACKUV", "uv_poll_init failed");
+    return NULL;
+  }
+  t->poll.data = t;
+
+  napi_value handle, result, actual, created_v, resource_name;
+  if (napi_create_external(env, t, tun_finalize, NULL, &handle) != napi_ok) {
+    // Without an owner the handle can never be freed safely; close it and report.
+    tun_shutdown(t, 1);
+    t->finalized = 1;
+    napi_throw_error(env, "ESYNACKNAPI", "napi_create_external failed");
+    return NULL;
+  }
+  CHECK(env, napi_create_string_utf8(env, "synack:tun", NAPI_AUTO_LENGTH, &resource_name));
+  CHECK(env, napi_async_init(env, handle, resource_name, &t->async_ctx));
+  CHECK(env, napi_create_object(env, &result));
+  CHECK(env, napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &actual));
+  CHECK(env, napi_get_boolean(env, created, &created_v));
+  CHECK(env, napi_set_named_property(env, result, "handle", handle));
+  CHECK(env, napi_set_named_property(env, result, "name", actual));
+  CHECK(env, napi_set_named_property(env, result, "created", created_v));
+  return result;
+}
+
+// start(handle, callback): begin (or resume) polling; callback(batch, ends, count, errno).
+static napi_value tun_start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  if (t->closed) {
+    napi_throw_error(env, "ERR_SOCKET_CLOSED", "TUN device is closed");
+    return NULL;
+  }
+  if (argc >= 2) {
+    napi_valuetype vt;
+    CHECK(env, napi_typeof(env, argv[1], &vt));
+    if (vt == napi_function) {
+      if (t->callback) napi_delete_reference(env, t->callback);
+      CHECK(env, napi_create_reference(env, argv[1], 1, &t->callback));
+    }
+  }
+  if (!t->callback) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "start needs a callback");
+    return NULL;
+  }
+  if (!t->polling) {
+    int r = uv_poll_start(&t->poll, UV_READABLE, on_readable);
+    if (r != 0) {
+      throw_errno(env, "uv_poll_start", "tun", -r);
+      return NULL;
+    }
+    t->polling = 1;
+  }
+  return NULL;
+}
+
+// stop(handle): pause polling; packets queue in the kernel (up to txqueuelen) until start().
+static napi_value tun_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  if (!t->closed && t->polling) {
+    uv_poll_stop(&t->poll);
+    t->polling = 0;
+  }
+  return NULL;
+}
+
+// ref(handle, bool): whether an open device keeps the Node process alive.
+static napi_value tun_ref(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  bool on = true;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &on);
+  if (!t->closed) {
+    if (on) uv_ref((uv_handle_t *)&t->poll);
+    else uv_unref((uv_handle_t *)&t->poll);
+  }
+  return NULL;
+}
+
+static int write_one(tun_t *t, const uint8_t *data, size_t len) {
+  for (;;) {
+    ssize_t n = write(t->fd, data, len);
+    if (n >= 0) {
+      t->tx_packets++;
+      t->tx_bytes += (double)n;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    t->tx_errors++;
+    t->last_tx_errno = errno;
+    return errno;
+  }
+}
+
+static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
+  napi_typedarray_type type;
+  size_t length;
+  void *ptr;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &offset) != napi_ok) return 0;
+  if (type != napi_uint8_array) return 0;
+  *data = (uint8_t *)ptr;
+  *len = length;
+  return 1;
+}
+
+// write(handle, packet: Uint8Array) -> 0 on success, -errno on failure (never throws for IO).
+static napi_value tun_write(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  uint8_t *data;
+  size_t len;
+  if (argc < 2 || !get_bytes(env, argv[1], &data, &len)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "packet must be a Uint8Array");
+    return NULL;
+  }
+  int err = t->closed ? EBADF : write_one(t, data, len);
+  if (t->closed) t->tx_errors++, t->last_tx_errno = EBADF;
+  CHECK(env, napi_create_int32(env, -err, &out));
+  return out;
+}
+
+// writeBatch(handle, packets: Uint8Array[], count) -> number of packets the kernel accepted.
+// One call crosses into C once for the whole batch; each packet is still one write(2), since a
+// TUN fd takes exactly one packet per write. Failures are counted in stats() and skipped.
+static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  bool is_array = false;
+  if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "packets must be an array");
+    return NULL;
+  }
+  uint32_t count = 0;
+  CHECK(env, napi_get_array_length(env, argv[1], &count));
+  if (argc >= 3) {
+    uint32_t limit = count;
+    if (napi_get_value_uint32(env, argv[2], &limit) == napi_ok && limit < count) count = limit;
+  }
+  uint32_t ok = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value el;
+    CHECK(env, napi_get_element(env, argv[1], i, &el));
+    uint8_t *data;
+    size_t len;
+    if (!get_bytes(env, el, &data, &len)) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "every packet must be a Uint8Array");
+      return NULL;
+    }
+    if (t->closed) {
+      t->tx_errors++;
+      t->last_tx_errno = EBADF;
+      continue;
+    }
+    if (write_one(t, data, len) == 0) ok++;
+  }
+  CHECK(env, napi_create_uint32(env, ok, &out));
+  return out;
+}
+
+static napi_value tun_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  tun_shutdown(t, 0);
+  return NULL;
+}
+
+static void set_num(napi_env env, napi_value obj, const char *key, double v) {
+  napi_value n;
+  if (napi_create_double(env, v, &n) == napi_ok) napi_set_named_property(env, obj, key, n);
+}
+
+static napi_value tun_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], obj;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  CHECK(env, napi_create_object(env, &obj));
+  set_num(env, obj, "rxPackets", t->rx_packets);
+  set_num(env, obj, "rxBytes", t->rx_bytes);
+  set_num(env, obj, "rxBatches", t->rx_batches);
+  set_num(env, obj, "rxErrors", t->rx_errors);
+  set_num(env, obj, "txPackets", t->tx_packets);
+  set_num(env, obj, "txBytes", t->tx_bytes);
+  set_num(env, obj, "txErrors", t->tx_errors);
+  set_num(env, obj, "lastTxErrno", -(double)t->last_tx_errno);
+  set_num(env, obj, "lastRxErrno", -(double)t->last_rx_errno);
+  return obj;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"start", NULL, tun_start, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stop", NULL, tun_stop, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ref", NULL, tun_ref, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"write", NULL, tun_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeBatch", NULL, tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stats", NULL, tun_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
