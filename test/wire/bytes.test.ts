@@ -1,0 +1,103 @@
+// The RFC 1071 checksum against a byte-at-a-time reference, at every alignment, plus pseudo-headers and RFC 1624 updates.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { onesSum, foldChecksum, internetChecksum, pseudoHeaderSum, updateChecksum16 } from '../../src/wire/bytes.js';
+
+/** Obvious reference: big-endian 16-bit words, carries folded as they happen. */
+function reference(b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < b.length; i += 2) {
+    s += (b[i]! << 8) | (b[i + 1] ?? 0);
+    s = (s & 0xffff) + (s >>> 16);
+  }
+  return ~s & 0xffff;
+}
+
+test('RFC 1071 section 3 example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2', () => {
+  const b = Uint8Array.of(0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7);
+  assert.equal(foldChecksum(onesSum(b)), ~0xddf2 & 0xffff);
+  assert.equal(internetChecksum(b), 0x220d);
+});
+
+test('checksum equals the reference for any contents, length and alignment, never reading outside the view', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(7), fc.nat(7), fc.integer({ min: 0, max: 255 }), (data, before, after, fill) => {
+      // Embed the data at an arbitrary offset in a buffer whose surroundings are non-zero garbage.
+      const big = new Uint8Array(before + data.length + after).fill(fill);
+      big.set(data, before);
+      const view = big.subarray(before, before + data.length);
+      assert.equal(internetChecksum(view), reference(data));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('partial sums over even splits compose', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 2, maxLength: 2000 }), fc.nat(), (data, k) => {
+      const cut = (k % data.length) & ~1;
+      const s = onesSum(data, cut, data.length, onesSum(data, 0, cut));
+      assert.equal(foldChecksum(s), reference(data));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('a buffer with its checksum inserted verifies to zero', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 4, maxLength: 1500 }), (data) => {
+      const b = data.slice();
+      b[2] = 0;
+      b[3] = 0;
+      const c = internetChecksum(b);
+      b[2] = c >>> 8;
+      b[3] = c & 0xff;
+      assert.equal(internetChecksum(b), 0);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('very large buffers (16 MiB of 0xff) fold without losing carries', () => {
+  const b = new Uint8Array(1 << 24).fill(0xff);
+  assert.equal(internetChecksum(b), 0);
+  b[5] = 0xfe; // one word now 0xfffe: sum is 0xfffe+carries -> 0xfffe
+  assert.equal(internetChecksum(b), 0x0001);
+});
+
+test('pseudo-header sum matches the explicit IPv4 and IPv6 pseudo-header layouts', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(4, 16), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 255 }), fc.nat(0xfffff), (n, addrs, proto, len) => {
+      const src = addrs.subarray(0, n);
+      const dst = addrs.subarray(16, 16 + n);
+      let explicit: Uint8Array;
+      if (n === 4) {
+        len &= 0xffff;
+        explicit = new Uint8Array([...src, ...dst, 0, proto, len >>> 8, len & 0xff]);
+      } else {
+        explicit = new Uint8Array([...src, ...dst, len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff, 0, 0, 0, proto]);
+      }
+      assert.equal(foldChecksum(pseudoHeaderSum(src, dst, proto, len)), reference(explicit));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('RFC 1624 incremental update equals recomputing the checksum', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 20, maxLength: 200 }), fc.nat(), fc.integer({ min: 0, max: 0xffff }), (data, k, nw) => {
+      const b = data.slice(0, data.length & ~1);
+      const i = (k % (b.length / 2)) * 2;
+      const before = internetChecksum(b);
+      const old = (b[i]! << 8) | b[i + 1]!;
+      b[i] = nw >>> 8;
+      b[i + 1] = nw & 0xff;
+      const after = internetChecksum(b);
+      // One's complement has two zeros; both checksums must verify the same data.
+      const inc = updateChecksum16(before, old, nw);
+      assert.ok(inc === after || (inc ^ after) === 0xffff && (inc === 0 || after === 0), `inc ${inc} full ${after}`);
+    }),
+    { numRuns: 3000 },
+  );
+});
