@@ -130,11 +130,11 @@ test('wrong checksums are caught at every layer', () => {
   for (const p of samplePackets()) {
     // Flip a bit in the last byte: upper-layer checksum fails (or the IPv4 header if it is the header).
     const q = p.slice();
-    q[q.length - 1] ^= 0x10;
+    q[q.length - 1] = q[q.length - 1]! ^ 0x10;
     expectError(parseAll(q), 'bad-checksum');
     if (p[0]! >>> 4 === 4) {
       const h = p.slice();
-      h[8] ^= 1; // TTL changed without fixing the header checksum
+      h[8] = h[8]! ^ 1; // TTL changed without fixing the header checksum
       expectError(parseIpv4(h), 'bad-checksum');
       assert.ok(parseIpv4(h, { verifyChecksum: false }).ok);
     }
