@@ -315,6 +315,33 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
     assert.ok(!(await listNamespaces()).includes(name), `${name} was left behind`);
   });
 
+  test('attaches to a device made with `ip tuntap`, refuses a second opener and a TAP, configures idempotently', async () => {
+    const h = new NetnsHarness();
+    let tun: TunLink | undefined;
+    try {
+      const ns = await h.create();
+      await ns.ip('tuntap', 'add', 'dev', 'pre0', 'mode', 'tun');
+      await ns.ip('tuntap', 'add', 'dev', 'tap0', 'mode', 'tap');
+      tun = await openTun({ name: 'pre0', netns: ns.name });
+      assert.equal(tun.name, 'pre0');
+      assert.equal(tun.created, false);
+      await assert.rejects(openTun({ name: 'pre0', netns: ns.name }), (e: unknown) => e instanceof TunError && e.reason === TunFailure.busy);
+      await assert.rejects(openTun({ name: 'tap0', netns: ns.name }), (e: unknown) => e instanceof TunError && e.reason === TunFailure.wrongType);
+      for (let i = 0; i < 2; i++) await ns.configureTun('pre0', { peer: '198.18.1.1', prefix: 24, mtu: 9000 });
+      const shown = await ns.ip('addr', 'show', 'dev', 'pre0');
+      assert.match(shown, /mtu 9000/);
+      assert.equal(shown.match(/inet 198\.18\.1\.1\/24/g)?.length, 1);
+      // Only a closed fd, not the persistent device, goes away.
+      tun.close();
+      tun = undefined;
+      assert.match(await ns.ip('link', 'show', 'dev', 'pre0'), /pre0/);
+      await assert.rejects(ns.configureTun('pre0', { peer: '10.0.0.1' }), /refuses 10\.0\.0\.1/);
+    } finally {
+      tun?.close();
+      await h.cleanup();
+    }
+  });
+
   test('openTun explains a missing namespace', async () => {
     await assert.rejects(openTun({ name: 'syn0', netns: 'synack-does-not-exist' }), (e: unknown) => {
       assert.ok(e instanceof TunError);
