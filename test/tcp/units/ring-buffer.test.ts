@@ -89,7 +89,7 @@ test('writeAt places out-of-order data invisibly; commit makes it readable after
 test('writeAt across the wrap and clipped to capacity; commit clipped to free space', () => {
   const r = new RingBuffer(8);
   r.write(seqBytes(0, 6));
-  r.consume(6); // head at 6 (writeAt data pending? no: head rewinds to 0)
+  r.consume(6); // drained with nothing pending: head rewinds to 0
   r.write(seqBytes(0, 6));
   r.consume(5); // head at 5, one byte
   assert.equal(r.writeAt(1, bytes(0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8)), 6); // room after 1 stored + 1 gap
