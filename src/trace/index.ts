@@ -4,3 +4,5 @@ export * from './events.js';
 export * from './ladder.js';
 export { renderSvg } from './svg.js';
 export { renderMermaid } from './mermaid.js';
+export { tcpPacketsFromPcap, groupConnections, inferConnection, inferConnections } from './infer.js';
+export type { TcpPacketInfo, InferredConnection } from './infer.js';
