@@ -171,9 +171,12 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   tun_t *t = (tun_t *)h->data;
   if (t->closed) return;
   if (status < 0) {
+    // libuv has already stopped the handle (EPOLLERR: the device is gone).
     t->rx_errors++;
-    t->last_rx_errno = EIO;
-    deliver(t, 0, 0, EIO);
+    t->last_rx_errno = -status;
+    t->polling = 0;
+    uv_poll_stop(&t->poll);
+    deliver(t, 0, 0, -status);
     return;
   }
   size_t used = 0;

@@ -342,6 +342,27 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
     }
   });
 
+  test('deleting the device under an open link reports one error and stops reading', async () => {
+    await withTun({}, async (tun, ns) => {
+      const errors: TunError[] = [];
+      const failed = new Promise<void>((resolve, reject) => {
+        const guard = setTimeout(() => reject(new Error('no error reported')), 5_000);
+        tun.onError = (e) => {
+          errors.push(e);
+          clearTimeout(guard);
+          resolve();
+        };
+      });
+      await ns.ip('link', 'del', 'dev', 'syn0');
+      await failed;
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]?.message ?? '', /syn0.*reading stopped/);
+      tun.send(udp4(0, 9, 8));
+      tun.flush(); // writes after the device is gone are counted, not thrown
+      assert.ok(tun.stats().txErrors >= 1);
+    });
+  });
+
   test('openTun explains a missing namespace', async () => {
     await assert.rejects(openTun({ name: 'syn0', netns: 'synack-does-not-exist' }), (e: unknown) => {
       assert.ok(e instanceof TunError);
