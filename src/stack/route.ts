@@ -1,0 +1,132 @@
+// Interfaces, their addresses and the routing table: connected prefixes, static routes and a
+// default, chosen by longest prefix match (RFC 1812 section 5.2.4.3 in spirit), plus source address
+// selection and the packed address keys used by the demultiplexer.
+import type { Link } from '../link/link.js';
+import { formatIp, inPrefix, ipEquals, parseCidr, parseIp } from '../wire/address.js';
+
+/** One address on an interface, with its prefix length. */
+export interface InterfaceAddress {
+  readonly addr: Uint8Array;
+  readonly prefix: number;
+  readonly text: string;
+}
+
+/** A link attached to the stack with its addresses. */
+export class Interface {
+  readonly addresses: InterfaceAddress[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly link: Link,
+  ) {}
+
+  get mtu(): number {
+    return this.link.mtu;
+  }
+
+  /** The first address of the given family (4 or 16 bytes), preferring one on `dst`'s prefix. */
+  sourceFor(dst: Uint8Array): InterfaceAddress | null {
+    let fallback: InterfaceAddress | null = null;
+    for (const a of this.addresses) {
+      if (a.addr.length !== dst.length) continue;
+      if (inPrefix(dst, a.addr, a.prefix)) return a;
+      if (fallback === null) fallback = a;
+    }
+    return fallback;
+  }
+}
+
+export interface Route {
+  readonly net: Uint8Array;
+  readonly prefix: number;
+  readonly iface: Interface;
+  /** Gateway, informational on point-to-point IP links (no link-layer resolution is needed). */
+  readonly via: Uint8Array | null;
+  /** True for the prefix of an interface address. */
+  readonly connected: boolean;
+}
+
+/** Parse "a.b.c.d/n" or "x::y/n" into an address and prefix; throws on bad input (API misuse). */
+export function parsePrefixOrThrow(text: string): { addr: Uint8Array; prefix: number } {
+  if (text === 'default') throw new TypeError('use "0.0.0.0/0" or "::/0" for a default route');
+  const c = parseCidr(text);
+  if (c === null) throw new TypeError(`invalid address or prefix: ${JSON.stringify(text)}`);
+  return c;
+}
+
+export function parseIpOrThrow(text: string): Uint8Array {
+  const a = parseIp(text);
+  if (a === null) throw new TypeError(`invalid IP address: ${JSON.stringify(text)}`);
+  return a;
+}
+
+/** Zero the host bits of `addr` beyond `prefix`. */
+export function networkOf(addr: Uint8Array, prefix: number): Uint8Array {
+  const out = addr.slice();
+  for (let bit = prefix; bit < out.length * 8; bit++) out[bit >>> 3]! &= ~(0x80 >>> (bit & 7));
+  return out;
+}
+
+export class RouteTable {
+  private readonly routes: Route[] = [];
+
+  add(route: Route): void {
+    this.routes.push(route);
+    // Longest prefix first; equal prefixes keep insertion order (stable sort).
+    this.routes.sort((a, b) => b.prefix - a.prefix);
+  }
+
+  /** Remove routes through `iface` (when an interface is removed). */
+  removeInterface(iface: Interface): void {
+    for (let i = this.routes.length - 1; i >= 0; i--) if (this.routes[i]!.iface === iface) this.routes.splice(i, 1);
+  }
+
+  /** The most specific route for `dst`, or null. */
+  lookup(dst: Uint8Array): Route | null {
+    for (const r of this.routes) {
+      if (r.net.length === dst.length && inPrefix(dst, r.net, r.prefix)) return r;
+    }
+    return null;
+  }
+
+  list(): readonly Route[] {
+    return this.routes;
+  }
+
+  /** Human-readable table, one route per line ("198.18.0.0/24 dev eth0"). */
+  format(): string {
+    return this.routes
+      .map((r) => `${formatIp(r.net)}/${r.prefix}${r.via ? ` via ${formatIp(r.via)}` : ''} dev ${r.iface.name}`)
+      .join('\n');
+  }
+}
+
+/**
+ * A compact string for an address, usable as (part of) a Map key: each 16-bit word becomes one
+ * UTF-16 code unit, so IPv4 is 2 characters and IPv6 is 8.
+ */
+export function addrKey(a: Uint8Array): string {
+  if (a.length === 4) return String.fromCharCode((a[0]! << 8) | a[1]!, (a[2]! << 8) | a[3]!);
+  let s = '';
+  for (let i = 0; i < a.length; i += 2) s += String.fromCharCode((a[i]! << 8) | a[i + 1]!);
+  return s;
+}
+
+/** The demultiplexing key of a connection: local address, remote address, local port, remote port. */
+export function tupleKey(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): string {
+  return addrKey(local) + addrKey(remote) + String.fromCharCode(localPort, remotePort);
+}
+
+/** True for IPv4 0.0.0.0 or IPv6 ::. */
+export function isUnspecified(a: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
+/** Multicast or IPv4 limited broadcast: never answered with ICMP errors or RSTs (RFC 1122 3.2.2). */
+export function isMulticastOrBroadcast(a: Uint8Array): boolean {
+  if (a.length === 4) return (a[0]! & 0xf0) === 0xe0 || (a[0] === 255 && a[1] === 255 && a[2] === 255 && a[3] === 255);
+  return a[0] === 0xff;
+}
+
+export { ipEquals };

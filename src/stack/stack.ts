@@ -1,0 +1,509 @@
+// The Stack: interfaces with IPv4/IPv6 addresses, routes, IP input (verify, filter, demultiplex)
+// and output (RFC 791, RFC 8200; no fragmentation or reassembly yet: fragments are counted and
+// dropped), ICMP echo and errors (RFC 792, RFC 4443, RFC 1122 3.2.2), UDP sockets (RFC 768), TCP
+// through TcpHost, counters, and trace events that cost nothing when nobody listens.
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { cryptoRandom, type RandomSource } from '../util/random.js';
+import type { Link } from '../link/link.js';
+import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
+import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, type IpPacket } from '../wire/packet.js';
+import { parseTcp, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
+import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
+import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
+import { formatIp, ipEquals } from '../wire/address.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpConfigInput } from '../tcp/config.js';
+import { Emitter } from './emitter.js';
+import {
+  Interface, RouteTable, addrKey, isMulticastOrBroadcast, isUnspecified, networkOf,
+  parseIpOrThrow, parsePrefixOrThrow, type Route,
+} from './route.js';
+import { PortTable } from './port-table.js';
+import { EphemeralPorts, type PortRange } from './ports.js';
+import { UdpSocket, codedError, type UdpHost } from './udp.js';
+import { classifyIcmpError, quoteFor } from './icmp.js';
+import { TcpHost, type ConnectOptions, type ConnectionInfo, type ListenOptions, type TcpListener } from './tcp-host.js';
+
+export interface StackOptions {
+  /** Host name used in trace events (default "stack"). */
+  name?: string;
+  clock: Clock;
+  /** Randomness for ISNs, ephemeral ports and ping ids (default: crypto-strong). */
+  random?: RandomSource;
+  /** TCP defaults for every connection of this stack. */
+  tcp?: TcpConfigInput;
+  /** TTL / hop limit of packets we originate (default 64). */
+  ttl?: number;
+  /** Ephemeral port range (default 49152-65535, RFC 6056). */
+  ephemeralPorts?: PortRange;
+  /** Default listen backlog (default 511, as Node's). */
+  backlog?: number;
+}
+
+export interface InterfaceOptions {
+  /** Addresses with prefix length, e.g. ['198.18.0.1/24', '2001:db8::1/64']. */
+  addresses: string[];
+  name?: string;
+}
+
+/** Every counter the stack keeps. */
+function newCounters() {
+  return {
+    ipIn: 0, ipOut: 0, ipBadChecksum: 0, ipMalformed: 0, ipNotForUs: 0, ipFragmentsDropped: 0,
+    ipUnknownProtocol: 0, ipNoRoute: 0, ipTooBig: 0,
+    icmpIn: 0, icmpOut: 0, icmpBad: 0, icmpEchoRequests: 0, icmpEchoReplies: 0, icmpErrorsIn: 0,
+    icmpErrorsToTcp: 0, icmpUnreachSent: 0,
+    udpIn: 0, udpOut: 0, udpBad: 0, udpNoPort: 0,
+    tcpIn: 0, tcpOut: 0, tcpBad: 0, tcpNoListener: 0, tcpResetsSent: 0, tcpBacklogDrops: 0,
+    tcpActiveOpens: 0, tcpPassiveOpens: 0,
+  };
+}
+export type StackCounters = ReturnType<typeof newCounters>;
+export type StackStats = StackCounters & { tcpConnections: number; tcpListeners: number; udpSockets: number };
+
+export interface PingOptions {
+  /** Give up after this many ms (default 1000): the promise rejects with code ETIMEDOUT. */
+  timeout?: number;
+  data?: Uint8Array;
+  ttl?: number;
+}
+
+export interface PingReply {
+  /** Round-trip time, ms on the stack's clock. */
+  rtt: number;
+  ttl: number;
+  bytes: number;
+  seq: number;
+}
+
+type StackEvents = { trace: TraceListener };
+
+interface PendingPing {
+  sentAt: number;
+  timer: TimerHandle;
+  resolve: (r: PingReply) => void;
+}
+
+export class Stack extends Emitter<StackEvents> implements UdpHost {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly interfaces: Interface[] = [];
+  readonly routes = new RouteTable();
+  readonly counters = newCounters();
+  /** True while someone listens to 'trace'. */
+  tracing = false;
+  private readonly ttl: number;
+  /** Our addresses, by addrKey, for the "is this for us" test. */
+  private readonly local = new Map<string, Interface>();
+  private readonly udp = new PortTable<UdpSocket>();
+  private readonly ports: EphemeralPorts;
+  private readonly tcpHost: TcpHost;
+  /** Path MTU learned from packet-too-big, by destination addrKey. */
+  private readonly pmtu = new Map<string, number>();
+  private readonly pings = new Map<number, PendingPing>();
+  private readonly pingId: number;
+  private pingSeq = 0;
+  private closed = false;
+
+  constructor(opts: StackOptions) {
+    super();
+    this.name = opts.name ?? 'stack';
+    this.clock = opts.clock;
+    this.random = opts.random ?? cryptoRandom();
+    this.ttl = opts.ttl ?? 64;
+    this.ports = new EphemeralPorts(this.random, opts.ephemeralPorts);
+    this.pingId = this.random.u32() & 0xffff;
+    this.tcpHost = new TcpHost(this, this.random, opts.tcp ?? {}, this.ports, opts.backlog ?? 511);
+  }
+
+  protected override listenersChanged(event: keyof StackEvents): void {
+    if (event === 'trace') this.tracing = this.listenerCount('trace') > 0;
+  }
+
+  /** Emit a trace event (callers check `tracing` first so unobserved events are never built). */
+  trace(e: TraceEvent): void {
+    this.emit('trace', e);
+  }
+
+  // --- interfaces and routes ------------------------------------------------------------------
+
+  /** Attach a link with its addresses; adds a connected route for each address's prefix. */
+  addInterface(link: Link, opts: InterfaceOptions): Interface {
+    const iface = new Interface(opts.name ?? `if${this.interfaces.length}`, link);
+    for (const text of opts.addresses) {
+      const { addr, prefix } = parsePrefixOrThrow(text);
+      if (isUnspecified(addr) || isMulticastOrBroadcast(addr)) throw new TypeError(`not a unicast address: ${text}`);
+      if (this.local.has(addrKey(addr))) throw codedError('EADDRINUSE', `address ${text} is already assigned`);
+      iface.addresses.push({ addr, prefix, text: formatIp(addr) });
+      this.local.set(addrKey(addr), iface);
+      this.routes.add({ net: networkOf(addr, prefix), prefix, iface, via: null, connected: true });
+    }
+    this.interfaces.push(iface);
+    link.onReceive = (pkt) => this.input(iface, pkt);
+    return iface;
+  }
+
+  /**
+   * Add a route: `addRoute('0.0.0.0/0', { via: '198.18.0.254' })` or `{ iface }`. With only `via`,
+   * the interface is the one whose connected prefix contains the gateway.
+   */
+  addRoute(prefix: string, target: { via?: string; iface?: Interface | string }): Route {
+    const { addr, prefix: len } = parsePrefixOrThrow(prefix);
+    const via = target.via !== undefined ? parseIpOrThrow(target.via) : null;
+    let iface: Interface | undefined;
+    if (target.iface !== undefined) {
+      iface = typeof target.iface === 'string' ? this.interfaces.find((i) => i.name === target.iface) : target.iface;
+      if (iface === undefined) throw new TypeError(`no interface ${String(target.iface)}`);
+    } else if (via !== null) {
+      const r = this.routes.lookup(via);
+      if (r === null || !r.connected) throw codedError('ENETUNREACH', `gateway ${target.via} is not on a connected network`);
+      iface = r.iface;
+    } else {
+      throw new TypeError('addRoute needs via or iface');
+    }
+    const route: Route = { net: networkOf(addr, len), prefix: len, iface, via, connected: false };
+    this.routes.add(route);
+    return route;
+  }
+
+  /** The route and source address for reaching `dst`, or null. */
+  private pathTo(dst: Uint8Array, localAddress?: Uint8Array): { iface: Interface; src: Uint8Array } | null {
+    const r = this.routes.lookup(dst);
+    if (r === null) return null;
+    if (localAddress !== undefined) return { iface: r.iface, src: localAddress };
+    const a = r.iface.sourceFor(dst);
+    return a === null ? null : { iface: r.iface, src: a.addr };
+  }
+
+  isLocalAddress(a: Uint8Array): boolean {
+    return this.local.has(addrKey(a));
+  }
+
+  // --- IP input -------------------------------------------------------------------------------
+
+  private drop(reason: DropEvent['reason'], detail: string): void {
+    if (this.tracing) this.trace({ type: 'drop', t: this.clock.now(), host: this.name, reason, detail });
+  }
+
+  /** Count a TCP-level drop (used by TcpHost). */
+  countDrop(counter: 'tcpBad' | 'tcpNoListener' | 'tcpBacklogDrops', reason: 'no-listener' | 'backlog-full', detail: string): void {
+    this.counters[counter]++;
+    this.drop(reason, detail);
+  }
+
+  private input(iface: Interface, pkt: Uint8Array): void {
+    if (this.closed) return;
+    const c = this.counters;
+    c.ipIn++;
+    const r = parseIpPacket(pkt);
+    if (!r.ok) {
+      if (r.error.code === 'bad-checksum') {
+        c.ipBadChecksum++;
+        this.drop('checksum', `ip: ${r.error.message}`);
+      } else {
+        c.ipMalformed++;
+        this.drop('malformed', `ip: ${r.error.message}`);
+      }
+      return;
+    }
+    const ip = r.value;
+    if (!this.local.has(addrKey(ip.dst))) {
+      // Not for us and we do not forward (a host, RFC 1122 3.3.1).
+      c.ipNotForUs++;
+      return;
+    }
+    if (ip.isFragment) {
+      c.ipFragmentsDropped++;
+      this.drop('other', 'fragment (reassembly not supported)');
+      return;
+    }
+    switch (ip.protocol) {
+      case TCP_PROTOCOL:
+        this.tcpInput(iface, ip);
+        return;
+      case UDP_PROTOCOL:
+        this.udpInput(iface, ip, pkt);
+        return;
+      case ICMPV4_PROTOCOL:
+        if (ip.version === 4) this.icmpInput(iface, ip);
+        else this.unknownProtocol(ip);
+        return;
+      case ICMPV6_PROTOCOL:
+        if (ip.version === 6) this.icmpInput(iface, ip);
+        else this.unknownProtocol(ip);
+        return;
+      default:
+        this.unknownProtocol(ip);
+    }
+  }
+
+  private unknownProtocol(ip: IpPacket): void {
+    this.counters.ipUnknownProtocol++;
+    this.drop('other', `protocol ${ip.protocol}`);
+  }
+
+  private tcpInput(iface: Interface, ip: IpPacket): void {
+    const r = parseTcp(ip.payload, { src: ip.src, dst: ip.dst });
+    if (!r.ok) {
+      this.counters.tcpBad++;
+      this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${r.error.message}`);
+      return;
+    }
+    if (isMulticastOrBroadcast(ip.src) || isUnspecified(ip.src)) {
+      this.counters.tcpBad++;
+      this.drop('other', 'tcp from a multicast, broadcast or unspecified source');
+      return;
+    }
+    this.tcpHost.input(iface, ip.src, ip.dst, r.value);
+  }
+
+  // --- output ---------------------------------------------------------------------------------
+
+  /** Put a finished IP packet on `iface`; too big for the link MTU means dropped (no fragmentation). */
+  private output(iface: Interface, pkt: Uint8Array): boolean {
+    if (pkt.length > iface.mtu) {
+      this.counters.ipTooBig++;
+      this.drop('other', `packet of ${pkt.length} bytes exceeds ${iface.name} MTU ${iface.mtu}`);
+      return false;
+    }
+    this.counters.ipOut++;
+    iface.link.send(pkt);
+    return true;
+  }
+
+  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void {
+    this.counters.tcpOut++;
+    this.output(iface, buildTcpPacket(src, dst, seg, { ttl: this.ttl }));
+  }
+
+  private sendIcmp(dst: Uint8Array, repr: IcmpRepr, src?: Uint8Array, ttl?: number): boolean {
+    const path = this.pathTo(dst, src);
+    if (path === null) {
+      this.counters.ipNoRoute++;
+      return false;
+    }
+    this.counters.icmpOut++;
+    return this.output(path.iface, buildIcmpPacket(path.src, dst, repr, { ttl: ttl ?? this.ttl }));
+  }
+
+  // --- ICMP -----------------------------------------------------------------------------------
+
+  private icmpInput(iface: Interface, ip: IpPacket): void {
+    const c = this.counters;
+    c.icmpIn++;
+    const v6 = ip.version === 6;
+    const r = v6 ? parseIcmpv6(ip.payload, { src: ip.src, dst: ip.dst }) : parseIcmpv4(ip.payload);
+    if (!r.ok) {
+      c.icmpBad++;
+      this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `icmp: ${r.error.message}`);
+      return;
+    }
+    const m = r.value;
+    switch (m.kind) {
+      case 'echo-request':
+        // RFC 1122 3.2.2.6 / RFC 4443 4.2: reply from the address the request was sent to.
+        if (isMulticastOrBroadcast(ip.src) || isUnspecified(ip.src)) return;
+        c.icmpEchoRequests++;
+        this.sendIcmp(ip.src.slice(), { kind: 'echo-reply', id: m.id, seq: m.seq, data: m.data }, ip.dst.slice());
+        return;
+      case 'echo-reply': {
+        if (m.id !== this.pingId) return;
+        const p = this.pings.get(m.seq);
+        if (p === undefined) return;
+        c.icmpEchoReplies++;
+        this.pings.delete(m.seq);
+        this.clock.cancel(p.timer);
+        p.resolve({ rtt: this.clock.now() - p.sentAt, ttl: ip.ttl, bytes: m.data.length, seq: m.seq });
+        return;
+      }
+      case 'dst-unreachable':
+      case 'packet-too-big':
+      case 'time-exceeded': {
+        c.icmpErrorsIn++;
+        const q = parseQuoted(m.quoted);
+        const action = classifyIcmpError(m, v6);
+        if (!q.ok || action === null) return;
+        const { src, dst, protocol, srcPort, dstPort } = q.value;
+        // The quote is a packet we sent: its source must be ours.
+        if (!this.isLocalAddress(src)) return;
+        if (action.kind === 'pmtu') this.learnPmtu(dst, action.mtu);
+        if (protocol === TCP_PROTOCOL && this.tcpHost.icmpError(src, srcPort, dst, dstPort, action)) c.icmpErrorsToTcp++;
+        return;
+      }
+      default:
+        return; // other types (router/neighbour discovery, ...) are not ours to handle
+    }
+  }
+
+  private learnPmtu(dst: Uint8Array, mtu: number): void {
+    const k = addrKey(dst);
+    const old = this.pmtu.get(k) ?? Infinity;
+    if (mtu > 0 && mtu < old) this.pmtu.set(k, mtu);
+  }
+
+  /** The path MTU learned for `dst` (Infinity when none was reported). */
+  pathMtu(dst: string | Uint8Array): number {
+    const a = typeof dst === 'string' ? parseIpOrThrow(dst) : dst;
+    return this.pmtu.get(addrKey(a)) ?? Infinity;
+  }
+
+  /** Send an ICMP echo request; resolves with the reply, rejects with code ETIMEDOUT. */
+  ping(address: string, opts: PingOptions = {}): Promise<PingReply> {
+    const dst = parseIpOrThrow(address);
+    const seq = (this.pingSeq = (this.pingSeq + 1) & 0xffff);
+    return new Promise<PingReply>((resolve, reject) => {
+      const timer = this.clock.schedule(this.clock.now() + (opts.timeout ?? 1000), () => {
+        this.pings.delete(seq);
+        reject(codedError('ETIMEDOUT', `ping ${address}: no reply`));
+      });
+      this.pings.set(seq, { sentAt: this.clock.now(), timer, resolve });
+      const sent = this.sendIcmp(dst, { kind: 'echo-request', id: this.pingId, seq, data: opts.data ?? new Uint8Array(0) }, undefined, opts.ttl);
+      if (!sent) {
+        this.pings.delete(seq);
+        this.clock.cancel(timer);
+        reject(codedError('ENETUNREACH', `ping ${address}: no route or packet too big`));
+      }
+    });
+  }
+
+  // --- UDP ------------------------------------------------------------------------------------
+
+  private udpInput(iface: Interface, ip: IpPacket, pkt: Uint8Array): void {
+    const c = this.counters;
+    const r = parseUdp(ip.payload, { src: ip.src, dst: ip.dst });
+    if (!r.ok) {
+      c.udpBad++;
+      this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `udp: ${r.error.message}`);
+      return;
+    }
+    c.udpIn++;
+    const d = r.value;
+    const sock = this.udp.lookup(ip.dst, d.dstPort);
+    if (sock === undefined) {
+      c.udpNoPort++;
+      this.drop('no-listener', `udp port ${d.dstPort}`);
+      // RFC 1122 3.2.2 / RFC 4443 2.4(e): no errors about multicast/broadcast or unspecified sources.
+      if (isMulticastOrBroadcast(ip.dst) || isMulticastOrBroadcast(ip.src) || isUnspecified(ip.src)) return;
+      const v6 = ip.version === 6;
+      // RFC 792: port unreachable is type 3 code 3; RFC 4443 3.1: type 1 code 4.
+      if (this.sendIcmp(ip.src.slice(), { kind: 'dst-unreachable', code: v6 ? 4 : 3, quoted: quoteFor(pkt, v6) }, ip.dst.slice())) {
+        c.icmpUnreachSent++;
+      }
+      void iface;
+      return;
+    }
+    sock.deliver(d.payload, {
+      address: formatIp(ip.src),
+      family: ip.version === 4 ? 'IPv4' : 'IPv6',
+      port: d.srcPort,
+      size: d.payload.length,
+    });
+  }
+
+  /** Open a UDP socket. No address (or '::') binds every address; '0.0.0.0' every IPv4 one. */
+  udpBind(opts: { address?: string; port?: number } = {}): UdpSocket {
+    const { addr, anyFamily, text } = this.bindAddress(opts.address);
+    let port = opts.port ?? 0;
+    if (port === 0) {
+      port = this.ports.pick(addr ?? new Uint8Array(0), new Uint8Array(0), 0, (p) => !this.udp.has(p));
+      if (port === 0) throw codedError('EADDRNOTAVAIL', 'no ephemeral UDP port available');
+    } else if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${port}`);
+    } else if (this.udp.conflicts(port, addr, anyFamily)) {
+      throw codedError('EADDRINUSE', `bind EADDRINUSE ${text}:${port}`);
+    }
+    const sock = new UdpSocket(this, addr, text, port);
+    this.udp.add(port, { addr, anyFamily, value: sock });
+    return sock;
+  }
+
+  private bindAddress(address: string | undefined): { addr: Uint8Array | null; anyFamily: 0 | 4; text: string } {
+    if (address === undefined || address === '::') return { addr: null, anyFamily: 0, text: '::' };
+    if (address === '0.0.0.0') return { addr: null, anyFamily: 4, text: '0.0.0.0' };
+    const addr = parseIpOrThrow(address);
+    if (!this.isLocalAddress(addr)) throw codedError('EADDRNOTAVAIL', `address not available ${address}`);
+    return { addr, anyFamily: 0, text: formatIp(addr) };
+  }
+
+  udpSend(sock: UdpSocket, data: Uint8Array, port: number, address: string): void {
+    const dst = parseIpOrThrow(address);
+    if (sock.localAddress !== null && sock.localAddress.length !== dst.length) {
+      throw codedError('EINVAL', `cannot send to ${address} from ${sock.localAddressText}`);
+    }
+    const path = this.pathTo(dst, sock.localAddress ?? undefined);
+    if (path === null) {
+      this.counters.ipNoRoute++;
+      throw codedError('ENETUNREACH', `send ENETUNREACH ${address}:${port}`);
+    }
+    const pkt = buildUdpPacket(path.src, dst, { srcPort: sock.port, dstPort: port, payload: data }, { ttl: this.ttl, dontFragment: false });
+    if (pkt.length > path.iface.mtu) throw codedError('EMSGSIZE', `send EMSGSIZE ${address}:${port}`);
+    this.counters.udpOut++;
+    this.output(path.iface, pkt);
+  }
+
+  udpClose(sock: UdpSocket): void {
+    this.udp.remove(sock.port, sock);
+  }
+
+  // --- TCP ------------------------------------------------------------------------------------
+
+  /** Listen for TCP connections; `onConnection` receives each one once it is ESTABLISHED. */
+  tcpListen(opts: ListenOptions, onConnection: (conn: TcpConnection, info: ConnectionInfo) => void): TcpListener {
+    const { addr, anyFamily, text } = this.bindAddress(opts.address);
+    if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
+      throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
+    }
+    return this.tcpHost.listen(addr, anyFamily, text, opts, onConnection);
+  }
+
+  /** Open a TCP connection (active OPEN, RFC 9293 3.10.1); the SYN leaves on the next poll. */
+  tcpConnect(opts: ConnectOptions): TcpConnection {
+    const dst = parseIpOrThrow(opts.address);
+    if (!Number.isInteger(opts.port) || opts.port <= 0 || opts.port > 65535) {
+      throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
+    }
+    let src: Uint8Array | undefined;
+    if (opts.localAddress !== undefined) {
+      src = parseIpOrThrow(opts.localAddress);
+      if (!this.isLocalAddress(src) || src.length !== dst.length) {
+        throw codedError('EADDRNOTAVAIL', `connect EADDRNOTAVAIL ${opts.localAddress}`);
+      }
+    }
+    const path = this.pathTo(dst, src);
+    if (path === null) {
+      this.counters.ipNoRoute++;
+      throw codedError('ENETUNREACH', `connect ENETUNREACH ${opts.address}:${opts.port}`);
+    }
+    return this.tcpHost.connect(path.iface, path.src, dst, opts, this.pathMtu(dst));
+  }
+
+  /** Addresses and ports of a connection this stack owns. */
+  connectionInfo(conn: TcpConnection): ConnectionInfo | undefined {
+    return this.tcpHost.info(conn);
+  }
+
+  // --- whole-stack ----------------------------------------------------------------------------
+
+  stats(): StackStats {
+    return {
+      ...this.counters,
+      tcpConnections: this.tcpHost.size,
+      tcpListeners: this.tcpHost.listeners.size,
+      udpSockets: this.udp.size,
+    };
+  }
+
+  /** Reset every connection, close every socket and detach from the links. */
+  close(): void {
+    if (this.closed) return;
+    this.tcpHost.shutdown();
+    for (const s of this.udp.values()) s.close();
+    for (const p of this.pings.values()) this.clock.cancel(p.timer);
+    this.pings.clear();
+    this.closed = true;
+    for (const i of this.interfaces) i.link.onReceive = null;
+  }
+}
+
+export { ipEquals };

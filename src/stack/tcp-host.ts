@@ -1,0 +1,496 @@
+// TCP inside the stack: demultiplexing by packed 4-tuple (one Map lookup per segment), listeners
+// with a backlog, active opens with RFC 6056 ephemeral ports and RFC 6528 ISNs, RSTs for closed
+// ports (RFC 9293 3.10.7.1), ICMP errors handed to connections, and the single timer queue that
+// drives every connection's poll()/pollAt() with lazy rescheduling.
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { RandomSource } from '../util/random.js';
+import type { TraceEvent, TcpStateName } from '../trace/events.js';
+import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
+import { formatIp } from '../wire/address.js';
+import { TcpConnection, type TcpHooks, type TcpErrorCode } from '../tcp/connection.js';
+import { replyToClosed } from '../tcp/output.js';
+import { resolveConfig, type TcpConfigInput } from '../tcp/config.js';
+import { IsnGenerator } from '../tcp/isn.js';
+import { tupleKey, isMulticastOrBroadcast, type Interface } from './route.js';
+import { PortTable } from './port-table.js';
+import { EphemeralPorts } from './ports.js';
+import { mssForMtu, type IcmpAction } from './icmp.js';
+
+/** Addresses and ports of a connection, as Node's socket.address() / remoteAddress report them. */
+export interface ConnectionInfo {
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** What the TCP host needs from the IP layer. */
+export interface TcpIpLayer {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly tracing: boolean;
+  trace(e: TraceEvent): void;
+  /** Send a TCP segment from `src` to `dst` out of `iface`. */
+  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void;
+  countDrop(counter: 'tcpBad' | 'tcpNoListener' | 'tcpBacklogDrops', reason: 'no-listener' | 'backlog-full', detail: string): void;
+  counters: { tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number };
+}
+
+/** One connection as the stack keeps it. */
+class Entry {
+  timerAt = Infinity;
+  timer: TimerHandle | null = null;
+  closed = false;
+  /** Inside handleSegment: a poll follows anyway, so poll requests need no timer. */
+  inInput = false;
+  /** The listener whose backlog this SYN-RECEIVED connection occupies. */
+  listener: TcpListener | null;
+  conn!: TcpConnection;
+  label: string | null = null;
+  readonly emit = (seg: TcpRepr): void => this.host.ip.sendTcp(this.iface, this.local, this.remote, seg);
+  readonly fire = (): void => this.host.onTimer(this);
+
+  constructor(
+    readonly host: TcpHost,
+    readonly key: string,
+    readonly iface: Interface,
+    readonly local: Uint8Array,
+    readonly localPort: number,
+    readonly remote: Uint8Array,
+    readonly remotePort: number,
+    listener: TcpListener | null,
+  ) {
+    this.listener = listener;
+  }
+
+  connLabel(): string {
+    return (this.label ??= `${formatIp(this.local)}:${this.localPort}>${formatIp(this.remote)}:${this.remotePort}`);
+  }
+
+  info(): ConnectionInfo {
+    return {
+      localAddress: formatIp(this.local),
+      localPort: this.localPort,
+      remoteAddress: formatIp(this.remote),
+      remotePort: this.remotePort,
+      family: this.local.length === 4 ? 'IPv4' : 'IPv6',
+    };
+  }
+}
+
+/**
+ * The hooks object the stack gives each connection. onReadable / onWritable / onError belong to
+ * the application; assigning onState / onConnected / onClosed / onTrace adds the application's
+ * handler after the stack's own, and onPollNeeded stays the stack's. Set hooks one by one
+ * (`conn.hooks.onReadable = ...`); do not replace the whole object.
+ */
+class StackHooks {
+  onReadable?: () => void;
+  onWritable?: () => void;
+  onError?: (code: TcpErrorCode, message: string) => void;
+  private userState: ((from: TcpStateName, to: TcpStateName, cause: string) => void) | undefined;
+  private userConnected: (() => void) | undefined;
+  private userClosed: (() => void) | undefined;
+  private userTrace: ((e: TraceEvent) => void) | undefined;
+
+  constructor(
+    private readonly host: TcpHost,
+    private readonly e: Entry,
+    user: TcpHooks | undefined,
+  ) {
+    if (user !== undefined) {
+      if (user.onReadable) this.onReadable = user.onReadable.bind(user);
+      if (user.onWritable) this.onWritable = user.onWritable.bind(user);
+      if (user.onError) this.onError = user.onError.bind(user);
+      this.userState = user.onState?.bind(user);
+      this.userConnected = user.onConnected?.bind(user);
+      this.userClosed = user.onClosed?.bind(user);
+      this.userTrace = user.onTrace?.bind(user);
+    }
+  }
+
+  private readonly stateFn = (from: TcpStateName, to: TcpStateName, cause: string): void => {
+    const ip = this.host.ip;
+    if (ip.tracing) {
+      ip.trace({ type: 'state', t: ip.clock.now(), host: ip.name, from, to, cause, conn: this.e.connLabel() });
+    }
+    this.userState?.(from, to, cause);
+  };
+  private readonly connectedFn = (): void => {
+    this.host.connected(this.e);
+    this.userConnected?.();
+  };
+  private readonly closedFn = (): void => {
+    this.host.forget(this.e);
+    this.userClosed?.();
+  };
+  private readonly pollFn = (): void => this.host.kick(this.e);
+  private readonly traceFn = (ev: TraceEvent): void => {
+    const ip = this.host.ip;
+    if (ip.tracing) {
+      const tagged = ev as TraceEvent & { host?: string; conn?: string };
+      if (tagged.type !== 'segment') tagged.host = ip.name;
+      tagged.conn ??= this.e.connLabel();
+      ip.trace(ev);
+    }
+    this.userTrace?.(ev);
+  };
+
+  get onState(): (from: TcpStateName, to: TcpStateName, cause: string) => void {
+    return this.stateFn;
+  }
+  set onState(fn: ((from: TcpStateName, to: TcpStateName, cause: string) => void) | undefined) {
+    this.userState = fn;
+  }
+  get onConnected(): () => void {
+    return this.connectedFn;
+  }
+  set onConnected(fn: (() => void) | undefined) {
+    this.userConnected = fn;
+  }
+  get onClosed(): () => void {
+    return this.closedFn;
+  }
+  set onClosed(fn: (() => void) | undefined) {
+    this.userClosed = fn;
+  }
+  get onPollNeeded(): () => void {
+    return this.pollFn;
+  }
+  set onPollNeeded(_fn: (() => void) | undefined) {
+    // The stack drives polling; an application handler here would starve the connection.
+  }
+  /** Present only while someone listens, so the connection builds no trace events otherwise. */
+  get onTrace(): ((e: TraceEvent) => void) | undefined {
+    return this.host.ip.tracing || this.userTrace !== undefined ? this.traceFn : undefined;
+  }
+  set onTrace(fn: ((e: TraceEvent) => void) | undefined) {
+    this.userTrace = fn;
+  }
+}
+
+export interface ListenOptions {
+  /** Local address; omit (or '::') for every address, '0.0.0.0' for every IPv4 address. */
+  address?: string;
+  /** 0 or omitted picks an ephemeral port. */
+  port?: number;
+  /** Connections allowed in SYN-RECEIVED at once (default the stack's, 511). */
+  backlog?: number;
+  config?: TcpConfigInput;
+}
+
+/** A listening endpoint (passive OPEN, RFC 9293 3.10.1). */
+export class TcpListener {
+  closed = false;
+  /** Connections in SYN-RECEIVED that count against the backlog. */
+  pending = 0;
+  /** SYNs dropped because the backlog was full. */
+  dropped = 0;
+  accepted = 0;
+
+  constructor(
+    private readonly host: TcpHost,
+    readonly addr: Uint8Array | null,
+    readonly addressText: string,
+    readonly port: number,
+    public backlog: number,
+    readonly config: TcpConfigInput | undefined,
+    readonly onConnection: (conn: TcpConnection, info: ConnectionInfo) => void,
+  ) {}
+
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } {
+    return { address: this.addressText, family: this.addressText.includes(':') ? 'IPv6' : 'IPv4', port: this.port };
+  }
+
+  /** Stop listening; connections not yet established are reset, established ones live on. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.unlisten(this);
+  }
+}
+
+export interface ConnectOptions {
+  /** Remote address (IPv4 or IPv6 text). */
+  address: string;
+  port: number;
+  localAddress?: string;
+  localPort?: number;
+  config?: TcpConfigInput;
+  /** Hooks installed before the SYN leaves (onConnected, onError, onReadable, ...). */
+  hooks?: TcpHooks;
+}
+
+export class TcpHost {
+  readonly conns = new Map<string, Entry>();
+  readonly listeners = new PortTable<TcpListener>();
+  private readonly byConn = new WeakMap<TcpConnection, Entry>();
+  /** Local ports in use by connections (count per port), for ephemeral selection. */
+  private readonly portUse = new Map<number, number>();
+  private readonly isn: IsnGenerator;
+  readonly ports: EphemeralPorts;
+
+  constructor(
+    readonly ip: TcpIpLayer,
+    private readonly random: RandomSource,
+    private readonly baseConfig: TcpConfigInput,
+    ports: EphemeralPorts,
+    readonly defaultBacklog: number,
+  ) {
+    this.isn = new IsnGenerator(random);
+    this.ports = ports;
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  info(conn: TcpConnection): ConnectionInfo | undefined {
+    return this.byConn.get(conn)?.info();
+  }
+
+  /** Per-connection config: stack defaults, then the caller's, with the MSS capped by the path MTU. */
+  private configFor(iface: Interface, remote: Uint8Array, extra: TcpConfigInput | undefined, pmtu: number) {
+    const merged: TcpConfigInput = { ...this.baseConfig, ...extra };
+    const v6 = remote.length === 16;
+    const linkMss = mssForMtu(Math.min(iface.mtu, pmtu), v6);
+    merged.mss = Math.min(merged.mss ?? linkMss, linkMss);
+    return resolveConfig(merged);
+  }
+
+  // --- active open ------------------------------------------------------------------------------
+
+  connect(
+    iface: Interface,
+    local: Uint8Array,
+    remote: Uint8Array,
+    opts: ConnectOptions,
+    pmtu: number,
+  ): TcpConnection {
+    const remotePort = opts.port;
+    let localPort = opts.localPort ?? 0;
+    if (localPort !== 0) {
+      if (this.conns.has(tupleKey(local, localPort, remote, remotePort))) {
+        throw codedError('EADDRINUSE', `connect EADDRINUSE ${formatIp(local)}:${localPort}`);
+      }
+    } else {
+      localPort = this.ports.pick(local, remote, remotePort, (p) =>
+        !this.listeners.has(p) && !this.conns.has(tupleKey(local, p, remote, remotePort)),
+      );
+      if (localPort === 0) throw codedError('EADDRNOTAVAIL', 'no ephemeral port available');
+    }
+    const now = this.ip.clock.now();
+    const key = tupleKey(local, localPort, remote, remotePort);
+    const e = new Entry(this, key, iface, local, localPort, remote, remotePort, null);
+    const hooks = new StackHooks(this, e, opts.hooks);
+    e.conn = TcpConnection.connect({
+      localPort,
+      remotePort,
+      iss: this.isn.next(now, local, localPort, remote, remotePort),
+      now,
+      config: this.configFor(iface, remote, opts.config, pmtu),
+      hooks: hooks as unknown as TcpHooks,
+      tsOffset: this.random.u32(),
+    });
+    this.register(e);
+    this.ip.counters.tcpActiveOpens++;
+    this.kick(e);
+    return e.conn;
+  }
+
+  // --- passive open -----------------------------------------------------------------------------
+
+  listen(addr: Uint8Array | null, anyFamily: 0 | 4, addressText: string, opts: ListenOptions,
+    onConnection: (conn: TcpConnection, info: ConnectionInfo) => void): TcpListener {
+    let port = opts.port ?? 0;
+    if (port === 0) {
+      port = this.ports.pick(addr ?? new Uint8Array(0), new Uint8Array(0), 0, (p) => !this.listeners.has(p) && !this.portUse.has(p));
+      if (port === 0) throw codedError('EADDRNOTAVAIL', 'no ephemeral port available');
+    } else if (this.listeners.conflicts(port, addr, anyFamily)) {
+      throw codedError('EADDRINUSE', `listen EADDRINUSE: address already in use ${addressText}:${port}`);
+    }
+    const l = new TcpListener(this, addr, addressText, port, opts.backlog ?? this.defaultBacklog, opts.config, onConnection);
+    this.listeners.add(port, { addr, anyFamily, value: l });
+    return l;
+  }
+
+  unlisten(l: TcpListener): void {
+    this.listeners.remove(l.port, l);
+    for (const e of [...this.conns.values()]) if (e.listener === l) e.conn.abort();
+  }
+
+  // --- segment arrival --------------------------------------------------------------------------
+
+  /** A verified TCP segment for one of our addresses arrived on `iface`. */
+  input(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void {
+    this.ip.counters.tcpIn++;
+    const key = tupleKey(dst, seg.dstPort, src, seg.srcPort);
+    const e = this.conns.get(key);
+    const now = this.ip.clock.now();
+    const synOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN;
+    if (e !== undefined) {
+      if (!(synOnly && e.conn.state === 'TIME-WAIT' && e.conn.canReopen(seg))) {
+        e.inInput = true;
+        e.conn.handleSegment(seg, now);
+        e.inInput = false;
+        if (!e.closed) this.pollConn(e, now);
+        return;
+      }
+      // RFC 9293 3.10.7.4 (TIME-WAIT) / RFC 6191: a new SYN may reincarnate the connection.
+      e.conn.abort();
+      if (!e.closed) this.forget(e);
+    }
+    // LISTEN (RFC 9293 3.10.7.2).
+    const l = this.listeners.lookup(dst, seg.dstPort);
+    if (l !== undefined && !l.closed) {
+      if (synOnly) {
+        if (isMulticastOrBroadcast(src)) return;
+        if (l.pending >= l.backlog) {
+          l.dropped++;
+          this.ip.countDrop('tcpBacklogDrops', 'backlog-full', `listener port ${l.port} backlog ${l.backlog}`);
+          return;
+        }
+        this.accept(iface, l, src, dst, seg, now);
+        return;
+      }
+      if ((seg.flags & TcpFlag.RST) !== 0) return; // RST to LISTEN: ignore
+      if ((seg.flags & TcpFlag.ACK) === 0) return; // neither SYN nor ACK: drop
+      // An ACK to LISTEN gets <SEQ=SEG.ACK><CTL=RST>, the same as a closed port answers.
+    } else {
+      this.ip.countDrop('tcpNoListener', 'no-listener', `port ${seg.dstPort}`);
+    }
+    this.resetClosed(iface, src, dst, seg);
+  }
+
+  private accept(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, syn: TcpRepr, now: number): void {
+    // A wildcard listener answers from the address the SYN was sent to.
+    const local = dst.slice();
+    const remote = src.slice();
+    const key = tupleKey(local, syn.dstPort, remote, syn.srcPort);
+    const e = new Entry(this, key, iface, local, syn.dstPort, remote, syn.srcPort, l);
+    const hooks = new StackHooks(this, e, undefined);
+    e.conn = TcpConnection.accept(syn, {
+      localPort: syn.dstPort,
+      remotePort: syn.srcPort,
+      iss: this.isn.next(now, local, syn.dstPort, remote, syn.srcPort),
+      now,
+      config: this.configFor(iface, remote, l.config, Infinity),
+      hooks: hooks as unknown as TcpHooks,
+      tsOffset: this.random.u32(),
+    });
+    l.pending++;
+    this.register(e);
+    this.pollConn(e, now);
+  }
+
+  /** Answer a segment to a port with no connection (RFC 9293 3.10.7.1). */
+  resetClosed(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void {
+    if (isMulticastOrBroadcast(src) || isMulticastOrBroadcast(dst)) return;
+    const rst = replyToClosed(seg);
+    if (rst === null) return;
+    this.ip.counters.tcpResetsSent++;
+    this.ip.sendTcp(iface, dst, src, rst);
+  }
+
+  // --- ICMP -------------------------------------------------------------------------------------
+
+  /** An ICMP error quoting a segment we sent from local:localPort to remote:remotePort. */
+  icmpError(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, action: IcmpAction): boolean {
+    const e = this.conns.get(tupleKey(local, localPort, remote, remotePort));
+    if (e === undefined) return false;
+    const now = this.ip.clock.now();
+    if (action.kind === 'pmtu') e.conn.setMss(mssForMtu(action.mtu, remote.length === 16));
+    else e.conn.handleIcmpError(action.kind, action.errno, now);
+    if (!e.closed) this.pollConn(e, now);
+    return true;
+  }
+
+  // --- bookkeeping and the timer queue ------------------------------------------------------------
+
+  private register(e: Entry): void {
+    this.conns.set(e.key, e);
+    this.byConn.set(e.conn, e);
+    this.portUse.set(e.localPort, (this.portUse.get(e.localPort) ?? 0) + 1);
+  }
+
+  /** Reached ESTABLISHED: a passive connection leaves the backlog and goes to the application. */
+  connected(e: Entry): void {
+    const l = e.listener;
+    if (l === null) return;
+    e.listener = null;
+    l.pending--;
+    if (l.closed) {
+      e.conn.abort();
+      return;
+    }
+    l.accepted++;
+    this.ip.counters.tcpPassiveOpens++;
+    l.onConnection(e.conn, e.info());
+  }
+
+  /** The connection reached CLOSED: forget it and its timer. */
+  forget(e: Entry): void {
+    if (e.closed) return;
+    e.closed = true;
+    if (e.listener !== null) {
+      e.listener.pending--;
+      e.listener = null;
+    }
+    if (this.conns.get(e.key) === e) this.conns.delete(e.key);
+    const n = (this.portUse.get(e.localPort) ?? 1) - 1;
+    if (n <= 0) this.portUse.delete(e.localPort);
+    else this.portUse.set(e.localPort, n);
+    if (e.timer !== null) {
+      this.ip.clock.cancel(e.timer);
+      e.timer = null;
+    }
+    e.timerAt = Infinity;
+  }
+
+  /** Output is pending: poll at the current time (unless a poll follows anyway). */
+  kick(e: Entry): void {
+    if (!e.inInput) this.scheduleAt(e, this.ip.clock.now());
+  }
+
+  /**
+   * Lazy rescheduling: a clock entry is pushed only when the deadline moves earlier than the one
+   * already queued; a timer that fires early finds nothing due and queues the real deadline.
+   */
+  private scheduleAt(e: Entry, t: number): void {
+    if (e.closed || !(t < e.timerAt)) return;
+    e.timerAt = t;
+    e.timer = this.ip.clock.schedule(t, e.fire);
+  }
+
+  onTimer(e: Entry): void {
+    if (e.closed) return;
+    const now = this.ip.clock.now();
+    if (e.timerAt <= now) {
+      e.timerAt = Infinity;
+      e.timer = null;
+    }
+    this.pollConn(e, now);
+  }
+
+  private pollConn(e: Entry, now: number): void {
+    e.conn.poll(now, e.emit);
+    if (!e.closed) this.scheduleAt(e, e.conn.pollAt());
+  }
+
+  /** Abort every connection and close every listener. */
+  shutdown(): void {
+    for (const l of this.listeners.values()) l.close();
+    for (const e of [...this.conns.values()]) {
+      e.conn.abort();
+      if (!e.closed) this.pollConn(e, this.ip.clock.now());
+      if (!e.closed) this.forget(e);
+    }
+  }
+}
+
+function codedError(code: string, message: string): Error & { code: string } {
+  const e = new Error(message) as Error & { code: string };
+  e.code = code;
+  return e;
+}
