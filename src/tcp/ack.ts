@@ -1,0 +1,143 @@
+// Processing the ACK field in synchronized states (RFC 9293 3.10.7.4 fifth): SND.UNA and the send
+// window, RTT samples (RFC 6298, RFC 7323 section 4), duplicate ACKs, fast retransmit and fast
+// recovery (RFC 5681 3.2, NewReno RFC 6582, SACK-based RFC 6675).
+
+import type { TcpRepr } from '../wire/tcp.js';
+import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
+import type { TcpConnection } from './connection.js';
+import { retransmitOne } from './output.js';
+
+export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
+  const ack = seg.ack;
+  const cc = c.ensureCc();
+  const oldWnd = c.sndWnd;
+  let newlySacked = 0;
+  if (c.sackOk && seg.options.sack !== undefined && seg.options.sack.length > 0) {
+    newlySacked = c.scoreboard.update(c.sndUna, c.sndMax, seg.options.sack);
+    c.counters.sackedBytes += newlySacked;
+  }
+
+  if (gt(ack, c.sndUna)) {
+    const acked = sub(ack, c.sndUna);
+    onNewAck(c, seg, acked, now);
+  } else if (
+    ack === c.sndUna &&
+    seg.payload.length === 0 &&
+    !(seg.flags & 0x01) &&
+    sub(c.sndMax, c.sndUna) > 0 &&
+    (seg.window << c.sndWscale === oldWnd || newlySacked > 0)
+  ) {
+    // RFC 5681 section 2 DUPLICATE ACKNOWLEDGMENT (SACK that covers new data counts too, RFC 6675).
+    c.counters.dupAcksIn++;
+    onDupAck(c, now);
+  }
+
+  // Window update (RFC 9293 3.10.7.4: only from segments newer than the last update).
+  if (lt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && le(c.sndWl2, ack))) {
+    const wnd = seg.window << c.sndWscale;
+    c.sndWnd = wnd;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = ack;
+    if (wnd > c.maxSndWnd) c.maxSndWnd = wnd;
+    if (wnd > 0) {
+      c.persistAt = Infinity;
+      c.persistBackoff = 0;
+    }
+    if (wnd !== oldWnd && c.hooks.onTrace) {
+      c.trace({ type: 'window', t: now, host: '', rcvWnd: sub(c.rcvAdv, c.rcvNxt), sndWnd: wnd });
+    }
+  }
+  void cc;
+}
+
+function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): void {
+  const cc = c.ensureCc();
+  const ack = seg.ack;
+  // RTT: timestamps when negotiated (RFC 7323 4.1), else the one timed segment (Karn's rule).
+  const ts = seg.options.timestamp;
+  if (c.tsOk && ts !== undefined && ts.ecr !== 0) {
+    const r = (c.tsNow(now) - ts.ecr) >>> 0;
+    if (r < 0x7fffffff) c.rtt.sample(r);
+  } else if (c.rttSeq >= 0 && gt(ack, c.rttSeq)) {
+    c.rtt.sample(Math.max(0, now - c.rttStart));
+    c.rttSeq = -1;
+  }
+  if (c.rttSeq >= 0 && gt(ack, c.rttSeq)) c.rttSeq = -1;
+
+  // Drop acknowledged bytes from the send buffer (the SYN and FIN occupy no buffer space).
+  const dataAcked = Math.max(0, Math.min(sub(ack, c.sndBufSeq), c.sendBuf.length));
+  if (dataAcked > 0) {
+    c.sendBuf.consume(dataAcked);
+    c.sndBufSeq = add(c.sndBufSeq, dataAcked);
+    c.counters.bytesAcked += dataAcked;
+  }
+  const oldUna = c.sndUna;
+  c.sndUna = ack;
+  if (lt(c.sndNxt, ack)) c.sndNxt = ack;
+  if (c.hasSacks) c.scoreboard.pruneBelow(ack);
+  c.retransmits = 0;
+  c.dupAcks = 0;
+
+  // RFC 6298 5.2/5.3: restart the timer while data is outstanding, stop it when all is acked.
+  if (c.sndUna === c.sndMax) {
+    c.rtoAt = Infinity;
+    c.firstUnackedAt = Infinity;
+  } else {
+    c.rtoAt = now + c.rtt.rto;
+    c.firstUnackedAt = now;
+  }
+
+  if (c.inRecovery) {
+    if (ge(ack, c.recover)) {
+      // Full acknowledgment: leave fast recovery (RFC 6582 3.2 step 3; RFC 6675 section 5).
+      c.inRecovery = false;
+      c.inflation = 0;
+      cc.onRecoveryEnd(now);
+      trace(c, now, 'recovery end');
+    } else if (!c.sackOk) {
+      // NewReno partial ACK (RFC 6582 3.2 step 4): retransmit the next hole, deflate.
+      retransmitOne(c, c.sndUna, now, 'fast');
+      c.inflation = Math.max(0, c.inflation - acked) + (acked >= c.sndMss ? c.sndMss : 0);
+    } else {
+      if (gt(c.sndUna, c.rxtEnd)) c.rxtEnd = c.sndUna;
+    }
+  } else if (c.state !== 'SYN-RECEIVED' && oldUna !== c.iss) {
+    cc.onAck(acked, now, c.rtt.srtt);
+    trace(c, now, 'ack');
+  } else if (oldUna !== c.iss) {
+    cc.onAck(acked, now, c.rtt.srtt);
+  }
+  if (dataAcked > 0) c.hooks.onWritable?.();
+}
+
+function onDupAck(c: TcpConnection, now: number): void {
+  const cc = c.ensureCc();
+  c.dupAcks++;
+  if (c.inRecovery) {
+    if (!c.sackOk) c.inflation += c.sndMss; // RFC 5681 3.2 step 4 (NewReno keeps it)
+    return;
+  }
+  const lostBySack = c.sackOk && c.hasSacks && c.scoreboard.isLost(c.sndUna, c.sndMss, c.config.dupThresh);
+  if (c.dupAcks < c.config.dupThresh && !lostBySack) return;
+  // RFC 6582 3.2 step 2 / RFC 6675 5: duplicate ACKs for data sent before the last recovery or
+  // timeout (below "recover") do not start another one.
+  if (lt(c.sndUna, c.recover)) return;
+  c.inRecovery = true;
+  c.recover = c.sndMax;
+  cc.onLoss(now, sub(c.sndMax, c.sndUna));
+  c.counters.fastRetrans++;
+  trace(c, now, 'fast retransmit');
+  if (c.sackOk) {
+    c.rxtEnd = c.sndUna;
+  } else {
+    c.inflation = c.config.dupThresh * c.sndMss; // RFC 5681 3.2 step 3
+  }
+  retransmitOne(c, c.sndUna, now, 'fast');
+  if (c.sackOk) c.rxtEnd = add(c.sndUna, Math.min(c.sndMss, sub(c.sndMax, c.sndUna)));
+}
+
+function trace(c: TcpConnection, now: number, reason: string): void {
+  if (c.hooks.onTrace && c.cc) {
+    c.trace({ type: 'cc', t: now, host: '', cwnd: c.cc.cwnd, ssthresh: c.cc.ssthresh, reason });
+  }
+}

@@ -1,0 +1,131 @@
+// Per-connection TCP settings and their defaults (RFC 9293, RFC 6298, RFC 5681, RFC 1122 4.2.3.6),
+// plus the `linux` profile that matches the Linux kernel's defaults where scripts depend on them.
+
+import type { CongestionName } from './congestion/cc.js';
+
+export interface KeepAliveConfig {
+  enabled: boolean;
+  /** Idle time before the first probe, ms (RFC 1122 4.2.3.6: no less than two hours by default). */
+  idle: number;
+  /** Time between unanswered probes, ms. */
+  interval: number;
+  /** Unanswered probes before the connection fails with ETIMEDOUT. */
+  count: number;
+}
+
+export interface TcpConfig {
+  /** The MSS we advertise and the largest payload we send (path MTU minus IP and TCP headers). */
+  mss: number;
+  sendBufferSize: number;
+  recvBufferSize: number;
+  /** Maximum segment lifetime, ms; TIME-WAIT lasts 2 * msl (RFC 9293 3.4.2). */
+  msl: number;
+  /** RFC 6298 section 2.1: 1 s. */
+  initialRto: number;
+  /** RFC 6298 recommends 1 s; Linux uses 200 ms. */
+  minRto: number;
+  maxRto: number;
+  /** SYN (and SYN-ACK) retransmissions before giving up with ETIMEDOUT. */
+  synRetries: number;
+  /** Data / FIN retransmissions before giving up with ETIMEDOUT (RFC 9293 3.8.3 R2). */
+  retries: number;
+  /** Fail when data stays unacknowledged this long, ms; 0 disables (RFC 9293 3.10.8 USER TIMEOUT). */
+  userTimeout: number;
+  sack: boolean;
+  timestamps: boolean;
+  windowScale: boolean;
+  /** Window scale shift we offer; -1 derives it from recvBufferSize. */
+  windowScaleShift: number;
+  congestion: CongestionName;
+  /** Disable Nagle's algorithm (RFC 9293 3.7.4). */
+  noDelay: boolean;
+  /** Delayed-ACK timeout, ms; 0 acknowledges every segment at once (RFC 9293 3.8.6.3: under 0.5 s). */
+  delayedAck: number;
+  keepAlive: KeepAliveConfig;
+  /** Challenge ACKs a connection may send per second (RFC 5961 section 7). */
+  challengeAckLimit: number;
+  /** FIN-WAIT-2 timeout for connections the application has released, ms (Linux tcp_fin_timeout). */
+  finWait2Timeout: number;
+  /** Duplicate ACKs that trigger fast retransmit (RFC 5681 section 3.2). */
+  dupThresh: number;
+  /** Out-of-order ranges kept before further out-of-order segments are dropped. */
+  maxOutOfOrderRanges: number;
+}
+
+export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
+  mss: 1460,
+  sendBufferSize: 256 * 1024,
+  recvBufferSize: 256 * 1024,
+  msl: 30_000,
+  initialRto: 1000,
+  minRto: 200,
+  maxRto: 120_000,
+  synRetries: 6,
+  retries: 15,
+  userTimeout: 0,
+  sack: true,
+  timestamps: true,
+  windowScale: true,
+  windowScaleShift: -1,
+  congestion: 'cubic',
+  noDelay: false,
+  delayedAck: 40,
+  keepAlive: Object.freeze({ enabled: false, idle: 7_200_000, interval: 75_000, count: 9 }),
+  challengeAckLimit: 1000,
+  finWait2Timeout: 60_000,
+  dupThresh: 3,
+  maxOutOfOrderRanges: 32,
+});
+
+/** Settings that make synack look like a default Linux host on the wire. */
+export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
+  initialRto: 1000,
+  minRto: 200,
+  windowScaleShift: 7,
+  congestion: 'cubic',
+  delayedAck: 40,
+  sack: true,
+  timestamps: true,
+  windowScale: true,
+});
+
+export type TcpConfigInput = Partial<Omit<TcpConfig, 'keepAlive'>> & { keepAlive?: Partial<KeepAliveConfig> };
+
+/** Fill in defaults and check ranges; throws a RangeError (code ERR_OUT_OF_RANGE) on nonsense. */
+export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpConfig> = DEFAULT_CONFIG): TcpConfig {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const c: TcpConfig = { ...base, ...defined, keepAlive: { ...base.keepAlive, ...(partial.keepAlive ?? {}) } } as TcpConfig;
+  check('mss', c.mss, 64, 65495);
+  check('sendBufferSize', c.sendBufferSize, 1, 1 << 30);
+  check('recvBufferSize', c.recvBufferSize, 1, 1 << 30);
+  check('msl', c.msl, 0, 3_600_000);
+  check('minRto', c.minRto, 1, 3_600_000);
+  check('maxRto', c.maxRto, c.minRto, 3_600_000);
+  check('initialRto', c.initialRto, 1, 3_600_000);
+  check('windowScaleShift', c.windowScaleShift, -1, 14);
+  check('delayedAck', c.delayedAck, 0, 500);
+  check('dupThresh', c.dupThresh, 1, 1000);
+  if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {
+    throw rangeError(`congestion must be "newreno" or "cubic", got ${String(c.congestion)}`);
+  }
+  return c;
+}
+
+function check(name: string, v: number, lo: number, hi: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) {
+    throw rangeError(`${name} must be a number in [${lo}, ${hi}], got ${String(v)}`);
+  }
+}
+
+function rangeError(msg: string): RangeError {
+  const e = new RangeError(msg);
+  (e as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+  return e;
+}
+
+/** The window scale shift that lets a window of `bufferSize` bytes be advertised (RFC 7323 2.3, max 14). */
+export function scaleFor(bufferSize: number): number {
+  let s = 0;
+  while (s < 14 && bufferSize >>> s > 0xffff) s++;
+  return s;
+}

@@ -1,0 +1,590 @@
+// One TCP connection as a sans-IO state machine: the transmission control block (RFC 9293 3.3.1),
+// the user calls (3.10.1-3.10.6), timeouts as deadlines (3.10.8), and poll() for what to send.
+// Segment arrival lives in input.ts and segment output in output.ts; both operate on this class.
+
+import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
+import { add, sub, gt, ge } from '../wire/seq.js';
+import type { TraceEvent } from '../trace/events.js';
+import type { TcpStateName } from './state.js';
+import { isTransition } from './state.js';
+import { resolveConfig, scaleFor, type TcpConfig, type TcpConfigInput } from './config.js';
+import { RingBuffer } from './ring-buffer.js';
+import { Assembler } from './assembler.js';
+import { SackScoreboard } from './scoreboard.js';
+import { RttEstimator } from './rtt.js';
+import type { CongestionControl } from './congestion/cc.js';
+import { createCongestion } from './congestion/index.js';
+import { segmentArrives } from './input.js';
+import { dispatch, sendRst } from './output.js';
+import { onTimers } from './timers.js';
+import { tcpInfo, type TcpInfo } from './info.js';
+
+export type TcpErrorCode =
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'ETIMEDOUT'
+  | 'EPIPE'
+  | 'EHOSTUNREACH'
+  | 'ENETUNREACH'
+  | 'ENOTCONN';
+
+export interface TcpHooks {
+  onState?(from: TcpStateName, to: TcpStateName, cause: string): void;
+  /** New in-order data, or the peer's FIN, can be read. */
+  onReadable?(): void;
+  /** Send-buffer space was freed. */
+  onWritable?(): void;
+  onConnected?(): void;
+  onError?(code: TcpErrorCode, message: string): void;
+  /** The connection reached CLOSED (or a passive one went back to LISTEN): the owner forgets it. */
+  onClosed?(): void;
+  /** A user call created output: the owner should call poll() soon. */
+  onPollNeeded?(): void;
+  /** Only set when someone listens: drops, timers, retransmissions, congestion changes. */
+  onTrace?(e: TraceEvent): void;
+}
+
+export interface OpenParams {
+  localPort: number;
+  remotePort: number;
+  /** Initial send sequence number (RFC 9293 3.4.1); the stack derives it from isn.ts. */
+  iss: number;
+  now: number;
+  config?: TcpConfig | TcpConfigInput;
+  hooks?: TcpHooks;
+  /** Offset added to our timestamp clock (RFC 7323 section 5.4 recommends a random one). */
+  tsOffset?: number;
+}
+
+/** An Error carrying a Node-style `code`. */
+export function tcpError(code: TcpErrorCode, message: string): Error & { code: TcpErrorCode } {
+  const e = new Error(message) as Error & { code: TcpErrorCode };
+  e.code = code;
+  return e;
+}
+
+/** Thirty-two bit "infinity" for deadlines that are off. */
+const OFF = Infinity;
+
+export class TcpConnection {
+  hooks: TcpHooks;
+  readonly config: TcpConfig;
+  readonly tuple: { readonly localPort: number; readonly remotePort: number };
+  /** Passive opens go back to LISTEN on a RST in SYN-RECEIVED (RFC 9293 3.10.7.4). */
+  readonly passive: boolean;
+
+  // --- RFC 9293 3.3.1 transmission control block -------------------------------------------
+  state: TcpStateName = 'CLOSED';
+  iss: number;
+  irs = 0;
+  sndUna: number;
+  sndNxt: number;
+  /** Highest sequence number sent plus one (sndNxt falls back below it after a timeout). */
+  sndMax: number;
+  /** Send window in bytes (already scaled). */
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  /** Largest window the peer ever offered (RFC 5961 MAX.SND.WND; SWS avoidance). */
+  maxSndWnd = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we last advertised (never moves left: RFC 9293 3.8.6). */
+  rcvAdv = 0;
+  /** Urgent pointer received (RFC 6093: urgent data stays inline). */
+  rcvUp = 0;
+  sndWscale = 0;
+  rcvWscale = 0;
+  /** Largest payload we put in one segment (peer MSS, our MSS, minus timestamp option). */
+  sndMss: number;
+  /** MSS the peer announced (536 when absent, RFC 9293 3.7.1). */
+  peerMss = 536;
+  sackOk = false;
+  tsOk = false;
+  tsRecent = 0;
+  tsRecentAt = 0;
+  tsOffset: number;
+  lastAckSent = 0;
+
+  // --- buffers --------------------------------------------------------------------------------
+  readonly sendBuf: RingBuffer;
+  /** Sequence number of sendBuf's first byte. */
+  sndBufSeq: number;
+  readonly recvBuf: RingBuffer;
+  #assembler: Assembler | null = null;
+  #scoreboard: SackScoreboard | null = null;
+  /** Sequence number of a FIN that arrived ahead of missing data, or -1. */
+  pendingFin = -1;
+
+  // --- close bookkeeping ----------------------------------------------------------------------
+  /** CLOSE was called: a FIN follows the queued data. */
+  finQueued = false;
+  /** Sequence number our FIN occupies (valid once finQueued). */
+  finSeq = 0;
+  /** The peer's FIN was received (in order). */
+  finReceived = false;
+  /** The application will not read any more (destroy): FIN-WAIT-2 may time out, data gets RST. */
+  released = false;
+
+  // --- output requests ------------------------------------------------------------------------
+  ackNow = false;
+  /** Full-sized segments received since our last ACK (RFC 5681 4.2: ACK at least every second). */
+  unackedSegs = 0;
+  rstPending = false;
+  /** A reset <SEQ=n><CTL=RST> owed for an unacceptable ACK (RFC 9293 3.10.7.3/4), or -1. */
+  pendingResetSeq = -1;
+  /** One segment to retransmit at this sequence number at the next poll (fast retransmit), or -1. */
+  pendingRetransmit = -1;
+  /** The persist timer fired with an open but small window: send despite Nagle/SWS once. */
+  forceSend = false;
+  /** The peer's SYN carried a window scale option. */
+  peerOfferedWscale = false;
+
+  // --- deadlines (ms; Infinity = off) ------------------------------------------------------
+  rtoAt = OFF;
+  delackAt = OFF;
+  persistAt = OFF;
+  keepaliveAt = OFF;
+  timeWaitAt = OFF;
+  finWait2At = OFF;
+  /** When the oldest unacknowledged data was first sent (user timeout, RFC 9293 3.10.8). */
+  firstUnackedAt = OFF;
+
+  // --- retransmission and recovery -----------------------------------------------------------
+  readonly rtt: RttEstimator;
+  cc: CongestionControl | null = null;
+  retransmits = 0;
+  persistBackoff = 0;
+  keepaliveProbes = 0;
+  dupAcks = 0;
+  inRecovery = false;
+  /** RFC 6582 "recover": the highest sequence number sent when recovery began. */
+  recover: number;
+  /** NewReno fast-recovery inflation (bytes added to cwnd by duplicate ACKs). */
+  inflation = 0;
+  /** RFC 6675 HighRxt + 1: the end of what we retransmitted in this recovery. */
+  rxtEnd: number;
+  /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or -1. */
+  rttSeq = -1;
+  rttStart = 0;
+  /** Last time anything arrived from the peer (keepalive). */
+  lastRecvAt: number;
+  lastSendAt: number;
+  challengeAcks = 0;
+  challengeWindowStart = -OFF;
+  /** A soft ICMP error, reported if the connection later times out (RFC 1122 4.2.3.9). */
+  softError: TcpErrorCode | null = null;
+
+  // --- statistics (tcp_info) -------------------------------------------------------------------
+  readonly counters = {
+    bytesSent: 0,
+    bytesRetrans: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    segsOut: 0,
+    segsIn: 0,
+    retransSegs: 0,
+    fastRetrans: 0,
+    timeouts: 0,
+    sackedBytes: 0,
+    dupAcksIn: 0,
+    persistProbes: 0,
+    challengeAcks: 0,
+    dropped: 0,
+    ooo: 0,
+  };
+  readonly openedAt: number;
+
+  private constructor(p: OpenParams, passive: boolean) {
+    this.config = isResolved(p.config) ? p.config : resolveConfig(p.config);
+    this.hooks = p.hooks ?? {};
+    this.tuple = { localPort: p.localPort, remotePort: p.remotePort };
+    this.passive = passive;
+    this.iss = p.iss >>> 0;
+    this.sndUna = this.iss;
+    this.sndNxt = this.iss;
+    this.sndMax = this.iss;
+    this.recover = this.iss;
+    this.rxtEnd = this.iss;
+    this.sndBufSeq = add(this.iss, 1);
+    this.sndMss = Math.min(this.config.mss, this.peerMss);
+    this.sendBuf = new RingBuffer(this.config.sendBufferSize);
+    this.recvBuf = new RingBuffer(this.config.recvBufferSize);
+    this.rtt = new RttEstimator({
+      initialRto: this.config.initialRto,
+      minRto: this.config.minRto,
+      maxRto: this.config.maxRto,
+    });
+    this.tsOffset = (p.tsOffset ?? 0) >>> 0;
+    this.rcvWscale = this.config.windowScale
+      ? this.config.windowScaleShift >= 0
+        ? this.config.windowScaleShift
+        : scaleFor(this.config.recvBufferSize)
+      : 0;
+    this.openedAt = p.now;
+    this.lastRecvAt = p.now;
+    this.lastSendAt = p.now;
+  }
+
+  /** Active OPEN (RFC 9293 3.10.1): CLOSED -> SYN-SENT; the SYN leaves at the next poll(). */
+  static connect(p: OpenParams): TcpConnection {
+    const c = new TcpConnection(p, false);
+    c.setState('SYN-SENT', 'active OPEN');
+    return c;
+  }
+
+  /**
+   * A SYN arrived at a listener (RFC 9293 3.10.7.2): a new connection in SYN-RECEIVED that
+   * answers with SYN,ACK at the next poll(). The caller has checked the SYN (no RST, no ACK).
+   */
+  static accept(syn: TcpRepr, p: OpenParams): TcpConnection {
+    const c = new TcpConnection(p, true);
+    c.state = 'LISTEN';
+    c.irs = syn.seq;
+    c.rcvNxt = add(syn.seq, 1);
+    c.rcvAdv = c.rcvNxt;
+    c.negotiate(syn, p.now);
+    c.sndWnd = syn.window; // never scaled in a SYN (RFC 7323 2.2)
+    c.maxSndWnd = c.sndWnd;
+    c.sndWl1 = syn.seq;
+    c.sndWl2 = c.iss;
+    c.setState('SYN-RECEIVED', 'rcv SYN');
+    return c;
+  }
+
+  // --- user calls (RFC 9293 3.10) -------------------------------------------------------------
+
+  /** SEND: queue bytes; returns how many fit in the send buffer (0 when full). */
+  send(data: Uint8Array): number {
+    switch (this.state) {
+      case 'CLOSED':
+      case 'LISTEN':
+        throw tcpError('ENOTCONN', 'connection does not exist');
+      case 'SYN-SENT':
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+      case 'CLOSE-WAIT':
+        if (this.finQueued) throw tcpError('EPIPE', 'connection closing: this side already sent FIN');
+        break;
+      default:
+        throw tcpError('EPIPE', 'connection closing: this side already sent FIN');
+    }
+    if (data.length === 0) return 0;
+    const n = this.sendBuf.write(data);
+    if (n > 0) this.hooks.onPollNeeded?.();
+    return n;
+  }
+
+  /** RECEIVE: up to `max` in-order bytes, or null when none are buffered now. */
+  recv(max = Infinity): Uint8Array | null {
+    const before = this.recvBuf.length;
+    if (before === 0) return null;
+    const out = this.recvBuf.read(Math.min(max, before));
+    if (out !== null) this.afterRead();
+    return out;
+  }
+
+  /** Copy in-order bytes into `dst` without an intermediate allocation; returns the count. */
+  recvInto(dst: Uint8Array): number {
+    const n = this.recvBuf.readInto(dst);
+    if (n > 0) this.afterRead();
+    return n;
+  }
+
+  /** Bytes the application may read now. */
+  get recvAvailable(): number {
+    return this.recvBuf.length;
+  }
+
+  /** Free space in the send buffer. */
+  get sendFree(): number {
+    return this.sendBuf.free;
+  }
+
+  /** Bytes queued but not yet acknowledged. */
+  get sendQueued(): number {
+    return this.sendBuf.length;
+  }
+
+  /** The peer sent FIN and every byte before it has been read. */
+  get peerFinished(): boolean {
+    return this.finReceived && this.recvBuf.length === 0;
+  }
+
+  /** CLOSE (RFC 9293 3.10.4): no more sends; a FIN follows the queued data. Receiving goes on. */
+  close(now?: number): void {
+    switch (this.state) {
+      case 'CLOSED':
+      case 'LISTEN':
+        return;
+      case 'SYN-SENT':
+        // Nothing was said to the peer that needs a FIN.
+        this.finQueued = true;
+        this.toClosed('CLOSE');
+        return;
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+      case 'CLOSE-WAIT':
+        if (this.finQueued) return;
+        this.finQueued = true;
+        this.finSeq = add(this.sndBufSeq, this.sendBuf.length);
+        if (this.state === 'ESTABLISHED') this.setState('FIN-WAIT-1', 'CLOSE');
+        else if (this.state === 'CLOSE-WAIT') this.setState('LAST-ACK', 'CLOSE');
+        // SYN-RECEIVED: RFC 9293 3.10.4 queues the FIN until ESTABLISHED; we move on then.
+        this.hooks.onPollNeeded?.();
+        if (now !== undefined) void now;
+        return;
+      default:
+        return; // already closing
+    }
+  }
+
+  /**
+   * The application is gone (closed and will not read): data that still arrives is answered with
+   * RST, and FIN-WAIT-2 ends after finWait2Timeout (Linux's orphan handling).
+   */
+  release(now: number): void {
+    this.released = true;
+    if (this.state === 'FIN-WAIT-2' && this.config.finWait2Timeout > 0) {
+      this.finWait2At = now + this.config.finWait2Timeout;
+    }
+    this.recvBuf.clear();
+  }
+
+  /** ABORT (RFC 9293 3.10.5): send RST if synchronized, drop everything, go to CLOSED. */
+  abort(): void {
+    switch (this.state) {
+      case 'CLOSED':
+        return;
+      case 'LISTEN':
+      case 'SYN-SENT':
+      case 'TIME-WAIT':
+        this.toClosed('ABORT');
+        return;
+      default:
+        this.rstPending = true;
+        this.hooks.onPollNeeded?.();
+        return;
+    }
+  }
+
+  /** STATUS (RFC 9293 3.10.6), in the spirit of Linux's tcp_info. */
+  stats(now?: number): TcpInfo {
+    return tcpInfo(this, now);
+  }
+
+  // --- sans-IO driving --------------------------------------------------------------------------
+
+  /** SEGMENT ARRIVES (RFC 9293 3.10.7). Never throws on hostile input. */
+  handleSegment(seg: TcpRepr, now: number): void {
+    if (this.state === 'CLOSED') return;
+    this.counters.segsIn++;
+    this.lastRecvAt = now;
+    segmentArrives(this, seg, now);
+  }
+
+  /** Fire due timers and emit every segment that should leave now. */
+  poll(now: number, emit: (seg: TcpRepr) => void): void {
+    if (this.state === 'CLOSED') return;
+    if (this.rstPending) {
+      this.rstPending = false;
+      sendRst(this, now, emit);
+      this.toClosed('ABORT');
+      return;
+    }
+    if (now >= this.nextTimer()) onTimers(this, now, emit);
+    if ((this.state as TcpStateName) === 'CLOSED') return;
+    dispatch(this, now, emit);
+  }
+
+  /** Earliest deadline (ms), Infinity when nothing is scheduled; now-ish when output is pending. */
+  pollAt(): number {
+    if (this.state === 'CLOSED') return OFF;
+    return this.nextTimer();
+  }
+
+  nextTimer(): number {
+    return Math.min(
+      this.rtoAt,
+      this.delackAt,
+      this.persistAt,
+      this.keepaliveAt,
+      this.timeWaitAt,
+      this.finWait2At,
+    );
+  }
+
+  /** An ICMP error about this connection (RFC 1122 4.2.3.9, RFC 5461). */
+  handleIcmpError(kind: 'hard' | 'soft', code: TcpErrorCode, now: number): void {
+    void now;
+    if (kind === 'hard' && (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED')) {
+      this.fail(code, `connect failed: ${code}`);
+      return;
+    }
+    this.softError = code;
+  }
+
+  /** Path MTU lowered (packet too big): shrink our segments. */
+  setMss(mss: number): void {
+    const m = Math.max(64, Math.min(mss, this.config.mss, this.peerMss)) - (this.tsOk ? 12 : 0);
+    if (m < this.sndMss) {
+      this.sndMss = m;
+      this.cc?.setMss(m);
+    }
+  }
+
+  /** In TIME-WAIT, may a new SYN reuse this 4-tuple (RFC 9293 3.10.7.4, RFC 6191 idea)? */
+  canReopen(syn: TcpRepr): boolean {
+    if (this.state !== 'TIME-WAIT') return false;
+    if (gt(syn.seq, this.rcvNxt)) return true;
+    const ts = syn.options.timestamp;
+    return this.tsOk && ts !== undefined && gt(ts.val, this.tsRecent);
+  }
+
+  // --- internals shared with input.ts / output.ts / timers.ts -------------------------------
+
+  get assembler(): Assembler {
+    return (this.#assembler ??= new Assembler(this.config.maxOutOfOrderRanges + 1));
+  }
+  get hasOutOfOrder(): boolean {
+    return this.#assembler !== null && !this.#assembler.isEmpty;
+  }
+  get scoreboard(): SackScoreboard {
+    return (this.#scoreboard ??= new SackScoreboard());
+  }
+  get hasSacks(): boolean {
+    return this.#scoreboard !== null && !this.#scoreboard.isEmpty;
+  }
+
+  /** Record the peer's SYN options and settle MSS, window scale, SACK and timestamps (RFC 9293 3.7.1, RFC 7323, RFC 2018). */
+  negotiate(syn: TcpRepr, now: number): void {
+    const o = syn.options;
+    this.peerMss = o.mss !== undefined && o.mss > 0 ? o.mss : 536;
+    this.peerOfferedWscale = o.wscale !== undefined;
+    if (this.config.windowScale && o.wscale !== undefined) {
+      this.sndWscale = Math.min(o.wscale, 14); // RFC 7323 2.3: larger values are used as 14
+    } else {
+      this.sndWscale = 0;
+      this.rcvWscale = 0;
+    }
+    this.sackOk = this.config.sack && o.sackPermitted === true;
+    if (this.config.timestamps && o.timestamp !== undefined) {
+      this.tsOk = true;
+      this.tsRecent = o.timestamp.val;
+      this.tsRecentAt = now;
+    } else {
+      this.tsOk = false;
+    }
+    this.sndMss = Math.max(1, Math.min(this.config.mss, this.peerMss) - (this.tsOk ? 12 : 0));
+  }
+
+  /** Our timestamp clock (1 ms granularity, RFC 7323 section 5.4). */
+  tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  /** The single path for every state change: checks the table and tells the hooks. */
+  setState(to: TcpStateName, cause: string): void {
+    const from = this.state;
+    if (from === to) return;
+    if (!isTransition(from, to)) {
+      throw new Error(`synack bug: ${from} -> ${to} (${cause}) is not in the transition table`);
+    }
+    this.state = to;
+    this.hooks.onState?.(from, to, cause);
+    if (to === 'ESTABLISHED') this.hooks.onConnected?.();
+  }
+
+  /** Enter CLOSED: stop every timer and free buffers. */
+  toClosed(cause: string): void {
+    if (this.state === 'CLOSED') return;
+    if (this.state === 'SYN-RECEIVED' && this.passive && cause.startsWith('rcv RST')) {
+      this.setState('LISTEN', cause);
+    } else {
+      this.setState('CLOSED', cause);
+      this.state = 'CLOSED';
+    }
+    this.state = 'CLOSED';
+    this.rtoAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = OFF;
+    this.sendBuf.clear();
+    this.sendBuf.release();
+    this.recvBuf.discardUncommitted();
+    this.recvBuf.release(); // keeps storage only while unread in-order data remains
+    this.#assembler = null;
+    this.#scoreboard = null;
+    this.hooks.onClosed?.();
+  }
+
+  /** Fail with an error the application sees, then CLOSED. */
+  fail(code: TcpErrorCode, message: string): void {
+    const cause = code === 'ETIMEDOUT' ? 'timeout' : code === 'ECONNREFUSED' || code === 'ECONNRESET' ? 'rcv RST' : 'error';
+    this.hooks.onError?.(code, message);
+    this.toClosed(cause);
+  }
+
+  /** Enter TIME-WAIT (or restart its 2*MSL clock: RFC 9293 3.10.7.4 eighth). */
+  enterTimeWait(now: number, cause: string): void {
+    this.setState('TIME-WAIT', cause);
+    this.rtoAt = this.persistAt = this.keepaliveAt = this.finWait2At = OFF;
+    this.timeWaitAt = now + 2 * this.config.msl;
+    this.sendBuf.release();
+  }
+
+  /** Bytes in flight for window purposes (RFC 5681 FlightSize; RFC 6675 pipe in SACK recovery). */
+  flightSize(): number {
+    if (this.inRecovery && this.sackOk) {
+      return this.scoreboard.pipe(this.sndUna, this.sndMax, this.rxtEnd, this.sndMss, this.config.dupThresh);
+    }
+    let f = sub(this.sndNxt, this.sndUna);
+    if (this.hasSacks) f -= Math.min(f, this.scoreboard.sackedBytes);
+    return f;
+  }
+
+  /** Sequence number one past the last byte the application queued (before any FIN). */
+  get sndBufEnd(): number {
+    return add(this.sndBufSeq, this.sendBuf.length);
+  }
+
+  /** Whether our FIN has been acknowledged. */
+  get finAcked(): boolean {
+    return this.finQueued && ge(this.sndUna, add(this.finSeq, 1)) && this.sndMax !== this.iss;
+  }
+
+  /** The application read: maybe reopen the window (receiver SWS avoidance, RFC 9293 3.8.6.2.2). */
+  private afterRead(): void {
+    const cur = sub(this.rcvAdv, this.rcvNxt);
+    const free = this.recvBuf.free;
+    const thresh = Math.min(this.recvBuf.capacity >>> 1, this.config.mss);
+    if (free - cur >= thresh && free >= 2 * cur) {
+      this.ackNow = true;
+      this.hooks.onPollNeeded?.();
+    }
+    if (this.recvBuf.length === 0 && !this.hasOutOfOrder) this.recvBuf.release();
+  }
+
+  /** Increment and count a challenge ACK within the per-second budget (RFC 5961 section 7). */
+  allowChallengeAck(now: number): boolean {
+    if (now - this.challengeWindowStart >= 1000) {
+      this.challengeWindowStart = now;
+      this.challengeAcks = 0;
+    }
+    if (this.challengeAcks >= this.config.challengeAckLimit) return false;
+    this.challengeAcks++;
+    this.counters.challengeAcks++;
+    return true;
+  }
+
+  /** Congestion controller, created once the MSS is known. */
+  ensureCc(): CongestionControl {
+    return (this.cc ??= createCongestion(this.config.congestion, this.sndMss));
+  }
+
+  trace(e: TraceEvent): void {
+    this.hooks.onTrace?.(e);
+  }
+}
+
+function isResolved(c: TcpConfig | TcpConfigInput | undefined): c is TcpConfig {
+  return c !== undefined && typeof (c as TcpConfig).keepAlive === 'object' && typeof (c as TcpConfig).mss === 'number' && typeof (c as TcpConfig).dupThresh === 'number' && Object.keys(c).length >= 20;
+}
+
+export { TcpFlag };

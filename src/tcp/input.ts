@@ -1,0 +1,393 @@
+// SEGMENT ARRIVES (RFC 9293 section 3.10.7): the checks in the RFC's order (sequence number, RST,
+// SYN, ACK, URG, text, FIN) with RFC 5961's blind-attack defences, RFC 7323 PAWS and RFC 1337.
+
+import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
+import { add, sub, lt, le, gt, ge, inWindow } from '../wire/seq.js';
+import type { DropEvent } from '../trace/events.js';
+import type { TcpConnection } from './connection.js';
+import { processAck } from './ack.js';
+
+const { FIN, SYN, RST, ACK, URG } = TcpFlag;
+
+/** RFC 7323 section 5.5: a TS.Recent older than 24 days is no longer trusted. */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+
+export function segmentArrives(c: TcpConnection, seg: TcpRepr, now: number): void {
+  switch (c.state) {
+    case 'CLOSED':
+    case 'LISTEN':
+      return; // the stack answers for tuples without a connection (3.10.7.1, 3.10.7.2)
+    case 'SYN-SENT':
+      synSent(c, seg, now);
+      return;
+    case 'TIME-WAIT':
+      timeWait(c, seg, now);
+      return;
+    default:
+      synchronized(c, seg, now);
+  }
+}
+
+function drop(c: TcpConnection, now: number, reason: DropEvent['reason'], detail?: string): void {
+  c.counters.dropped++;
+  if (c.hooks.onTrace) {
+    const e: DropEvent = { type: 'drop', t: now, host: '', reason };
+    if (detail !== undefined) e.detail = detail;
+    c.trace(e);
+  }
+}
+
+/** RFC 9293 3.10.7.3: SYN-SENT. */
+function synSent(c: TcpConnection, seg: TcpRepr, now: number): void {
+  const f = seg.flags;
+  // first, check the ACK bit
+  if (f & ACK) {
+    if (le(seg.ack, c.iss) || gt(seg.ack, c.sndMax)) {
+      if (!(f & RST)) queueReset(c, seg.ack);
+      drop(c, now, 'bad-ack', 'ACK outside (ISS, SND.NXT] in SYN-SENT');
+      return;
+    }
+  }
+  // second, the RST bit
+  if (f & RST) {
+    if (f & ACK) c.fail('ECONNREFUSED', 'connection refused (RST in SYN-SENT)');
+    else drop(c, now, 'rst-ignored', 'RST without ACK in SYN-SENT');
+    return;
+  }
+  // fourth, the SYN bit
+  if (!(f & SYN)) {
+    drop(c, now, 'other', 'neither SYN nor RST in SYN-SENT');
+    return;
+  }
+  c.irs = seg.seq;
+  c.rcvNxt = add(seg.seq, 1);
+  c.rcvAdv = c.rcvNxt;
+  c.negotiate(seg, now);
+  if (f & ACK) {
+    c.sndUna = seg.ack;
+    c.sndWnd = seg.window << 0; // a SYN's window is never scaled (RFC 7323 2.2)
+    c.maxSndWnd = c.sndWnd;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = seg.ack;
+  }
+  if (gt(c.sndUna, c.iss)) {
+    // Our SYN is acknowledged: ESTABLISHED; ACK their SYN.
+    if (c.rtt.backoffs === 0 && c.rttSeq === c.iss) c.rtt.sample(Math.max(0, now - c.rttStart));
+    else if (c.tsOk && seg.options.timestamp && seg.options.timestamp.ecr !== 0) {
+      c.rtt.sample(Math.max(0, (c.tsNow(now) - seg.options.timestamp.ecr) >>> 0));
+    }
+    c.rttSeq = -1;
+    c.rtoAt = Infinity;
+    c.retransmits = 0;
+    c.ensureCc();
+    c.ackNow = true;
+    c.setState('ESTABLISHED', 'rcv SYN,ACK');
+    armKeepalive(c, now);
+  } else {
+    // Simultaneous open (RFC 9293 Figure 8): send SYN,ACK from SYN-RECEIVED.
+    c.sndWnd = seg.window;
+    c.maxSndWnd = c.sndWnd;
+    c.sndWl1 = seg.seq;
+    c.sndNxt = c.iss; // output resends our SYN, now with ACK
+    c.rtoAt = Infinity;
+    c.setState('SYN-RECEIVED', 'rcv SYN (simultaneous open)');
+  }
+}
+
+/** RFC 9293 3.10.7.4 for TIME-WAIT, with RFC 1337 (ignore RST). */
+function timeWait(c: TcpConnection, seg: TcpRepr, now: number): void {
+  const f = seg.flags;
+  if (f & RST) {
+    drop(c, now, 'rst-ignored', 'RFC 1337: TIME-WAIT ignores RST');
+    return;
+  }
+  if (f & SYN) {
+    // A reopening SYN is taken by the stack before it gets here (canReopen); any other SYN gets
+    // a challenge ACK (RFC 5961 4.2).
+    challenge(c, now);
+    return;
+  }
+  if (f & FIN && add(seg.seq, seg.payload.length + 1) === c.rcvNxt) {
+    // The peer's FIN again: our last ACK was lost. ACK it and restart 2*MSL (3.10.7.4 eighth).
+    c.ackNow = true;
+    c.timeWaitAt = now + 2 * c.config.msl;
+    return;
+  }
+  if (seg.payload.length > 0 || f & FIN) c.ackNow = true;
+}
+
+/** RFC 9293 3.10.7.4 for SYN-RECEIVED and the synchronized states. */
+function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
+  const f = seg.flags;
+  let payload = seg.payload;
+  const segLen = payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
+
+  // A duplicate of the SYN that opened a passive connection: answer with the SYN,ACK again.
+  if (c.state === 'SYN-RECEIVED' && f & SYN && !(f & (RST | ACK)) && seg.seq === c.irs) {
+    c.sndNxt = c.iss;
+    return;
+  }
+
+  // RFC 7323 5.3 R1: PAWS.
+  const ts = seg.options.timestamp;
+  if (c.tsOk && ts !== undefined && !(f & RST) && lt(ts.val, c.tsRecent)) {
+    if (now - c.tsRecentAt > PAWS_IDLE_MS) {
+      c.tsRecent = ts.val; // the old TS.Recent is stale (5.5)
+    } else {
+      c.ackNow = true;
+      drop(c, now, 'paws', `TSval ${ts.val} < TS.Recent ${c.tsRecent}`);
+      return;
+    }
+  }
+
+  // first, check sequence number: the four-case acceptability test.
+  const rcvWnd = Math.max(0, sub(c.rcvAdv, c.rcvNxt));
+  let acceptable: boolean;
+  if (segLen === 0) {
+    acceptable = rcvWnd === 0 ? seg.seq === c.rcvNxt : inWindow(seg.seq, c.rcvNxt, rcvWnd);
+  } else {
+    acceptable =
+      rcvWnd > 0 &&
+      (inWindow(seg.seq, c.rcvNxt, rcvWnd) || inWindow(add(seg.seq, segLen - 1), c.rcvNxt, rcvWnd));
+  }
+  // Special allowance (3.10.7.4): with a zero window, still take ACK, URG and RST at RCV.NXT.
+  let textAllowed = true;
+  if (!acceptable) {
+    if (rcvWnd === 0 && seg.seq === c.rcvNxt) {
+      textAllowed = false;
+    } else {
+      if (!(f & RST)) c.ackNow = true;
+      drop(c, now, 'out-of-window', `seq ${seg.seq} len ${segLen} outside [${c.rcvNxt}, +${rcvWnd})`);
+      return;
+    }
+  }
+
+  // second, the RST bit (RFC 5961 3.2: only an exact match resets; in-window gets a challenge ACK).
+  if (f & RST) {
+    if (seg.seq !== c.rcvNxt) {
+      challenge(c, now);
+      return;
+    }
+    switch (c.state) {
+      case 'SYN-RECEIVED':
+        if (c.passive) c.toClosed('rcv RST');
+        else c.fail('ECONNREFUSED', 'connection refused (RST in SYN-RECEIVED)');
+        return;
+      case 'ESTABLISHED':
+      case 'FIN-WAIT-1':
+      case 'FIN-WAIT-2':
+      case 'CLOSE-WAIT':
+        c.fail('ECONNRESET', 'connection reset by peer');
+        return;
+      default:
+        c.toClosed('rcv RST'); // CLOSING, LAST-ACK
+        return;
+    }
+  }
+
+  // fourth, the SYN bit (RFC 5961 4.2: challenge ACK, whatever its sequence number).
+  if (f & SYN) {
+    challenge(c, now);
+    return;
+  }
+
+  // fifth, the ACK field.
+  if (!(f & ACK)) {
+    drop(c, now, 'other', 'no ACK bit');
+    return;
+  }
+  if (c.state === 'SYN-RECEIVED') {
+    if (gt(seg.ack, c.sndUna) && le(seg.ack, c.sndMax)) {
+      c.sndWnd = seg.window << c.sndWscale;
+      c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
+      c.sndWl1 = seg.seq;
+      c.sndWl2 = seg.ack;
+      c.ensureCc();
+      c.setState('ESTABLISHED', 'rcv ACK of SYN');
+      armKeepalive(c, now);
+      if (c.finQueued) c.setState('FIN-WAIT-1', 'CLOSE');
+    } else {
+      queueReset(c, seg.ack);
+      drop(c, now, 'bad-ack', 'ACK does not acknowledge our SYN');
+      return;
+    }
+  }
+  // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
+  if (gt(seg.ack, c.sndMax)) {
+    c.ackNow = true;
+    drop(c, now, 'bad-ack', 'ACK for data not yet sent');
+    return;
+  }
+  if (lt(seg.ack, add(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+    challenge(c, now);
+    return;
+  }
+  processAck(c, seg, now);
+  if (c.state === 'CLOSED') return;
+  switch (c.state) {
+    case 'FIN-WAIT-1':
+      if (c.finAcked) {
+        c.setState('FIN-WAIT-2', 'rcv ACK of FIN');
+        if (c.released && c.config.finWait2Timeout > 0) c.finWait2At = now + c.config.finWait2Timeout;
+      }
+      break;
+    case 'CLOSING':
+      if (c.finAcked) {
+        c.enterTimeWait(now, 'rcv ACK of FIN');
+        return;
+      }
+      break;
+    case 'LAST-ACK':
+      if (c.finAcked) {
+        c.toClosed('rcv ACK of FIN');
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+
+  // sixth, the URG bit (RFC 6093: urgent data stays inline; only the pointer is kept).
+  if (f & URG && (c.state === 'ESTABLISHED' || c.state === 'FIN-WAIT-1' || c.state === 'FIN-WAIT-2')) {
+    const up = add(seg.seq, seg.urgent);
+    if (gt(up, c.rcvUp)) c.rcvUp = up;
+  }
+
+  // RFC 7323 4.3: remember TS.Recent from segments that cover Last.ACK.sent.
+  if (ts !== undefined && c.tsOk && le(seg.seq, c.lastAckSent) && ge(ts.val, c.tsRecent)) {
+    c.tsRecent = ts.val;
+    c.tsRecentAt = now;
+  }
+
+  // seventh, the segment text.
+  let seq = seg.seq;
+  if (payload.length > 0 && textAllowed) {
+    if (c.state === 'ESTABLISHED' || c.state === 'FIN-WAIT-1' || c.state === 'FIN-WAIT-2') {
+      if (c.released) {
+        // Nobody will read it: tell the peer (Linux sends RST for data to a closed socket).
+        queueReset(c, c.sndNxt);
+        c.fail('ECONNRESET', 'data arrived after the application closed');
+        return;
+      }
+      const before = sub(c.rcvNxt, seq);
+      if (before > 0) {
+        payload = payload.subarray(Math.min(before, payload.length));
+        seq = c.rcvNxt;
+      }
+      acceptText(c, seq, payload, f & FIN ? 1 : 0, now);
+      if ((c.state as string) === 'CLOSED') return;
+    } else {
+      // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; ignore text (3.10.7.4 seventh).
+      c.ackNow = true;
+    }
+  }
+
+  // eighth, the FIN bit.
+  if (f & FIN && textAllowed) {
+    const finSeq = add(seg.seq, seg.payload.length);
+    if (finSeq === c.rcvNxt) {
+      receiveFin(c, now);
+    } else if (gt(finSeq, c.rcvNxt) && inWindow(finSeq, c.rcvNxt, Math.max(1, sub(c.rcvAdv, c.rcvNxt) + 1))) {
+      c.pendingFin = finSeq; // FIN ahead of a hole: act on it when the hole fills
+      c.ackNow = true;
+    } else {
+      c.ackNow = true; // a FIN we already took: ACK again
+    }
+  }
+}
+
+/** Place in-window text into the receive buffer; out-of-order data waits in the assembler. */
+function acceptText(c: TcpConnection, seq: number, payload: Uint8Array, _fin: number, now: number): void {
+  const offset = sub(seq, c.rcvNxt);
+  const room = c.recvBuf.free - offset;
+  if (room <= 0 || payload.length === 0) {
+    c.ackNow = true;
+    return;
+  }
+  const data = payload.length > room ? payload.subarray(0, room) : payload;
+  if (offset === 0 && !c.hasOutOfOrder) {
+    // The common case: in order, nothing held back.
+    const n = c.recvBuf.write(data);
+    c.rcvNxt = add(c.rcvNxt, n);
+    c.counters.bytesReceived += n;
+    ackPolicy(c, n, now);
+  } else {
+    const asm = c.assembler;
+    if (offset > 0 && asm.count >= c.config.maxOutOfOrderRanges && !asm.contains(offset)) {
+      // Bounded memory: too many holes already; drop (the peer retransmits) but say where we are.
+      c.counters.ooo++;
+      c.ackNow = true;
+      drop(c, now, 'other', 'out-of-order queue full');
+      return;
+    }
+    const n = c.recvBuf.writeAt(offset, data);
+    asm.add(offset, n);
+    const ready = asm.popFront();
+    if (ready > 0) {
+      c.recvBuf.commit(ready);
+      c.rcvNxt = add(c.rcvNxt, ready);
+      c.counters.bytesReceived += ready;
+    } else {
+      c.counters.ooo++;
+    }
+    c.ackNow = true; // out of order, or filling a hole: ACK at once (RFC 5681 4.2)
+  }
+  if (c.pendingFin >= 0 && c.pendingFin === c.rcvNxt) {
+    c.pendingFin = -1;
+    receiveFin(c, now);
+    return;
+  }
+  if (c.recvBuf.length > 0) c.hooks.onReadable?.();
+}
+
+/** RFC 5681 4.2 / RFC 1122 4.2.3.2: ACK every second full segment, otherwise after a short delay. */
+function ackPolicy(c: TcpConnection, bytes: number, now: number): void {
+  if (c.config.delayedAck === 0) {
+    c.ackNow = true;
+    return;
+  }
+  c.unackedSegs += bytes >= c.sndMss ? 1 : 0.5;
+  if (c.unackedSegs >= 2) {
+    c.ackNow = true;
+  } else if (c.delackAt === Infinity) {
+    c.delackAt = now + c.config.delayedAck;
+  }
+}
+
+/** The peer's FIN, in order (RFC 9293 3.10.7.4 eighth). */
+function receiveFin(c: TcpConnection, now: number): void {
+  c.rcvNxt = add(c.rcvNxt, 1);
+  c.finReceived = true;
+  c.ackNow = true;
+  switch (c.state) {
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+      c.setState('CLOSE-WAIT', 'rcv FIN');
+      break;
+    case 'FIN-WAIT-1':
+      if (c.finAcked) c.enterTimeWait(now, 'rcv FIN');
+      else c.setState('CLOSING', 'rcv FIN');
+      break;
+    case 'FIN-WAIT-2':
+      c.enterTimeWait(now, 'rcv FIN');
+      break;
+    default:
+      break;
+  }
+  c.hooks.onReadable?.();
+}
+
+/** RFC 5961: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (section 7). */
+function challenge(c: TcpConnection, now: number): void {
+  if (c.allowChallengeAck(now)) c.ackNow = true;
+  drop(c, now, 'challenge-ack');
+}
+
+/** Queue <SEQ=seq><CTL=RST> (a reset for an unacceptable ACK). */
+function queueReset(c: TcpConnection, seq: number): void {
+  c.pendingResetSeq = seq;
+}
+
+function armKeepalive(c: TcpConnection, now: number): void {
+  if (c.config.keepAlive.enabled) c.keepaliveAt = now + c.config.keepAlive.idle;
+}

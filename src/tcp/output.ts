@@ -1,0 +1,339 @@
+// What a connection sends now: SYN and SYN,ACK with option negotiation (RFC 9293 3.5, RFC 7323,
+// RFC 2018), data under the send and congestion windows with Nagle and sender-side SWS avoidance
+// (RFC 9293 3.7.4, 3.8.6.2.1), SACK-based loss recovery (RFC 6675 NextSeg), FIN, ACKs, resets.
+
+import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
+import { add, sub, lt, le, gt } from '../wire/seq.js';
+import type { TcpConnection } from './connection.js';
+
+const { FIN, SYN, RST, PSH, ACK } = TcpFlag;
+type Emit = (seg: TcpRepr) => void;
+
+const NO_PAYLOAD = new Uint8Array(0);
+
+/** Queue a one-segment retransmission at `seq` for the next poll (fast retransmit, partial ACK). */
+export function retransmitOne(c: TcpConnection, seq: number, _now: number, _reason: 'fast' | 'rto'): void {
+  c.pendingRetransmit = seq;
+  c.hooks.onPollNeeded?.();
+}
+
+/** Everything due now, in order: resets, retransmission, SYN, data and FIN, then a pure ACK. */
+export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
+  if (c.pendingResetSeq !== -1) {
+    const seq = c.pendingResetSeq;
+    c.pendingResetSeq = -1;
+    emit(bare(c, seq, 0, RST));
+    c.counters.segsOut++;
+  }
+  switch (c.state) {
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+      if (c.sndNxt === c.iss) sendSyn(c, now, emit);
+      else if (c.ackNow && c.state === 'SYN-RECEIVED') emit(segment(c, c.sndNxt, ACK, NO_PAYLOAD, now));
+      c.ackNow = false;
+      return;
+    case 'CLOSED':
+    case 'LISTEN':
+      return;
+    default:
+      break;
+  }
+  let sent = false;
+  if (c.pendingRetransmit !== -1) {
+    const seq = c.pendingRetransmit;
+    c.pendingRetransmit = -1;
+    if (lt(seq, c.sndMax) && !lt(seq, c.sndUna)) sent = sendAt(c, seq, c.sndMss, now, emit, true, 'fast') || sent;
+  }
+  if (canSend(c)) sent = sendData(c, now, emit) || sent;
+  if (!sent && (c.ackNow || now >= c.delackAt)) {
+    emit(segment(c, c.sndNxt, ACK, NO_PAYLOAD, now));
+  }
+}
+
+function canSend(c: TcpConnection): boolean {
+  switch (c.state) {
+    case 'ESTABLISHED':
+    case 'CLOSE-WAIT':
+    case 'FIN-WAIT-1':
+    case 'CLOSING':
+    case 'LAST-ACK':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) with our options (RFC 9293 3.7.1, RFC 7323 2.2, RFC 2018 2). */
+function sendSyn(c: TcpConnection, now: number, emit: Emit): void {
+  const synAck = c.state === 'SYN-RECEIVED';
+  const cfg = c.config;
+  const options: TcpOptions = { mss: cfg.mss };
+  if (synAck ? c.sackOk : cfg.sack) options.sackPermitted = true;
+  if (synAck ? c.tsOk : cfg.timestamps) {
+    options.timestamp = { val: c.tsNow(now), ecr: synAck ? c.tsRecent : 0 };
+  }
+  if (cfg.windowScale && (!synAck || c.peerOfferedWscale)) {
+    options.wscale = c.rcvWscale;
+  }
+  const window = Math.min(c.recvBuf.capacity, 0xffff);
+  const seg: TcpRepr = {
+    srcPort: c.tuple.localPort,
+    dstPort: c.tuple.remotePort,
+    seq: c.iss,
+    ack: synAck ? c.rcvNxt : 0,
+    flags: synAck ? SYN | ACK : SYN,
+    window,
+    urgent: 0,
+    options,
+    payload: NO_PAYLOAD,
+  };
+  if (synAck) {
+    c.rcvAdv = add(c.rcvNxt, window);
+    c.lastAckSent = c.rcvNxt;
+  }
+  c.sndNxt = add(c.iss, 1);
+  if (gt(c.sndNxt, c.sndMax) || c.sndMax === c.iss) c.sndMax = c.sndNxt;
+  if (c.retransmits === 0) {
+    c.rttSeq = c.iss;
+    c.rttStart = now;
+  } else {
+    c.counters.retransSegs++;
+    c.trace({ type: 'retransmit', t: now, host: '', seq: c.iss, len: 0, reason: 'syn' });
+  }
+  c.rtoAt = now + c.rtt.rto;
+  c.counters.segsOut++;
+  c.lastSendAt = now;
+  emit(seg);
+}
+
+/** New data, go-back retransmission after a timeout, SACK hole retransmission, and FIN. */
+function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
+  const cc = c.ensureCc();
+  let sent = false;
+  if (c.inRecovery && c.sackOk) sent = sackRecovery(c, now, emit);
+  for (;;) {
+    let limit = c.sndMss;
+    if (lt(c.sndNxt, c.sndMax) && c.hasSacks) {
+      // After a timeout, skip what the peer already holds (RFC 6675 5.1).
+      const hole = c.scoreboard.nextHole(c.sndNxt, c.sndMax);
+      if (hole === null) c.sndNxt = c.sndMax;
+      else {
+        c.sndNxt = hole.start;
+        limit = Math.min(limit, sub(hole.end, hole.start));
+      }
+    }
+    const avail = sub(c.sndBufEnd, c.sndNxt);
+    const flight = c.flightSize();
+    const cwndAvail = cc.cwnd + c.inflation - flight;
+    const wndAvail = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
+    const retrans = lt(c.sndNxt, c.sndMax);
+    if (avail > 0) {
+      const usable = Math.min(wndAvail, cwndAvail);
+      if (usable <= 0 && !c.forceSend) break;
+      let len = Math.min(limit, avail, c.forceSend ? Math.max(1, usable) : usable);
+      if (!retrans && len < c.sndMss && !c.forceSend) {
+        // Nagle (RFC 9293 3.7.4) and sender SWS avoidance (3.8.6.2.1).
+        const nothingOutstanding = c.sndMax === c.sndUna;
+        const allQueued = len === avail;
+        const bigEnough = c.maxSndWnd > 0 && len >= c.maxSndWnd / 2;
+        if (!(allQueued && (c.config.noDelay || nothingOutstanding)) && !bigEnough) break;
+      }
+      c.forceSend = false;
+      if (len <= 0) break;
+      len = Math.max(1, len);
+      sendAt(c, c.sndNxt, len, now, emit, retrans, 'rto');
+      sent = true;
+      continue;
+    }
+    if (c.finQueued && c.sndNxt === c.finSeq) {
+      // A bare FIN (the data before it is all sent).
+      emit(segment(c, c.finSeq, FIN | ACK, NO_PAYLOAD, now));
+      afterSend(c, c.finSeq, 1, now, retrans);
+      c.sndNxt = add(c.finSeq, 1);
+      if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+      sent = true;
+    }
+    break;
+  }
+  // Persist (RFC 9293 3.8.6.1): data waits, the window is shut, nothing is in flight to bring an ACK.
+  if (
+    sub(c.sndBufEnd, c.sndNxt) > 0 &&
+    c.sndMax === c.sndUna &&
+    c.persistAt === Infinity &&
+    c.rtoAt === Infinity
+  ) {
+    c.persistAt = now + Math.min(c.rtt.rto * 2 ** c.persistBackoff, c.config.maxRto);
+  }
+  return sent;
+}
+
+/** RFC 6675 NextSeg rule 1: retransmit lost holes below the highest SACKed byte while pipe allows. */
+function sackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
+  const cc = c.ensureCc();
+  const sb = c.scoreboard;
+  let sent = false;
+  for (let guard = 0; guard < 1000; guard++) {
+    if (cc.cwnd - c.flightSize() < c.sndMss) break;
+    const high = sb.highSacked;
+    if (high === undefined) break;
+    const from = gt(c.rxtEnd, c.sndUna) ? c.rxtEnd : c.sndUna;
+    if (!lt(from, high)) break;
+    const hole = sb.nextHole(from, high);
+    if (hole === null || !sb.isLost(hole.start, c.sndMss, c.config.dupThresh)) break;
+    const len = Math.min(c.sndMss, sub(hole.end, hole.start));
+    sendAt(c, hole.start, len, now, emit, true, 'sack');
+    c.rxtEnd = add(hole.start, len);
+    sent = true;
+  }
+  return sent;
+}
+
+/**
+ * Emit one segment carrying [seq, seq+len) from the send buffer (with FIN if it ends at our FIN).
+ * Returns false when there is nothing there to send.
+ */
+function sendAt(
+  c: TcpConnection,
+  seq: number,
+  maxLen: number,
+  now: number,
+  emit: Emit,
+  retrans: boolean,
+  reason: 'fast' | 'rto' | 'sack',
+): boolean {
+  const off = sub(seq, c.sndBufSeq);
+  const avail = c.sendBuf.length - off;
+  if (off < 0) return false;
+  if (avail <= 0) {
+    if (c.finQueued && seq === c.finSeq) {
+      emit(segment(c, seq, FIN | ACK, NO_PAYLOAD, now));
+      afterSend(c, seq, 1, now, retrans);
+      if (retrans) noteRetransmit(c, seq, 0, now, 'fin');
+      return true;
+    }
+    return false;
+  }
+  const len = Math.min(maxLen, avail);
+  const payload = c.sendBuf.peek(off, len);
+  const end = add(seq, len);
+  let flags = ACK;
+  if (end === c.sndBufEnd) flags |= PSH;
+  if (c.finQueued && end === c.finSeq) flags |= FIN;
+  emit(segment(c, seq, flags, payload, now));
+  const used = len + (flags & FIN ? 1 : 0);
+  afterSend(c, seq, used, now, retrans);
+  if (retrans) {
+    c.counters.bytesRetrans += len;
+    noteRetransmit(c, seq, len, now, reason);
+  } else {
+    c.counters.bytesSent += len;
+  }
+  if (!lt(add(seq, used), c.sndNxt) && le(seq, c.sndNxt)) c.sndNxt = add(seq, used);
+  if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+  return true;
+}
+
+function noteRetransmit(c: TcpConnection, seq: number, len: number, now: number, reason: 'fast' | 'rto' | 'sack' | 'fin'): void {
+  c.counters.retransSegs++;
+  if (c.hooks.onTrace) c.trace({ type: 'retransmit', t: now, host: '', seq, len, reason });
+}
+
+/** Timers and RTT timing after sending `used` sequence numbers at `seq`. */
+function afterSend(c: TcpConnection, seq: number, used: number, now: number, retrans: boolean): void {
+  if (c.rtoAt === Infinity) c.rtoAt = now + c.rtt.rto;
+  if (c.firstUnackedAt === Infinity) c.firstUnackedAt = now;
+  c.persistAt = Infinity;
+  if (!retrans && c.rttSeq < 0 && !c.tsOk) {
+    c.rttSeq = seq;
+    c.rttStart = now;
+  } else if (retrans && c.rttSeq >= 0 && !lt(c.rttSeq, seq) && lt(c.rttSeq, add(seq, used))) {
+    c.rttSeq = -1; // Karn's rule: never time a retransmitted segment
+  }
+}
+
+/** Build a segment with ACK bookkeeping, timestamps, SACK blocks and our window. */
+export function segment(c: TcpConnection, seq: number, flags: number, payload: Uint8Array, now: number): TcpRepr {
+  const options: TcpOptions = {};
+  if (c.tsOk) options.timestamp = { val: c.tsNow(now), ecr: c.tsRecent };
+  if (flags & ACK) {
+    if (c.sackOk && c.hasOutOfOrder) {
+      options.sack = c.assembler.sackBlocks(c.rcvNxt, c.tsOk ? 3 : 4);
+    }
+    c.lastAckSent = c.rcvNxt;
+    c.ackNow = false;
+    c.delackAt = Infinity;
+    c.unackedSegs = 0;
+  }
+  c.counters.segsOut++;
+  c.lastSendAt = now;
+  return {
+    srcPort: c.tuple.localPort,
+    dstPort: c.tuple.remotePort,
+    seq,
+    ack: flags & ACK ? c.rcvNxt : 0,
+    flags,
+    window: flags & RST ? 0 : advertise(c),
+    urgent: 0,
+    options,
+    payload,
+  };
+}
+
+/** The window field to send, never shrinking the right edge, with receiver SWS avoidance (RFC 9293 3.8.6.2.2). */
+function advertise(c: TcpConnection): number {
+  const free = c.recvBuf.free;
+  const cur = Math.max(0, sub(c.rcvAdv, c.rcvNxt));
+  let target = free;
+  if (target <= cur) target = cur;
+  else if (target - cur < Math.min(c.recvBuf.capacity >>> 1, c.sndMss) && cur > 0) target = cur;
+  const field = Math.min(target >>> c.rcvWscale, 0xffff);
+  const edge = add(c.rcvNxt, field << c.rcvWscale);
+  if (gt(edge, c.rcvAdv)) c.rcvAdv = edge;
+  return field;
+}
+
+/** A segment that is not part of the data stream (RST, probes). */
+function bare(c: TcpConnection, seq: number, ack: number, flags: number): TcpRepr {
+  return {
+    srcPort: c.tuple.localPort,
+    dstPort: c.tuple.remotePort,
+    seq,
+    ack,
+    flags,
+    window: 0,
+    urgent: 0,
+    options: {},
+    payload: NO_PAYLOAD,
+  };
+}
+
+/** ABORT's reset: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (RFC 9293 3.10.5; ACK set as Linux does). */
+export function sendRst(c: TcpConnection, now: number, emit: Emit): void {
+  void now;
+  c.counters.segsOut++;
+  emit(bare(c, c.sndNxt, c.rcvNxt, RST | ACK));
+}
+
+/** A zero-window or keepalive probe: an old sequence number forces the peer to ACK (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6). */
+export function sendProbe(c: TcpConnection, now: number, emit: Emit): void {
+  emit(segment(c, sub(c.sndUna, 1) >>> 0, ACK, NO_PAYLOAD, now));
+}
+
+/**
+ * RFC 9293 3.10.7.1: what a CLOSED port answers. No reply to a RST; otherwise, with an ACK:
+ * <SEQ=SEG.ACK><CTL=RST>, without: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+ */
+export function replyToClosed(seg: TcpRepr): TcpRepr | null {
+  if (seg.flags & RST) return null;
+  const base = {
+    srcPort: seg.dstPort,
+    dstPort: seg.srcPort,
+    window: 0,
+    urgent: 0,
+    options: {},
+    payload: NO_PAYLOAD,
+  };
+  if (seg.flags & ACK) return { ...base, seq: seg.ack, ack: 0, flags: RST };
+  const len = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
+  return { ...base, seq: 0, ack: add(seg.seq, len), flags: RST | ACK };
+}
