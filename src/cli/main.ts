@@ -1,0 +1,91 @@
+// The `synack` command line: dispatches subcommands (help, version, trace, demo), turns usage
+// mistakes into a message and exit status 2, and never lets a stack trace reach the user.
+import { readFileSync } from 'node:fs';
+import { nodeIo, UsageError, type CliIo } from './io.js';
+import { traceCommand, TRACE_USAGE } from './trace.js';
+import { demoCommand, DEMO_USAGE } from './demo.js';
+
+type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+const USAGE = `synack: a TCP/IP stack in TypeScript that you can watch
+
+Usage: synack <command> [options]
+
+Commands:
+  demo               run a client and a server on two in-memory stacks and draw the connection
+  trace FILE.pcap    draw the ladder of every TCP connection in a capture, with inferred states
+  version            print the version
+  help [COMMAND]     show this help, or a command's options
+
+Run 'synack help <command>' for a command's options.
+`;
+
+const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE };
+
+/** The version in package.json (two levels up from both src/cli and dist/cli). */
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  trace: traceCommand,
+  demo: demoCommand,
+  version: async (argv, io) => {
+    if (argv.length > 0) throw new UsageError(`version takes no arguments`, 'version');
+    io.out(`synack ${version()}\n`);
+    return 0;
+  },
+  help: async (argv, io) => {
+    const topic = argv[0];
+    if (topic === undefined) {
+      io.out(USAGE);
+      return 0;
+    }
+    const text = HELP[topic];
+    if (text === undefined) {
+      if (topic === 'help' || topic === 'version') {
+        io.out(USAGE);
+        return 0;
+      }
+      throw new UsageError(`no help for unknown command '${topic}'`);
+    }
+    io.out(text);
+    return 0;
+  },
+};
+
+/**
+ * Runs the CLI with `argv` (without node and script) and returns the exit status: 0 success,
+ * 1 failure (unreadable file, internal error), 2 usage error. `io` defaults to the real process.
+ */
+export async function main(argv: string[], io: CliIo = nodeIo()): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === undefined) {
+      io.err(USAGE);
+      return 2;
+    }
+    if (first === '--help' || first === '-h') return await COMMANDS['help']!([], io);
+    if (first === '--version' || first === '-V') return await COMMANDS['version']!([], io);
+    const cmd = COMMANDS[first];
+    if (cmd === undefined) {
+      throw new UsageError(first.startsWith('-') ? `unknown option ${first} (options go after the command)` : `unknown command '${first}'`);
+    }
+    return await cmd(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      const hint = e.command !== undefined ? `synack help ${e.command}` : 'synack help';
+      io.err(`synack: ${e.message}\nRun '${hint}' for usage.\n`);
+      return 2;
+    }
+    const err = e as Error;
+    io.err(`synack: internal error: ${err?.message ?? String(e)}\n`);
+    if (io.env['SYNACK_DEBUG']) io.err(`${err?.stack ?? ''}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,122 @@
+// `synack trace FILE.pcap`: follow each TCP connection in a capture, infer both sides' RFC 9293
+// states (see src/trace/infer.ts) and draw the ladder per connection (terminal, SVG or Mermaid).
+import { tcpPacketsFromPcap, inferConnections, type InferredConnection } from '../trace/infer.js';
+import { renderLadder } from '../trace/ladder.js';
+import { renderSvg } from '../trace/svg.js';
+import { renderMermaid } from '../trace/mermaid.js';
+import { parseArgs, formatFlags, flagBool, flagNumber, flagString, type FlagsSpec } from './args.js';
+import { UsageError, wantColor, type CliIo } from './io.js';
+
+export const TRACE_FLAGS: FlagsSpec = {
+  absolute: { type: 'boolean', help: 'seq/ack as on the wire (default: relative to each side\'s ISN)' },
+  ascii: { type: 'boolean', help: 'plain ASCII instead of box-drawing characters' },
+  svg: { type: 'string', value: 'FILE', help: 'also write the ladder as SVG (FILE-N.svg per connection when several)' },
+  mermaid: { type: 'boolean', help: 'print Mermaid sequenceDiagram source instead of the terminal ladder' },
+  conn: { type: 'number', value: 'N', integer: true, min: 1, help: 'only connection N (numbered in order of first packet)' },
+  width: { type: 'number', value: 'COLS', integer: true, min: 40, max: 400, help: 'preferred ladder width (default 72)' },
+  color: { type: 'boolean', help: 'force colour on (--no-color: off; default: on a terminal unless NO_COLOR is set)' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+export const TRACE_USAGE = `Usage: synack trace FILE.pcap [options]
+
+Reads a pcap capture (tcpdump -w, tshark -F pcap), follows every TCP connection, infers the states
+both sides went through from the segments seen, and draws one ladder diagram per connection.
+
+Options:
+${formatFlags(TRACE_FLAGS)}
+`;
+
+function svgPath(base: string, id: number, many: boolean): string {
+  if (!many) return base;
+  const dot = base.toLowerCase().endsWith('.svg') ? base.length - 4 : base.length;
+  return `${base.slice(0, dot)}-${id}${base.slice(dot) || '.svg'}`;
+}
+
+/** One line per side: the states it went through. */
+export function stateSummary(c: InferredConnection, ascii: boolean): string {
+  const arrow = ascii ? ' -> ' : ' → ';
+  const w = Math.max(c.client.length, c.server.length);
+  const tail = (states: readonly string[]): string =>
+    states.join(arrow) + (states[states.length - 1] === 'TIME-WAIT' ? ' (still in TIME-WAIT when the capture ends)' : '');
+  return (
+    `  client ${c.client.padEnd(w)}  ${tail(c.clientStates)}\n` +
+    `  server ${c.server.padEnd(w)}  ${tail(c.serverStates)}\n` +
+    `  ${c.segments} segments, ${c.clientBytes} bytes client to server, ${c.serverBytes} bytes server to client, ` +
+    `${c.retransmissions} retransmission${c.retransmissions === 1 ? '' : 's'}` +
+    (c.sawOpen ? '' : '; the handshake was not captured, so the first states are assumed') +
+    '\n'
+  );
+}
+
+export async function traceCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, TRACE_FLAGS, 'trace');
+  if (flagBool(args, 'help') === true) {
+    io.out(TRACE_USAGE);
+    return 0;
+  }
+  if (args.positionals.length !== 1) {
+    throw new UsageError(args.positionals.length === 0 ? 'trace needs a capture file' : `trace takes one file, got ${args.positionals.length}`, 'trace');
+  }
+  const file = args.positionals[0] ?? '';
+  let bytes: Uint8Array;
+  try {
+    bytes = io.readFile(file);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    io.err(`synack: cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}\n`);
+    return 1;
+  }
+  const parsed = tcpPacketsFromPcap(bytes);
+  if (!parsed.ok) {
+    io.err(`synack: ${file} is not a readable pcap file (${parsed.error.code}: ${parsed.error.message}); pcapng is not supported, save with tshark -F pcap\n`);
+    return 1;
+  }
+  let conns = inferConnections(parsed.value.packets);
+  const only = flagNumber(args, 'conn');
+  if (only !== undefined) {
+    if (only > conns.length) {
+      io.err(`synack: --conn ${only}: ${file} has ${conns.length} TCP connection${conns.length === 1 ? '' : 's'}\n`);
+      return 1;
+    }
+    conns = conns.filter((c) => c.id === only);
+  }
+  if (conns.length === 0) {
+    io.out(`No TCP connections in ${file} (${parsed.value.skipped} other packet${parsed.value.skipped === 1 ? '' : 's'}).\n`);
+    return 0;
+  }
+  const ascii = flagBool(args, 'ascii') === true;
+  const mermaid = flagBool(args, 'mermaid') === true;
+  const color = !mermaid && wantColor(io, flagBool(args, 'color'));
+  const width = flagNumber(args, 'width');
+  const svg = flagString(args, 'svg');
+  for (const [i, c] of conns.entries()) {
+    const opts = {
+      left: c.client,
+      right: c.server,
+      absolute: flagBool(args, 'absolute') === true,
+      ascii,
+      color,
+      ...(width !== undefined ? { width } : {}),
+    };
+    const title = `Connection ${c.id}: ${c.client} (client) to ${c.server} (server), started at ${new Date(c.startMs).toISOString()}`;
+    if (i > 0) io.out('\n');
+    if (mermaid) {
+      io.out(`%% ${title}\n${renderMermaid(c.events, opts)}`);
+    } else {
+      io.out(`${title}\n\n${renderLadder(c.events, opts)}\n${stateSummary(c, ascii)}`);
+    }
+    if (svg !== undefined) {
+      const path = svgPath(svg, c.id, conns.length > 1);
+      try {
+        io.writeFile(path, renderSvg(c.events, { left: c.client, right: c.server, absolute: opts.absolute }));
+      } catch (e) {
+        io.err(`synack: cannot write ${path}: ${(e as Error).message}\n`);
+        return 1;
+      }
+      io.err(`synack: wrote ${path}\n`);
+    }
+  }
+  if (parsed.value.truncated) io.err(`synack: ${file} ends inside a packet record; the complete records were used\n`);
+  return 0;
+}
