@@ -29,5 +29,7 @@ export function twoStacks(opts: { latency?: number; mtu?: number; seed?: number;
   return { clock, a, b, links };
 }
 
-export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const str = (b: Uint8Array | null): string => (b === null ? '' : new TextDecoder().decode(b));
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+export const text = (s: string): Uint8Array => enc.encode(s);
+export const str = (b: Uint8Array | null): string => (b === null ? '' : dec.decode(b));
