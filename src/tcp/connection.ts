@@ -71,7 +71,7 @@ export class TcpConnection {
   readonly config: TcpConfig;
   readonly tuple: { readonly localPort: number; readonly remotePort: number };
   /** Passive opens go back to LISTEN on a RST in SYN-RECEIVED (RFC 9293 3.10.7.4). */
-  readonly passive: boolean;
+  passive: boolean;
 
   // --- RFC 9293 3.3.1 transmission control block -------------------------------------------
   state: TcpStateName = 'CLOSED';
@@ -238,17 +238,33 @@ export class TcpConnection {
    */
   static accept(syn: TcpRepr, p: OpenParams): TcpConnection {
     const c = new TcpConnection(p, true);
-    c.state = 'LISTEN';
-    c.irs = syn.seq;
-    c.rcvNxt = add(syn.seq, 1);
-    c.rcvAdv = c.rcvNxt;
-    c.negotiate(syn, p.now);
-    c.sndWnd = syn.window; // never scaled in a SYN (RFC 7323 2.2)
-    c.maxSndWnd = c.sndWnd;
-    c.sndWl1 = syn.seq;
-    c.sndWl2 = c.iss;
-    c.setState('SYN-RECEIVED', 'rcv SYN');
+    c.state = 'LISTEN'; // the stack's listener is the LISTEN TCB; this one is born from it
+    c.acceptSyn(syn, p.now);
     return c;
+  }
+
+  /**
+   * Passive OPEN of a single TCB (RFC 9293 3.10.1): CLOSED -> LISTEN; the first SYN from the
+   * remote port moves it to SYN-RECEIVED, SEND makes it active (3.10.2), CLOSE ends it (3.10.4).
+   * Stacks with many peers per port use a listener and accept() instead.
+   */
+  static listen(p: OpenParams): TcpConnection {
+    const c = new TcpConnection(p, true);
+    c.setState('LISTEN', 'passive OPEN');
+    return c;
+  }
+
+  /** LISTEN, third check (RFC 9293 3.10.7.2): take the peer's SYN and answer SYN,ACK at the next poll(). */
+  acceptSyn(syn: TcpRepr, now: number): void {
+    this.irs = syn.seq;
+    this.rcvNxt = add(syn.seq, 1);
+    this.rcvAdv = this.rcvNxt;
+    this.negotiate(syn, now);
+    this.sndWnd = syn.window; // never scaled in a SYN (RFC 7323 2.2)
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = syn.seq;
+    this.sndWl2 = this.iss;
+    this.setState('SYN-RECEIVED', 'rcv SYN');
   }
 
   // --- user calls (RFC 9293 3.10) -------------------------------------------------------------
@@ -257,8 +273,12 @@ export class TcpConnection {
   send(data: Uint8Array): number {
     switch (this.state) {
       case 'CLOSED':
-      case 'LISTEN':
         throw tcpError('ENOTCONN', 'connection does not exist');
+      case 'LISTEN':
+        // RFC 9293 3.10.2: the foreign socket is known, so turn active: SYN-SENT, SYN at next poll().
+        this.passive = false;
+        this.setState('SYN-SENT', 'SEND');
+        break;
       case 'SYN-SENT':
       case 'SYN-RECEIVED':
       case 'ESTABLISHED':
@@ -314,7 +334,9 @@ export class TcpConnection {
   close(now?: number): void {
     switch (this.state) {
       case 'CLOSED':
+        return;
       case 'LISTEN':
+        this.toClosed('CLOSE'); // RFC 9293 3.10.4: LISTEN -> CLOSED
         return;
       case 'SYN-SENT':
         // Nothing was said to the peer that needs a FIN.

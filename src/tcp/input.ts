@@ -15,8 +15,10 @@ const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 export function segmentArrives(c: TcpConnection, seg: TcpRepr, now: number): void {
   switch (c.state) {
     case 'CLOSED':
+      return; // the stack answers for tuples without a connection (3.10.7.1)
     case 'LISTEN':
-      return; // the stack answers for tuples without a connection (3.10.7.1, 3.10.7.2)
+      listen(c, seg, now);
+      return;
     case 'SYN-SENT':
       synSent(c, seg, now);
       return;
@@ -35,6 +37,25 @@ function drop(c: TcpConnection, now: number, reason: DropEvent['reason'], detail
     if (detail !== undefined) e.detail = detail;
     c.trace(e);
   }
+}
+
+/** RFC 9293 3.10.7.2: a TCB in LISTEN (TcpConnection.listen()). */
+function listen(c: TcpConnection, seg: TcpRepr, now: number): void {
+  const f = seg.flags;
+  if (f & RST) {
+    drop(c, now, 'rst-ignored', 'RST in LISTEN');
+    return;
+  }
+  if (f & ACK) {
+    queueReset(c, seg.ack); // <SEQ=SEG.ACK><CTL=RST>
+    drop(c, now, 'bad-ack', 'ACK in LISTEN');
+    return;
+  }
+  if (f & SYN) {
+    c.acceptSyn(seg, now);
+    return;
+  }
+  drop(c, now, 'other', 'neither SYN, ACK nor RST in LISTEN');
 }
 
 /** RFC 9293 3.10.7.3: SYN-SENT. */
