@@ -65,9 +65,69 @@ while len(got) < 24:
 c.close()
 `;
 
-test('trace infers both Linux sides\' states from a tshark capture across two namespaces', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to create network namespaces');
-  for (const tool of ['ip', 'tshark', 'python3']) if (!have(tool)) return t.skip(`${tool} is not installed`);
+const SERVER_CLOSES = `
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('198.18.7.2', 8080))
+s.listen(1)
+print('ready', flush=True)
+c, _ = s.accept()
+c.recv(100)
+c.sendall(b'HTTP/1.0 200 OK\\r\\n\\r\\nhello')
+c.close()
+s.close()
+`;
+const CLIENT_WAITS = `
+import socket
+c = socket.create_connection(('198.18.7.2', 8080), timeout=5)
+c.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')
+while c.recv(100):
+    pass
+c.close()
+`;
+
+const ACTIVE = ['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT'];
+const PASSIVE = ['ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'];
+
+test('trace infers both Linux sides\' states from a tshark capture across two namespaces (client closes first)', async (t) => {
+  await kernelCapture(t, SERVER, CLIENT, ['CLOSED', 'SYN-SENT', ...ACTIVE], ['LISTEN', 'SYN-RECEIVED', ...PASSIVE], async (file) => {
+    // And the command prints it.
+    let out = '';
+    const code = await main(['trace', file, '--ascii'], { ...nodeIo(), out: (s) => void (out += s), err: () => {}, isTTY: false });
+    assert.equal(code, 0);
+    assert.match(out, /CLOSED -> SYN-SENT -> ESTABLISHED -> FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT/);
+    assert.match(out, /LISTEN -> SYN-RECEIVED -> ESTABLISHED -> CLOSE-WAIT -> LAST-ACK -> CLOSED/);
+    t.diagnostic(`\n${out}`);
+  });
+});
+
+test('trace on a real capture where the server closes first: the server waits in TIME-WAIT', async (t) => {
+  await kernelCapture(t, SERVER_CLOSES, CLIENT_WAITS, ['CLOSED', 'SYN-SENT', ...PASSIVE], ['LISTEN', 'SYN-RECEIVED', ...ACTIVE]);
+});
+
+/**
+ * Runs `serverScript` and `clientScript` (python3) in two fresh namespaces while tshark captures,
+ * checks the inferred states and tshark's flags, then hands the capture file to `inspect`.
+ */
+async function kernelCapture(
+  t: import('node:test').TestContext,
+  serverScript: string,
+  clientScript: string,
+  clientStates: string[],
+  serverStates: string[],
+  inspect?: (file: string) => Promise<void>,
+): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to create network namespaces');
+    return;
+  }
+  for (const tool of ['ip', 'tshark', 'python3']) {
+    if (!have(tool)) {
+      t.skip(`${tool} is not installed`);
+      return;
+    }
+  }
 
   const nsC = `synack-trc-${process.pid}`;
   const nsS = `synack-trs-${process.pid}`;
@@ -90,9 +150,9 @@ test('trace infers both Linux sides\' states from a tshark capture across two na
 
     tshark = spawn('ip', ['netns', 'exec', nsC, 'tshark', '-i', 'veth-c', '-F', 'pcap', '-w', file, '-f', 'tcp port 8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
     await waitFor(tshark, 'stderr', 'Capturing on', 15_000);
-    server = spawn('ip', ['netns', 'exec', nsS, 'python3', '-c', SERVER], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn('ip', ['netns', 'exec', nsS, 'python3', '-c', serverScript], { stdio: ['ignore', 'pipe', 'pipe'] });
     await waitFor(server, 'stdout', 'ready', 10_000);
-    const client = spawnSync('ip', ['netns', 'exec', nsC, 'python3', '-c', CLIENT], { encoding: 'utf8', timeout: 10_000 });
+    const client = spawnSync('ip', ['netns', 'exec', nsC, 'python3', '-c', clientScript], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(client.status, 0, `client failed: ${client.stderr}`);
     await exited(server);
 
@@ -103,7 +163,7 @@ test('trace infers both Linux sides\' states from a tshark capture across two na
         const r = tcpPacketsFromPcap(readFileSync(file));
         if (r.ok) {
           conns = inferConnections(r.value.packets);
-          if (conns[0]?.serverStates.at(-1) === 'CLOSED') break;
+          if (conns[0]?.serverStates.length === serverStates.length && conns[0]?.clientStates.length === clientStates.length) break;
         }
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -118,8 +178,8 @@ test('trace infers both Linux sides\' states from a tshark capture across two na
     const c = conns[0]!;
     assert.match(c.client, /^198\.18\.7\.1:\d+$/);
     assert.equal(c.server, '198.18.7.2:8080');
-    assert.deepEqual(c.clientStates, ['CLOSED', 'SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT']);
-    assert.deepEqual(c.serverStates, ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED']);
+    assert.deepEqual(c.clientStates, clientStates);
+    assert.deepEqual(c.serverStates, serverStates);
     assert.equal(c.clientBytes, 18);
     assert.equal(c.serverBytes, 24);
 
@@ -130,13 +190,7 @@ test('trace infers both Linux sides\' states from a tshark capture across two na
     const bits: Record<string, number> = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16 };
     assert.deepEqual(ours.map((f) => f.split(',').reduce((s, n) => s + (bits[n] ?? 0), 0)), tsharkFlags);
 
-    // And the command prints it.
-    let out = '';
-    const code = await main(['trace', file, '--ascii'], { ...nodeIo(), out: (s) => void (out += s), err: () => {}, isTTY: false });
-    assert.equal(code, 0);
-    assert.match(out, /CLOSED -> SYN-SENT -> ESTABLISHED -> FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT/);
-    assert.match(out, /LISTEN -> SYN-RECEIVED -> ESTABLISHED -> CLOSE-WAIT -> LAST-ACK -> CLOSED/);
-    t.diagnostic(`\n${out}`);
+    if (inspect) await inspect(file);
   } finally {
     if (tshark && tshark.exitCode === null && tshark.signalCode === null) {
       tshark.kill('SIGINT');
@@ -150,4 +204,4 @@ test('trace infers both Linux sides\' states from a tshark capture across two na
     spawnSync('ip', ['netns', 'del', nsS]);
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
