@@ -5,6 +5,9 @@ import { type Parsed, ok, fail } from './result.js';
 
 export const IPV4_MIN_HEADER = 20;
 
+/** Shared zero-length options for the common option-less header (nothing can be written into it). */
+const NO_OPTIONS = new Uint8Array(0);
+
 /** A parsed or to-be-emitted IPv4 header. `payloadLength` is total length minus header length. */
 export interface Ipv4Repr {
   src: Uint8Array;
@@ -162,7 +165,7 @@ export function parseIpv4(pkt: Uint8Array, opts?: { verifyChecksum?: boolean }):
     dontFragment: (frag & 0x4000) !== 0,
     moreFragments: (frag & 0x2000) !== 0,
     fragmentOffset: frag & 0x1fff,
-    options: pkt.subarray(IPV4_MIN_HEADER, hl),
+    options: hl === IPV4_MIN_HEADER ? NO_OPTIONS : pkt.subarray(IPV4_MIN_HEADER, hl),
     payloadLength: total - hl,
   };
   return ok({ repr, headerLength: hl, payload: pkt.subarray(hl, total), isFragment: repr.moreFragments || repr.fragmentOffset !== 0 });
