@@ -351,7 +351,9 @@ export class TcpConnection {
         this.finSeq = add(this.sndBufSeq, this.sendBuf.length);
         if (this.state === 'ESTABLISHED') this.setState('FIN-WAIT-1', 'CLOSE');
         else if (this.state === 'CLOSE-WAIT') this.setState('LAST-ACK', 'CLOSE');
-        // SYN-RECEIVED: RFC 9293 3.10.4 queues the FIN until ESTABLISHED; we move on then.
+        // SYN-RECEIVED (RFC 9293 3.10.4): with nothing queued, FIN now and FIN-WAIT-1 (the SYN,ACK
+        // is resent with it until acknowledged); with data queued, the FIN waits for ESTABLISHED.
+        else if (this.sendBuf.length === 0) this.setState('FIN-WAIT-1', 'CLOSE');
         this.hooks.onPollNeeded?.();
         if (now !== undefined) void now;
         return;

@@ -36,6 +36,9 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
     case 'LISTEN':
       return;
     default:
+      // CLOSE in SYN-RECEIVED went to FIN-WAIT-1 before our SYN was acknowledged: a timeout
+      // (sndNxt back at ISS) resends the SYN,ACK ahead of the FIN (RFC 9293 3.10.4).
+      if (c.sndNxt === c.iss && c.sndUna === c.iss) sendSyn(c, now, emit);
       break;
   }
   let sent = false;
@@ -65,7 +68,7 @@ function canSend(c: TcpConnection): boolean {
 
 /** SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) with our options (RFC 9293 3.7.1, RFC 7323 2.2, RFC 2018 2). */
 function sendSyn(c: TcpConnection, now: number, emit: Emit): void {
-  const synAck = c.state === 'SYN-RECEIVED';
+  const synAck = c.state !== 'SYN-SENT';
   const cfg = c.config;
   const options: TcpOptions = { mss: cfg.mss };
   if (synAck ? c.sackOk : cfg.sack) options.sackPermitted = true;
@@ -141,7 +144,7 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
       c.forceSend = false;
       if (len <= 0) break;
       len = Math.max(1, len);
-      sendAt(c, c.sndNxt, len, now, emit, retrans, 'rto');
+      if (!sendAt(c, c.sndNxt, len, now, emit, retrans, 'rto')) break; // nothing there (SYN space)
       sent = true;
       continue;
     }
