@@ -247,10 +247,9 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
   if (c.state === 'CLOSED') return;
   switch (c.state) {
     case 'FIN-WAIT-1':
-      if (c.finAcked) {
-        c.setState('FIN-WAIT-2', 'rcv ACK of FIN');
-        if (c.released && c.config.finWait2Timeout > 0) c.finWait2At = now + c.config.finWait2Timeout;
-      }
+      // A segment that also carries the peer's FIN goes straight to TIME-WAIT in the eighth step
+      // (RFC 9293 Figure 5, note 2); otherwise FIN-WAIT-2 now.
+      if (c.finAcked && !(f & FIN && textAllowed)) finWait2(c, now);
       break;
     case 'CLOSING':
       if (c.finAcked) {
@@ -314,7 +313,15 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
     } else {
       c.ackNow = true; // a FIN we already took: ACK again
     }
+    // Our FIN was acknowledged but theirs could not be taken yet: FIN-WAIT-2 after all.
+    if (c.state === 'FIN-WAIT-1' && c.finAcked) finWait2(c, now);
   }
+}
+
+/** FIN-WAIT-1 -> FIN-WAIT-2 (RFC 9293 3.10.7.4 fifth); released connections get a time limit. */
+function finWait2(c: TcpConnection, now: number): void {
+  c.setState('FIN-WAIT-2', 'rcv ACK of FIN');
+  if (c.released && c.config.finWait2Timeout > 0) c.finWait2At = now + c.config.finWait2Timeout;
 }
 
 /** Place in-window text into the receive buffer; out-of-order data waits in the assembler. */
