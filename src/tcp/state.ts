@@ -54,7 +54,6 @@ export const TRANSITIONS: readonly Transition[] = Object.freeze([
   T('SYN-RECEIVED', 'FIN-WAIT-1', 'CLOSE', 'FIN', '3.10.4'),
   T('SYN-RECEIVED', 'LISTEN', 'rcv RST (passive open)', '-', '3.10.7.4'),
   T('SYN-RECEIVED', 'CLOSED', 'rcv RST (active open) / ABORT / timeout', '-', '3.10.7.4'),
-  T('SYN-RECEIVED', 'CLOSE-WAIT', 'rcv FIN', 'ACK', '3.10.7.4'),
   T('ESTABLISHED', 'FIN-WAIT-1', 'CLOSE', 'FIN', '3.10.4'),
   T('ESTABLISHED', 'CLOSE-WAIT', 'rcv FIN', 'ACK', '3.10.7.4'),
   T('ESTABLISHED', 'CLOSED', 'rcv RST / ABORT / timeout', '-', '3.10.7.4'),
