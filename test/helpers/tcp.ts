@@ -326,3 +326,96 @@ export class Pair {
     return out;
   }
 }
+
+// --- per-state fixtures (passive open: our ISS LOCAL_ISS, theirs REMOTE_ISS) ------------------
+// Each takes config overrides and the options the peer's SYN carried; `h.rseq` is the peer's next
+// sequence number and every fixture ends with `out` empty.
+
+/** ESTABLISHED with the peer's SYN carrying `synOptions` (the third segment of the handshake carries none). */
+export function establishedWith(over: TcpConfigInput = {}, synOptions: TcpOptions = {}, ackOptions: TcpOptions = {}): Harness {
+  const h = synReceived(over, synOptions);
+  h.send({ seq: h.rseq, ack: LOCAL_ISS + 1, flags: ACK, options: ackOptions });
+  h.flush();
+  assert.equal(h.state, 'ESTABLISHED');
+  return h;
+}
+
+/** ESTABLISHED after an active open: we sent SYN, the peer answered SYN,ACK, we ACKed. */
+export function activeEstablished(over: TcpConfigInput = {}, synAckOptions: TcpOptions = {}): Harness {
+  const h = synSent(over);
+  h.send({ seq: REMOTE_ISS, ack: LOCAL_ISS + 1, flags: SYN | ACK, options: synAckOptions });
+  h.flush();
+  assert.equal(h.state, 'ESTABLISHED');
+  return h;
+}
+
+/** FIN-WAIT-1: we called CLOSE and our FIN <SEQ=LOCAL_ISS+1> left, not yet acknowledged. */
+export function finWait1(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
+  const h = establishedWith(over, synOptions);
+  h.conn.close();
+  const out = h.poll();
+  expectSeg(out, { flags: FIN | ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1 }, 'fixture finWait1');
+  h.flush();
+  assert.equal(h.state, 'FIN-WAIT-1');
+  return h;
+}
+
+/** FIN-WAIT-2: our FIN is acknowledged; the peer has not closed. */
+export function finWait2(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
+  const h = finWait1(over, synOptions);
+  expectNothing(h.send({ seq: h.rseq, ack: LOCAL_ISS + 2, flags: ACK }), 'fixture finWait2');
+  assert.equal(h.state, 'FIN-WAIT-2');
+  return h;
+}
+
+/** CLOSE-WAIT: the peer's FIN <SEQ=REMOTE_ISS+1> arrived and was ACKed; we have not closed. */
+export function closeWait(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
+  const h = establishedWith(over, synOptions);
+  const out = h.send({ seq: h.rseq, ack: LOCAL_ISS + 1, flags: FIN | ACK });
+  expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 2 }, 'fixture closeWait');
+  h.rseq = add(h.rseq, 1);
+  h.flush();
+  assert.equal(h.state, 'CLOSE-WAIT');
+  return h;
+}
+
+/** CLOSING: both FINs crossed; ours is not yet acknowledged. */
+export function closing(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
+  const h = finWait1(over, synOptions);
+  const out = h.send({ seq: h.rseq, ack: LOCAL_ISS + 1, flags: FIN | ACK });
+  expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 2, ack: REMOTE_ISS + 2 }, 'fixture closing');
+  h.rseq = add(h.rseq, 1);
+  h.flush();
+  assert.equal(h.state, 'CLOSING');
+  return h;
+}
+
+/** LAST-ACK: the peer closed first, then we did; our FIN <SEQ=LOCAL_ISS+1> is unacknowledged. */
+export function lastAck(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
+  const h = closeWait(over, synOptions);
+  h.conn.close();
+  expectSeg(h.poll(), { flags: FIN | ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 2 }, 'fixture lastAck');
+  h.flush();
+  assert.equal(h.state, 'LAST-ACK');
+  return h;
+}
+
+/** TIME-WAIT via FIN-WAIT-2 (we closed first); entered at h.now, so it ends at h.now + 2*MSL. */
+export function timeWait(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
+  const h = finWait2(over, synOptions);
+  const out = h.send({ seq: h.rseq, ack: LOCAL_ISS + 2, flags: FIN | ACK });
+  expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 2, ack: REMOTE_ISS + 2 }, 'fixture timeWait');
+  h.rseq = add(h.rseq, 1);
+  h.flush();
+  assert.equal(h.state, 'TIME-WAIT');
+  return h;
+}
+
+/** Collect the state changes a harness saw as "FROM->TO" strings (for edge coverage). */
+export const observedEdges = new Set<string>();
+
+/** Record every state change of `h` so far into observedEdges. */
+export function noteEdges(h: Harness | Pair): void {
+  const list = h instanceof Pair ? [...h.statesA, ...h.statesB] : h.states;
+  for (const s of list) observedEdges.add(s);
+}
