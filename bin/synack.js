@@ -7,5 +7,10 @@ if (!existsSync(entry)) {
   process.stderr.write('synack: dist/ is missing; run `npm install` (or `npm run build`) in the package first.\n');
   process.exit(2);
 }
+// A closed pipe (`synack demo | head`) is not an error worth a stack trace.
+process.stdout.on('error', (e) => {
+  if (e && e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 const { main } = await import(entry);
 process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,12 @@
 // `synack demo`: two stacks on the in-memory network run a scenario and the ladder is printed.
-// Placeholder until the Stack lands: it validates the options the real demo will take and says so.
 import { parseArgs, formatFlags, flagBool, type FlagsSpec } from './args.js';
-import type { CliIo } from './io.js';
+import { wantColor, UsageError, type CliIo } from './io.js';
+import { flagString, flagNumber } from './args.js';
+import { runDemo, scenarioNames, SCENARIOS, type DemoResult, type SideSummary } from '../demo/scenarios.js';
+import { renderLadder } from '../trace/ladder.js';
+import { renderSvg } from '../trace/svg.js';
+import { renderMermaid } from '../trace/mermaid.js';
+import { PcapWriter, LinkType } from '../link/pcap.js';
 
 export const DEMO_FLAGS: FlagsSpec = {
   scenario: { type: 'string', value: 'NAME', help: 'which connection story to run (default: basic)' },
@@ -34,9 +39,118 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
   const args = parseArgs(argv, DEMO_FLAGS, 'demo');
   if (flagBool(args, 'help') === true) {
     io.out(DEMO_USAGE);
+    io.out(`\nScenarios:\n${scenarioNames().map((n) => `  ${n.padEnd(20)} ${SCENARIOS[n]!.description}`).join('\n')}\n`);
     return 0;
   }
-  io.err('synack: demo needs the Stack (src/stack), which is not wired into the CLI yet.\n' +
-    'Meanwhile, `synack trace FILE.pcap` draws the ladder of any captured connection.\n');
-  return 1;
+  const scenario = flagString(args, 'scenario') ?? 'basic';
+  if (!(scenario in SCENARIOS)) {
+    throw new UsageError(`unknown scenario "${scenario}"; choose one of: ${scenarioNames().join(', ')}`, 'demo');
+  }
+  const mss = flagNumber(args, 'mss') ?? 1460;
+  const result = runDemo({
+    scenario,
+    seed: flagNumber(args, 'seed') ?? 1,
+    rtt: flagNumber(args, 'rtt') ?? 20,
+    loss: flagNumber(args, 'loss') ?? 0,
+    mss,
+    bytes: flagNumber(args, 'bytes') ?? 1000,
+  });
+  const absolute = flagBool(args, 'absolute') === true;
+  const pcap = flagString(args, 'pcap');
+  if (pcap !== undefined) {
+    const chunks: Uint8Array[] = [];
+    const w = new PcapWriter((c) => chunks.push(c.slice()), { linkType: LinkType.RAW });
+    for (const p of result.packets) w.writePacket(p.data, p.t);
+    io.writeFile(pcap, concat(chunks));
+  }
+  const svg = flagString(args, 'svg');
+  if (svg !== undefined) {
+    io.writeFile(svg, renderSvg(result.events, { left: 'client', right: 'server', absolute }));
+  }
+  if (flagBool(args, 'json') === true) {
+    io.out(jsonLines(result, flagBool(args, 'relative') === true));
+    return 0;
+  }
+  if (flagBool(args, 'mermaid') === true) {
+    io.out(renderMermaid(result.events, { left: 'client', right: 'server', absolute }) + '\n');
+    return 0;
+  }
+  const color = wantColor(io, flagBool(args, 'color'));
+  io.out(`synack demo: ${scenario}: ${result.description}\n\n`);
+  io.out(renderLadder(result.events, { left: 'client', right: 'server', absolute, color, ascii: flagBool(args, 'ascii') === true }));
+  io.out('\n' + summary(result) + '\n');
+  if (pcap !== undefined) io.out(`pcap written to ${pcap} (open it with Wireshark or tshark -r)\n`);
+  if (svg !== undefined) io.out(`SVG written to ${svg}\n`);
+  return 0;
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/** One JSON object per line; seq/ack as on the wire unless `relative` (then from each sender's ISN). */
+export function jsonLines(result: DemoResult, relative: boolean): string {
+  const isn = new Map<string, number>();
+  if (relative) {
+    for (const e of result.events) {
+      if (e.type === 'segment' && e.flags.includes('SYN') && !isn.has(e.from)) isn.set(e.from, e.seq);
+    }
+  }
+  const rel = (n: number, who: string): number => {
+    const base = isn.get(who);
+    return base === undefined ? n : (n - base) >>> 0;
+  };
+  const lines: string[] = [];
+  for (const e of result.events) {
+    if (e.type === 'segment') {
+      const o: Record<string, unknown> = {
+        type: 'segment',
+        t: round(e.t),
+        from: e.from,
+        to: e.to,
+        flags: e.flags,
+        seq: rel(e.seq, e.from),
+        ack: e.flags.includes('ACK') ? rel(e.ack, e.to) : 0,
+        len: e.len,
+        win: e.win,
+        lost: e.lost,
+      };
+      if (e.retransmit) o['retransmit'] = true;
+      if (e.options) o['options'] = e.options;
+      if (e.note) o['note'] = e.note;
+      lines.push(JSON.stringify(o));
+    } else if (e.type === 'state') {
+      const o: Record<string, unknown> = { type: 'state', t: round(e.t), host: e.host, from: e.from, to: e.to };
+      if (e.cause !== undefined) o['cause'] = e.cause;
+      lines.push(JSON.stringify(o));
+    }
+  }
+  lines.push(JSON.stringify({ type: 'summary', scenario: result.scenario, duration: round(result.duration), client: result.client, server: result.server }));
+  return lines.join('\n') + '\n';
+}
+
+function round(t: number): number {
+  return Math.round(t * 1000) / 1000;
+}
+
+function summary(r: DemoResult): string {
+  const side = (name: string, s: SideSummary): string[] => {
+    const lines = [
+      `${name}: ${s.states.join(' -> ')}`,
+      `  sent ${s.bytesSent} bytes in ${s.segments} segments (${s.retransmissions} retransmitted), received ${s.bytesReceived} bytes` +
+        (s.rtt > 0 ? `, smoothed RTT ${s.rtt.toFixed(1)} ms` : ''),
+    ];
+    if (s.error !== undefined) lines.push(`  error: ${s.error}`);
+    return lines;
+  };
+  const out = [...side('client', r.client), ...side('server', r.server)];
+  out.push(`virtual time: ${(r.duration / 1000).toFixed(3)} s (TIME-WAIT lasts 2*MSL = 60 s here, as on Linux)`);
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out.join('\n');
 }

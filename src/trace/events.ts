@@ -37,6 +37,8 @@ export interface SegmentEvent {
   options?: string;
   /** Which connection (local:port>remote:port from the sender's side) this belongs to. */
   conn?: string;
+  /** Free text for people, e.g. "spoofed by an off-path attacker". */
+  note?: string;
 }
 
 /** A connection changed state. */

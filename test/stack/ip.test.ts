@@ -129,7 +129,7 @@ test('bad packets are counted and dropped with trace events; packets for other h
   const badIp = good.slice();
   badIp[8] = 1; // TTL changed without fixing the header checksum
   const badUdp = good.slice();
-  badUdp[good.length - 1] ^= 0xff;
+  badUdp[good.length - 1] = badUdp[good.length - 1]! ^ 0xff;
   const frag = buildUdpPacket(ip(A4), ip(B4), { srcPort: 1, dstPort: 2, payload: text('x') }, { dontFragment: false });
   frag[6] = 0x20; // More Fragments
   frag[10] = 0;
@@ -142,7 +142,7 @@ test('bad packets are counted and dropped with trace events; packets for other h
   frag[11] = ~sum & 0xff;
   const other = buildUdpPacket(ip(A4), ip('198.18.0.3'), { srcPort: 1, dstPort: 2, payload: text('x') });
   const badTcp = buildTcpPacket(ip(A4), ip(B4), { srcPort: 1, dstPort: 80, seq: 1, ack: 0, flags: 2, window: 100, urgent: 0, options: {}, payload: new Uint8Array(0) });
-  badTcp[badTcp.length - 3] ^= 1;
+  badTcp[badTcp.length - 3] = badTcp[badTcp.length - 3]! ^ 1;
   for (const p of [new Uint8Array([0x45, 0]), badIp, badUdp, frag, other, badTcp]) links[0].send(p);
   clock.runUntilIdle();
   const s = b.stats();
@@ -187,7 +187,7 @@ test('routes: longest prefix wins, default routes reach other networks, no route
 test('an echo request with a bad checksum is counted and not answered', () => {
   const { clock, a, b, links } = twoStacks();
   const req = buildIcmpPacket(ip(A4), ip(B4), { kind: 'echo-request', id: 1, seq: 1, data: new Uint8Array(4) });
-  req[req.length - 1] ^= 0x55;
+  req[req.length - 1] = req[req.length - 1]! ^ 0x55;
   const seenByA: Uint8Array[] = [];
   const tapped = tapLink(links[0], (dir, d) => dir === 'in' && seenByA.push(d));
   tapped.onReceive = () => {};
