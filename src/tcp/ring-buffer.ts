@@ -8,6 +8,8 @@ const EMPTY = new Uint8Array(0);
 export class RingBuffer {
   #cap: number;
   #buf: Uint8Array | null = null;
+  /** Physical size of #buf: starts small and doubles up to #cap, so idle and light connections stay cheap. */
+  #size = 0;
   /** Index of the first readable byte in #buf. */
   #head = 0;
   /** Readable bytes. */
@@ -78,8 +80,8 @@ export class RingBuffer {
     const buf = this.#buf;
     if (n === 0 || buf === null) return EMPTY;
     let from = this.#head + start;
-    if (from >= this.#cap) from -= this.#cap;
-    if (from + n <= this.#cap) return buf.subarray(from, from + n);
+    if (from >= this.#size) from -= this.#size;
+    if (from + n <= this.#size) return buf.subarray(from, from + n);
     const out = new Uint8Array(n);
     this.#copyOut(start, n, out);
     return out;
@@ -91,7 +93,7 @@ export class RingBuffer {
     if (k === 0) return;
     this.#len -= k;
     this.#head += k;
-    if (this.#head >= this.#cap) this.#head -= this.#cap;
+    if (this.#head >= this.#size) this.#head -= this.#size;
     // Rewind when fully drained so later data lands contiguously (not while writeAt bytes wait).
     if (this.#len === 0 && this.#pending === 0) this.#head = 0;
   }
@@ -111,7 +113,7 @@ export class RingBuffer {
   commit(n: number): void {
     const k = Math.min(Math.max(0, Math.floor(n)), this.free);
     if (k === 0) return;
-    this.#buf ??= new Uint8Array(this.#cap);
+    this.#ensure(this.#len + k);
     this.#len += k;
     this.#pending = Math.max(0, this.#pending - k);
   }
@@ -137,6 +139,7 @@ export class RingBuffer {
   release(): boolean {
     if (this.#len === 0 && this.#pending === 0) {
       this.#buf = null;
+      this.#size = 0;
       this.#head = 0;
     }
     return this.#buf === null;
@@ -157,8 +160,10 @@ export class RingBuffer {
       const next = new Uint8Array(capacity);
       this.#copyOut(0, keep, next);
       this.#buf = next;
+      this.#size = capacity;
     } else {
       this.#buf = null;
+      this.#size = 0;
     }
     this.#cap = capacity;
     this.#head = 0;
@@ -169,14 +174,34 @@ export class RingBuffer {
   #place(offset: number, src: Uint8Array): number {
     const n = Math.min(src.length, this.#cap - this.#len - offset);
     if (n <= 0) return 0;
-    const buf = (this.#buf ??= new Uint8Array(this.#cap));
+    const buf = this.#ensure(this.#len + offset + n);
     let at = this.#head + this.#len + offset;
-    if (at >= this.#cap) at -= this.#cap;
-    const first = Math.min(n, this.#cap - at);
+    if (at >= this.#size) at -= this.#size;
+    const first = Math.min(n, this.#size - at);
     if (first === src.length) buf.set(src, at);
     else buf.set(src.subarray(0, first), at);
     if (first < n) buf.set(src.subarray(first, n), 0);
     return n;
+  }
+
+  /**
+   * Storage for at least `need` bytes from the head (readable + placed), growing by doubling from
+   * 4 KiB up to the capacity; growing linearizes the contents so the head is at 0.
+   */
+  #ensure(need: number): Uint8Array {
+    const buf = this.#buf;
+    if (buf !== null && need <= this.#size) return buf;
+    let size = Math.max(this.#size, Math.min(this.#cap, 4096));
+    while (size < need) size = Math.min(this.#cap, size * 2);
+    const next = new Uint8Array(size);
+    if (buf !== null) {
+      const keep = this.#len + this.#pending;
+      if (keep > 0) this.#copyOut(0, Math.min(keep, this.#size), next);
+    }
+    this.#buf = next;
+    this.#size = size;
+    this.#head = 0;
+    return next;
   }
 
   /** Copy readable bytes [start, start+n) (already bounds-checked) into dst[0..n). */
@@ -184,8 +209,8 @@ export class RingBuffer {
     const buf = this.#buf;
     if (buf === null) return;
     let from = this.#head + start;
-    if (from >= this.#cap) from -= this.#cap;
-    const first = Math.min(n, this.#cap - from);
+    if (from >= this.#size) from -= this.#size;
+    const first = Math.min(n, this.#size - from);
     dst.set(buf.subarray(from, from + first), 0);
     if (first < n) dst.set(buf.subarray(0, n - first), first);
   }
