@@ -1,4 +1,4 @@
-// The public surface of wire/: header views, reprs, parse/emit, checksums, addresses, formatting.
+// The public surface of wire/: header views, reprs, parse/emit, checksums, addresses, formatting, and the (pure) pcap reader/writer.
 export * from './result.js';
 export * from './bytes.js';
 export * from './address.js';
@@ -10,3 +10,4 @@ export * from './udp.js';
 export * from './icmp.js';
 export * from './packet.js';
 export * from './format.js';
+export * from '../link/pcap.js';
