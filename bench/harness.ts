@@ -30,6 +30,8 @@ export interface BenchOptions {
   warmup: number;
   /** Group names to run; empty means all. */
   only: string[];
+  /** Which synack driver: the full Stack, the core-only pair, or the Stack when it loads. */
+  driver: 'auto' | 'stack' | 'core';
   help: boolean;
 }
 
@@ -39,11 +41,12 @@ export const USAGE = `usage: npm run bench -- [--json] [--quick] [--runs N] [--w
   --runs N   measured runs per figure (default 5, quick 3)
   --warmup N unmeasured warm-up runs per figure (default 1, quick 1)
   --only     comma-separated groups (see --list)
+  --driver   stack | core | auto (default): synack through the Stack, or the TCP core alone
 Heap figures need --expose-gc (npm run bench passes it through NODE_OPTIONS if you set it; main re-execs otherwise).`;
 
 /** Parse bench CLI flags; unknown flags throw so typos do not silently run everything. */
 export function parseArgs(argv: readonly string[]): BenchOptions & { list: boolean } {
-  const o = { json: false, quick: false, runs: 0, warmup: -1, only: [] as string[], help: false, list: false };
+  const o = { json: false, quick: false, runs: 0, warmup: -1, only: [] as string[], driver: 'auto' as BenchOptions['driver'], help: false, list: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -61,6 +64,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions & { list: boole
       case '--warmup': o.warmup = nonNegativeInt(flag, value()); break;
       case '--only': o.only.push(...value().split(',').map((s) => s.trim()).filter((s) => s !== '')); break;
       case '--list': o.list = true; break;
+      case '--driver': {
+        const d = value();
+        if (d !== 'auto' && d !== 'stack' && d !== 'core') throw new Error(`--driver wants stack, core or auto, got ${d}`);
+        o.driver = d;
+        break;
+      }
       case '-h': case '--help': o.help = true; break;
       default: throw new Error(`unknown argument: ${a}\n${USAGE}`);
     }

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, reporter, table, USAGE, type BenchOptions, type Reporter } from './harness.js';
-import { GROUPS } from './groups.js';
+import { GROUPS, useDriver } from './groups.js';
 
 export type { BenchOptions, Reporter };
 
@@ -29,9 +29,10 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     process.stderr.write(`unknown group(s): ${unknown.join(', ')} (see --list)\n`);
     return 2;
   }
+  useDriver(opts.driver);
   const rep = reporter(opts);
   rep.progress(
-    `synack bench ${new Date().toISOString()} node ${process.version} ${opts.quick ? 'quick' : 'full'} runs=${opts.runs} warmup=${opts.warmup}`,
+    `synack bench ${new Date().toISOString()} node ${process.version} ${opts.quick ? 'quick' : 'full'} runs=${opts.runs} warmup=${opts.warmup} driver=${opts.driver}`,
   );
   for (const g of GROUPS) {
     if (opts.only.length > 0 ? !opts.only.includes(g.name) : g.optIn === true) continue;

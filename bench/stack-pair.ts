@@ -1,0 +1,202 @@
+// synack figures through the full Stack: two Stacks on the in-memory link with a VirtualClock, for bulk, churn, memory and scaling.
+
+import { Stack } from '../src/stack/stack.js';
+import type { TcpConnection } from '../src/tcp/connection.js';
+import type { TcpConfigInput } from '../src/tcp/config.js';
+import { VirtualClock } from '../src/util/virtual-clock.js';
+import { seededRandom } from '../src/util/random.js';
+import { createMemoryPair } from '../src/link/memory.js';
+import { gc, nowMs, pattern } from './harness.js';
+import type { BulkResult, ScalingRun, SynackBench } from './synack.js';
+
+interface World {
+  clock: VirtualClock;
+  client: Stack;
+  server: Stack;
+}
+
+const CLIENT = '198.18.0.1';
+const SERVER = '198.18.0.2';
+
+function world(mtu: number, tcp: TcpConfigInput = {}): World {
+  const clock = new VirtualClock();
+  const [la, lb] = createMemoryPair({ mtu, clock });
+  const client = new Stack({ name: 'client', clock, random: seededRandom(1), tcp, backlog: 1 << 20 });
+  const server = new Stack({ name: 'server', clock, random: seededRandom(2), tcp, backlog: 1 << 20 });
+  client.addInterface(la, { addresses: [`${CLIENT}/24`] });
+  server.addInterface(lb, { addresses: [`${SERVER}/24`] });
+  return { clock, client, server };
+}
+
+/** Run the clock until `done()`; throws if nothing is left to run first. */
+function runUntil(clock: VirtualClock, done: () => boolean, what: string): void {
+  while (!done()) {
+    if (!clock.runNext()) throw new Error(`stack pair stalled during ${what} at t=${clock.now()}`);
+  }
+}
+
+function checkClean(w: World): void {
+  const c = w.client.stats();
+  const s = w.server.stats();
+  const bad = c.ipBadChecksum + s.ipBadChecksum + c.tcpBad + s.tcpBad + c.ipTooBig + s.ipTooBig;
+  if (bad > 0) throw new Error(`stack pair dropped ${bad} packets (bad checksum / malformed / too big)`);
+}
+
+const CHUNK = pattern(256 * 1024);
+
+function drain(conn: TcpConnection): number {
+  let n = 0;
+  for (let d = conn.recv(); d !== null; d = conn.recv()) n += d.length;
+  return n;
+}
+
+/** One established connection whose client sends and whose server discards; `transfer` moves more bytes. */
+function bulkPair(w: World, port: number) {
+  let server: TcpConnection | null = null;
+  const got = { n: 0 };
+  w.server.tcpListen({ port }, (c) => {
+    server = c;
+    c.hooks.onReadable = () => (got.n += drain(c));
+    got.n += drain(c);
+  });
+  let target = 0;
+  let sent = 0;
+  const client = w.client.tcpConnect({ address: SERVER, port });
+  const pump = (): void => {
+    while (sent < target) {
+      const n = client.send(CHUNK.subarray(0, Math.min(CHUNK.length, target - sent)));
+      if (n === 0) return;
+      sent += n;
+    }
+  };
+  client.hooks.onWritable = pump;
+  runUntil(w.clock, () => client.state === 'ESTABLISHED' && server !== null, 'bulk handshake');
+  return {
+    /** Move `bytes` more; returns wall ms and the segments the client sent meanwhile. */
+    transfer(bytes: number): { ms: number; segments: number } {
+      const out0 = w.client.stats().tcpOut;
+      const t0 = nowMs();
+      target += bytes;
+      pump();
+      runUntil(w.clock, () => got.n >= target, 'bulk transfer');
+      const ms = nowMs() - t0;
+      return { ms, segments: w.client.stats().tcpOut - out0 };
+    },
+  };
+}
+
+/** Establish `n` idle connections (client ports 1024.., one server port per 60,000). */
+function idlePairs(w: World, n: number, basePort: number): TcpConnection[] {
+  const keep: TcpConnection[] = [];
+  const perPort = 60_000;
+  for (let p = 0; p * perPort < n; p++) w.server.tcpListen({ port: basePort + p }, (c) => void keep.push(c));
+  for (let i = 0; i < n; i++) {
+    keep.push(w.client.tcpConnect({ address: SERVER, port: basePort + Math.floor(i / perPort), localPort: 1024 + (i % perPort) }));
+    // Let each batch finish its handshakes so the event queue stays short.
+    if (i % 500 === 499) w.clock.runUntilIdle({ maxTime: w.clock.now() + 5000 });
+  }
+  // Bounded: idle connections should leave no timers, but a stray one must not hang the bench.
+  w.clock.runUntilIdle({ maxTime: w.clock.now() + 5000 });
+  const established = keep.reduce((k, c) => k + (c.state === 'ESTABLISHED' ? 1 : 0), 0);
+  if (established !== 2 * n) throw new Error(`idle pairs: ${established} of ${2 * n} endpoints established`);
+  return keep;
+}
+
+export const stackBench: SynackBench = {
+  flavour: '',
+
+  async bulk(mtu: number, bytes: number): Promise<BulkResult> {
+    const w = world(mtu);
+    const r = bulkPair(w, 80).transfer(bytes);
+    checkClean(w);
+    w.client.close();
+    w.server.close();
+    return { mbps: bytes / 1e6 / (r.ms / 1000), segmentsPerSec: r.segments / (r.ms / 1000) };
+  },
+
+  async churn(cycles: number, concurrency: number): Promise<number> {
+    const w = world(1500, { noDelay: true });
+    const request = pattern(32);
+    const response = pattern(64);
+    w.server.tcpListen({ port: 80 }, (c) => {
+      let got = 0;
+      const serve = (): void => {
+        got += drain(c);
+        if (got >= request.length && c.state === 'ESTABLISHED') {
+          c.send(response);
+          c.close();
+        }
+      };
+      c.hooks.onReadable = serve;
+      serve();
+    });
+    let started = 0;
+    let completed = 0;
+    const one = (): void => {
+      if (started >= cycles) return;
+      started++;
+      let got = 0;
+      const c = w.client.tcpConnect({
+        address: SERVER,
+        port: 80,
+        hooks: {
+          onConnected: () => void c.send(request),
+          onReadable: () => {
+            got += drain(c);
+            if (c.peerFinished && c.state === 'CLOSE-WAIT') c.close();
+          },
+          onError: (code, msg) => {
+            throw new Error(`churn: ${code} ${msg}`);
+          },
+          onClosed: () => {
+            if (got < response.length) throw new Error(`churn: short response ${got}`);
+            completed++;
+            one();
+          },
+        },
+      });
+    };
+    const t0 = nowMs();
+    for (let i = 0; i < concurrency; i++) one();
+    runUntil(w.clock, () => completed >= cycles, 'churn');
+    const ms = nowMs() - t0;
+    checkClean(w);
+    w.client.close();
+    w.server.close();
+    return cycles / (ms / 1000);
+  },
+
+  async memory(n: number): Promise<{ heapPerConn: number; rssPerConn: number }> {
+    gc();
+    const before = process.memoryUsage();
+    const w = world(1500);
+    const keep = idlePairs(w, n, 5000);
+    gc();
+    const after = process.memoryUsage();
+    // Both ends are synack connections: divide by the 2n endpoints.
+    const endpoints = 2 * n;
+    const r = { heapPerConn: (after.heapUsed - before.heapUsed) / endpoints, rssPerConn: (after.rss - before.rss) / endpoints };
+    keep.length = 0;
+    w.client.close();
+    w.server.close();
+    return r;
+  },
+
+  async scaling(n: number): Promise<ScalingRun> {
+    const w = world(1500);
+    let keep: TcpConnection[] = n > 1 ? idlePairs(w, n - 1, 5000) : [];
+    const p = bulkPair(w, 80);
+    return {
+      transfer(bytes: number): number {
+        const r = p.transfer(bytes);
+        return (r.ms * 1e6) / r.segments;
+      },
+      dispose() {
+        keep = [];
+        w.client.close();
+        w.server.close();
+        void keep;
+      },
+    };
+  },
+};
