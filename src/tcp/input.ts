@@ -143,6 +143,13 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
   let payload = seg.payload;
   const segLen = payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
 
+  // Simultaneous open (RFC 9293 Figure 7, line 6): the peer's SYN,ACK repeats the SYN we already
+  // took, so it would fail the window test; take it without the SYN to use its ACK.
+  if (c.state === 'SYN-RECEIVED' && (f & (SYN | ACK | RST)) === (SYN | ACK) && seg.seq === c.irs) {
+    synchronized(c, { ...seg, seq: add(seg.seq, 1), flags: f & ~SYN }, now);
+    return;
+  }
+
   // A duplicate of the SYN that opened a passive connection: answer with the SYN,ACK again.
   if (c.state === 'SYN-RECEIVED' && f & SYN && !(f & (RST | ACK)) && seg.seq === c.irs) {
     c.sndNxt = c.iss;
