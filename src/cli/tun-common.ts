@@ -1,0 +1,319 @@
+// What the TUN commands (serve, get, nc) share: the --tun/--addr/--peer/--mtu/--ss flags, a Stack on a
+// RealtimeClock attached to a TunLink (kernel side configured idempotently), a seeded lossy Link
+// wrapper behind the hidden --drop/--seed flags, exit statuses, and the `ss -tan`-style table.
+import { isIP } from 'node:net';
+import { openTun, configureKernelSide, tunUnavailableReason, TunError, type TunLink } from '../link/tun.js';
+import type { Link } from '../link/link.js';
+import { Stack } from '../stack/stack.js';
+import type { Interface } from '../stack/route.js';
+import type { TcpListener } from '../stack/tcp-host.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpStateName } from '../trace/events.js';
+import { RealtimeClock } from '../util/realtime-clock.js';
+import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
+import { flagBool, flagNumber, flagString, type FlagsSpec, type ParsedArgs } from './args.js';
+import { UsageError, type CliIo } from './io.js';
+
+/** Exit statuses of the TUN commands (2 stays the CLI-wide usage error). */
+export const EXIT = {
+  ok: 0,
+  /** Setup failed (no TUN addon, not root, bad device), file errors, HTTP errors. */
+  failure: 1,
+  usage: 2,
+  /** The peer answered the SYN with RST (ECONNREFUSED). */
+  refused: 3,
+  /** The connection was reset after it was established (ECONNRESET). */
+  reset: 4,
+  /** No answer in time, or no route (ETIMEDOUT, EHOSTUNREACH, ENETUNREACH). */
+  timeout: 5,
+  /** Interrupted by SIGINT. */
+  interrupted: 130,
+} as const;
+
+/** Exit status for a Node-style error code. */
+export function exitFor(code: string | undefined): number {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return EXIT.refused;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return EXIT.reset;
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return EXIT.timeout;
+    default:
+      return EXIT.failure;
+  }
+}
+
+/** Flags every TUN command takes. */
+export const TUN_FLAGS: FlagsSpec = {
+  tun: { type: 'string', value: 'NAME', help: 'TUN device to attach to (e.g. made by `ip tuntap add`) or create' },
+  addr: { type: 'string', value: 'CIDR[,CIDR]', help: "the stack's address(es): 198.18.0.2/24, 2001:db8::2/64 or both" },
+  peer: { type: 'string', value: 'IP[,IP]', help: "give the kernel's side of the device this address (same prefix); omit to leave it" },
+  mtu: { type: 'number', value: 'BYTES', integer: true, min: 576, max: 65535, help: 'MTU of the device and the stack (default 1500)' },
+  ss: { type: 'boolean', help: 'print a connection table (like `ss -tan`) to stderr every second; SIGUSR2 prints one at any time' },
+};
+
+/** Test-only flags, parsed but not shown in help: stack-side packet loss. */
+export const HIDDEN_TUN_FLAGS: FlagsSpec = {
+  drop: { type: 'number', value: 'P', min: 0, max: 1, help: 'drop each packet in and out of the stack with probability P' },
+  seed: { type: 'number', value: 'N', integer: true, min: 0, help: 'seed for --drop' },
+};
+
+export const TUN_HELP_FOOTER = `Addresses: IPv4 and IPv6 work the same way (--addr 2001:db8::2/64 --peer 2001:db8::1); give one of
+each, comma-separated, for both. Needs Linux, root (CAP_NET_ADMIN) and the native TUN addon.
+Exit status: 0 success, 1 setup or I/O failure, 2 usage, 3 connection refused, 4 connection reset,
+5 timed out or unreachable, 130 interrupted.`;
+
+export interface TunSetup {
+  device: string;
+  addresses: string[];
+  peers: string[];
+  mtu: number;
+  ss: boolean;
+  drop: number;
+  seed: number;
+}
+
+/** Reads and checks the shared flags; throws UsageError for anything wrong. */
+export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
+  const device = flagString(args, 'tun');
+  if (device === undefined) throw new UsageError('--tun NAME is required', command);
+  if (Buffer.byteLength(device) > 15 || /[\s/]/.test(device)) throw new UsageError(`invalid interface name '${device}'`, command);
+  const addrText = flagString(args, 'addr');
+  if (addrText === undefined) throw new UsageError("--addr CIDR is required (the stack's address, e.g. 198.18.0.2/24)", command);
+  const addresses = splitList(addrText);
+  const mtu = flagNumber(args, 'mtu') ?? 1500;
+  for (const a of addresses) {
+    const [ip, len] = a.split('/');
+    const fam = isIP(ip ?? '');
+    if (fam === 0 || len === undefined || !/^\d+$/.test(len) || Number(len) > (fam === 4 ? 32 : 128)) {
+      throw new UsageError(`--addr wants ADDRESS/PREFIX, got '${a}'`, command);
+    }
+    if (fam === 6 && mtu < 1280) throw new UsageError('IPv6 needs an MTU of at least 1280', command);
+  }
+  const peers = splitList(flagString(args, 'peer') ?? '');
+  for (const p of peers) {
+    const fam = isIP(p);
+    if (fam === 0) throw new UsageError(`--peer wants an IP address, got '${p}'`, command);
+    if (!addresses.some((a) => isIP(a.split('/')[0] ?? '') === fam)) {
+      throw new UsageError(`--peer ${p} has no --addr of the same family`, command);
+    }
+  }
+  return {
+    device,
+    addresses,
+    peers,
+    mtu,
+    ss: flagBool(args, 'ss') === true,
+    drop: flagNumber(args, 'drop') ?? 0,
+    seed: flagNumber(args, 'seed') ?? 1,
+  };
+}
+
+function splitList(s: string): string[] {
+  return s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
+/** A failure that ends a command with a message and an exit status (no stack trace). */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failure,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+/** Counters of the lossy wrapper. */
+export interface LossStats {
+  sent: number;
+  sendDropped: number;
+  received: number;
+  receiveDropped: number;
+}
+
+/**
+ * Wraps a link and drops each packet (both directions) with probability `p`, from a seeded stream:
+ * loss on the stack's side of the TUN, where netem on the kernel side cannot reach.
+ */
+export function lossyLink(inner: Link, p: number, random: RandomSource): Link & { lossStats(): LossStats } {
+  const stats: LossStats = { sent: 0, sendDropped: 0, received: 0, receiveDropped: 0 };
+  const outer = {
+    mtu: inner.mtu,
+    onReceive: null as ((packet: Uint8Array) => void) | null,
+    send(packet: Uint8Array): void {
+      stats.sent++;
+      if (randomFloat(random) < p) stats.sendDropped++;
+      else inner.send(packet);
+    },
+    close(): void {
+      inner.close();
+    },
+    lossStats: (): LossStats => ({ ...stats }),
+  };
+  inner.onReceive = (packet) => {
+    stats.received++;
+    if (randomFloat(random) < p) stats.receiveDropped++;
+    else outer.onReceive?.(packet);
+  };
+  return outer;
+}
+
+/** A running stack on a TUN device. */
+export interface TunSession {
+  readonly stack: Stack;
+  readonly clock: RealtimeClock;
+  readonly tun: TunLink;
+  readonly iface: Interface;
+  readonly setup: TunSetup;
+  /** The `ss -tan`-style table of every connection and listener right now. */
+  table(): string;
+  lossStats(): LossStats | null;
+  /** Close the stack, the device and the timers (idempotent). */
+  close(): void;
+}
+
+/**
+ * Opens the TUN device, configures the kernel side when --peer (or --mtu) was given, and attaches a
+ * Stack on a RealtimeClock with default routes out of the device. Throws CommandError with a clear
+ * message when TUN cannot be used here.
+ */
+export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSession> {
+  const why = tunUnavailableReason();
+  if (why !== null) throw new CommandError(`cannot use TUN device ${setup.device}: ${why}`);
+  let tun: TunLink;
+  try {
+    tun = await openTun({ name: setup.device, mtu: setup.mtu });
+  } catch (e) {
+    throw new CommandError(e instanceof TunError ? e.message : `cannot open TUN device ${setup.device}: ${(e as Error).message}`);
+  }
+  try {
+    if (setup.peers.length > 0) {
+      for (const peer of setup.peers) {
+        const fam = isIP(peer);
+        const own = setup.addresses.find((a) => isIP(a.split('/')[0] ?? '') === fam) ?? '';
+        const prefix = Number(own.split('/')[1]);
+        await configureKernelSide(tun.name, { peer, prefix, mtu: setup.mtu });
+      }
+    } else if (tun.created) {
+      // A device we just made is down; bring it up (and set its MTU) but leave addresses alone.
+      await configureKernelSide(tun.name, { mtu: setup.mtu });
+    }
+  } catch (e) {
+    tun.close();
+    throw new CommandError(`cannot configure ${tun.name}: ${(e as Error).message}`);
+  }
+  const clock = new RealtimeClock();
+  const stack = new Stack({ name: 'synack', clock });
+  const lossy = setup.drop > 0 ? lossyLink(tun, setup.drop, seededRandom(setup.seed)) : null;
+  let iface: Interface;
+  try {
+    iface = stack.addInterface(lossy ?? tun, { addresses: setup.addresses, name: tun.name });
+    // A TUN device is point to point: everything not on a connected prefix goes out of it too.
+    if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 4)) stack.addRoute('0.0.0.0/0', { iface });
+    if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 6)) stack.addRoute('::/0', { iface });
+  } catch (e) {
+    tun.close();
+    throw new CommandError(`bad --addr: ${(e as Error).message}`);
+  }
+  tun.onError = (err) => io.err(`synack: ${err.message}\n`);
+  let closed = false;
+  let ssTimer: ReturnType<typeof setInterval> | null = null;
+  const session: TunSession = {
+    stack,
+    clock,
+    tun,
+    iface,
+    setup,
+    table: () => connectionTable(stack),
+    lossStats: () => lossy?.lossStats() ?? null,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      if (ssTimer !== null) clearInterval(ssTimer);
+      process.removeListener('SIGUSR2', onUsr2);
+      stack.close();
+      tun.close();
+      clock.dispose();
+    },
+  };
+  const onUsr2 = (): void => io.err(session.table());
+  // SIGUSR1 belongs to Node's inspector, so the on-demand table is on SIGUSR2.
+  process.on('SIGUSR2', onUsr2);
+  if (setup.ss) {
+    ssTimer = setInterval(() => io.err(session.table()), 1000);
+    ssTimer.unref();
+  }
+  return session;
+}
+
+// --- the connection table -------------------------------------------------------------------------
+
+/** `ss`'s short state names. */
+const SS_STATE: Record<TcpStateName, string> = {
+  CLOSED: 'CLOSED',
+  LISTEN: 'LISTEN',
+  'SYN-SENT': 'SYN-SENT',
+  'SYN-RECEIVED': 'SYN-RECV',
+  ESTABLISHED: 'ESTAB',
+  'FIN-WAIT-1': 'FIN-WAIT-1',
+  'FIN-WAIT-2': 'FIN-WAIT-2',
+  'CLOSE-WAIT': 'CLOSE-WAIT',
+  CLOSING: 'CLOSING',
+  'LAST-ACK': 'LAST-ACK',
+  'TIME-WAIT': 'TIME-WAIT',
+};
+
+interface HostView {
+  conns?: Map<string, { conn: TcpConnection }>;
+  listeners?: { values(): TcpListener[] };
+}
+
+/**
+ * Every connection and listener of the stack. The Stack has no public enumeration yet, so this
+ * reads its TCP host's tables (read-only) and degrades to an empty list if their shape changes.
+ */
+export function stackSockets(stack: Stack): { conns: TcpConnection[]; listeners: TcpListener[] } {
+  const host = (stack as unknown as { tcpHost?: HostView }).tcpHost;
+  const conns: TcpConnection[] = [];
+  if (host?.conns instanceof Map) for (const e of host.conns.values()) if (e?.conn !== undefined) conns.push(e.conn);
+  const listeners = typeof host?.listeners?.values === 'function' ? host.listeners.values() : [];
+  return { conns, listeners };
+}
+
+function endpoint(addr: string, port: number | string): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** A table in the spirit of `ss -tan` (plus rtt/cwnd/retrans columns from tcp_info). */
+export function connectionTable(stack: Stack): string {
+  const { conns, listeners } = stackSockets(stack);
+  const now = stack.clock.now();
+  const rows: string[][] = [['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'rtt', 'cwnd', 'retrans']];
+  for (const l of listeners) {
+    const a = l.address();
+    const local = a.address === '::' ? `*:${a.port}` : endpoint(a.address, a.port);
+    rows.push(['LISTEN', String(l.pending), String(l.backlog), local, a.address.includes(':') ? '[::]:*' : '*:*', '', '', '']);
+  }
+  for (const c of conns) {
+    const info = stack.connectionInfo(c);
+    if (info === undefined) continue;
+    const s = c.stats(now);
+    rows.push([
+      SS_STATE[c.state],
+      String(s.recvQueued),
+      String(s.sendQueued),
+      endpoint(info.localAddress, info.localPort),
+      endpoint(info.remoteAddress, info.remotePort),
+      s.rtt > 0 ? `${s.rtt.toFixed(1)}ms` : '-',
+      String(s.cwnd),
+      String(s.retransSegs),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+}
