@@ -396,7 +396,7 @@ export const SCENARIOS: Record<string, Scenario> = {
               payload: isRst ? new Uint8Array(0) : enc.encode('EVIL'),
             };
             const pkt = buildTcpPacket(src, dst, seg);
-            w.record('attacker', pkt, false, `spoofed ${isRst ? 'RST' : 'data'} with a guessed seq`);
+            w.record('attacker', pkt, false, 'spoofed');
             w.serverLink.inject(pkt);
           }
           ctx.notes.push('4 spoofed segments with guessed sequence numbers were injected; the connection survived');

@@ -154,7 +154,7 @@ export class World {
     if (retransmit) e.retransmit = true;
     const opts = formatTcpOptions(seg.options);
     if (opts) e.options = opts;
-    if (note !== undefined || from === 'attacker') e.note = note ?? 'spoofed by an off-path attacker';
+    if (note !== undefined || from === 'attacker') e.note = note ?? 'spoofed';
     this.events.push(e);
   }
 

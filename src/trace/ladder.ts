@@ -40,6 +40,8 @@ export interface SegmentRow {
   lost: boolean;
   retransmit: boolean;
   options: string | undefined;
+  /** A note for people (e.g. "spoofed"), drawn in parentheses. */
+  note?: string | undefined;
   /** The full text drawn on the arrow. */
   label: string;
 }
@@ -87,6 +89,7 @@ export function segmentLabel(r: Omit<SegmentRow, 'label'>): string {
   s += ` len=${r.len} win=${r.win}`;
   if (r.retransmit) s += ' (retransmission)';
   if (r.lost) s += ' (lost)';
+  if (r.note) s += ` (${r.note})`;
   return s;
 }
 
@@ -158,6 +161,7 @@ export function buildLadderModel(events: readonly TraceEvent[], opts: LadderOpti
       lost: e.lost,
       retransmit: e.retransmit === true,
       options: e.options,
+      note: e.note,
     };
     rows.push({ ...row, label: segmentLabel(row) });
   }
