@@ -187,11 +187,14 @@ test('trace reads and writes real files through the node io', async () => {
   }
 });
 
-test('demo is a placeholder until the Stack is wired in', async () => {
+test('demo runs the basic scenario by default and lists the scenarios in --help', async () => {
   const r = await run(['demo']);
-  assert.equal(r.code, 1);
-  assert.match(r.err, /demo needs the Stack/);
-  assert.equal((await run(['demo', '--help'])).code, 0);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /SYN-SENT/);
+  assert.match(r.out, /TIME-WAIT/);
+  const h = await run(['demo', '--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.out, /simultaneous-close/);
 });
 
 test('an unexpected failure is reported in one line, exit 1', async () => {
