@@ -183,6 +183,9 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
   if (!acceptable) {
     if (rcvWnd === 0 && seg.seq === c.rcvNxt) {
       textAllowed = false;
+      // The text is still unacceptable and must be answered: this ACK is how a window prober
+      // carrying a byte of data learns the window (RFC 9293 3.10.7.4 first, 3.8.6.1).
+      if (segLen > 0 && !(f & RST)) c.ackNow = true;
     } else {
       if (!(f & RST)) c.ackNow = true;
       drop(c, now, 'out-of-window', `seq ${seg.seq} len ${segLen} outside [${c.rcvNxt}, +${rcvWnd})`);
