@@ -274,3 +274,45 @@ test('FIN carried on the last data segment when CLOSE follows the write', () => 
   expectSeg(h.poll(), { flags: FIN | PSH | ACK, seq: L, len: 300 });
   assert.equal(h.state, 'FIN-WAIT-1');
 });
+
+test('zero receive window: a probe carrying data is not taken but is answered with ACK and window 0', () => {
+  const h = est({ recvBufferSize: 2000 });
+  data(h, 0, 1000);
+  expectSeg(data(h, 1000, 1000), { ack: R + 2000, window: 0 });
+  expectSeg(data(h, 2000, 1), { flags: ACK, seq: L, ack: R + 2000, window: 0, len: 0 });
+  assert.equal(h.conn.recvAvailable, 2000);
+  h.conn.recv();
+  expectSeg(h.poll(), { flags: ACK, ack: R + 2000, window: 2000 });
+});
+
+test('FIN retransmission backs off and ends in ETIMEDOUT after `retries`', () => {
+  const h = establishedWith({ retries: 3 });
+  h.conn.close();
+  expectSeg(h.poll(), { flags: FIN | ACK, seq: L });
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const at = h.conn.pollAt();
+    expectSeg(h.advanceTo(at), { flags: FIN | ACK, seq: L, ack: R });
+    times.push(at);
+  }
+  assert.deepEqual(times, [200, 600, 1400]);
+  expectNothing(h.advanceTo(h.conn.pollAt()));
+  assert.equal(h.state, 'CLOSED');
+  assert.deepEqual(h.errors, ['ETIMEDOUT']);
+});
+
+test('SACK recovery: the hole is retransmitted once more than (DupThresh-1)*SMSS is SACKed above it', () => {
+  const h = est({ sack: true }, { sackPermitted: true });
+  h.conn.send(bytes(6000));
+  assert.equal(h.poll().length, 6);
+  const sackAck = (hi: number) => h.send({ seq: R, ack: L + 1000, flags: ACK, options: { sack: [{ left: L + 2000, right: L + hi }] } });
+  expectNothing(ack(h, 1000));
+  expectNothing(sackAck(3000));
+  expectNothing(sackAck(4000));
+  expectSeg(sackAck(5000), { flags: ACK, seq: L + 1000, len: 1000 });
+  assert.equal(h.conn.inRecovery, true);
+  expectNothing(ack(h, 6000));
+  assert.equal(h.conn.inRecovery, false);
+  assert.equal(h.conn.stats().retransSegs, 1);
+  assert.equal(h.conn.stats().sackedBytes, 3000);
+});
