@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { nodeIo, UsageError, type CliIo } from './io.js';
 import { traceCommand, TRACE_USAGE } from './trace.js';
 import { demoCommand, DEMO_USAGE } from './demo.js';
+import { pdrillCommand, PDRILL_USAGE } from './pdrill.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -14,13 +15,14 @@ Usage: synack <command> [options]
 Commands:
   demo               run a client and a server on two in-memory stacks and draw the connection
   trace FILE.pcap    draw the ladder of every TCP connection in a capture, with inferred states
+  pdrill FILE.pkt... run packetdrill scripts against synack on a virtual clock
   version            print the version
   help [COMMAND]     show this help, or a command's options
 
 Run 'synack help <command>' for a command's options.
 `;
 
-const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE };
+const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE };
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function version(): string {
@@ -35,6 +37,7 @@ export function version(): string {
 const COMMANDS: Record<string, Command> = {
   trace: traceCommand,
   demo: demoCommand,
+  pdrill: (argv, io) => pdrillCommand([...argv], io),
   version: async (argv, io) => {
     if (argv.length > 0) throw new UsageError(`version takes no arguments`, 'version');
     io.out(`synack ${version()}\n`);
