@@ -1,8 +1,10 @@
 // Summarizes a V8 .cpuprofile (from `node --cpu-prof`): the functions with the most self time, optionally per segment.
 //
-// Usage: node --import tsx bench/profile-summary.ts <file.cpuprofile | dir> [--top N] [--per COUNT] [--json]
+// Usage: node --import tsx bench/profile-summary.ts <file.cpuprofile | dir> [--top N] [--per COUNT] [--exclude SUBSTR] [--json]
 //   dir     picks the newest .cpuprofile in it
 //   --per   divide self time by COUNT (e.g. the segments the run carried) to show ns per segment
+//   --exclude SUBSTR  leave out functions whose label contains SUBSTR (repeatable), e.g. node:internal
+//           for tsx's module loading at start-up; they leave the total too
 
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -41,14 +43,15 @@ function label(cf: CallFrame, root: string): string {
   if (cf.url === '') return name;
   let file = cf.url.startsWith('file://') ? fileURLToPath(cf.url) : cf.url;
   if (file.startsWith(root)) file = relative(root, file);
-  return `${name} ${file}:${cf.lineNumber + 1}`;
+  // tsx emits each module on few lines, so a line number of 1 says nothing: show the file only.
+  return cf.lineNumber > 0 ? `${name} ${file}:${cf.lineNumber + 1}` : `${name} ${file}`;
 }
 
 /**
  * Self time per function: each sample's time delta is charged to the node it landed in; nodes of the
  * same function (same name, file, line) are merged. `(idle)` is left out of the total.
  */
-export function selfTimes(p: CpuProfile, root = process.cwd()): { rows: SelfTimeRow[]; totalMs: number } {
+export function selfTimes(p: CpuProfile, root = process.cwd(), exclude: readonly string[] = []): { rows: SelfTimeRow[]; totalMs: number } {
   const byId = new Map<number, ProfileNode>();
   for (const n of p.nodes) byId.set(n.id, n);
   const selfUs = new Map<string, number>();
@@ -73,6 +76,7 @@ export function selfTimes(p: CpuProfile, root = process.cwd()): { rows: SelfTime
     }
   }
   selfUs.delete('(idle)');
+  for (const key of [...selfUs.keys()]) if (exclude.some((x) => key.includes(x))) selfUs.delete(key);
   let total = 0;
   for (const v of selfUs.values()) total += v;
   const rows = [...selfUs.entries()]
@@ -95,29 +99,31 @@ function main(argv: string[]): number {
   let top = 25;
   let per = 0;
   let json = false;
+  const exclude: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--top') top = Number(argv[++i]);
     else if (a === '--per') per = Number(argv[++i]);
     else if (a === '--json') json = true;
+    else if (a === '--exclude') exclude.push(argv[++i] ?? '');
     else if (a.startsWith('--')) {
       process.stderr.write(`unknown flag ${a}\n`);
       return 2;
     } else path = a;
   }
   if (path === undefined || !(top > 0) || !(per >= 0)) {
-    process.stderr.write('usage: profile-summary.ts <file.cpuprofile | dir> [--top N] [--per COUNT] [--json]\n');
+    process.stderr.write('usage: profile-summary.ts <file.cpuprofile | dir> [--top N] [--per COUNT] [--exclude SUBSTR] [--json]\n');
     return 2;
   }
   const file = statSync(path).isDirectory() ? newestProfile(path) : path;
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const { rows, totalMs } = selfTimes(profile);
+  const { rows, totalMs } = selfTimes(profile, process.cwd(), exclude.filter((x) => x !== ''));
   const shown = rows.slice(0, top);
   if (json) {
     for (const r of shown) process.stdout.write(JSON.stringify(per > 0 ? { ...r, nsPer: (r.selfMs * 1e6) / per } : r) + '\n');
     return 0;
   }
-  process.stdout.write(`${file}: ${totalMs.toFixed(1)} ms sampled (idle excluded)${per > 0 ? `, per ${per} units` : ''}\n`);
+  process.stdout.write(`${file}: ${totalMs.toFixed(1)} ms sampled (idle${exclude.length ? `, ${exclude.join(', ')}` : ''} excluded)${per > 0 ? `, per ${per} units` : ''}\n`);
   const head = `${'self ms'.padStart(9)}  ${'%'.padStart(5)}${per > 0 ? `  ${'ns/unit'.padStart(8)}` : ''}  function`;
   process.stdout.write(head + '\n');
   for (const r of shown) {
