@@ -49,7 +49,10 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
   }
   if (canSend(c)) sent = sendData(c, now, emit) || sent;
   if (!sent && (c.ackNow || now >= c.delackAt)) {
-    emit(segment(c, c.sndNxt, ACK, NO_PAYLOAD, now));
+    // A pure ACK carries the highest sequence number sent (RFC 9293's SND.NXT): after a timeout
+    // our retransmission pointer sndNxt may be below what the peer already holds, and an ACK
+    // numbered there would be unacceptable to it (and answered with an ACK, forever).
+    emit(segment(c, c.sndMax, ACK, NO_PAYLOAD, now));
   }
 }
 
@@ -216,7 +219,8 @@ function sendAt(
     }
     return false;
   }
-  const len = Math.min(maxLen, avail);
+  // SACK blocks ride on data segments too: leave room for them within the MSS (RFC 2018 section 3).
+  const len = Math.min(maxLen, avail, c.sndMss - sackOptionBytes(c));
   const payload = c.sendBuf.peek(off, len);
   const end = add(seq, len);
   let flags = ACK;
@@ -293,6 +297,13 @@ function advertise(c: TcpConnection): number {
   const edge = add(c.rcvNxt, field << c.rcvWscale);
   if (gt(edge, c.rcvAdv)) c.rcvAdv = edge;
   return field;
+}
+
+/** Bytes the SACK option will take on our next ACK-bearing segment (0 without out-of-order data). */
+function sackOptionBytes(c: TcpConnection): number {
+  if (!c.sackOk || !c.hasOutOfOrder) return 0;
+  const blocks = Math.min(c.assembler.count, c.tsOk ? 3 : 4);
+  return blocks === 0 ? 0 : 4 + 8 * blocks; // two NOPs, kind, length, 8 bytes per block
 }
 
 /** A segment that is not part of the data stream (RST, probes). */
