@@ -42,7 +42,7 @@ export const USAGE = `usage: npm run bench -- [--json] [--quick] [--runs N] [--w
   --warmup N unmeasured warm-up runs per figure (default 1, quick 1)
   --only     comma-separated groups (see --list)
   --driver   stack | core | auto (default): synack through the Stack, or the TCP core alone
-Heap figures need --expose-gc (npm run bench passes it through NODE_OPTIONS if you set it; main re-execs otherwise).`;
+Heap figures need global.gc: main re-executes itself once with --expose-gc when it is missing.`;
 
 /** Parse bench CLI flags; unknown flags throw so typos do not silently run everything. */
 export function parseArgs(argv: readonly string[]): BenchOptions & { list: boolean } {
