@@ -434,7 +434,14 @@ export class TcpConnection {
       this.keepaliveAt,
       this.timeWaitAt,
       this.finWait2At,
+      this.userTimeoutAt,
     );
+  }
+
+  /** When unacknowledged data exceeds the user timeout (RFC 9293 3.10.8), or Infinity. */
+  get userTimeoutAt(): number {
+    const ut = this.config.userTimeout;
+    return ut > 0 && this.firstUnackedAt !== OFF && this.sndUna !== this.sndMax ? this.firstUnackedAt + ut : OFF;
   }
 
   /** An ICMP error about this connection (RFC 1122 4.2.3.9, RFC 5461). */

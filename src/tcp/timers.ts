@@ -22,6 +22,12 @@ export function onTimers(c: TcpConnection, now: number, emit: Emit): void {
     c.toClosed('timeout');
     return;
   }
+  if (now >= c.userTimeoutAt) {
+    // RFC 9293 3.10.8 USER TIMEOUT: at any time, not only when a retransmission is due.
+    timer(c, now, 'user-timeout');
+    c.fail(c.softError ?? 'ETIMEDOUT', 'user timeout: data unacknowledged');
+    return;
+  }
   if (now >= c.rtoAt) {
     c.rtoAt = Infinity;
     retransmissionTimeout(c, now);
