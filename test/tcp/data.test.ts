@@ -316,3 +316,39 @@ test('SACK recovery: the hole is retransmitted once more than (DupThresh-1)*SMSS
   assert.equal(h.conn.stats().retransSegs, 1);
   assert.equal(h.conn.stats().sackedBytes, 3000);
 });
+
+test('user timeout: ETIMEDOUT when data stays unacknowledged that long, not at the next RTO', () => {
+  const h = est({ userTimeout: 1500 });
+  h.conn.send(bytes(10));
+  h.poll();
+  const rtx = h.advanceTo(1499);
+  assert.deepEqual(rtx.map((s) => s.seq), [L, L, L], 'retransmissions at 200, 600 and 1400 ms');
+  assert.equal(h.state, 'ESTABLISHED');
+  assert.equal(h.conn.pollAt(), 1500, 'the user timeout comes before the next RTO (3000)');
+  expectNothing(h.advanceTo(1500));
+  assert.equal(h.state, 'CLOSED');
+  assert.deepEqual(h.errors, ['ETIMEDOUT']);
+});
+
+test('user timeout restarts with every ACK of new data', () => {
+  const h = est({ userTimeout: 1500 });
+  h.conn.send(bytes(10));
+  h.poll();
+  h.advanceTo(100);
+  ack(h, 5);
+  assert.equal(h.conn.userTimeoutAt, 1600);
+  ack(h, 10);
+  assert.equal(h.conn.pollAt(), Infinity);
+});
+
+test('keep-alive: probe <SEQ=SND.UNA-1> after idle, answered probes re-arm, unanswered ones fail', () => {
+  const h = est({ keepAlive: { enabled: true, idle: 10_000, interval: 1000, count: 2 } });
+  assert.equal(h.conn.pollAt(), 10_000);
+  expectSeg(h.advanceTo(10_000), { flags: ACK, seq: L - 1, ack: R, len: 0 });
+  expectNothing(ack(h, 0));
+  expectNothing(h.advanceTo(19_999), 'the answer restarted the idle period');
+  const probes = h.advanceTo(30_000);
+  assert.deepEqual(probes.map((s) => s.seq), [L - 1, L - 1]);
+  assert.equal(h.state, 'CLOSED');
+  assert.deepEqual(h.errors, ['ETIMEDOUT']);
+});
