@@ -312,8 +312,9 @@ class Runner {
     if (!r.ok) this.fail(ev.line, r.message);
     this.advanceTo(Math.max(r.time.start, this.now()), ev.line);
     const syn = (spec.flagBits & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
-    if (syn && this.space.remote !== null && this.space.local !== null && this.space.remote.script !== spec.seqStart) {
-      // A SYN with a new ISN after a finished handshake: a new connection, a new sequence space.
+    if (syn && this.space.remote !== null && this.space.local !== null && this.space.remote.script !== spec.seqStart && this.table.liveConnections() === 0) {
+      // A SYN with a new ISN when no connection is open (or only TIME-WAIT): a new connection, a
+      // new sequence space.
       this.space = new SeqSpace();
     }
     if (this.remotePort === null) this.remotePort = 40000 + (this.random.u32() % 20000);

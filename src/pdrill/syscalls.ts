@@ -163,6 +163,8 @@ const CLOSING_STATES = new Set(['FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'LAST-ACK
 /** The fd table and the calls. */
 export class SocketTable {
   private readonly fds = new Map<number, Sock>();
+  /** Every connection the script's sockets made or accepted, closed fds included (orphans live on). */
+  private readonly conns: TcpConnection[] = [];
 
   constructor(private readonly env: SyscallEnv) {}
 
@@ -296,6 +298,7 @@ export class SocketTable {
           child.keepAlive = s.keepAlive;
           this.watch(child, conn);
           s.acceptQueue.push(conn);
+          this.conns.push(conn);
           (conn as TcpConnection & { pdrillSock?: Sock }).pdrillSock = child;
         },
       );
@@ -354,6 +357,7 @@ export class SocketTable {
       return now(err((e as { code?: string }).code ?? 'EINVAL'));
     }
     s.conn = conn;
+    this.conns.push(conn);
     const nonblocking = s.nonblocking;
     let first = true;
     return {
@@ -703,6 +707,13 @@ export class SocketTable {
         return done(ready, checks);
       },
     };
+  }
+
+  /** Connections of this script that are synchronized or opening (not CLOSED, not TIME-WAIT). */
+  liveConnections(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.state !== 'CLOSED' && c.state !== 'TIME-WAIT') n++;
+    return n;
   }
 
   /** Sockets still open (for the report). */
