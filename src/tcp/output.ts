@@ -292,7 +292,8 @@ function advertise(c: TcpConnection): number {
   const cur = Math.max(0, sub(c.rcvAdv, c.rcvNxt));
   let target = free;
   if (target <= cur) target = cur;
-  else if (target - cur < Math.min(c.recvBuf.capacity >>> 1, c.sndMss) && cur > 0) target = cur;
+  // A closed window too: opening it by a few bytes invites silly segments (RFC 9293 3.8.6.2.2).
+  else if (target - cur < Math.min(c.recvBuf.capacity >>> 1, c.sndMss)) target = cur;
   const field = Math.min(target >>> c.rcvWscale, 0xffff);
   const edge = add(c.rcvNxt, field << c.rcvWscale);
   if (gt(edge, c.rcvAdv)) c.rcvAdv = edge;
