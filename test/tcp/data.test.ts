@@ -352,3 +352,14 @@ test('keep-alive: probe <SEQ=SND.UNA-1> after idle, answered probes re-arm, unan
   assert.equal(h.state, 'CLOSED');
   assert.deepEqual(h.errors, ['ETIMEDOUT']);
 });
+
+test('receiver SWS avoidance: a closed window stays closed until it can open by a useful amount', () => {
+  const h = est({ recvBufferSize: 4000 });
+  for (const off of [0, 1000, 2000, 3000]) data(h, off, 1000);
+  h.flush();
+  h.conn.recv(10);
+  expectNothing(h.poll());
+  expectSeg(data(h, 4000, 1), { flags: ACK, ack: R + 4000, window: 0 }, 'probe answered: still 0, not 10');
+  h.conn.recv(990);
+  expectSeg(h.poll(), { flags: ACK, ack: R + 4000, window: 1000 });
+});
