@@ -67,7 +67,7 @@ export function runTransfer(o: TransferOptions): TransferResult {
     loss: o.loss,
     mtu: 1500,
   };
-  if (o.reorder) sim.reorder = { probability: o.reorder, extraDelay: o.rtt / 4 };
+  if (o.reorder) sim.reorder = { probability: o.reorder, delay: o.rtt / 4 };
   if (o.duplicate) sim.duplicate = o.duplicate;
   if (o.bandwidth) sim.bandwidth = o.bandwidth;
   const pair = createSimPair(clock, sim);
