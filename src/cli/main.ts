@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { nodeIo, UsageError, type CliIo } from './io.js';
 import { traceCommand, TRACE_USAGE } from './trace.js';
 import { demoCommand, DEMO_USAGE } from './demo.js';
+import { ncCommand, NC_USAGE } from './nc.js';
+import { serveCommand, SERVE_USAGE } from './serve.js';
+import { getCommand, GET_USAGE } from './get.js';
 import { pdrillCommand, PDRILL_USAGE } from './pdrill.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
@@ -15,6 +18,9 @@ Usage: synack <command> [options]
 Commands:
   demo               run a client and a server on two in-memory stacks and draw the connection
   trace FILE.pcap    draw the ladder of every TCP connection in a capture, with inferred states
+  serve DIR          HTTP file server on a TUN device (Node's http over synack)
+  get URL            HTTP GET through synack on a TUN device
+  nc HOST PORT       netcat over synack on a TUN device (-l to listen)
   pdrill FILE.pkt... run packetdrill scripts against synack on a virtual clock
   version            print the version
   help [COMMAND]     show this help, or a command's options
@@ -37,6 +43,9 @@ export function version(): string {
 const COMMANDS: Record<string, Command> = {
   trace: traceCommand,
   demo: demoCommand,
+  serve: serveCommand,
+  get: getCommand,
+  nc: (argv, io) => ncCommand(argv, io),
   pdrill: (argv, io) => pdrillCommand([...argv], io),
   version: async (argv, io) => {
     if (argv.length > 0) throw new UsageError(`version takes no arguments`, 'version');
