@@ -1,0 +1,224 @@
+// Shared pieces of the interop tests: skip reasons, random payload files with their sha256, running
+// the synack CLI (from source, through tsx) as a child inside a namespace, and waiting for readiness.
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tunUnavailableReason } from '../../src/link/tun.js';
+import { missingTool, netnsUnavailableReason, type Netns, type NetnsHarness } from '../helpers/netns.js';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const cliEntry = fileURLToPath(new URL('./synack-cli.ts', import.meta.url));
+
+export const MiB = 1 << 20;
+/** Size of the big transfers; SYNACK_INTEROP_MIB overrides (e.g. 4 for a quick local run). */
+export const BIG = (Number(process.env['SYNACK_INTEROP_MIB']) || 64) * MiB;
+/** Size under netem / stack-side loss (16 MiB: 64 MiB at 5% loss and 10 ms would take minutes). */
+export const LOSSY = Math.min(BIG, (Number(process.env['SYNACK_INTEROP_LOSSY_MIB']) || 16) * MiB);
+
+/** Null when the kernel interop tests can run here, else why not. */
+export function interopSkip(...tools: string[]): string | null {
+  const base = netnsUnavailableReason() ?? tunUnavailableReason();
+  if (base !== null) return base;
+  for (const t of tools) {
+    const m = missingTool(t);
+    if (m !== null) return m;
+  }
+  return null;
+}
+
+/** A scratch directory removed by the returned function. */
+export function scratch(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'synack-interop-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Writes `size` random bytes to `path` and returns their sha256 (hex). */
+export function randomFile(path: string, size: number): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'w');
+  try {
+    for (let left = size; left > 0; ) {
+      const chunk = randomBytes(Math.min(left, 4 * MiB));
+      h.update(chunk);
+      writeSync(fd, chunk);
+      left -= chunk.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+export interface Child {
+  proc: ChildProcess;
+  /** stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code (signal -> 128+n) once the process ends. */
+  exited: Promise<number>;
+  /** Resolves when stderr contains `text` (rejects if the process exits first or after timeoutMs). */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+}
+
+function wrap(proc: ChildProcess): Child {
+  let err = '';
+  const waiters: { re: string | RegExp; resolve: () => void }[] = [];
+  const check = (): void => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const w = waiters[i]!;
+      if (typeof w.re === 'string' ? err.includes(w.re) : w.re.test(err)) {
+        waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  };
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (s: string) => {
+    err += s;
+    check();
+  });
+  const exited = new Promise<number>((resolve) => {
+    proc.once('exit', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
+  });
+  return {
+    proc,
+    stderr: () => err,
+    exited,
+    waitFor(re, timeoutMs = 20_000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(re)}; stderr: ${err}`)), timeoutMs);
+        waiters.push({ re, resolve: () => (clearTimeout(timer), resolve()) });
+        check();
+        void exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`process exited (${code}) before ${String(re)}; stderr: ${err}`));
+        });
+      });
+    },
+  };
+}
+
+/**
+ * Runs `synack ARGS` from source inside `ns`; stdin/stdout go to the given files (or /dev/null),
+ * stderr is captured. The harness kills it on cleanup.
+ */
+export function synack(ns: Netns, args: string[], io: { stdin?: string; stdout?: string } = {}): Child {
+  const inFd = openSync(io.stdin ?? '/dev/null', 'r');
+  const outFd = openSync(io.stdout ?? '/dev/null', 'w');
+  try {
+    const proc = ns.spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+      cwd: repoRoot,
+      stdio: [inFd, outFd, 'pipe'],
+      env: { ...process.env, SYNACK_DEBUG: '1' },
+    });
+    return wrap(proc);
+  } finally {
+    closeSync(inFd);
+    closeSync(outFd);
+  }
+}
+
+/** Runs any program inside `ns` with optional stdin/stdout files, capturing stderr. */
+export function spawnIn(ns: Netns, cmd: string, args: string[], io: { stdin?: string; stdout?: string } = {}): Child {
+  const inFd = openSync(io.stdin ?? '/dev/null', 'r');
+  const outFd = openSync(io.stdout ?? '/dev/null', 'w');
+  try {
+    return wrap(ns.spawn(cmd, args, { stdio: [inFd, outFd, 'pipe'] }));
+  } finally {
+    closeSync(inFd);
+    closeSync(outFd);
+  }
+}
+
+/** Resolves once a kernel TCP socket listens on `port` inside `ns`. */
+export async function waitListening(ns: Netns, port: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const r = await ns.exec('ss', ['-Htln', `sport = :${port}`]);
+    if (r.code === 0 && r.stdout.trim() !== '') return;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`nothing listens on port ${port} in ${ns.name}`);
+}
+
+/** Rejects after `ms` with `what`, so a hung transfer fails with a message instead of a test timeout. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms / 1000} s`)), ms);
+    }),
+  ]);
+}
+
+/** The kernel has no netem qdisc (CONFIG_NET_SCH_NETEM off, e.g. some VM kernels): netem tests skip. */
+export class NetemUnavailable extends Error {
+  constructor(detail: string) {
+    super(`the kernel has no netem qdisc (sch_netem): ${detail}`);
+    this.name = 'NetemUnavailable';
+  }
+}
+
+/** Runs `fn`; a NetemUnavailable turns into a skip of test `t` with the reason. */
+export async function orSkipWithoutNetem(t: { skip(msg: string): void }, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof NetemUnavailable) t.skip(e.message);
+    else throw e;
+  }
+}
+
+/** The namespace and TUN device every interop test starts from. */
+export interface TunHost {
+  ns: Netns;
+  dev: string;
+  /** Flags for synack: --tun DEV --addr ... --peer ... */
+  flags: string[];
+}
+
+export const V4 = { stack: '198.18.0.2', kernel: '198.18.0.1', prefix: 24 };
+export const V6 = { stack: '2001:db8::2', kernel: '2001:db8::1', prefix: 64 };
+
+/**
+ * Makes a namespace with a persistent TUN device (so tc can shape it before synack attaches), and
+ * returns the synack flags that attach to it and configure both address families' kernel side.
+ */
+export async function tunHost(h: NetnsHarness, opts: { mtu?: number; netem?: string } = {}): Promise<TunHost> {
+  const ns = await h.create();
+  const dev = 'syn0';
+  await ns.ip('tuntap', 'add', 'dev', dev, 'mode', 'tun');
+  await ns.configureTun(dev, { peer: V4.kernel, prefix: V4.prefix, mtu: opts.mtu ?? 1500 });
+  await ns.configureTun(dev, { peer: V6.kernel, prefix: V6.prefix });
+  if (opts.netem !== undefined) {
+    const r = await ns.exec('tc', ['qdisc', 'add', 'dev', dev, 'root', 'netem', ...opts.netem.split(' ')]);
+    if (r.code !== 0) {
+      if (/unknown|No such file/i.test(r.stderr)) throw new NetemUnavailable(r.stderr.trim());
+      throw new Error(`tc qdisc add ... netem ${opts.netem} failed: ${r.stderr.trim()}`);
+    }
+  }
+  const flags = [
+    '--tun', dev,
+    '--addr', `${V4.stack}/${V4.prefix},${V6.stack}/${V6.prefix}`,
+    '--peer', `${V4.kernel},${V6.kernel}`,
+    ...(opts.mtu !== undefined ? ['--mtu', String(opts.mtu)] : []),
+  ];
+  return { ns, dev, flags };
+}
+
+export function hasTool(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
