@@ -6,7 +6,7 @@ import { RealtimeClock } from '../../src/util/realtime-clock.js';
 import { connect, listen } from '../../src/web/index.js';
 
 /** The same xorshift32 pattern as test/net/drive.ts, so Node can check the hash. */
-function pattern(n: number, seed: number): Uint8Array {
+function pattern(n: number, seed: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(n);
   const v = new DataView(b.buffer);
   let x = seed >>> 0 || 1;
@@ -79,7 +79,7 @@ async function run(size: number, seed: number): Promise<BrowserResult> {
   }
   const nl = all.indexOf(10);
   const greeting = new TextDecoder().decode(all.subarray(0, nl));
-  const echoed = all.subarray(nl + 1);
+  const echoed = all.slice(nl + 1);
   const result: BrowserResult = {
     userAgent: navigator.userAgent,
     bytes: echoed.length,
