@@ -380,6 +380,8 @@ class Runner {
     const scriptLine = `script packet: ${formatSecs(sched.start)} ${spec.text.replace(/^>\s*/, '')}`;
     const agg = new SegmentAggregator(spec.payloadLen);
     let firstAt = -1;
+    let gathered = 0;
+    let gatheredEnd: number | null = null;
     for (;;) {
       const p = this.outQ.shift();
       if (p === undefined) {
@@ -397,8 +399,17 @@ class Runner {
       this.checkPorts(ev.line, spec, p.seg, scriptLine, actualLine);
       if (firstAt < 0) firstAt = p.at;
       const a = agg.offer(p.seg);
+      if (a.kind === 'mismatch') {
+        // The aggregator speaks live numbers; say where the gathered data ends in script space.
+        const off = this.space.localOffset();
+        const seqMsg = gatheredEnd !== null && p.seg.seq !== gatheredEnd
+          ? `bad outbound TCP seq: expected ${sub(gatheredEnd, off) >>> 0} (continuing ${gathered} of ${spec.payloadLen} bytes) actual ${sub(p.seg.seq, off) >>> 0}`
+          : `outbound segments do not add up to ${spec.payloadLen} bytes: ${a.message}`;
+        this.fail(ev.line, `error handling packet: ${seqMsg}`, scriptLine, actualLine);
+      }
+      gathered += p.seg.payload.length;
+      gatheredEnd = (p.seg.seq + p.seg.payload.length) >>> 0;
       if (a.kind === 'partial') continue;
-      if (a.kind === 'mismatch') this.fail(ev.line, `error handling packet: ${a.message}`, scriptLine, actualLine);
       if (a.kind !== 'complete') continue;
       const syn = spec.flagBits & TcpFlag.SYN && p.seg.flags & TcpFlag.SYN;
       if (syn && this.localPort === null) this.localPort = p.seg.srcPort;
