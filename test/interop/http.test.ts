@@ -1,0 +1,145 @@
+// HTTP through synack on a TUN device against the kernel's TCP: curl downloads from `synack serve`
+// (Node's http over synack sockets) and `synack get` downloads from nginx, 64 MiB with matching
+// sha256, the same through netem and stack-side loss, over IPv6, and the live `--ss` table.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NetnsHarness } from '../helpers/netns.js';
+import {
+  BIG, LOSSY, MiB, V4, V6, interopSkip, orSkipWithoutNetem, randomFile, scratch, sha256File, spawnIn, synack, tunHost,
+  waitListening, within,
+} from './helpers.js';
+
+const serveSkip = interopSkip('curl', 'tc');
+const getSkip = interopSkip('nginx', 'ss', 'tc');
+
+interface Variant {
+  size: number;
+  netem?: string;
+  extra?: string[];
+  v6?: boolean;
+  limitMs: number;
+}
+
+function describeRun(v: Variant): string {
+  return `${v.size / MiB} MiB${v.v6 ? ' IPv6' : ''}${v.netem ? ` netem ${v.netem}` : ''}${v.extra ? ` ${v.extra.join(' ')}` : ''}`;
+}
+
+async function curlFromServe(v: Variant): Promise<void> {
+  const h = new NetnsHarness();
+  const tmp = scratch();
+  try {
+    const host = await tunHost(h, v.netem !== undefined ? { netem: v.netem } : {});
+    const www = join(tmp.dir, 'www');
+    mkdirSync(www);
+    const hash = randomFile(join(www, 'big.bin'), v.size);
+    const serve = synack(host.ns, ['serve', www, '--port', '8080', ...host.flags, ...(v.extra ?? [])]);
+    await serve.waitFor('listening on port 8080');
+    const out = join(tmp.dir, 'got');
+    const url = v.v6 ? `http://[${V6.stack}]:8080/big.bin` : `http://${V4.stack}:8080/big.bin`;
+    const t0 = performance.now();
+    const curl = spawnIn(host.ns, 'curl', ['-sS', '--fail', '-o', out, '-w', '%{http_code} %{size_download}', url]);
+    const code = await within(curl.exited, v.limitMs, `curl ${url}`);
+    const secs = (performance.now() - t0) / 1000;
+    assert.equal(code, 0, `curl failed: ${curl.stderr()}\nserve: ${serve.stderr()}`);
+    assert.equal(await sha256File(out), hash, 'curl got the file synack served, byte for byte');
+    assert.match(serve.stderr(), /GET \/big\.bin 200/);
+    console.log(`# curl <- synack serve ${describeRun(v)}: ${secs.toFixed(2)} s, ${(v.size / MiB / secs).toFixed(1)} MiB/s`);
+    serve.proc.kill('SIGTERM');
+    assert.equal(await within(serve.exited, 10_000, 'serve exit on SIGTERM'), 0, serve.stderr());
+  } finally {
+    await h.cleanup();
+    tmp.remove();
+  }
+}
+
+function nginxConf(dir: string, root: string): string {
+  const conf = join(dir, 'nginx.conf');
+  const t = (n: string): string => join(dir, n);
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process off;
+user root;
+worker_processes 1;
+pid ${t('nginx.pid')};
+error_log ${t('error.log')};
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${t('body')};
+  proxy_temp_path ${t('proxy')};
+  fastcgi_temp_path ${t('fastcgi')};
+  uwsgi_temp_path ${t('uwsgi')};
+  scgi_temp_path ${t('scgi')};
+  server {
+    listen ${V4.kernel}:8081;
+    listen [${V6.kernel}]:8081;
+    root ${root};
+    sendfile on;
+  }
+}
+`,
+  );
+  return conf;
+}
+
+async function getFromNginx(v: Variant): Promise<void> {
+  const h = new NetnsHarness();
+  const tmp = scratch();
+  try {
+    const host = await tunHost(h, v.netem !== undefined ? { netem: v.netem } : {});
+    const www = join(tmp.dir, 'www');
+    mkdirSync(www);
+    const hash = randomFile(join(www, 'big.bin'), v.size);
+    const nginx = spawnIn(host.ns, 'nginx', ['-e', join(tmp.dir, 'error.log'), '-p', tmp.dir, '-c', nginxConf(tmp.dir, www)]);
+    await waitListening(host.ns, 8081);
+    const out = join(tmp.dir, 'got');
+    const url = v.v6 ? `http://[${V6.kernel}]:8081/big.bin` : `http://${V4.kernel}:8081/big.bin`;
+    const t0 = performance.now();
+    const get = synack(host.ns, ['get', '-v', url, '-o', out, ...host.flags, ...(v.extra ?? [])]);
+    const code = await within(get.exited, v.limitMs, `synack get ${url}`);
+    const secs = (performance.now() - t0) / 1000;
+    assert.equal(code, 0, `synack get failed: ${get.stderr()}\nnginx: ${nginx.stderr()}`);
+    assert.match(get.stderr(), /HTTP\/1\.1 200 OK/);
+    assert.equal(await sha256File(out), hash, 'synack got the file nginx served, byte for byte');
+    console.log(`# synack get <- nginx ${describeRun(v)}: ${secs.toFixed(2)} s including startup, ${(v.size / MiB / secs).toFixed(1)} MiB/s`);
+  } finally {
+    await h.cleanup();
+    tmp.remove();
+  }
+}
+
+describe('curl downloads from synack serve over TUN', { skip: serveSkip ?? false }, () => {
+  test(`${BIG / MiB} MiB, sha256 matches`, () => curlFromServe({ size: BIG, limitMs: 120_000 }));
+  test(`${LOSSY / MiB} MiB through netem (loss 5% delay 10ms reorder 25%)`, (t) =>
+    orSkipWithoutNetem(t, () => curlFromServe({ size: LOSSY, netem: 'loss 5% delay 10ms reorder 25%', limitMs: 300_000 })));
+  test(`${LOSSY / MiB} MiB with 3% loss on the stack side (--drop)`, () =>
+    curlFromServe({ size: LOSSY, extra: ['--drop', '0.03', '--seed', '11'], limitMs: 300_000 }));
+  test('IPv6: curl -> synack serve', () => curlFromServe({ size: 16 * MiB, v6: true, limitMs: 120_000 }));
+
+  test('--ss prints a live ss -tan style table with the listener', async () => {
+    const h = new NetnsHarness();
+    const tmp = scratch();
+    try {
+      const host = await tunHost(h);
+      const serve = synack(host.ns, ['serve', tmp.dir, '--port', '8080', '--ss', ...host.flags]);
+      await serve.waitFor('listening on port 8080');
+      await serve.waitFor(/State\s+Recv-Q\s+Send-Q\s+Local Address:Port\s+Peer Address:Port/, 5000);
+      await serve.waitFor(/LISTEN\s+0\s+511\s+\*:8080/, 5000);
+    } finally {
+      await h.cleanup();
+      tmp.remove();
+    }
+  });
+});
+
+describe('synack get downloads from nginx over TUN', { skip: getSkip ?? false }, () => {
+  test(`${BIG / MiB} MiB, sha256 matches`, () => getFromNginx({ size: BIG, limitMs: 120_000 }));
+  test(`${LOSSY / MiB} MiB through netem (loss 5% delay 10ms reorder 25%)`, (t) =>
+    orSkipWithoutNetem(t, () => getFromNginx({ size: LOSSY, netem: 'loss 5% delay 10ms reorder 25%', limitMs: 300_000 })));
+  test(`${LOSSY / MiB} MiB with 3% loss on the stack side (--drop)`, () =>
+    getFromNginx({ size: LOSSY, extra: ['--drop', '0.03', '--seed', '5'], limitMs: 300_000 }));
+  test('IPv6: synack get <- nginx', () => getFromNginx({ size: 16 * MiB, v6: true, limitMs: 120_000 }));
+});
