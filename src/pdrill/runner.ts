@@ -119,6 +119,9 @@ interface Pending {
   readonly deadline: number;
 }
 
+/** Clock callbacks one script may run (a guard against timer loops in the stack). */
+const MAX_TICKS = 1_000_000;
+
 const usecs = (ms: number): number => Math.round(ms * 1000);
 const ms = (us: number): number => us / 1000;
 
@@ -162,6 +165,7 @@ class Runner {
   private activeOpen = false;
   private readonly random;
   private currentLine = 0;
+  private ticks = 0;
 
   constructor(
     private readonly path: string,
@@ -210,6 +214,12 @@ class Runner {
 
   private now(): number {
     return usecs(this.clock.now());
+  }
+
+  /** Run the next clock callback; a stack that never stops scheduling work fails the script. */
+  private tick(): void {
+    if (++this.ticks > MAX_TICKS) this.fail(this.currentLine, `the stack ran ${MAX_TICKS} timer callbacks without the script moving on (a timer loop?)`);
+    this.clock.runNext();
   }
 
   private log(line: string): void {
@@ -282,7 +292,7 @@ class Runner {
       const next = this.clock.nextAt();
       if (next > tMs) break;
       this.checkPendingDeadline(usecs(next));
-      this.clock.runNext();
+      this.tick();
       this.pollPending();
     }
     this.clock.runUntil(tMs);
@@ -390,7 +400,7 @@ class Runner {
           this.fail(ev.line, `expected outbound packet at ${formatSecs(sched.start)} sec but no packet was sent (by ${formatSecs(Math.max(this.now(), deadline === Infinity ? this.now() : deadline))} sec)`, scriptLine);
         }
         this.checkPendingDeadline(usecs(next));
-        this.clock.runNext();
+        this.tick();
         this.pollPending();
         continue;
       }
@@ -530,7 +540,7 @@ class Runner {
         this.checkPendingDeadline(Infinity);
         return;
       }
-      this.clock.runNext();
+      this.tick();
       this.pollPending();
     }
     void line;
