@@ -397,7 +397,7 @@ class Runner {
       if (p === undefined) {
         const next = this.clock.nextAt();
         if (next === Infinity || usecs(next) > horizon) {
-          this.fail(ev.line, `expected outbound packet at ${formatSecs(sched.start)} sec but no packet was sent (by ${formatSecs(Math.max(this.now(), deadline === Infinity ? this.now() : deadline))} sec)`, scriptLine);
+          this.fail(ev.line, `expected outbound packet at ${formatSecs(sched.start)} sec but no packet was sent`, scriptLine);
         }
         this.checkPendingDeadline(usecs(next));
         this.tick();

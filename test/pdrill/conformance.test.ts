@@ -4,6 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScript, formatFailure } from '../../src/pdrill/runner.js';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/io.js';
 import { loadSuite, profilesOf, KNOWN_FAILURES } from './suite.js';
 
 const suite = loadSuite();
@@ -44,4 +48,33 @@ test('known failures are listed by name with their reasons', () => {
   // eslint-disable-next-line no-console
   console.log(`KNOWN FAILURES (${lines.length}):\n  ${lines.join('\n  ')}`);
   assert.ok(lines.every((l) => l.length > 40));
+});
+
+test('the suite does not depend on the ISNs and ports a seed happens to give', () => {
+  const failed: string[] = [];
+  for (const seed of [2, 12345]) {
+    for (const s of suite) {
+      if (KNOWN_FAILURES[s.name] !== undefined) continue;
+      for (const linux of profilesOf(s)) {
+        const r = runScript(s.text, { path: s.path, linux, seed });
+        if (!r.ok) failed.push(`seed ${seed}: ${formatFailure(r)}`);
+      }
+    }
+  }
+  assert.deepEqual(failed, []);
+});
+
+test('synack pdrill --json over the suite files reports exactly the known failures', async () => {
+  let out = '';
+  const io: CliIo = { out: (s) => void (out += s), err: () => {}, isTTY: false, env: {}, readFile: (p) => readFileSync(p), writeFile: () => {} };
+  const code = await main(['pdrill', '--json', ...suite.map((s) => s.path)], io);
+  assert.equal(code, 1);
+  const doc = JSON.parse(out) as { total: number; failed: number; scripts: { path: string; ok: boolean }[] };
+  assert.equal(doc.total, suite.length);
+  assert.deepEqual(
+    doc.scripts.filter((s) => !s.ok).map((s) => basename(s.path)),
+    suite.filter((s) => KNOWN_FAILURES[s.name] !== undefined || s.profile === 'linux').map((s) => s.name),
+  );
+  const linuxOut = (out = '', await main(['pdrill', '--json', '--linux', ...suite.filter((s) => s.profile !== 'default').map((s) => s.path)], io), JSON.parse(out) as { failed: number });
+  assert.equal(linuxOut.failed, Object.keys(KNOWN_FAILURES).length);
 });
