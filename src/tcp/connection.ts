@@ -132,6 +132,8 @@ export class TcpConnection {
   rstPending = false;
   /** A reset <SEQ=n><CTL=RST> owed for an unacceptable ACK (RFC 9293 3.10.7.3/4), or -1. */
   pendingResetSeq = -1;
+  /** Go to CLOSED as soon as the pending reset has been sent (data for a released connection). */
+  closeAfterReset = false;
   /** One segment to retransmit at this sequence number at the next poll (fast retransmit), or -1. */
   pendingRetransmit = -1;
   /** The persist timer fired with an open but small window: send despite Nagle/SWS once. */
@@ -583,7 +585,7 @@ export class TcpConnection {
   /** The application read: maybe reopen the window (receiver SWS avoidance, RFC 9293 3.8.6.2.2). */
   private afterRead(): void {
     const cur = sub(this.rcvAdv, this.rcvNxt);
-    const free = this.recvBuf.free;
+    const free = Math.min(this.recvBuf.free, 0xffff << this.rcvWscale); // what the window field can say
     const thresh = Math.min(this.recvBuf.capacity >>> 1, this.config.mss);
     if (free - cur >= thresh && free >= 2 * cur) {
       this.ackNow = true;

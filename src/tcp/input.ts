@@ -295,8 +295,10 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
     if (c.state === 'ESTABLISHED' || c.state === 'FIN-WAIT-1' || c.state === 'FIN-WAIT-2') {
       if (c.released) {
         // Nobody will read it: tell the peer (Linux sends RST for data to a closed socket).
-        queueReset(c, c.sndNxt);
-        c.fail('ECONNRESET', 'data arrived after the application closed');
+        // <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.1's form), then CLOSED once it has left.
+        queueReset(c, seg.ack);
+        c.closeAfterReset = true;
+        c.hooks.onPollNeeded?.();
         return;
       }
       const before = sub(c.rcvNxt, seq);

@@ -24,6 +24,10 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
     c.pendingResetSeq = -1;
     emit(bare(c, seq, 0, RST));
     c.counters.segsOut++;
+    if (c.closeAfterReset) {
+      c.toClosed('ABORT');
+      return;
+    }
   }
   switch (c.state) {
     case 'SYN-SENT':

@@ -19,21 +19,7 @@ export interface SuiteScript {
  * written as the RFC / Linux behaviour demands and fails today; the suite test requires that it
  * still fails at the named line, so a fix shows up as "remove it from this list".
  */
-export const KNOWN_FAILURES: Readonly<Record<string, { line: number; reason: string }>> = {
-  'handshake-ack-with-data.pkt': {
-    line: 13,
-    reason:
-      'read() of 1000 bytes triggers a "window update" ACK although the advertised window is already ' +
-      'capped at 65535 (no window scaling): a duplicate ACK the RFC 9293 3.8.6.2.2 rule does not call for ' +
-      '(TcpConnection.afterRead compares free space with the unscaled right edge, not the 16-bit field)',
-  },
-  'data-after-close-rst.pkt': {
-    line: 15,
-    reason:
-      'data arriving after close() in FIN-WAIT-2 queues a RST (pendingResetSeq) and then fail() moves the ' +
-      'connection to CLOSED, so poll() returns before dispatch() ever sends the RST',
-  },
-};
+export const KNOWN_FAILURES: Readonly<Record<string, { line: number; reason: string }>> = {};
 
 export function loadSuite(): SuiteScript[] {
   return readdirSync(CONFORMANCE_DIR)
