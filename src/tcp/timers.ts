@@ -108,8 +108,9 @@ function keepalive(c: TcpConnection, now: number, emit: Emit): void {
   const ka = c.config.keepAlive;
   if (!ka.enabled) return;
   if (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE-WAIT' && c.state !== 'FIN-WAIT-2') return;
-  const quiet = now - c.lastRecvAt;
-  if (quiet < ka.idle) {
+  // Compare against the deadline itself, not `now - lastRecvAt < idle`: with fractional times the
+  // two disagree by a rounding step and the timer would be re-armed at `now` forever.
+  if (now < c.lastRecvAt + ka.idle) {
     c.keepaliveProbes = 0;
     c.keepaliveAt = c.lastRecvAt + ka.idle;
     return;
