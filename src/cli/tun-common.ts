@@ -1,6 +1,6 @@
 // What the TUN commands (serve, get, nc) share: the --tun/--addr/--peer/--mtu/--ss flags, a Stack on a
 // RealtimeClock attached to a TunLink (kernel side configured idempotently), a seeded lossy Link
-// wrapper behind the hidden --drop/--seed flags, exit statuses, and the `ss -tan`-style table.
+// wrapper behind the hidden --drop/--delay/--reorder/--seed flags, exit statuses, and the `ss -tan`-style table.
 import { isIP } from 'node:net';
 import { openTun, configureKernelSide, tunUnavailableReason, TunError, type TunLink } from '../link/tun.js';
 import type { Link } from '../link/link.js';
@@ -56,10 +56,12 @@ export const TUN_FLAGS: FlagsSpec = {
   ss: { type: 'boolean', help: 'print a connection table (like `ss -tan`) to stderr every second; SIGUSR2 prints one at any time' },
 };
 
-/** Test-only flags, parsed but not shown in help: stack-side packet loss. */
+/** Test-only flags, parsed but not shown in help: stack-side loss, delay and reordering. */
 export const HIDDEN_TUN_FLAGS: FlagsSpec = {
   drop: { type: 'number', value: 'P', min: 0, max: 1, help: 'drop each packet in and out of the stack with probability P' },
-  seed: { type: 'number', value: 'N', integer: true, min: 0, help: 'seed for --drop' },
+  seed: { type: 'number', value: 'N', integer: true, min: 0, help: 'seed for --drop and --reorder' },
+  delay: { type: 'number', value: 'MS', min: 0, max: 10_000, help: 'hold packets coming into the stack this long (netem delay, on our side)' },
+  reorder: { type: 'number', value: 'P', min: 0, max: 1, help: 'with --delay: pass this share of incoming packets at once, overtaking the held ones' },
 };
 
 export const TUN_HELP_FOOTER = `Addresses: IPv4 and IPv6 work the same way (--addr 2001:db8::2/64 --peer 2001:db8::1); give one of
@@ -75,6 +77,8 @@ export interface TunSetup {
   ss: boolean;
   drop: number;
   seed: number;
+  delay: number;
+  reorder: number;
 }
 
 /** Reads and checks the shared flags; throws UsageError for anything wrong. */
@@ -110,6 +114,8 @@ export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
     ss: flagBool(args, 'ss') === true,
     drop: flagNumber(args, 'drop') ?? 0,
     seed: flagNumber(args, 'seed') ?? 1,
+    delay: flagNumber(args, 'delay') ?? 0,
+    reorder: flagNumber(args, 'reorder') ?? 0,
   };
 }
 
@@ -136,11 +142,22 @@ export interface LossStats {
   receiveDropped: number;
 }
 
+export interface Impairment {
+  /** Drop probability for each packet, both directions. */
+  drop: number;
+  /** Hold incoming packets this many ms (like netem delay on the kernel's transmit side). */
+  delay?: number;
+  /** With delay: the share of incoming packets passed at once, overtaking held ones (netem reorder). */
+  reorder?: number;
+}
+
 /**
- * Wraps a link and drops each packet (both directions) with probability `p`, from a seeded stream:
- * loss on the stack's side of the TUN, where netem on the kernel side cannot reach.
+ * Wraps a link and drops each packet (both directions) with probability `drop`, from a seeded
+ * stream, optionally delaying and reordering incoming packets: netem's impairments on the stack's
+ * side of the TUN, for loss netem on the kernel side cannot reach (and kernels without sch_netem).
  */
-export function lossyLink(inner: Link, p: number, random: RandomSource): Link & { lossStats(): LossStats } {
+export function lossyLink(inner: Link, imp: number | Impairment, random: RandomSource): Link & { lossStats(): LossStats } {
+  const { drop: p, delay = 0, reorder = 0 } = typeof imp === 'number' ? { drop: imp } : imp;
   const stats: LossStats = { sent: 0, sendDropped: 0, received: 0, receiveDropped: 0 };
   const outer = {
     mtu: inner.mtu,
@@ -158,7 +175,10 @@ export function lossyLink(inner: Link, p: number, random: RandomSource): Link & 
   inner.onReceive = (packet) => {
     stats.received++;
     if (randomFloat(random) < p) stats.receiveDropped++;
-    else outer.onReceive?.(packet);
+    else if (delay > 0 && !(randomFloat(random) < reorder)) {
+      // TunLink hands out views of a fresh batch buffer each time, so holding one is safe.
+      setTimeout(() => outer.onReceive?.(packet), delay);
+    } else outer.onReceive?.(packet);
   };
   return outer;
 }
@@ -209,7 +229,8 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
   }
   const clock = new RealtimeClock();
   const stack = new Stack({ name: 'synack', clock });
-  const lossy = setup.drop > 0 ? lossyLink(tun, setup.drop, seededRandom(setup.seed)) : null;
+  const impaired = setup.drop > 0 || setup.delay > 0;
+  const lossy = impaired ? lossyLink(tun, { drop: setup.drop, delay: setup.delay, reorder: setup.reorder }, seededRandom(setup.seed)) : null;
   let iface: Interface;
   try {
     iface = stack.addInterface(lossy ?? tun, { addresses: setup.addresses, name: tun.name });

@@ -117,6 +117,8 @@ describe('curl downloads from synack serve over TUN', { skip: serveSkip ?? false
     orSkipWithoutNetem(t, () => curlFromServe({ size: LOSSY, netem: 'loss 5% delay 10ms reorder 25%', limitMs: 300_000 })));
   test(`${LOSSY / MiB} MiB with 3% loss on the stack side (--drop)`, () =>
     curlFromServe({ size: LOSSY, extra: ['--drop', '0.03', '--seed', '11'], limitMs: 300_000 }));
+  test(`${LOSSY / MiB} MiB with netem's impairments on the stack side (--drop 0.05 --delay 10 --reorder 0.25)`, () =>
+    curlFromServe({ size: LOSSY, extra: ['--drop', '0.05', '--delay', '10', '--reorder', '0.25', '--seed', '4'], limitMs: 300_000 }));
   test('IPv6: curl -> synack serve', () => curlFromServe({ size: 16 * MiB, v6: true, limitMs: 120_000 }));
 
   test('--ss prints a live ss -tan style table with the listener', async () => {
@@ -141,5 +143,7 @@ describe('synack get downloads from nginx over TUN', { skip: getSkip ?? false },
     orSkipWithoutNetem(t, () => getFromNginx({ size: LOSSY, netem: 'loss 5% delay 10ms reorder 25%', limitMs: 300_000 })));
   test(`${LOSSY / MiB} MiB with 3% loss on the stack side (--drop)`, () =>
     getFromNginx({ size: LOSSY, extra: ['--drop', '0.03', '--seed', '5'], limitMs: 300_000 }));
+  test(`${LOSSY / MiB} MiB with netem's impairments on the stack side (--drop 0.05 --delay 10 --reorder 0.25)`, () =>
+    getFromNginx({ size: LOSSY, extra: ['--drop', '0.05', '--delay', '10', '--reorder', '0.25', '--seed', '6'], limitMs: 300_000 }));
   test('IPv6: synack get <- nginx', () => getFromNginx({ size: 16 * MiB, v6: true, limitMs: 120_000 }));
 });

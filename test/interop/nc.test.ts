@@ -61,6 +61,10 @@ describe('synack nc <-> socat over TUN', { skip: skip ?? false }, () => {
     await exchange({ size: LOSSY, extra: ['--drop', '0.03', '--seed', '7'], limitMs: 300_000 });
   });
 
+  test(`the same with netem's impairments on the stack side (--drop 0.05 --delay 10 --reorder 0.25), ${LOSSY / MiB} MiB each way`, async () => {
+    await exchange({ size: LOSSY, extra: ['--drop', '0.05', '--delay', '10', '--reorder', '0.25', '--seed', '3'], limitMs: 300_000 });
+  });
+
   test('IPv6: the kernel connects to synack nc -l; data flows both ways', async () => {
     const h = new NetnsHarness();
     const tmp = scratch();
