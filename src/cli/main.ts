@@ -28,7 +28,7 @@ Commands:
 Run 'synack help <command>' for a command's options.
 `;
 
-const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE };
+const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE };
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function version(): string {
