@@ -83,12 +83,8 @@ function writeAll(conn: TcpConnection, data: Uint8Array, then?: () => void): voi
 
 /** Keep stats at the last moment they mean something (before CLOSED frees the TCB). */
 function watch(ctx: Ctx, side: 'client' | 'server', conn: TcpConnection): void {
-  const prev = conn.hooks.onState;
-  conn.hooks.onState = (from, to, cause) => {
+  conn.hooks.onState = (_from, to) => {
     if (to === 'CLOSED' || to === 'TIME-WAIT' || to === 'LISTEN') ctx.finalStats[side] ??= conn.stats();
-    void prev;
-    void from;
-    void cause;
   };
   conn.hooks.onError = (code, message) => {
     ctx.errors[side] = `${code}: ${message}`;
@@ -140,6 +136,14 @@ function connect(ctx: Ctx, onEstablished: (c: TcpConnection) => void, port = POR
 
 const request = (n = 1): Uint8Array => enc.encode(`GET /${n} HTTP/1.1\r\nHost: demo\r\n\r\n`);
 
+/** The client's usual part: send a request, read the whole response, then `finish` 5 ms later. */
+function requestThen(ctx: Ctx, finish: (c: TcpConnection) => void): void {
+  connect(ctx, (c) => {
+    c.send(request());
+    readResponse(ctx, c, () => ctx.w.after(5, () => finish(c)));
+  });
+}
+
 /** The client reads everything; once `bytes` arrived it calls `done`. */
 function readResponse(ctx: Ctx, conn: TcpConnection, done: () => void): void {
   let got = 0;
@@ -158,10 +162,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     description: 'handshake, one request and response, the 4-way close started by the client, TIME-WAIT',
     run(ctx) {
       listen(ctx, { closeDelay: 5 });
-      connect(ctx, (c) => {
-        c.send(request());
-        readResponse(ctx, c, () => ctx.w.after(5, () => c.close()));
-      });
+      requestThen(ctx, (c) => c.close());
     },
   },
   data: {
@@ -296,10 +297,7 @@ export const SCENARIOS: Record<string, Scenario> = {
         }
         return false;
       };
-      connect(ctx, (c) => {
-        c.send(request());
-        readResponse(ctx, c, () => w.after(5, () => c.close()));
-      });
+      requestThen(ctx, (c) => c.close());
     },
   },
   refused: {
@@ -312,10 +310,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     description: 'after the exchange the client aborts: one RST, and both ends are CLOSED with no TIME-WAIT',
     run(ctx) {
       listen(ctx);
-      connect(ctx, (c) => {
-        c.send(request());
-        readResponse(ctx, c, () => ctx.w.after(5, () => c.abort()));
-      });
+      requestThen(ctx, (c) => c.abort());
     },
   },
   loss: {
@@ -338,10 +333,7 @@ export const SCENARIOS: Record<string, Scenario> = {
         }
         return false;
       };
-      connect(ctx, (c) => {
-        c.send(request());
-        readResponse(ctx, c, () => w.after(5, () => c.close()));
-      });
+      requestThen(ctx, (c) => c.close());
     },
   },
   'zero-window': {

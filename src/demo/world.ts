@@ -8,7 +8,7 @@ import { createSimPair, type SimPacketEvent } from '../link/sim.js';
 import type { Link } from '../link/link.js';
 import { parseIpPacket } from '../wire/packet.js';
 import { parseTcp, tcpFlagsToString, formatTcpOptions, type TcpRepr } from '../wire/tcp.js';
-import { add, gt, ge } from '../wire/seq.js';
+import { add, gt } from '../wire/seq.js';
 import type { SegmentEvent, StateEvent, TraceEvent } from '../trace/events.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 
@@ -177,4 +177,3 @@ export class World {
   }
 }
 
-export { ge };

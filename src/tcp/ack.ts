@@ -9,7 +9,6 @@ import { retransmitOne } from './output.js';
 
 export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
   const ack = seg.ack;
-  const cc = c.ensureCc();
   const oldWnd = c.sndWnd;
   let newlySacked = 0;
   if (c.sackOk && seg.options.sack !== undefined && seg.options.sack.length > 0) {
@@ -47,7 +46,6 @@ export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
       c.trace({ type: 'window', t: now, host: '', rcvWnd: sub(c.rcvAdv, c.rcvNxt), sndWnd: wnd });
     }
   }
-  void cc;
 }
 
 function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): void {
@@ -62,7 +60,6 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
     c.rtt.sample(Math.max(0, now - c.rttStart));
     c.rttSeq = -1;
   }
-  if (c.rttSeq >= 0 && gt(ack, c.rttSeq)) c.rttSeq = -1;
 
   // Drop acknowledged bytes from the send buffer (the SYN and FIN occupy no buffer space).
   const dataAcked = Math.max(0, Math.min(sub(ack, c.sndBufSeq), c.sendBuf.length));
@@ -96,16 +93,15 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
       trace(c, now, 'recovery end');
     } else if (!c.sackOk) {
       // NewReno partial ACK (RFC 6582 3.2 step 4): retransmit the next hole, deflate.
-      retransmitOne(c, c.sndUna, now, 'fast');
+      retransmitOne(c, c.sndUna);
       c.inflation = Math.max(0, c.inflation - acked) + (acked >= c.sndMss ? c.sndMss : 0);
     } else {
       if (gt(c.sndUna, c.rxtEnd)) c.rxtEnd = c.sndUna;
     }
-  } else if (c.state !== 'SYN-RECEIVED' && oldUna !== c.iss) {
+  } else if (oldUna !== c.iss) {
+    // Outside recovery, new data acknowledged grows the window (the ACK of our SYN does not).
     cc.onAck(acked, now, c.rtt.srtt);
     trace(c, now, 'ack');
-  } else if (oldUna !== c.iss) {
-    cc.onAck(acked, now, c.rtt.srtt);
   }
   if (dataAcked > 0) c.hooks.onWritable?.();
 }
@@ -132,7 +128,7 @@ function onDupAck(c: TcpConnection, now: number): void {
   } else {
     c.inflation = c.config.dupThresh * c.sndMss; // RFC 5681 3.2 step 3
   }
-  retransmitOne(c, c.sndUna, now, 'fast');
+  retransmitOne(c, c.sndUna);
   if (c.sackOk) c.rxtEnd = add(c.sndUna, Math.min(c.sndMss, sub(c.sndMax, c.sndUna)));
 }
 

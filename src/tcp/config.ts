@@ -91,6 +91,14 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
 
 export type TcpConfigInput = Partial<Omit<TcpConfig, 'keepAlive'>> & { keepAlive?: Partial<KeepAliveConfig> };
 
+/** Configs that came out of resolveConfig, so a connection can take them as they are. */
+const resolved = new WeakSet<object>();
+
+/** Whether `c` was produced by resolveConfig (and so needs no defaults or checks). */
+export function isResolvedConfig(c: TcpConfig | TcpConfigInput | undefined): c is TcpConfig {
+  return c !== undefined && resolved.has(c);
+}
+
 /** Fill in defaults and check ranges; throws a RangeError (code ERR_OUT_OF_RANGE) on nonsense. */
 export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpConfig> = DEFAULT_CONFIG): TcpConfig {
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
@@ -108,6 +116,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {
     throw rangeError(`congestion must be "newreno" or "cubic", got ${String(c.congestion)}`);
   }
+  resolved.add(c);
   return c;
 }
 

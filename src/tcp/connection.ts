@@ -7,7 +7,7 @@ import { add, sub, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
 import { isTransition } from './state.js';
-import { resolveConfig, scaleFor, type TcpConfig, type TcpConfigInput } from './config.js';
+import { resolveConfig, isResolvedConfig, scaleFor, type TcpConfig, type TcpConfigInput } from './config.js';
 import { RingBuffer } from './ring-buffer.js';
 import { Assembler } from './assembler.js';
 import { SackScoreboard } from './scoreboard.js';
@@ -197,7 +197,7 @@ export class TcpConnection {
   readonly openedAt: number;
 
   private constructor(p: OpenParams, passive: boolean) {
-    this.config = isResolved(p.config) ? p.config : resolveConfig(p.config);
+    this.config = isResolvedConfig(p.config) ? p.config : resolveConfig(p.config);
     this.hooks = p.hooks ?? {};
     this.tuple = { localPort: p.localPort, remotePort: p.remotePort };
     this.passive = passive;
@@ -332,8 +332,11 @@ export class TcpConnection {
     return this.finReceived && this.recvBuf.length === 0;
   }
 
-  /** CLOSE (RFC 9293 3.10.4): no more sends; a FIN follows the queued data. Receiving goes on. */
-  close(now?: number): void {
+  /**
+   * CLOSE (RFC 9293 3.10.4): no more sends; a FIN follows the queued data. Receiving goes on.
+   * `_now` is accepted for symmetry with the other calls; closing needs no time.
+   */
+  close(_now?: number): void {
     switch (this.state) {
       case 'CLOSED':
         return;
@@ -357,7 +360,6 @@ export class TcpConnection {
         // is resent with it until acknowledged); with data queued, the FIN waits for ESTABLISHED.
         else if (this.sendBuf.length === 0) this.setState('FIN-WAIT-1', 'CLOSE');
         this.hooks.onPollNeeded?.();
-        if (now !== undefined) void now;
         return;
       default:
         return; // already closing
@@ -534,8 +536,8 @@ export class TcpConnection {
       this.setState('LISTEN', cause);
     } else {
       this.setState('CLOSED', cause);
-      this.state = 'CLOSED';
     }
+    // A passive connection that went back to LISTEN is finished too: its listener lives in the stack.
     this.state = 'CLOSED';
     this.rtoAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = OFF;
     this.sendBuf.clear();
@@ -616,8 +618,3 @@ export class TcpConnection {
   }
 }
 
-function isResolved(c: TcpConfig | TcpConfigInput | undefined): c is TcpConfig {
-  return c !== undefined && typeof (c as TcpConfig).keepAlive === 'object' && typeof (c as TcpConfig).mss === 'number' && typeof (c as TcpConfig).dupThresh === 'number' && Object.keys(c).length >= 20;
-}
-
-export { TcpFlag };

@@ -86,7 +86,7 @@ function synSent(c: TcpConnection, seg: TcpRepr, now: number): void {
   c.negotiate(seg, now);
   if (f & ACK) {
     c.sndUna = seg.ack;
-    c.sndWnd = seg.window << 0; // a SYN's window is never scaled (RFC 7323 2.2)
+    c.sndWnd = seg.window; // a SYN's window is never scaled (RFC 7323 2.2)
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = seg.seq;
     c.sndWl2 = seg.ack;
@@ -306,7 +306,7 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
         payload = payload.subarray(Math.min(before, payload.length));
         seq = c.rcvNxt;
       }
-      acceptText(c, seq, payload, f & FIN ? 1 : 0, now);
+      acceptText(c, seq, payload, now);
       if ((c.state as string) === 'CLOSED') return;
     } else {
       // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; ignore text (3.10.7.4 seventh).
@@ -337,7 +337,7 @@ function finWait2(c: TcpConnection, now: number): void {
 }
 
 /** Place in-window text into the receive buffer; out-of-order data waits in the assembler. */
-function acceptText(c: TcpConnection, seq: number, payload: Uint8Array, _fin: number, now: number): void {
+function acceptText(c: TcpConnection, seq: number, payload: Uint8Array, now: number): void {
   const offset = sub(seq, c.rcvNxt);
   const room = c.recvBuf.free - offset;
   if (room <= 0 || payload.length === 0) {

@@ -12,7 +12,7 @@ type Emit = (seg: TcpRepr) => void;
 const NO_PAYLOAD = new Uint8Array(0);
 
 /** Queue a one-segment retransmission at `seq` for the next poll (fast retransmit, partial ACK). */
-export function retransmitOne(c: TcpConnection, seq: number, _now: number, _reason: 'fast' | 'rto'): void {
+export function retransmitOne(c: TcpConnection, seq: number): void {
   c.pendingRetransmit = seq;
   c.hooks.onPollNeeded?.();
 }
