@@ -66,17 +66,30 @@ export function onesSum(buf: Uint8Array, start = 0, end: number = buf.length, in
   const words = wordsOf(buf.buffer);
   let i = alignedStart >>> 2;
   const n = alignedEnd >>> 2;
-  // Each word is < 2^32; fold every 2^20 words so the double accumulator stays exact.
+  // Each word is < 2^32; fold every 2^20 words so the double accumulators stay exact (< 2^53).
+  // Eight independent accumulators let the additions overlap instead of waiting on each other.
   while (i < n) {
     const stop = Math.min(n, i + 0x100000);
     let s0 = 0;
     let s1 = 0;
-    for (; i + 1 < stop; i += 2) {
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    let s5 = 0;
+    let s6 = 0;
+    let s7 = 0;
+    for (; i + 7 < stop; i += 8) {
       s0 += words[i]!;
       s1 += words[i + 1]!;
+      s2 += words[i + 2]!;
+      s3 += words[i + 3]!;
+      s4 += words[i + 4]!;
+      s5 += words[i + 5]!;
+      s6 += words[i + 6]!;
+      s7 += words[i + 7]!;
     }
-    if (i < stop) s0 += words[i++]!;
-    hostSum = fold16(hostSum + s0 + s1);
+    for (; i < stop; i++) s0 += words[i]!;
+    hostSum = fold16(hostSum + s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
   }
   for (let a = Math.max(alignedEnd, alignedStart); a < absEnd; a++) hostSum += byteWeight(buf[a - base]!, a);
   let folded = fold16(hostSum);

@@ -1,7 +1,7 @@
 // Whole-packet convenience over ipv4/ipv6 and the upper layers: parse any IP packet to a common
 // shape, and build complete TCP/UDP/ICMP packets (IPv4 or IPv6 chosen by address length).
 import { type Parsed, ok } from './result.js';
-import { parseIpv4, emitIpv4, ipv4HeaderLength, type Ipv4Repr } from './ipv4.js';
+import { parseIpv4, emitIpv4, emitIpv4Header, ipv4HeaderLength, IPV4_MIN_HEADER, type Ipv4Repr } from './ipv4.js';
 import { parseIpv6, emitIpv6, IPV6_HEADER } from './ipv6.js';
 import { type TcpRepr, emitTcp, tcpHeaderLength, TCP_PROTOCOL } from './tcp.js';
 import { type UdpRepr, emitUdp, UDP_HEADER, UDP_PROTOCOL } from './udp.js';
@@ -57,6 +57,30 @@ export interface BuildOptions {
   flowLabel?: number;
 }
 
+/**
+ * Packet storage: small packets are carved from a shared slab at 8-byte-aligned offsets, so building
+ * one costs a view instead of a fresh ArrayBuffer (whose allocation and collection dominated the
+ * per-packet cost). Slab bytes are handed out once and never reused, so a packet stays valid for as
+ * long as anyone holds it (the Link contract lets links keep what they are given); a slab is freed
+ * when its last packet is. Aligned payloads also let the checksum sum 32-bit words directly.
+ */
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_PACKET = 16 * 1024;
+let slab = new Uint8Array(0);
+let slabAt = 0;
+
+/** A zero-filled buffer of `n` bytes for a packet (from the slab when small). */
+export function allocPacket(n: number): Uint8Array {
+  if (n > SLAB_MAX_PACKET) return new Uint8Array(n);
+  if (slabAt + n > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabAt = 0;
+  }
+  const p = slab.subarray(slabAt, slabAt + n);
+  slabAt = (slabAt + n + 7) & ~7;
+  return p;
+}
+
 function build(
   src: Uint8Array,
   dst: Uint8Array,
@@ -66,7 +90,7 @@ function build(
   emitUpper: (out: Uint8Array) => void,
 ): Uint8Array {
   if (src.length === 16 && dst.length === 16) {
-    const pkt = new Uint8Array(IPV6_HEADER + upperLength);
+    const pkt = allocPacket(IPV6_HEADER + upperLength);
     emitIpv6(
       { src, dst, nextHeader: protocol, hopLimit: opts?.ttl ?? 64, trafficClass: opts?.tos ?? 0, flowLabel: opts?.flowLabel ?? 0, payloadLength: upperLength },
       pkt,
@@ -89,7 +113,7 @@ function build(
     payloadLength: upperLength,
   };
   const hl = ipv4HeaderLength(ip);
-  const pkt = new Uint8Array(hl + upperLength);
+  const pkt = allocPacket(hl + upperLength);
   emitIpv4(ip, pkt);
   emitUpper(pkt.subarray(hl));
   return pkt;
@@ -98,6 +122,14 @@ function build(
 /** A complete IPv4 or IPv6 packet carrying this TCP segment. Throws RangeError on mixed address families. */
 export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, opts?: BuildOptions): Uint8Array {
   const n = tcpHeaderLength(repr) + repr.payload.length;
+  if (src.length === 4 && dst.length === 4) {
+    // The hot path: one buffer, the IPv4 header written from the fields, the TCP segment after it.
+    const pkt = allocPacket(IPV4_MIN_HEADER + n);
+    const frag = opts?.dontFragment === false ? 0 : 0x4000;
+    emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, n, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
+    emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER);
+    return pkt;
+  }
   return build(src, dst, TCP_PROTOCOL, n, opts, (out) => emitTcp(repr, out, src, dst));
 }
 

@@ -324,26 +324,27 @@ function emitOptions(opts: TcpOptions, out: Uint8Array, at: number): number {
 }
 
 /**
- * Write header, options, payload and checksum at out[0..]; returns the bytes written. `out` must
- * hold tcpHeaderLength(repr) + payload bytes. A payload already in place in `out` is not copied.
+ * Write header, options, payload and checksum at out[at..]; returns the bytes written. `out` must
+ * hold tcpHeaderLength(repr) + payload bytes from `at`. A payload already in place is not copied.
  */
-export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array): number {
+export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array, at = 0): number {
   const hl = tcpHeaderLength(repr);
   const total = hl + repr.payload.length;
-  write16(out, 0, repr.srcPort);
-  write16(out, 2, repr.dstPort);
-  write32(out, 4, repr.seq);
-  write32(out, 8, repr.ack);
-  out[12] = (hl >>> 2) << 4;
-  out[13] = repr.flags;
-  write16(out, 14, repr.window);
-  write16(out, 16, 0);
-  write16(out, 18, repr.urgent);
-  emitOptions(repr.options, out, TCP_MIN_HEADER);
+  write16(out, at, repr.srcPort);
+  write16(out, at + 2, repr.dstPort);
+  write32(out, at + 4, repr.seq);
+  write32(out, at + 8, repr.ack);
+  out[at + 12] = (hl >>> 2) << 4;
+  out[at + 13] = repr.flags;
+  write16(out, at + 14, repr.window);
+  out[at + 16] = 0;
+  out[at + 17] = 0;
+  write16(out, at + 18, repr.urgent);
+  if (hl > TCP_MIN_HEADER) emitOptions(repr.options, out, at + TCP_MIN_HEADER);
   const p = repr.payload;
-  if (p.length > 0 && !(p.buffer === out.buffer && p.byteOffset === out.byteOffset + hl)) out.set(p, hl);
-  const sum = onesSum(out, 0, total, pseudoHeaderSum(src, dst, TCP_PROTOCOL, total));
-  write16(out, 16, foldChecksum(sum));
+  if (p.length > 0 && !(p.buffer === out.buffer && p.byteOffset === out.byteOffset + at + hl)) out.set(p, at + hl);
+  const sum = onesSum(out, at, at + total, pseudoHeaderSum(src, dst, TCP_PROTOCOL, total));
+  write16(out, at + 16, foldChecksum(sum));
   return total;
 }
 

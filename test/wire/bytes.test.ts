@@ -101,3 +101,15 @@ test('RFC 1624 incremental update equals recomputing the checksum', () => {
     { numRuns: 3000 },
   );
 });
+
+test('checksum matches the reference for every length 0..300 at every alignment 0..7 (unrolled loop tails)', () => {
+  const data = new Uint8Array(320);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 197 + 89) & 0xff;
+  for (let off = 0; off < 8; off++) {
+    for (let len = 0; len <= 300; len++) {
+      const big = new Uint8Array(off + len + 8).fill(0xee);
+      big.set(data.subarray(0, len), off);
+      assert.equal(internetChecksum(big.subarray(off, off + len)), reference(data.subarray(0, len)), `len ${len} off ${off}`);
+    }
+  }
+});
