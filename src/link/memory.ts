@@ -1,7 +1,9 @@
 // An in-memory pair of links: what one end sends, the other receives, zero-copy (the same
-// Uint8Array is handed over), after `latency` ms on a Clock or on the next microtask without one.
+// Uint8Array is handed over), in order, after `latency` ms on a Clock or on the next microtask without one.
 import type { Link } from './link.js';
 import type { Clock } from '../util/clock.js';
+
+const EMPTY = new Uint8Array(0);
 
 export interface MemoryPairOptions {
   /** Largest packet carried; larger ones are dropped and counted. Default 1500. */
@@ -38,9 +40,13 @@ export class MemoryLink implements Link {
       return;
     }
     this.counters.sent++;
-    const deliver = (): void => peer.deliver(packet);
-    if (this.clock !== undefined) this.clock.schedule(this.clock.now() + this.latency, deliver);
-    else queueMicrotask(deliver);
+    // One clock entry (or microtask) per packet, as before, but all of them run the peer's one
+    // shared callback, which takes the oldest queued packet: entries of one link fire in the order
+    // they were scheduled (same delay, equal times in scheduling order), so the k-th firing is the
+    // k-th packet. No closure is created per packet.
+    peer.inbox.push(packet);
+    if (this.clock !== undefined) this.clock.schedule(this.clock.now() + this.latency, peer.deliverNext);
+    else queueMicrotask(peer.deliverNext);
   }
 
   close(): void {
@@ -51,6 +57,22 @@ export class MemoryLink implements Link {
   stats(): MemoryLinkStats {
     return { ...this.counters };
   }
+
+  /** Packets in flight to this end, oldest first (a queue with a moving head, compacted when drained). */
+  private readonly inbox: Uint8Array[] = [];
+  private inboxHead = 0;
+  private readonly deliverNext = (): void => {
+    const packet = this.inbox[this.inboxHead]!;
+    this.inbox[this.inboxHead++] = EMPTY;
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox.length = 0;
+      this.inboxHead = 0;
+    } else if (this.inboxHead >= 1024 && this.inboxHead * 2 >= this.inbox.length) {
+      this.inbox.splice(0, this.inboxHead); // a queue that never drains must not grow forever
+      this.inboxHead = 0;
+    }
+    this.deliver(packet);
+  };
 
   private deliver(packet: Uint8Array): void {
     const rx = this.onReceive;
