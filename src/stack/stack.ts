@@ -96,6 +96,10 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly ttl: number;
   /** Our addresses, by addrKey, for the "is this for us" test. */
   private readonly local = new Map<string, Interface>();
+  /** Our IPv4 addresses as 32-bit numbers: the per-packet "for us" test without building a key string. */
+  private readonly local4 = new Set<number>();
+  /** Build options of every TCP packet we send (one object, not one per packet). */
+  private readonly tcpBuild: { ttl: number };
   private readonly udp = new PortTable<UdpSocket>();
   private readonly ports: EphemeralPorts;
   private readonly tcpHost: TcpHost;
@@ -112,6 +116,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.clock = opts.clock;
     this.random = opts.random ?? cryptoRandom();
     this.ttl = opts.ttl ?? 64;
+    this.tcpBuild = { ttl: this.ttl };
     this.ports = new EphemeralPorts(this.random, opts.ephemeralPorts);
     this.pingId = this.random.u32() & 0xffff;
     this.tcpHost = new TcpHost(this, this.random, opts.tcp ?? {}, this.ports, opts.backlog ?? 511);
@@ -137,6 +142,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       if (this.local.has(addrKey(addr))) throw codedError('EADDRINUSE', `address ${text} is already assigned`);
       iface.addresses.push({ addr, prefix, text: formatIp(addr) });
       this.local.set(addrKey(addr), iface);
+      if (addr.length === 4) this.local4.add(u32(addr));
       this.routes.add({ net: networkOf(addr, prefix), prefix, iface, via: null, connected: true });
     }
     this.interfaces.push(iface);
@@ -208,7 +214,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       return;
     }
     const ip = r.value;
-    if (!this.local.has(addrKey(ip.dst))) {
+    if (ip.version === 4 ? !this.local4.has(u32(ip.dst)) : !this.local.has(addrKey(ip.dst))) {
       // Not for us and we do not forward (a host, RFC 1122 3.3.1).
       c.ipNotForUs++;
       return;
@@ -274,7 +280,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 
   sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void {
     this.counters.tcpOut++;
-    this.output(iface, buildTcpPacket(src, dst, seg, { ttl: this.ttl }));
+    this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
   }
 
   private sendIcmp(dst: Uint8Array, repr: IcmpRepr, src?: Uint8Array, ttl?: number): boolean {
@@ -504,6 +510,11 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.closed = true;
     for (const i of this.interfaces) i.link.onReceive = null;
   }
+}
+
+/** An IPv4 address as an unsigned 32-bit number. */
+function u32(a: Uint8Array): number {
+  return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
 }
 
 export { ipEquals };

@@ -140,8 +140,11 @@ export interface ParsedIpv4 {
   isFragment: boolean;
 }
 
-/** Parse an IPv4 header; never throws. The checksum is verified unless `verifyChecksum: false`. */
-export function parseIpv4(pkt: Uint8Array, opts?: { verifyChecksum?: boolean }): Parsed<ParsedIpv4> {
+/**
+ * The checks every IPv4 parse makes (version, IHL, total length against the bytes present, header
+ * checksum unless `verify` is false): null when the header is sound, else the failure.
+ */
+export function checkIpv4(pkt: Uint8Array, verify = true): Parsed<never> | null {
   if (pkt.length < IPV4_MIN_HEADER) return fail('truncated', `IPv4 header needs 20 bytes, have ${pkt.length}`);
   const version = pkt[0]! >>> 4;
   if (version !== 4) return fail('bad-version', `IP version ${version}, expected 4`);
@@ -151,9 +154,18 @@ export function parseIpv4(pkt: Uint8Array, opts?: { verifyChecksum?: boolean }):
   const total = read16(pkt, 2);
   if (total < hl) return fail('bad-total-length', `total length ${total} is below header length ${hl}`);
   if (total > pkt.length) return fail('bad-total-length', `total length ${total} exceeds the ${pkt.length} bytes present`);
-  if (opts?.verifyChecksum !== false && foldChecksum(onesSum(pkt, 0, hl)) !== 0) {
+  if (verify && foldChecksum(onesSum(pkt, 0, hl)) !== 0) {
     return fail('bad-checksum', 'IPv4 header checksum does not verify');
   }
+  return null;
+}
+
+/** Parse an IPv4 header; never throws. The checksum is verified unless `verifyChecksum: false`. */
+export function parseIpv4(pkt: Uint8Array, opts?: { verifyChecksum?: boolean }): Parsed<ParsedIpv4> {
+  const bad = checkIpv4(pkt, opts?.verifyChecksum !== false);
+  if (bad !== null) return bad;
+  const hl = (pkt[0]! & 0x0f) * 4;
+  const total = read16(pkt, 2);
   const frag = read16(pkt, 6);
   const repr: Ipv4Repr = {
     src: pkt.subarray(12, 16),

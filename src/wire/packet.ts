@@ -1,12 +1,13 @@
 // Whole-packet convenience over ipv4/ipv6 and the upper layers: parse any IP packet to a common
 // shape, and build complete TCP/UDP/ICMP packets (IPv4 or IPv6 chosen by address length).
 import { type Parsed, ok } from './result.js';
-import { parseIpv4, emitIpv4, emitIpv4Header, ipv4HeaderLength, IPV4_MIN_HEADER, type Ipv4Repr } from './ipv4.js';
+import { checkIpv4, emitIpv4, emitIpv4Header, ipv4HeaderLength, IPV4_MIN_HEADER, type Ipv4Repr } from './ipv4.js';
 import { parseIpv6, emitIpv6, IPV6_HEADER } from './ipv6.js';
 import { type TcpRepr, emitTcp, tcpHeaderLength, TCP_PROTOCOL } from './tcp.js';
 import { type UdpRepr, emitUdp, UDP_HEADER, UDP_PROTOCOL } from './udp.js';
 import { type IcmpRepr, emitIcmpv4, emitIcmpv6, icmpLength, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL } from './icmp.js';
 import { fail } from './result.js';
+import { read16 } from './bytes.js';
 
 /** Any IP packet reduced to what demultiplexing needs. */
 export interface IpPacket {
@@ -29,10 +30,21 @@ export function parseIpPacket(pkt: Uint8Array, opts?: { verifyChecksum?: boolean
   if (pkt.length === 0) return fail('truncated', 'empty packet');
   const version = pkt[0]! >>> 4;
   if (version === 4) {
-    const r = parseIpv4(pkt, opts);
-    if (!r.ok) return r;
-    const { repr, payload, isFragment, headerLength } = r.value;
-    return ok({ version: 4, src: repr.src, dst: repr.dst, protocol: repr.protocol, ttl: repr.ttl, payload, isFragment, headerLength });
+    // The same checks as parseIpv4, without building the full header repr (this runs per packet).
+    const bad = checkIpv4(pkt, opts?.verifyChecksum !== false);
+    if (bad !== null) return bad;
+    const hl = (pkt[0]! & 0x0f) * 4;
+    const total = read16(pkt, 2);
+    return ok({
+      version: 4,
+      src: pkt.subarray(12, 16),
+      dst: pkt.subarray(16, 20),
+      protocol: pkt[9]!,
+      ttl: pkt[8]!,
+      payload: pkt.subarray(hl, total),
+      isFragment: (read16(pkt, 6) & 0x3fff) !== 0, // MF set or a non-zero offset
+      headerLength: hl,
+    });
   }
   if (version === 6) {
     const r = parseIpv6(pkt);

@@ -261,8 +261,11 @@ function fixedOptionsLength(opts: TcpOptions): number {
 }
 
 function optionsLength(opts: TcpOptions): number {
-  const blocks = sackBlocksThatFit(opts);
-  return fixedOptionsLength(opts) + (blocks > 0 ? 4 + blocks * 8 : 0);
+  const fixed = fixedOptionsLength(opts);
+  const n = opts.sack?.length ?? 0;
+  if (n === 0) return fixed;
+  const blocks = Math.max(0, Math.min(n, Math.floor((40 - fixed - 4) / 8))); // as sackBlocksThatFit
+  return fixed + (blocks > 0 ? 4 + blocks * 8 : 0);
 }
 
 /** Header length emitTcp writes: 20 plus the options, padded to a multiple of 4. */
@@ -306,7 +309,7 @@ function emitOptions(opts: TcpOptions, out: Uint8Array, at: number): number {
     out[i + 3] = opts.wscale;
     i += 4;
   }
-  const blocks = sackBlocksThatFit(opts);
+  const blocks = opts.sack === undefined ? 0 : sackBlocksThatFit(opts);
   if (blocks > 0) {
     out[i] = TcpOptionKind.NOP;
     out[i + 1] = TcpOptionKind.NOP;
