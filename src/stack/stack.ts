@@ -7,7 +7,8 @@ import { cryptoRandom, type RandomSource } from '../util/random.js';
 import type { Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
 import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, type IpPacket } from '../wire/packet.js';
-import { parseTcp, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
+import { parseTcp, parseTcpIn, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
+import { onesSum, foldChecksum, read16 } from '../wire/bytes.js';
 import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
 import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
 import { formatIp, ipEquals } from '../wire/address.js';
@@ -96,8 +97,13 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly ttl: number;
   /** Our addresses, by addrKey, for the "is this for us" test. */
   private readonly local = new Map<string, Interface>();
-  /** Our IPv4 addresses as 32-bit numbers: the per-packet "for us" test without building a key string. */
-  private readonly local4 = new Set<number>();
+  /** Our IPv4 addresses by their 32-bit value: the per-packet "for us" test without a key string. */
+  private readonly local4 = new Map<number, Uint8Array>();
+  /**
+   * Remote IPv4 addresses seen lately, by value, so the fast input path hands out one shared
+   * (read-only) array per peer instead of a subarray per packet. Cleared when it grows large.
+   */
+  private readonly remote4 = new Map<number, Uint8Array>();
   /** Build options of every TCP packet we send (one object, not one per packet). */
   private readonly tcpBuild: { ttl: number };
   private readonly udp = new PortTable<UdpSocket>();
@@ -142,7 +148,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       if (this.local.has(addrKey(addr))) throw codedError('EADDRINUSE', `address ${text} is already assigned`);
       iface.addresses.push({ addr, prefix, text: formatIp(addr) });
       this.local.set(addrKey(addr), iface);
-      if (addr.length === 4) this.local4.add(u32(addr));
+      if (addr.length === 4) this.local4.set(u32(addr, 0), addr.slice());
       this.routes.add({ net: networkOf(addr, prefix), prefix, iface, via: null, connected: true });
     }
     this.interfaces.push(iface);
@@ -202,6 +208,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     if (this.closed) return;
     const c = this.counters;
     c.ipIn++;
+    if (this.fastTcp4(iface, pkt)) return;
     const r = parseIpPacket(pkt);
     if (!r.ok) {
       if (r.error.code === 'bad-checksum') {
@@ -214,7 +221,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       return;
     }
     const ip = r.value;
-    if (ip.version === 4 ? !this.local4.has(u32(ip.dst)) : !this.local.has(addrKey(ip.dst))) {
+    if (ip.version === 4 ? !this.local4.has(u32(ip.dst, 0)) : !this.local.has(addrKey(ip.dst))) {
       // Not for us and we do not forward (a host, RFC 1122 3.3.1).
       c.ipNotForUs++;
       return;
@@ -262,6 +269,41 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       return;
     }
     this.tcpHost.input(iface, ip.src, ip.dst, r.value);
+  }
+
+  /**
+   * The common case in one pass: an option-less, unfragmented IPv4 packet whose header checksum
+   * verifies, carrying TCP to one of our addresses. It makes the same checks as the general path
+   * (RFC 791 header, RFC 1122 3.3.1 "for us", RFC 9293 3.1 checksum) without building the IP
+   * repr or subarrays for the addresses. Returns false, having done nothing, for anything else, which
+   * the general path then handles (and counts, if it is bad).
+   */
+  private fastTcp4(iface: Interface, pkt: Uint8Array): boolean {
+    if (pkt.length < 40 || pkt[0] !== 0x45 || pkt[9] !== TCP_PROTOCOL || (read16(pkt, 6) & 0x3fff) !== 0) return false;
+    const total = read16(pkt, 2);
+    if (total < 40 || total > pkt.length || foldChecksum(onesSum(pkt, 0, 20)) !== 0) return false;
+    const dst = this.local4.get(u32(pkt, 16));
+    if (dst === undefined) return false;
+    const srcKey = u32(pkt, 12);
+    let src = this.remote4.get(srcKey);
+    if (src === undefined) {
+      src = pkt.slice(12, 16);
+      if (this.remote4.size >= 1024) this.remote4.clear();
+      this.remote4.set(srcKey, src);
+    }
+    const r = parseTcpIn(pkt, 20, total, src, dst);
+    if (!r.ok) {
+      this.counters.tcpBad++;
+      this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${r.error.message}`);
+      return true;
+    }
+    if (isMulticastOrBroadcast(src) || isUnspecified(src)) {
+      this.counters.tcpBad++;
+      this.drop('other', 'tcp from a multicast, broadcast or unspecified source');
+      return true;
+    }
+    this.tcpHost.input(iface, src, dst, r.value);
+    return true;
   }
 
   // --- output ---------------------------------------------------------------------------------
@@ -513,8 +555,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 }
 
 /** An IPv4 address as an unsigned 32-bit number. */
-function u32(a: Uint8Array): number {
-  return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+function u32(a: Uint8Array, at: number): number {
+  return ((a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!) >>> 0;
 }
 
 export { ipEquals };
