@@ -4,7 +4,7 @@
 // through TcpHost, counters, and trace events that cost nothing when nobody listens.
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
-import type { Link } from '../link/link.js';
+import { RELEASED, type Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
 import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, type IpPacket } from '../wire/packet.js';
 import { parseTcp, parseTcpIn, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
@@ -204,11 +204,13 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.drop(reason, detail);
   }
 
-  private input(iface: Interface, pkt: Uint8Array): void {
-    if (this.closed) return;
+  /** IP input; returns RELEASED when nothing holds `pkt` afterwards (see Link.onReceive). */
+  private input(iface: Interface, pkt: Uint8Array): typeof RELEASED | undefined {
+    if (this.closed) return undefined;
     const c = this.counters;
     c.ipIn++;
-    if (this.fastTcp4(iface, pkt)) return;
+    // A TCP segment's bytes are copied into the receive buffer, and nothing else keeps the packet.
+    if (this.fastTcp4(iface, pkt)) return RELEASED;
     const r = parseIpPacket(pkt);
     if (!r.ok) {
       if (r.error.code === 'bad-checksum') {
@@ -218,36 +220,37 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
         c.ipMalformed++;
         this.drop('malformed', `ip: ${r.error.message}`);
       }
-      return;
+      return undefined;
     }
     const ip = r.value;
     if (ip.version === 4 ? !this.local4.has(u32(ip.dst, 0)) : !this.local.has(addrKey(ip.dst))) {
       // Not for us and we do not forward (a host, RFC 1122 3.3.1).
       c.ipNotForUs++;
-      return;
+      return undefined;
     }
     if (ip.isFragment) {
       c.ipFragmentsDropped++;
       this.drop('other', 'fragment (reassembly not supported)');
-      return;
+      return undefined;
     }
     switch (ip.protocol) {
       case TCP_PROTOCOL:
         this.tcpInput(iface, ip);
-        return;
+        return undefined;
       case UDP_PROTOCOL:
         this.udpInput(iface, ip, pkt);
-        return;
+        return undefined;
       case ICMPV4_PROTOCOL:
         if (ip.version === 4) this.icmpInput(iface, ip);
         else this.unknownProtocol(ip);
-        return;
+        return undefined;
       case ICMPV6_PROTOCOL:
         if (ip.version === 6) this.icmpInput(iface, ip);
         else this.unknownProtocol(ip);
-        return;
+        return undefined;
       default:
         this.unknownProtocol(ip);
+        return undefined;
     }
   }
 
@@ -316,7 +319,10 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       return false;
     }
     this.counters.ipOut++;
-    iface.link.send(pkt);
+    // Every packet here was just built and is not kept: a link may recycle it after delivery.
+    const link = iface.link;
+    if (link.sendOwned !== undefined) link.sendOwned(pkt);
+    else link.send(pkt);
     return true;
   }
 

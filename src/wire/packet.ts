@@ -93,6 +93,32 @@ export function allocPacket(n: number): Uint8Array {
   return p;
 }
 
+/**
+ * Packets handed back by a link after delivery (Link.sendOwned), by exact length: bulk transfers
+ * send runs of equal-sized segments and ACKs, so the next packet of that size reuses the buffer
+ * instead of allocating (fresh ArrayBuffer memory costs more per byte than copying into it).
+ * Bounded; only the IPv4 TCP builder takes from it, and it overwrites every byte.
+ */
+const recycled = new Map<number, Uint8Array[]>();
+const RECYCLE_PER_SIZE = 64;
+const RECYCLE_MAX_SIZES = 64;
+
+/** Give a delivered packet's buffer back for reuse; the caller guarantees nobody holds it or a view of it. */
+export function recyclePacket(p: Uint8Array): void {
+  let list = recycled.get(p.length);
+  if (list === undefined) {
+    if (recycled.size >= RECYCLE_MAX_SIZES) recycled.clear();
+    recycled.set(p.length, (list = []));
+  }
+  if (list.length < RECYCLE_PER_SIZE) list.push(p);
+}
+
+/** A buffer of `n` bytes with unspecified contents: a recycled one, else a fresh one. */
+function takePacket(n: number): Uint8Array {
+  const p = recycled.get(n)?.pop();
+  return p === undefined ? allocPacket(n) : p;
+}
+
 function build(
   src: Uint8Array,
   dst: Uint8Array,
@@ -136,7 +162,7 @@ export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, 
   const n = tcpHeaderLength(repr) + repr.payload.length;
   if (src.length === 4 && dst.length === 4) {
     // The hot path: one buffer, the IPv4 header written from the fields, the TCP segment after it.
-    const pkt = allocPacket(IPV4_MIN_HEADER + n);
+    const pkt = takePacket(IPV4_MIN_HEADER + n); // every byte is written below
     const frag = opts?.dontFragment === false ? 0 : 0x4000;
     emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, n, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
     emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER);

@@ -86,3 +86,32 @@ test('memory pair keeps order over a long stream that never drains, with sends m
   assert.equal(a.stats().sent, 5000);
   assert.equal(b.stats().received, 5000);
 });
+
+test('a packet sent with sendOwned is reused only after the receiver returned RELEASED', async () => {
+  const { buildTcpPacket } = await import('../../src/wire/packet.js');
+  const { RELEASED } = await import('../../src/link/link.js');
+  const clock = new VirtualClock();
+  const [a, b] = createMemoryPair({ clock });
+  const seg = { srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: 0x10, window: 5, urgent: 0, options: {}, payload: new Uint8Array(777) };
+  const src = Uint8Array.of(198, 18, 0, 1);
+  const dst = Uint8Array.of(198, 18, 0, 2);
+  const kept: Uint8Array[] = [];
+  b.onReceive = (p) => void kept.push(p); // keeps it: promises nothing
+  const p1 = buildTcpPacket(src, dst, seg);
+  a.sendOwned(p1);
+  const p2 = buildTcpPacket(src, dst, seg);
+  a.send(p2); // plain send: never recycled, whatever the receiver says
+  clock.runUntilIdle();
+  b.onReceive = () => RELEASED;
+  a.send(p2);
+  clock.runUntilIdle();
+  const p3 = buildTcpPacket(src, dst, seg);
+  assert.ok(p3 !== p1 && p3 !== p2, 'nothing was handed back');
+  a.sendOwned(p3);
+  clock.runUntilIdle();
+  const p4 = buildTcpPacket(src, dst, { ...seg, seq: 99 });
+  assert.equal(p4, p3, 'the released packet is reused for the next one of its size');
+  assert.deepEqual(kept[0], buildTcpPacket(src, dst, seg), 'a packet the receiver kept is left intact');
+  assert.equal(p4[24], 0, 'and the reused one carries the new header');
+  assert.equal(p4[27], 99);
+});
