@@ -100,23 +100,33 @@ export function allocPacket(n: number): Uint8Array {
  * Bounded; only the IPv4 TCP builder takes from it, and it overwrites every byte.
  */
 const recycled = new Map<number, Uint8Array[]>();
-const RECYCLE_PER_SIZE = 64;
+/** Enough for a full 256 KiB window of segments in flight plus their ACKs. */
+const RECYCLE_MAX_BYTES = 4 * 1024 * 1024;
 const RECYCLE_MAX_SIZES = 64;
+let recycledBytes = 0;
 
 /** Give a delivered packet's buffer back for reuse; the caller guarantees nobody holds it or a view of it. */
 export function recyclePacket(p: Uint8Array): void {
-  let list = recycled.get(p.length);
+  const n = p.length;
+  if (recycledBytes + n > RECYCLE_MAX_BYTES) return;
+  let list = recycled.get(n);
   if (list === undefined) {
-    if (recycled.size >= RECYCLE_MAX_SIZES) recycled.clear();
-    recycled.set(p.length, (list = []));
+    if (recycled.size >= RECYCLE_MAX_SIZES) {
+      recycled.clear();
+      recycledBytes = 0;
+    }
+    recycled.set(n, (list = []));
   }
-  if (list.length < RECYCLE_PER_SIZE) list.push(p);
+  list.push(p);
+  recycledBytes += n;
 }
 
 /** A buffer of `n` bytes with unspecified contents: a recycled one, else a fresh one. */
 function takePacket(n: number): Uint8Array {
   const p = recycled.get(n)?.pop();
-  return p === undefined ? allocPacket(n) : p;
+  if (p === undefined) return allocPacket(n);
+  recycledBytes -= n;
+  return p;
 }
 
 function build(
