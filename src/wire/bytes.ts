@@ -1,5 +1,6 @@
 // The Internet checksum (RFC 1071 sections 1-2, RFC 1624 section 3 incremental update), the IPv4 and
 // IPv6 pseudo-headers (RFC 9293 section 3.1, RFC 8200 section 8.1) and small big-endian byte helpers.
+import { simdOnesSumLE, SIMD_MAX } from './simd-sum.js';
 
 /**
  * Whether this host stores multi-byte words little-endian. The checksum sums words in host order and
@@ -9,6 +10,9 @@ const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Below this many bytes a plain 16-bit loop beats creating a word view. */
 const SMALL = 64;
+
+/** From this many bytes (up to SIMD_MAX) the WebAssembly SIMD kernel, where available, does the sum. */
+const SIMD_MIN = 256;
 
 /** Single-entry cache of a 32-bit view over the last ArrayBuffer summed, so repeated calls allocate nothing. */
 let cachedBuffer: ArrayBufferLike | null = null;
@@ -52,6 +56,11 @@ export function onesSum(buf: Uint8Array, start = 0, end: number = buf.length, in
     for (; i < last; i += 2) s += (buf[i]! << 8) | buf[i + 1]!;
     if (i === last) s += buf[i]! << 8;
     return s;
+  }
+  if (len >= SIMD_MIN && len <= SIMD_MAX) {
+    const le = simdOnesSumLE(buf, start, end);
+    // The kernel sums little-endian words: swap the folded sum into network order (RFC 1071 2(B)).
+    if (le >= 0) return initial + swap16(fold16(le));
   }
   // Sum in host order over aligned 32-bit words (a 32-bit word is two 16-bit words mod 0xffff).
   // hostSum weights each byte by its absolute address parity; at the end it is rotated into the
