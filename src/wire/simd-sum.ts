@@ -27,7 +27,7 @@ function section(id: number, body: number[]): number[] {
  * accumulators and returns the total of their lanes as an (unsigned) i32. Every lane gains at most
  * 2 * 0xffff per 64 bytes, so 64 KiB stays below 2^32 in total.
  */
-function moduleBytes(): Uint8Array {
+function moduleBytes(): Uint8Array<ArrayBuffer> {
   const SIMD = 0xfd;
   const LOAD = [SIMD, 0x00, 0x04]; // v128.load, align 2^4, then the offset
   const PAIRWISE = [SIMD, 0x7f]; // i32x4.extadd_pairwise_i16x8_u
@@ -58,7 +58,7 @@ function moduleBytes(): Uint8Array {
   ];
   const body = [0x02, 0x01, 0x7f, 0x04, 0x7b, ...code]; // locals: 1 x i32, 4 x v128
   const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
-  return Uint8Array.from([
+  return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f]), // type: (i32) -> i32
     ...section(3, [0x01, 0x00]), // one function of that type
