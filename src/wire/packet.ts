@@ -103,6 +103,8 @@ const recycled = new Map<number, Uint8Array[]>();
 /** Enough for a full 256 KiB window of segments in flight plus their ACKs. */
 const RECYCLE_MAX_BYTES = 4 * 1024 * 1024;
 const RECYCLE_MAX_SIZES = 64;
+/** Per size: small packets (ACKs) must not pile up thousands of views either. */
+const RECYCLE_MAX_PER_SIZE = 512;
 let recycledBytes = 0;
 
 /** Give a delivered packet's buffer back for reuse; the caller guarantees nobody holds it or a view of it. */
@@ -117,6 +119,7 @@ export function recyclePacket(p: Uint8Array): void {
     }
     recycled.set(n, (list = []));
   }
+  if (list.length >= RECYCLE_MAX_PER_SIZE) return;
   list.push(p);
   recycledBytes += n;
 }
