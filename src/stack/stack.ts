@@ -97,7 +97,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly ttl: number;
   /** Our addresses, by addrKey, for the "is this for us" test. */
   private readonly local = new Map<string, Interface>();
-  /** Our IPv4 addresses by their 32-bit value: the per-packet "for us" test without a key string. */
+  /** Our IPv4 addresses by v4key: the per-packet "for us" test without a key string. */
   private readonly local4 = new Map<number, Uint8Array>();
   /**
    * Remote IPv4 addresses seen lately, by value, so the fast input path hands out one shared
@@ -148,7 +148,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       if (this.local.has(addrKey(addr))) throw codedError('EADDRINUSE', `address ${text} is already assigned`);
       iface.addresses.push({ addr, prefix, text: formatIp(addr) });
       this.local.set(addrKey(addr), iface);
-      if (addr.length === 4) this.local4.set(u32(addr, 0), addr.slice());
+      if (addr.length === 4) this.local4.set(v4key(addr, 0), addr.slice());
       this.routes.add({ net: networkOf(addr, prefix), prefix, iface, via: null, connected: true });
     }
     this.interfaces.push(iface);
@@ -223,7 +223,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       return undefined;
     }
     const ip = r.value;
-    if (ip.version === 4 ? !this.local4.has(u32(ip.dst, 0)) : !this.local.has(addrKey(ip.dst))) {
+    if (ip.version === 4 ? !this.local4.has(v4key(ip.dst, 0)) : !this.local.has(addrKey(ip.dst))) {
       // Not for us and we do not forward (a host, RFC 1122 3.3.1).
       c.ipNotForUs++;
       return undefined;
@@ -285,9 +285,9 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     if (pkt.length < 40 || pkt[0] !== 0x45 || pkt[9] !== TCP_PROTOCOL || (read16(pkt, 6) & 0x3fff) !== 0) return false;
     const total = read16(pkt, 2);
     if (total < 40 || total > pkt.length || foldChecksum(onesSum(pkt, 0, 20)) !== 0) return false;
-    const dst = this.local4.get(u32(pkt, 16));
+    const dst = this.local4.get(v4key(pkt, 16));
     if (dst === undefined) return false;
-    const srcKey = u32(pkt, 12);
+    const srcKey = v4key(pkt, 12);
     let src = this.remote4.get(srcKey);
     if (src === undefined) {
       src = pkt.slice(12, 16);
@@ -560,9 +560,9 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   }
 }
 
-/** An IPv4 address as an unsigned 32-bit number. */
-function u32(a: Uint8Array, at: number): number {
-  return ((a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!) >>> 0;
+/** An IPv4 address as a signed 32-bit number: a small-integer Map key, no boxed double per lookup. */
+function v4key(a: Uint8Array, at: number): number {
+  return (a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!;
 }
 
 export { ipEquals };
