@@ -48,6 +48,8 @@ export class RingBuffer {
   #len = 0;
   /** High-water mark of bytes placed by writeAt past the readable end and not yet committed. */
   #pending = 0;
+  /** Where peek copies a range that wraps around the end of the storage (allocated when first needed). */
+  #scratch: Uint8Array | null = null;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`RingBuffer capacity ${capacity}`);
@@ -103,7 +105,10 @@ export class RingBuffer {
 
   /**
    * Bytes [offset, offset+len) of the readable data (clipped to it) without consuming them:
-   * a view into the storage when contiguous (valid until the next mutation), else a copy.
+   * a view into the storage when contiguous (valid until the next mutation), else a copy in a
+   * scratch buffer this ring reuses (valid until the next mutation or the next peek across the
+   * wrap). Callers copy what they keep: the send path copies it into a packet at once, and a
+   * fresh 64 KiB array for every wrapped segment cost more than the copy itself.
    */
   peek(offset: number, len: number): Uint8Array {
     const start = Math.min(Math.max(0, offset), this.#len);
@@ -114,7 +119,9 @@ export class RingBuffer {
     let from = this.#head + start;
     if (from >= this.#size) from -= this.#size;
     if (from + n <= this.#size) return buf.subarray(from, from + n);
-    const out = new Uint8Array(n);
+    let scratch = this.#scratch;
+    if (scratch === null || scratch.length < n) scratch = this.#scratch = new Uint8Array(n);
+    const out = scratch.length === n ? scratch : scratch.subarray(0, n);
     this.#copyOut(start, n, out);
     return out;
   }
@@ -172,6 +179,7 @@ export class RingBuffer {
     if (this.#len === 0 && this.#pending === 0) {
       if (this.#buf !== null) recycle(this.#buf);
       this.#buf = null;
+      this.#scratch = null;
       this.#size = 0;
       this.#head = 0;
     }
