@@ -362,10 +362,13 @@ export class TcpHost {
 
   /**
    * Lazy rescheduling: a clock entry is pushed only when the deadline moves earlier than the one
-   * already queued; a timer that fires early finds nothing due and queues the real deadline.
+   * already queued (which is cancelled, so each connection has at most one clock entry and a closed
+   * connection is not kept alive by the clock); a timer that fires early finds nothing due and
+   * queues the real deadline.
    */
   private scheduleAt(e: Entry, t: number): void {
     if (e.closed || !(t < e.timerAt)) return;
+    if (e.timer !== null) this.ip.clock.cancel(e.timer);
     e.timerAt = t;
     // A closure per queued deadline rather than one per connection: idle connections hold none.
     e.timer = this.ip.clock.schedule(t, () => this.onTimer(e));
