@@ -12,6 +12,8 @@ import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
 import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
 import { formatIp, ipEquals } from '../wire/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpStateName } from '../tcp/state.js';
+import type { TcpInfo } from '../tcp/info.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import { Emitter } from './emitter.js';
 import {
@@ -483,6 +485,26 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     return this.tcpHost.info(conn);
   }
 
+  /**
+   * Every TCP connection the stack keeps, from SYN-SENT / SYN-RECEIVED to TIME-WAIT, oldest first:
+   * its 4-tuple, state and statistics (tcp_info) now, and the connection itself. A snapshot: later
+   * changes are not reflected. Listeners are listed by tcpListeners().
+   */
+  connections(): StackConnection[] {
+    const now = this.clock.now();
+    const out: StackConnection[] = [];
+    for (const e of this.tcpHost.entries()) {
+      if (e.closed) continue;
+      out.push({ ...e.info(), state: e.conn.state, stats: e.conn.stats(now), conn: e.conn });
+    }
+    return out;
+  }
+
+  /** The TCP listeners that are open, in port order. */
+  tcpListeners(): TcpListener[] {
+    return this.tcpHost.listeners.values().filter((l) => !l.closed);
+  }
+
   // --- whole-stack ----------------------------------------------------------------------------
 
   stats(): StackStats {
@@ -504,6 +526,14 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.closed = true;
     for (const i of this.interfaces) i.link.onReceive = null;
   }
+}
+
+/** One entry of Stack.connections(). */
+export interface StackConnection extends ConnectionInfo {
+  state: TcpStateName;
+  /** tcp_info-style statistics at the time of the call. */
+  stats: TcpInfo;
+  conn: TcpConnection;
 }
 
 export { ipEquals };
