@@ -107,6 +107,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly pingId: number;
   private pingSeq = 0;
   private closed = false;
+  /** The last address tcpConnect parsed: clients tend to connect to one server again and again. */
+  private lastDst: { text: string; bytes: Uint8Array } | null = null;
 
   constructor(opts: StackOptions) {
     super();
@@ -461,7 +463,9 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 
   /** Open a TCP connection (active OPEN, RFC 9293 3.10.1); the SYN leaves on the next poll. */
   tcpConnect(opts: ConnectOptions): TcpConnection {
-    const dst = parseIpOrThrow(opts.address);
+    let dst: Uint8Array;
+    if (this.lastDst !== null && this.lastDst.text === opts.address) dst = this.lastDst.bytes;
+    else this.lastDst = { text: opts.address, bytes: (dst = parseIpOrThrow(opts.address)) };
     if (!Number.isInteger(opts.port) || opts.port <= 0 || opts.port > 65535) {
       throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
     }

@@ -93,7 +93,7 @@ export class TcpHost {
   /** Resolved configs shared by connections with the same settings, by "mss|settings" (bounded). */
   private readonly configs = new Map<string, TcpConfig>();
   /** Remote addresses shared by the connections that use them: packed address -> [bytes, users]. */
-  private readonly addrs = new Map<string, { bytes: Uint8Array; users: number }>();
+  private readonly addrs = new Map<number | string, { bytes: Uint8Array; users: number }>();
   /** The connection being polled: where `emit` sends its segments. */
   private polling: Entry | null = null;
   private readonly emit = (seg: TcpRepr): void => {
@@ -413,8 +413,9 @@ function ownAddress(iface: Interface, a: Uint8Array): Uint8Array {
   return a.slice();
 }
 
-/** A Map key for an address (4 or 16 bytes). */
-function addressKey(a: Uint8Array): string {
+/** A Map key for an address: the number for IPv4, 8 UTF-16 units for IPv6. */
+function addressKey(a: Uint8Array): number | string {
+  if (a.length === 4) return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
   let k = '';
   for (let i = 0; i < a.length; i += 2) k += String.fromCharCode((a[i]! << 8) | a[i + 1]!);
   return k;
