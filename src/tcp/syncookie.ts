@@ -139,12 +139,12 @@ export class SynCookies {
   #fill(t: CookieTuple, isn: number, counter: number, mssIndex: number, domain: number): Uint8Array {
     const m = this.#msg;
     let o = 0;
-    m.set(t.local.subarray(0, 16), o);
-    o += Math.min(t.local.length, 16);
+    const l = t.local;
+    for (let i = 0, n = Math.min(l.length, 16); i < n; i++) m[o++] = l[i]!;
     m[o++] = (t.localPort >>> 8) & 0xff;
     m[o++] = t.localPort & 0xff;
-    m.set(t.remote.subarray(0, 16), o);
-    o += Math.min(t.remote.length, 16);
+    const r = t.remote;
+    for (let i = 0, n = Math.min(r.length, 16); i < n; i++) m[o++] = r[i]!;
     m[o++] = (t.remotePort >>> 8) & 0xff;
     m[o++] = t.remotePort & 0xff;
     m[o++] = domain;
