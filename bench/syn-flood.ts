@@ -188,16 +188,16 @@ export function runSynFlood(o: FloodOptions = {}): FloodResult {
   }
 
   const wall0 = performance.now();
-  clock.runUntil(floodMs);
+  clock.runUntil(floodMs + (o.latency ?? 5)); // the flood and its last SYNs in flight
   res.wallMs = performance.now() - wall0;
+  // Let the legitimate transfers, the half-open entries' SYN-ACK retries and TIME-WAIT run out.
+  clock.runUntilIdle({ maxTime: floodMs + 600_000 });
   const s = server.stats();
   res.serverTcpIn = s.tcpIn;
   res.cookiesSent = s.tcpSynCookiesSent;
   res.cookiesValid = s.tcpSynCookiesValid;
   res.cookiesFailed = s.tcpSynCookiesFailed;
   res.backlogDrops = s.tcpBacklogDrops;
-  // Let the legitimate transfers, the half-open entries' SYN-ACK retries and TIME-WAIT run out.
-  clock.runUntilIdle({ maxTime: floodMs + 600_000 });
   res.leftConnections = server.stats().tcpConnections + client.stats().tcpConnections;
   res.leftTimers = clock.pending();
   listener.close();
