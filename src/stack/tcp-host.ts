@@ -471,6 +471,9 @@ export class TcpHost {
     e.inInput = true;
     e.conn.handleSegment(seg, now);
     e.inInput = false;
+    // The ACK acknowledges exactly ISS + 1, so it always completes the handshake; were it ever not
+    // to, a TCB with no SYN-ACK to retransmit must not linger.
+    if (!e.closed && e.conn.state === 'SYN-RECEIVED') e.conn.abort();
     if (!e.closed) this.pollConn(e, now);
     return true;
   }

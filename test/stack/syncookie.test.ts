@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { twoStacks, A4, B4, text, str } from './fixture.js';
+import { twoStacks, A4, B4, A6, B6, text, str } from './fixture.js';
 import { parseIp } from '../../src/wire/address.js';
 import { parseIpPacket, buildTcpPacket } from '../../src/wire/packet.js';
 import { parseTcp, TcpFlag, type TcpOptions, type TcpRepr } from '../../src/wire/tcp.js';
@@ -323,6 +323,25 @@ test("the same five clients with 'auto': two take the backlog, three get cookies
   assert.equal(b.stats().tcpBacklogDrops, 0);
   assert.deepEqual(events, ['sent backlog 2/2, mode auto', 'sent backlog 2/2, mode auto', 'sent backlog 2/2, mode auto', 'valid', 'valid', 'valid']);
   clock.runUntilIdle();
+  assert.equal(a.stats().tcpConnections + b.stats().tcpConnections, 0);
+});
+
+test('IPv6: a cookie connection over 2001:db8::/32 carries data both ways', () => {
+  const { clock, a, b } = twoStacks({ latency: 2 });
+  let server: TcpConnection | null = null;
+  b.tcpListen({ port: 443, synCookies: 'always' }, (conn) => {
+    server = conn;
+  });
+  const c = a.tcpConnect({ address: B6, port: 443 });
+  clock.runUntil(10);
+  const srv = server as TcpConnection | null;
+  assert.ok(srv !== null && c.state === 'ESTABLISHED');
+  assert.equal(b.connectionInfo(srv)?.remoteAddress, A6);
+  assert.equal(srv.stats().sndMss, 1440 - 12, 'IPv6 MSS 1440 is in the table; minus timestamps');
+  const ex = exchange(c, srv, 50_000);
+  clock.runUntilIdle();
+  assert.ok(ex.done());
+  assert.equal(b.stats().tcpSynCookiesValid, 1);
   assert.equal(a.stats().tcpConnections + b.stats().tcpConnections, 0);
 });
 
