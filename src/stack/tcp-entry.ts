@@ -46,6 +46,8 @@ export class Entry {
   closed = false;
   /** Inside handleSegment: a poll follows anyway, so poll requests need no timer. */
   inInput = false;
+  /** Whether it occupies a backlog slot (false for a connection rebuilt from a SYN cookie). */
+  inBacklog = true;
   conn!: TcpConnection;
   label: string | null = null;
   // Declared fields (ES2022 class fields): present from construction, so every Entry keeps one shape.
@@ -65,7 +67,7 @@ export class Entry {
     readonly localPort: number,
     readonly remote: Uint8Array,
     readonly remotePort: number,
-    /** The listener whose backlog this SYN-RECEIVED connection occupies (null when active or accepted). */
+    /** The listener this passive connection goes to once ESTABLISHED (null when active or accepted). */
     public listener: TcpListener | null,
     user?: TcpHooks,
   ) {
