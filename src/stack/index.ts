@@ -1,6 +1,6 @@
 // The stack's public surface: Stack, its interfaces and routes, UDP sockets, TCP listeners.
 export { Stack } from './stack.js';
-export type { StackOptions, InterfaceOptions, StackStats, StackCounters, PingOptions, PingReply } from './stack.js';
+export type { StackOptions, InterfaceOptions, StackStats, StackCounters, PingOptions, PingReply, StackConnection } from './stack.js';
 export { Interface, RouteTable } from './route.js';
 export type { Route, InterfaceAddress } from './route.js';
 export { UdpSocket } from './udp.js';
@@ -8,5 +8,6 @@ export type { RemoteInfo, UdpAddressInfo } from './udp.js';
 export { TcpListener } from './tcp-host.js';
 export type { ConnectOptions, ListenOptions, ConnectionInfo } from './tcp-host.js';
 export { Emitter } from './emitter.js';
+export type { SynCookieMode } from './syn-cookies.js';
 export { EphemeralPorts, DEFAULT_EPHEMERAL } from './ports.js';
 export type { PortRange } from './ports.js';

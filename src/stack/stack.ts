@@ -13,6 +13,8 @@ import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
 import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
 import { formatIp, ipEquals } from '../wire/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpStateName } from '../tcp/state.js';
+import type { TcpInfo } from '../tcp/info.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import { Emitter } from './emitter.js';
 import {
@@ -24,6 +26,7 @@ import { EphemeralPorts, type PortRange } from './ports.js';
 import { UdpSocket, codedError, type UdpHost } from './udp.js';
 import { classifyIcmpError, quoteFor } from './icmp.js';
 import { TcpHost, type ConnectOptions, type ConnectionInfo, type ListenOptions, type TcpListener } from './tcp-host.js';
+import { SYN_COOKIE_MODES, type SynCookieMode } from './syn-cookies.js';
 
 export interface StackOptions {
   /** Host name used in trace events (default "stack"). */
@@ -39,6 +42,11 @@ export interface StackOptions {
   ephemeralPorts?: PortRange;
   /** Default listen backlog (default 511, as Node's). */
   backlog?: number;
+  /**
+   * SYN cookies (RFC 4987 3.6) for listeners: 'auto' (default) once a listener's backlog is full,
+   * 'always', or 'never' (SYNs beyond the backlog are dropped). A listener may override it.
+   */
+  synCookies?: SynCookieMode;
 }
 
 export interface InterfaceOptions {
@@ -57,6 +65,7 @@ function newCounters() {
     udpIn: 0, udpOut: 0, udpBad: 0, udpNoPort: 0,
     tcpIn: 0, tcpOut: 0, tcpBad: 0, tcpNoListener: 0, tcpResetsSent: 0, tcpBacklogDrops: 0,
     tcpActiveOpens: 0, tcpPassiveOpens: 0,
+    tcpSynCookiesSent: 0, tcpSynCookiesValid: 0, tcpSynCookiesFailed: 0,
   };
 }
 export type StackCounters = ReturnType<typeof newCounters>;
@@ -115,6 +124,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly pingId: number;
   private pingSeq = 0;
   private closed = false;
+  /** The last address tcpConnect parsed: clients tend to connect to one server again and again. */
+  private lastDst: { text: string; bytes: Uint8Array } | null = null;
 
   constructor(opts: StackOptions) {
     super();
@@ -125,7 +136,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.tcpBuild = { ttl: this.ttl };
     this.ports = new EphemeralPorts(this.random, opts.ephemeralPorts);
     this.pingId = this.random.u32() & 0xffff;
-    this.tcpHost = new TcpHost(this, this.random, opts.tcp ?? {}, this.ports, opts.backlog ?? 511);
+    checkSynCookieMode(opts.synCookies);
+    this.tcpHost = new TcpHost(this, this.random, opts.tcp ?? {}, this.ports, opts.backlog ?? 511, opts.synCookies ?? 'auto');
   }
 
   protected override listenersChanged(event: keyof StackEvents): void {
@@ -508,12 +520,15 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
       throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
     }
+    checkSynCookieMode(opts.synCookies);
     return this.tcpHost.listen(addr, anyFamily, text, opts, onConnection);
   }
 
   /** Open a TCP connection (active OPEN, RFC 9293 3.10.1); the SYN leaves on the next poll. */
   tcpConnect(opts: ConnectOptions): TcpConnection {
-    const dst = parseIpOrThrow(opts.address);
+    let dst: Uint8Array;
+    if (this.lastDst !== null && this.lastDst.text === opts.address) dst = this.lastDst.bytes;
+    else this.lastDst = { text: opts.address, bytes: (dst = parseIpOrThrow(opts.address)) };
     if (!Number.isInteger(opts.port) || opts.port <= 0 || opts.port > 65535) {
       throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
     }
@@ -535,6 +550,26 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   /** Addresses and ports of a connection this stack owns. */
   connectionInfo(conn: TcpConnection): ConnectionInfo | undefined {
     return this.tcpHost.info(conn);
+  }
+
+  /**
+   * Every TCP connection the stack keeps, from SYN-SENT / SYN-RECEIVED to TIME-WAIT, oldest first:
+   * its 4-tuple, state and statistics (tcp_info) now, and the connection itself. A snapshot: later
+   * changes are not reflected. Listeners are listed by tcpListeners().
+   */
+  connections(): StackConnection[] {
+    const now = this.clock.now();
+    const out: StackConnection[] = [];
+    for (const e of this.tcpHost.entries()) {
+      if (e.closed) continue;
+      out.push({ ...e.info(), state: e.conn.state, stats: e.conn.stats(now), conn: e.conn });
+    }
+    return out;
+  }
+
+  /** The TCP listeners that are open, in port order. */
+  tcpListeners(): TcpListener[] {
+    return this.tcpHost.listeners.values().filter((l) => !l.closed);
   }
 
   // --- whole-stack ----------------------------------------------------------------------------
@@ -565,4 +600,20 @@ function v4key(a: Uint8Array, at: number): number {
   return (a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!;
 }
 
+/** One entry of Stack.connections(). */
+export interface StackConnection extends ConnectionInfo {
+  state: TcpStateName;
+  /** tcp_info-style statistics at the time of the call. */
+  stats: TcpInfo;
+  conn: TcpConnection;
+}
+
 export { ipEquals };
+
+function checkSynCookieMode(mode: SynCookieMode | undefined): void {
+  if (mode !== undefined && !SYN_COOKIE_MODES.includes(mode)) {
+    const e = new TypeError(`synCookies must be one of ${SYN_COOKIE_MODES.join(', ')}; got ${String(mode)}`) as TypeError & { code: string };
+    e.code = 'ERR_INVALID_ARG_VALUE';
+    throw e;
+  }
+}

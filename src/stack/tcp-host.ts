@@ -1,29 +1,25 @@
 // TCP inside the stack: demultiplexing by packed 4-tuple (one Map lookup per segment), listeners
-// with a backlog, active opens with RFC 6056 ephemeral ports and RFC 6528 ISNs, RSTs for closed
-// ports (RFC 9293 3.10.7.1), ICMP errors handed to connections, and the single timer queue that
-// drives every connection's poll()/pollAt() with lazy rescheduling.
-import type { Clock, TimerHandle } from '../util/clock.js';
+// with a backlog and SYN cookies once it is full (RFC 4987 3.6), active opens with RFC 6056
+// ephemeral ports and RFC 6528 ISNs, RSTs for closed ports (RFC 9293 3.10.7.1), ICMP errors handed
+// to connections, and the single timer queue that drives every connection's poll()/pollAt() with
+// lazy rescheduling.
+import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
-import type { TraceEvent, TcpStateName } from '../trace/events.js';
+import type { TraceEvent } from '../trace/events.js';
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
 import { formatIp } from '../wire/address.js';
-import { TcpConnection, type TcpHooks, type TcpErrorCode } from '../tcp/connection.js';
+import { TcpConnection, type TcpHooks } from '../tcp/connection.js';
 import { replyToClosed } from '../tcp/output.js';
-import { resolveConfig, type TcpConfigInput } from '../tcp/config.js';
+import { resolveConfig, shareConfig, type TcpConfig, type TcpConfigInput } from '../tcp/config.js';
 import { IsnGenerator } from '../tcp/isn.js';
-import { tupleKey, isMulticastOrBroadcast, type Interface } from './route.js';
+import { tupleKey, isMulticastOrBroadcast, ipEquals, type Interface } from './route.js';
 import { PortTable } from './port-table.js';
 import { EphemeralPorts } from './ports.js';
 import { mssForMtu, type IcmpAction } from './icmp.js';
+import { CookieJar, type SynCookieMode } from './syn-cookies.js';
+import { Entry, type ConnectionInfo } from './tcp-entry.js';
 
-/** Addresses and ports of a connection, as Node's socket.address() / remoteAddress report them. */
-export interface ConnectionInfo {
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  family: 'IPv4' | 'IPv6';
-}
+export type { ConnectionInfo };
 
 /** What the TCP host needs from the IP layer. */
 export interface TcpIpLayer {
@@ -34,140 +30,10 @@ export interface TcpIpLayer {
   /** Send a TCP segment from `src` to `dst` out of `iface`. */
   sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void;
   countDrop(counter: 'tcpBad' | 'tcpNoListener' | 'tcpBacklogDrops', reason: 'no-listener' | 'backlog-full', detail: string): void;
-  counters: { tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number };
-}
-
-/** One connection as the stack keeps it. */
-class Entry {
-  timerAt = Infinity;
-  timer: TimerHandle | null = null;
-  closed = false;
-  /** Inside handleSegment: a poll follows anyway, so poll requests need no timer. */
-  inInput = false;
-  /** The listener whose backlog this SYN-RECEIVED connection occupies. */
-  listener: TcpListener | null;
-  conn!: TcpConnection;
-  label: string | null = null;
-  readonly emit = (seg: TcpRepr): void => this.host.ip.sendTcp(this.iface, this.local, this.remote, seg);
-  readonly fire = (): void => this.host.onTimer(this);
-
-  constructor(
-    readonly host: TcpHost,
-    readonly key: string,
-    readonly iface: Interface,
-    readonly local: Uint8Array,
-    readonly localPort: number,
-    readonly remote: Uint8Array,
-    readonly remotePort: number,
-    listener: TcpListener | null,
-  ) {
-    this.listener = listener;
-  }
-
-  connLabel(): string {
-    return (this.label ??= `${formatIp(this.local)}:${this.localPort}>${formatIp(this.remote)}:${this.remotePort}`);
-  }
-
-  info(): ConnectionInfo {
-    return {
-      localAddress: formatIp(this.local),
-      localPort: this.localPort,
-      remoteAddress: formatIp(this.remote),
-      remotePort: this.remotePort,
-      family: this.local.length === 4 ? 'IPv4' : 'IPv6',
-    };
-  }
-}
-
-/**
- * The hooks object the stack gives each connection. onReadable / onWritable / onError belong to
- * the application; assigning onState / onConnected / onClosed / onTrace adds the application's
- * handler after the stack's own, and onPollNeeded stays the stack's. Set hooks one by one
- * (`conn.hooks.onReadable = ...`); do not replace the whole object.
- */
-class StackHooks {
-  onReadable?: () => void;
-  onWritable?: () => void;
-  onError?: (code: TcpErrorCode, message: string) => void;
-  private userState: ((from: TcpStateName, to: TcpStateName, cause: string) => void) | undefined;
-  private userConnected: (() => void) | undefined;
-  private userClosed: (() => void) | undefined;
-  private userTrace: ((e: TraceEvent) => void) | undefined;
-
-  constructor(
-    private readonly host: TcpHost,
-    private readonly e: Entry,
-    user: TcpHooks | undefined,
-  ) {
-    if (user !== undefined) {
-      if (user.onReadable) this.onReadable = user.onReadable.bind(user);
-      if (user.onWritable) this.onWritable = user.onWritable.bind(user);
-      if (user.onError) this.onError = user.onError.bind(user);
-      this.userState = user.onState?.bind(user);
-      this.userConnected = user.onConnected?.bind(user);
-      this.userClosed = user.onClosed?.bind(user);
-      this.userTrace = user.onTrace?.bind(user);
-    }
-  }
-
-  private readonly stateFn = (from: TcpStateName, to: TcpStateName, cause: string): void => {
-    const ip = this.host.ip;
-    if (ip.tracing) {
-      ip.trace({ type: 'state', t: ip.clock.now(), host: ip.name, from, to, cause, conn: this.e.connLabel() });
-    }
-    this.userState?.(from, to, cause);
+  counters: {
+    tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number;
+    tcpSynCookiesSent: number; tcpSynCookiesValid: number; tcpSynCookiesFailed: number;
   };
-  private readonly connectedFn = (): void => {
-    this.host.connected(this.e);
-    this.userConnected?.();
-  };
-  private readonly closedFn = (): void => {
-    this.host.forget(this.e);
-    this.userClosed?.();
-  };
-  private readonly pollFn = (): void => this.host.kick(this.e);
-  private readonly traceFn = (ev: TraceEvent): void => {
-    const ip = this.host.ip;
-    if (ip.tracing) {
-      const tagged = ev as TraceEvent & { host?: string; conn?: string };
-      if (tagged.type !== 'segment') tagged.host = ip.name;
-      tagged.conn ??= this.e.connLabel();
-      ip.trace(ev);
-    }
-    this.userTrace?.(ev);
-  };
-
-  get onState(): (from: TcpStateName, to: TcpStateName, cause: string) => void {
-    return this.stateFn;
-  }
-  set onState(fn: ((from: TcpStateName, to: TcpStateName, cause: string) => void) | undefined) {
-    this.userState = fn;
-  }
-  get onConnected(): () => void {
-    return this.connectedFn;
-  }
-  set onConnected(fn: (() => void) | undefined) {
-    this.userConnected = fn;
-  }
-  get onClosed(): () => void {
-    return this.closedFn;
-  }
-  set onClosed(fn: (() => void) | undefined) {
-    this.userClosed = fn;
-  }
-  get onPollNeeded(): () => void {
-    return this.pollFn;
-  }
-  set onPollNeeded(_fn: (() => void) | undefined) {
-    // The stack drives polling; an application handler here would starve the connection.
-  }
-  /** Present only while someone listens, so the connection builds no trace events otherwise. */
-  get onTrace(): ((e: TraceEvent) => void) | undefined {
-    return this.host.ip.tracing || this.userTrace !== undefined ? this.traceFn : undefined;
-  }
-  set onTrace(fn: ((e: TraceEvent) => void) | undefined) {
-    this.userTrace = fn;
-  }
 }
 
 export interface ListenOptions {
@@ -177,6 +43,8 @@ export interface ListenOptions {
   port?: number;
   /** Connections allowed in SYN-RECEIVED at once (default the stack's, 511). */
   backlog?: number;
+  /** SYN cookies when the backlog is full (default the stack's, 'auto'). */
+  synCookies?: SynCookieMode;
   config?: TcpConfigInput;
 }
 
@@ -185,9 +53,17 @@ export class TcpListener {
   closed = false;
   /** Connections in SYN-RECEIVED that count against the backlog. */
   pending = 0;
-  /** SYNs dropped because the backlog was full. */
+  /** SYNs dropped because the backlog was full (synCookies 'never'). */
   dropped = 0;
   accepted = 0;
+  /** SYN-ACKs sent with a cookie, and ACKs checked as cookies that passed or failed. */
+  cookiesSent = 0;
+  cookiesValid = 0;
+  cookiesFailed = 0;
+  /** When the last cookie was sent (ms); in 'auto' mode ACKs are checked as cookies only for two slots after. */
+  lastCookieAt = -Infinity;
+  /** Resolved configs for cookie SYN-ACKs, per interface and family (read-only use). */
+  readonly cookieConfigs = new Map<Interface, [TcpConfig | null, TcpConfig | null]>();
 
   constructor(
     private readonly host: TcpHost,
@@ -197,6 +73,7 @@ export class TcpListener {
     public backlog: number,
     readonly config: TcpConfigInput | undefined,
     readonly onConnection: (conn: TcpConnection, info: ConnectionInfo) => void,
+    public synCookies: SynCookieMode = 'auto',
   ) {}
 
   address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } {
@@ -225,11 +102,21 @@ export interface ConnectOptions {
 export class TcpHost {
   readonly conns = new Map<string, Entry>();
   readonly listeners = new PortTable<TcpListener>();
-  private readonly byConn = new WeakMap<TcpConnection, Entry>();
   /** Local ports in use by connections (count per port), for ephemeral selection. */
   private readonly portUse = new Map<number, number>();
   private readonly isn: IsnGenerator;
+  private readonly cookies: CookieJar;
   readonly ports: EphemeralPorts;
+  /** Resolved configs shared by connections with the same settings, by "mss|settings" (bounded). */
+  private readonly configs = new Map<string, TcpConfig>();
+  /** Remote addresses shared by the connections that use them: packed address -> [bytes, users]. */
+  private readonly addrs = new Map<number | string, { bytes: Uint8Array; users: number }>();
+  /** The connection being polled: where `emit` sends its segments. */
+  private polling: Entry | null = null;
+  private readonly emit = (seg: TcpRepr): void => {
+    const e = this.polling!;
+    this.ip.sendTcp(e.iface, e.local, e.remote, seg);
+  };
 
   constructor(
     readonly ip: TcpIpLayer,
@@ -237,8 +124,10 @@ export class TcpHost {
     private readonly baseConfig: TcpConfigInput,
     ports: EphemeralPorts,
     readonly defaultBacklog: number,
+    readonly defaultSynCookies: SynCookieMode = 'auto',
   ) {
     this.isn = new IsnGenerator(random);
+    this.cookies = new CookieJar(random);
     this.ports = ports;
   }
 
@@ -247,16 +136,55 @@ export class TcpHost {
   }
 
   info(conn: TcpConnection): ConnectionInfo | undefined {
-    return this.byConn.get(conn)?.info();
+    return this.entryOf(conn)?.info();
   }
 
-  /** Per-connection config: stack defaults, then the caller's, with the MSS capped by the path MTU. */
-  private configFor(iface: Interface, remote: Uint8Array, extra: TcpConfigInput | undefined, pmtu: number) {
-    const merged: TcpConfigInput = { ...this.baseConfig, ...extra };
-    const v6 = remote.length === 16;
-    const linkMss = mssForMtu(Math.min(iface.mtu, pmtu), v6);
-    merged.mss = Math.min(merged.mss ?? linkMss, linkMss);
-    return resolveConfig(merged);
+  /** The entry of a connection this host owns (its hooks object), or undefined. */
+  entryOf(conn: TcpConnection): Entry | undefined {
+    const h = conn.hooks;
+    return h instanceof Entry && h.host === this && h.conn === conn ? h : undefined;
+  }
+
+  /** Every connection this host keeps (TIME-WAIT included), in the order they were opened. */
+  entries(): IterableIterator<Entry> {
+    return this.conns.values();
+  }
+
+  /**
+   * Per-connection config: stack defaults, then the caller's, with the MSS capped by the path MTU.
+   * Connections with the same settings share one frozen object (resolving costs time and each copy
+   * about 110 bytes); a connection that changes a setting copies it (TcpConnection.ownConfig).
+   */
+  private configFor(iface: Interface, remote: Uint8Array, extra: TcpConfigInput | undefined, pmtu: number): TcpConfig {
+    const linkMss = mssForMtu(Math.min(iface.mtu, pmtu), remote.length === 16);
+    const key = extra === undefined ? `${linkMss}` : `${linkMss}|${JSON.stringify(extra)}`;
+    let c = this.configs.get(key);
+    if (c === undefined) {
+      const merged: TcpConfigInput = { ...this.baseConfig, ...extra };
+      merged.mss = Math.min(merged.mss ?? linkMss, linkMss);
+      c = shareConfig(resolveConfig(merged));
+      if (this.configs.size >= 64) this.configs.clear();
+      this.configs.set(key, c);
+    }
+    return c;
+  }
+
+  /** One shared copy of a remote address per distinct address in use (see release). */
+  private internAddress(a: Uint8Array): Uint8Array {
+    const k = addressKey(a);
+    let r = this.addrs.get(k);
+    if (r === undefined) {
+      r = { bytes: a.slice(), users: 0 };
+      this.addrs.set(k, r);
+    }
+    r.users++;
+    return r.bytes;
+  }
+
+  private releaseAddress(a: Uint8Array): void {
+    const k = addressKey(a);
+    const r = this.addrs.get(k);
+    if (r !== undefined && r.bytes === a && --r.users <= 0) this.addrs.delete(k);
   }
 
   // --- active open ------------------------------------------------------------------------------
@@ -282,15 +210,14 @@ export class TcpHost {
     }
     const now = this.ip.clock.now();
     const key = tupleKey(local, localPort, remote, remotePort);
-    const e = new Entry(this, key, iface, local, localPort, remote, remotePort, null);
-    const hooks = new StackHooks(this, e, opts.hooks);
+    const e = new Entry(this, key, iface, local, localPort, this.internAddress(remote), remotePort, null, opts.hooks);
     e.conn = TcpConnection.connect({
       localPort,
       remotePort,
       iss: this.isn.next(now, local, localPort, remote, remotePort),
       now,
       config: this.configFor(iface, remote, opts.config, pmtu),
-      hooks: hooks as unknown as TcpHooks,
+      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
       tsOffset: this.random.u32(),
     });
     this.register(e);
@@ -310,7 +237,8 @@ export class TcpHost {
     } else if (this.listeners.conflicts(port, addr, anyFamily)) {
       throw codedError('EADDRINUSE', `listen EADDRINUSE: address already in use ${addressText}:${port}`);
     }
-    const l = new TcpListener(this, addr, addressText, port, opts.backlog ?? this.defaultBacklog, opts.config, onConnection);
+    const l = new TcpListener(this, addr, addressText, port, opts.backlog ?? this.defaultBacklog, opts.config, onConnection,
+      opts.synCookies ?? this.defaultSynCookies);
     this.listeners.add(port, { addr, anyFamily, value: l });
     return l;
   }
@@ -346,6 +274,10 @@ export class TcpHost {
     if (l !== undefined && !l.closed) {
       if (synOnly) {
         if (isMulticastOrBroadcast(src)) return;
+        if (l.synCookies === 'always' || (l.pending >= l.backlog && l.synCookies === 'auto')) {
+          this.sendCookie(iface, l, src, dst, seg, now);
+          return;
+        }
         if (l.pending >= l.backlog) {
           l.dropped++;
           this.ip.countDrop('tcpBacklogDrops', 'backlog-full', `listener port ${l.port} backlog ${l.backlog}`);
@@ -356,6 +288,7 @@ export class TcpHost {
       }
       if ((seg.flags & TcpFlag.RST) !== 0) return; // RST to LISTEN: ignore
       if ((seg.flags & TcpFlag.ACK) === 0) return; // neither SYN nor ACK: drop
+      if ((seg.flags & TcpFlag.SYN) === 0 && this.cookieExpected(l, now) && this.acceptCookie(iface, l, src, dst, seg, now)) return;
       // An ACK to LISTEN gets <SEQ=SEG.ACK><CTL=RST>, the same as a closed port answers.
     } else {
       this.ip.countDrop('tcpNoListener', 'no-listener', `port ${seg.dstPort}`);
@@ -365,23 +298,96 @@ export class TcpHost {
 
   private accept(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, syn: TcpRepr, now: number): void {
     // A wildcard listener answers from the address the SYN was sent to.
-    const local = dst.slice();
-    const remote = src.slice();
+    const local = ownAddress(iface, dst);
+    const remote = this.internAddress(src);
     const key = tupleKey(local, syn.dstPort, remote, syn.srcPort);
     const e = new Entry(this, key, iface, local, syn.dstPort, remote, syn.srcPort, l);
-    const hooks = new StackHooks(this, e, undefined);
     e.conn = TcpConnection.accept(syn, {
       localPort: syn.dstPort,
       remotePort: syn.srcPort,
       iss: this.isn.next(now, local, syn.dstPort, remote, syn.srcPort),
       now,
       config: this.configFor(iface, remote, l.config, Infinity),
-      hooks: hooks as unknown as TcpHooks,
+      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
       tsOffset: this.random.u32(),
     });
     l.pending++;
     this.register(e);
     this.pollConn(e, now);
+  }
+
+  // --- SYN cookies (RFC 4987 section 3.6) ---------------------------------------------------------
+
+  /** Answer a SYN statelessly: a SYN-ACK whose ISS (and TSval) is a cookie; nothing is stored. */
+  private sendCookie(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, syn: TcpRepr, now: number): void {
+    const cfg = this.cookieConfig(l, iface, src);
+    const seg = this.cookies.synAck(syn, dst, src, cfg, now);
+    l.cookiesSent++;
+    l.lastCookieAt = now;
+    this.ip.counters.tcpSynCookiesSent++;
+    if (this.ip.tracing) {
+      const conn = `${formatIp(dst)}:${syn.dstPort}>${formatIp(src)}:${syn.srcPort}`;
+      const detail = `backlog ${l.pending}/${l.backlog}, mode ${l.synCookies}`;
+      this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'sent', detail, conn });
+    }
+    this.ip.sendTcp(iface, dst, src, seg);
+  }
+
+  /** 'always' checks every stray ACK; 'auto' only within two counter slots of the last cookie sent. */
+  private cookieExpected(l: TcpListener, now: number): boolean {
+    if (l.synCookies === 'always') return true;
+    return l.synCookies === 'auto' && now - l.lastCookieAt < 2 * this.cookies.slotMs;
+  }
+
+  /**
+   * An ACK to a listener with no connection: if `ack - 1` is a valid cookie, create the connection
+   * straight into the handshake's last step and let it take the ACK (and any data on it).
+   * Returns false (and counts) when the cookie fails; the caller then answers with RST.
+   */
+  private acceptCookie(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, now: number): boolean {
+    const v = this.cookies.check(seg, dst, src, this.cookieConfig(l, iface, src).timestamps, now);
+    const tracing = this.ip.tracing;
+    const label = tracing ? `${formatIp(dst)}:${seg.dstPort}>${formatIp(src)}:${seg.srcPort}` : '';
+    if (!v.ok) {
+      l.cookiesFailed++;
+      this.ip.counters.tcpSynCookiesFailed++;
+      if (tracing) this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'failed', detail: v.reason, conn: label });
+      return false;
+    }
+    l.cookiesValid++;
+    this.ip.counters.tcpSynCookiesValid++;
+    if (tracing) this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'valid', conn: label });
+    const local = ownAddress(iface, dst);
+    const remote = this.internAddress(src);
+    const key = tupleKey(local, seg.dstPort, remote, seg.srcPort);
+    const e = new Entry(this, key, iface, local, seg.dstPort, remote, seg.srcPort, l);
+    e.inBacklog = false;
+    e.conn = TcpConnection.fromCookie(seg, v.value.syn, {
+      localPort: seg.dstPort,
+      remotePort: seg.srcPort,
+      iss: v.value.iss,
+      now,
+      config: this.configFor(iface, remote, l.config, Infinity),
+      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
+      tsOffset: v.value.tsOffset,
+    });
+    this.register(e);
+    e.inInput = true;
+    e.conn.handleSegment(seg, now);
+    e.inInput = false;
+    // The ACK acknowledges exactly ISS + 1, so it always completes the handshake; were it ever not
+    // to, a TCB with no SYN-ACK to retransmit must not linger.
+    if (!e.closed && e.conn.state === 'SYN-RECEIVED') e.conn.abort();
+    if (!e.closed) this.pollConn(e, now);
+    return true;
+  }
+
+  /** The listener's resolved config for cookie SYN-ACKs on `iface` (cached: one per family). */
+  private cookieConfig(l: TcpListener, iface: Interface, remote: Uint8Array): TcpConfig {
+    let pair = l.cookieConfigs.get(iface);
+    if (pair === undefined) l.cookieConfigs.set(iface, (pair = [null, null]));
+    const i = remote.length === 16 ? 1 : 0;
+    return (pair[i] ??= this.configFor(iface, remote, l.config, Infinity));
   }
 
   /** Answer a segment to a port with no connection (RFC 9293 3.10.7.1). */
@@ -410,7 +416,6 @@ export class TcpHost {
 
   private register(e: Entry): void {
     this.conns.set(e.key, e);
-    this.byConn.set(e.conn, e);
     this.portUse.set(e.localPort, (this.portUse.get(e.localPort) ?? 0) + 1);
   }
 
@@ -419,7 +424,7 @@ export class TcpHost {
     const l = e.listener;
     if (l === null) return;
     e.listener = null;
-    l.pending--;
+    if (e.inBacklog) l.pending--;
     if (l.closed) {
       e.conn.abort();
       return;
@@ -434,10 +439,11 @@ export class TcpHost {
     if (e.closed) return;
     e.closed = true;
     if (e.listener !== null) {
-      e.listener.pending--;
+      if (e.inBacklog) e.listener.pending--;
       e.listener = null;
     }
     if (this.conns.get(e.key) === e) this.conns.delete(e.key);
+    this.releaseAddress(e.remote);
     const n = (this.portUse.get(e.localPort) ?? 1) - 1;
     if (n <= 0) this.portUse.delete(e.localPort);
     else this.portUse.set(e.localPort, n);
@@ -455,12 +461,16 @@ export class TcpHost {
 
   /**
    * Lazy rescheduling: a clock entry is pushed only when the deadline moves earlier than the one
-   * already queued; a timer that fires early finds nothing due and queues the real deadline.
+   * already queued (which is cancelled, so each connection has at most one clock entry and a closed
+   * connection is not kept alive by the clock); a timer that fires early finds nothing due and
+   * queues the real deadline.
    */
   private scheduleAt(e: Entry, t: number): void {
     if (e.closed || !(t < e.timerAt)) return;
+    if (e.timer !== null) this.ip.clock.cancel(e.timer);
     e.timerAt = t;
-    e.timer = this.ip.clock.schedule(t, e.fire);
+    // A closure per queued deadline rather than one per connection: idle connections hold none.
+    e.timer = this.ip.clock.schedule(t, () => this.onTimer(e));
   }
 
   onTimer(e: Entry): void {
@@ -474,7 +484,14 @@ export class TcpHost {
   }
 
   private pollConn(e: Entry, now: number): void {
-    e.conn.poll(now, e.emit);
+    // Save and restore: a segment sent on a loopback path may be delivered (and polled) re-entrantly.
+    const outer = this.polling;
+    this.polling = e;
+    try {
+      e.conn.poll(now, this.emit);
+    } finally {
+      this.polling = outer;
+    }
     if (!e.closed) this.scheduleAt(e, e.conn.pollAt());
   }
 
@@ -487,6 +504,20 @@ export class TcpHost {
       if (!e.closed) this.forget(e);
     }
   }
+}
+
+/** The interface's own copy of local address `a` (shared by every connection using it), else a copy. */
+function ownAddress(iface: Interface, a: Uint8Array): Uint8Array {
+  for (const x of iface.addresses) if (ipEquals(x.addr, a)) return x.addr;
+  return a.slice();
+}
+
+/** A Map key for an address: the number for IPv4, 8 UTF-16 units for IPv6. */
+function addressKey(a: Uint8Array): number | string {
+  if (a.length === 4) return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+  let k = '';
+  for (let i = 0; i < a.length; i += 2) k += String.fromCharCode((a[i]! << 8) | a[i + 1]!);
+  return k;
 }
 
 function codedError(code: string, message: string): Error & { code: string } {
