@@ -11,6 +11,7 @@ import { resolveConfig, isResolvedConfig, scaleFor, type TcpConfig, type TcpConf
 import { RingBuffer } from './ring-buffer.js';
 import { Assembler } from './assembler.js';
 import { SackScoreboard } from './scoreboard.js';
+import type { Rack } from './rack.js';
 import { RttEstimator } from './rtt.js';
 import type { CongestionControl } from './congestion/cc.js';
 import { createCongestion } from './congestion/index.js';
@@ -138,6 +139,8 @@ export class TcpConnection {
   pendingRetransmit = -1;
   /** The persist timer fired with an open but small window: send despite Nagle/SWS once. */
   forceSend = false;
+  /** The probe timeout fired: send a Tail Loss Probe at the next poll (RFC 8985 7.3). */
+  tlpProbe = false;
   /** The peer's SYN carried a window scale option. */
   peerOfferedWscale = false;
 
@@ -150,6 +153,9 @@ export class TcpConnection {
   finWait2At = OFF;
   /** When the oldest unacknowledged data was first sent (user timeout, RFC 9293 3.10.8). */
   firstUnackedAt = OFF;
+  /** RACK reordering timer and TLP probe timeout (RFC 8985 5.4); the RTO stays armed beside them. */
+  rackAt = OFF;
+  tlpAt = OFF;
 
   // --- retransmission and recovery -----------------------------------------------------------
   readonly rtt: RttEstimator;
@@ -165,6 +171,8 @@ export class TcpConnection {
   inflation = 0;
   /** RFC 6675 HighRxt + 1: the end of what we retransmitted in this recovery. */
   rxtEnd: number;
+  /** RACK-TLP state (RFC 8985), created when first needed on a SACK connection with `rack`. */
+  rack: Rack | null = null;
   /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or -1. */
   rttSeq = -1;
   rttStart = 0;
@@ -190,6 +198,7 @@ export class TcpConnection {
     sackedBytes: 0,
     dupAcksIn: 0,
     persistProbes: 0,
+    tlpProbes: 0,
     challengeAcks: 0,
     dropped: 0,
     ooo: 0,
@@ -433,6 +442,8 @@ export class TcpConnection {
   nextTimer(): number {
     return Math.min(
       this.rtoAt,
+      this.rackAt,
+      this.tlpAt,
       this.delackAt,
       this.persistAt,
       this.keepaliveAt,
@@ -540,6 +551,8 @@ export class TcpConnection {
     // A passive connection that went back to LISTEN is finished too: its listener lives in the stack.
     this.state = 'CLOSED';
     this.rtoAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = OFF;
+    this.rackAt = this.tlpAt = OFF;
+    this.rack = null;
     this.sendBuf.clear();
     this.sendBuf.release();
     this.recvBuf.discardUncommitted();
@@ -560,6 +573,8 @@ export class TcpConnection {
   enterTimeWait(now: number, cause: string): void {
     this.setState('TIME-WAIT', cause);
     this.rtoAt = this.persistAt = this.keepaliveAt = this.finWait2At = OFF;
+    this.rackAt = this.tlpAt = OFF;
+    this.rack = null;
     this.timeWaitAt = now + 2 * this.config.msl;
     this.sendBuf.release();
   }
@@ -567,6 +582,7 @@ export class TcpConnection {
   /** Bytes in flight for window purposes (RFC 5681 FlightSize; RFC 6675 pipe in SACK recovery). */
   flightSize(): number {
     if (this.inRecovery && this.sackOk) {
+      if (this.rack !== null && this.config.rack) return this.rack.pipe(); // RFC 8985 9.3
       return this.scoreboard.pipe(this.sndUna, this.sndMax, this.rxtEnd, this.sndMss, this.config.dupThresh);
     }
     let f = sub(this.sndNxt, this.sndUna);
