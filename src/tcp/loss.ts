@@ -112,7 +112,7 @@ export function scheduleTlp(c: TcpConnection, now: number): void {
 /**
  * The PTO fired (RFC 8985 7.3): probe only when no probe is outstanding and an RTT sample came
  * since the last one; dispatch() sends it. The RTO stays armed as the last resort; if it is due
- * now (the PTO was capped at it) it restarts from now.
+ * now (the PTO was capped at it) it restarts from now, and probeSent() restarts it too.
  */
 export function onPto(c: TcpConnection, now: number): void {
   const rack = rackOf(c);
@@ -123,8 +123,12 @@ export function onPto(c: TcpConnection, now: number): void {
   if (c.sndUna !== c.sndMax && c.rtoAt <= now) c.rtoAt = now + c.rtt.rto;
 }
 
-/** Bookkeeping once the probe left (7.3): TLP.end_seq = SND.NXT, one probe per RTT sample. */
-export function probeSent(c: TcpConnection, isRetrans: boolean): void {
+/**
+ * Bookkeeping once the probe left (7.3): TLP.end_seq = SND.NXT, one probe per RTT sample, and the
+ * RTO re-armed to fire one RTO from now (as Linux does after a probe, too).
+ */
+export function probeSent(c: TcpConnection, isRetrans: boolean, now: number): void {
+  c.rtoAt = now + c.rtt.rto;
   const rack = rackOf(c);
   rack.tlpEndSeq = c.sndMax;
   rack.tlpIsRetrans = isRetrans;

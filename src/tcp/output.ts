@@ -197,12 +197,12 @@ function sendLossProbe(c: TcpConnection, now: number, emit: Emit): boolean {
   const wndAvail = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
   if (c.sndNxt === c.sndMax && avail > 0 && wndAvail > 0) {
     if (!sendAt(c, c.sndNxt, Math.min(c.sndMss, wndAvail), now, emit, false, 'tlp')) return false;
-    probeSent(c, false);
+    probeSent(c, false, now);
     return true;
   }
   const last = rackOf(c).last();
   if (last === null || !sendAt(c, last.start, sub(last.end, last.start), now, emit, true, 'tlp')) return false;
-  probeSent(c, true);
+  probeSent(c, true, now);
   return true;
 }
 

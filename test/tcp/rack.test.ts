@@ -41,12 +41,12 @@ test('TLP: at PTO = 2*SRTT (+2 ms) a probe sends new data beyond cwnd; lost prob
   expectSeg(h.advanceTo(62), { flags: ACK, seq: L + 10000, len: 1000 }, 'probe: the next unsent segment');
   assert.equal(h.conn.stats().tlpProbes, 1);
   assert.equal(h.conn.stats().retransSegs, 0, 'a new-data probe is no retransmission');
-  // The probe is lost as well: no second probe, the RTO (armed when the flight began) fires.
-  assert.equal(h.conn.pollAt(), 220);
-  expectSeg(h.advanceTo(220), { flags: ACK, seq: L, len: 1000 }, 'RTO retransmits the first segment');
+  // The probe is lost as well: no second probe; the RTO, restarted by the probe, fires.
+  assert.equal(h.conn.pollAt(), 62 + 200);
+  expectSeg(h.advanceTo(262), { flags: ACK, seq: L, len: 1000 }, 'RTO retransmits the first segment');
   assert.equal(h.conn.stats().timeouts, 1);
   assert.equal(h.conn.cc?.cwnd, 1000);
-  assert.equal(h.conn.pollAt(), 620, 'backed off to 400 ms; no probe during RTO recovery');
+  assert.equal(h.conn.pollAt(), 662, 'backed off to 400 ms; no probe during RTO recovery');
   assert.deepEqual(offsets(ack(h, 11000)), [[11000, 1000]], 'everything arrived after all: the rest goes');
   expectNothing(ack(h, 12000));
   assert.equal(h.conn.pollAt(), Infinity);
