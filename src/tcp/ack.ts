@@ -110,6 +110,9 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
       if (gt(c.sndUna, c.rxtEnd)) c.rxtEnd = c.sndUna;
     }
   } else if (oldUna !== c.iss) {
+    // Past the recovery point, drag "recover" along so it stays within 2^31 of SND.UNA and the
+    // comparison in onDupAck survives the sequence wrap (RFC 6582 section 5, last paragraphs).
+    if (ge(ack, c.recover)) c.recover = ack;
     // Outside recovery, new data acknowledged grows the window (the ACK of our SYN does not).
     cc.onAck(acked, now, c.rtt.srtt);
     trace(c, now, 'ack');
