@@ -3,7 +3,7 @@
 // Segment arrival lives in input.ts and segment output in output.ts; both operate on this class.
 
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
-import { add, sub, gt, ge } from '../wire/seq.js';
+import { add, sub, lt, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
 import { isTransition } from './state.js';
@@ -581,8 +581,11 @@ export class TcpConnection {
 
   /** Bytes in flight for window purposes (RFC 5681 FlightSize; RFC 6675 pipe in SACK recovery). */
   flightSize(): number {
+    // RACK's pipe in fast and in RTO recovery (RFC 8985 9.3): lost and SACKed ranges are not in flight.
+    if (this.rack !== null && this.config.rack && this.sackOk && (this.inRecovery || lt(this.sndUna, this.recover))) {
+      return this.rack.pipe();
+    }
     if (this.inRecovery && this.sackOk) {
-      if (this.rack !== null && this.config.rack) return this.rack.pipe(); // RFC 8985 9.3
       return this.scoreboard.pipe(this.sndUna, this.sndMax, this.rxtEnd, this.sndMss, this.config.dupThresh);
     }
     let f = sub(this.sndNxt, this.sndUna);

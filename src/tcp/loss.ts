@@ -142,10 +142,10 @@ export function onRackTimer(c: TcpConnection, now: number): void {
   detectAndArm(c, now);
 }
 
-/** RFC 8985 6.3 and 7.1 on an RTO: mark losses, reset TLP, stop the RACK timers. */
-export function rackOnRto(c: TcpConnection, now: number): void {
+/** RFC 8985 6.3 and 7.1 on an RTO: mark losses (all, see Rack.markLossesOnRto), reset TLP, stop the RACK timers. */
+export function rackOnRto(c: TcpConnection): void {
   const rack = rackOf(c);
-  rack.markLossesOnRto(c.sndUna, now, rack.reoWnd(true, c.config.dupThresh, c.rtt.srtt));
+  rack.markLossesOnRto();
   rack.tlpEndSeq = null;
   rack.tlpIsRetrans = false;
   c.tlpAt = Infinity;

@@ -132,6 +132,9 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
   const cc = c.ensureCc();
   let sent = false;
   if (c.inRecovery && c.sackOk) sent = sackRecovery(c, now, emit);
+  // After a timeout RACK keeps finding lost (re)transmissions: resend them before the go-back
+  // pointer gets there (RFC 8985 6.2 step 5 applies in RTO recovery too, as on Linux).
+  else if (lt(c.sndUna, c.recover) && rackActive(c)) sent = rackRecovery(c, now, emit);
   for (;;) {
     let limit = c.sndMss;
     if (lt(c.sndNxt, c.sndMax) && c.hasSacks) {

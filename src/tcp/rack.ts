@@ -198,12 +198,13 @@ export class Rack {
     return [lost, timeout];
   }
 
-  /** RFC 8985 6.3 (RACK_mark_losses_on_RTO): the first range, and any older than RACK.rtt + reoWnd. */
-  markLossesOnRto(sndUna: number, now: number, reoWnd: number): void {
-    for (const s of this.#q) {
-      if (s.sacked) continue;
-      if (s.start === sndUna || s.xmitTs + this.rtt + reoWnd - now <= 0) s.lost = true;
-    }
+  /**
+   * On an RTO every range not SACKed counts as lost, as Linux's loss state has it: RFC 8985 6.3
+   * marks the first and those older than RACK.rtt + reoWnd, and the go-back of RFC 5681 / RFC 6298
+   * resends the rest anyway; nothing sent before the timeout is taken to be in flight after it.
+   */
+  markLossesOnRto(): void {
+    for (const s of this.#q) if (!s.sacked) s.lost = true;
   }
 
   /** The lowest range marked lost (to retransmit), or null. */

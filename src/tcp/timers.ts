@@ -97,10 +97,11 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
   c.dupAcks = 0;
   c.recover = c.sndMax; // RFC 6582 section 4
   c.rxtEnd = c.sndUna;
-  if (rackActive(c)) rackOnRto(c, now);
+  if (rackActive(c)) rackOnRto(c);
   c.rtt.backoff();
   c.rttSeq = -1;
   c.sndNxt = c.sndUna; // go back: dispatch() resends from the oldest unacknowledged byte
+  c.rtoAt = now + c.rtt.rto; // re-armed even if nothing can leave now (RFC 6298 5.5-5.6)
 }
 
 /** Zero-window probe, or a forced send past Nagle/SWS when the window is open but small. */
