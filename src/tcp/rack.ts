@@ -12,6 +12,8 @@ interface Sent {
   end: number;
   /** RFC 8985 Segment.xmit_ts: the time of the most recent (re)transmission, ms. */
   xmitTs: number;
+  /** Transmission counter at that (re)transmission: breaks xmit_ts ties (see sentAfter). */
+  order: number;
   /** Segment.retransmitted: ever sent again. */
   retrans: boolean;
   /** Segment.lost: the most recent transmission is deemed lost and awaits retransmission. */
@@ -35,6 +37,9 @@ export class Rack {
   /** RACK.xmit_ts / RACK.end_seq of RACK.segment (-1: nothing delivered yet). */
   xmitTs = -1;
   endSeq = 0;
+  /** Transmission counter of RACK.segment, and the running counter. */
+  order = 0;
+  #sends = 0;
   /** RACK.rtt, ms. */
   rtt = 0;
   /** RACK.min_RTT (windowed), ms; Infinity before the first sample. */
@@ -73,10 +78,11 @@ export class Rack {
     if (last === undefined || ge(seq, last.end)) {
       // New data (RACK_transmit_new_data). A gap would mean a go-back resend beyond our records.
       const start = last === undefined || gt(seq, last.end) ? seq : last.end;
-      q.push({ start, end, xmitTs: now, retrans: false, lost: false, sacked: false });
+      q.push({ start, end, xmitTs: now, order: ++this.#sends, retrans: false, lost: false, sacked: false });
       return;
     }
     // RACK_retransmit_data: stamp every range inside [seq, end), splitting at the edges.
+    const order = ++this.#sends;
     let i = this.#find(seq);
     if (i < 0) i = 0;
     for (; i < q.length; i++) {
@@ -93,11 +99,12 @@ export class Rack {
         s.end = end;
       }
       s.xmitTs = now;
+      s.order = order;
       s.retrans = true;
       s.lost = false;
     }
     if (gt(end, q[q.length - 1]!.end)) {
-      q.push({ start: q[q.length - 1]!.end, end, xmitTs: now, retrans: false, lost: false, sacked: false });
+      q.push({ start: q[q.length - 1]!.end, end, xmitTs: now, order, retrans: false, lost: false, sacked: false });
     }
   }
 
@@ -151,9 +158,10 @@ export class Rack {
       this.noteRtt(rtt, now);
     }
     this.rtt = rtt;
-    if (sentAfter(s.xmitTs, s.end, this.xmitTs, this.endSeq)) {
+    if (sentAfter(s.xmitTs, s.order, this.xmitTs, this.order)) {
       this.xmitTs = s.xmitTs;
       this.endSeq = s.end;
+      this.order = s.order;
     }
   }
 
@@ -186,7 +194,7 @@ export class Rack {
     let timeout = 0;
     for (const s of this.#q) {
       if (s.sacked || s.lost) continue;
-      if (!sentAfter(this.xmitTs, this.endSeq, s.xmitTs, s.end)) continue;
+      if (!sentAfter(this.xmitTs, this.order, s.xmitTs, s.order)) continue;
       const remaining = s.xmitTs + this.rtt + reoWnd - now;
       if (remaining <= 0) {
         s.lost = true;
@@ -273,7 +281,12 @@ export class Rack {
   }
 }
 
-/** RFC 8985 6.2 RACK_sent_after(t1, seq1, t2, seq2). */
-export function sentAfter(t1: number, seq1: number, t2: number, seq2: number): boolean {
-  return t1 > t2 || (t1 === t2 && gt(seq1, seq2));
+/**
+ * RFC 8985 6.2 RACK_sent_after(t1, seq1, t2, seq2), with ties in xmit_ts broken by the order of
+ * transmission instead of by sequence number: on a virtual clock many segments share a timestamp,
+ * and a retransmission sent after new data in the same millisecond is the later one (comparing
+ * end_seq would call the original data later and mark the retransmission lost at once).
+ */
+export function sentAfter(t1: number, order1: number, t2: number, order2: number): boolean {
+  return t1 > t2 || (t1 === t2 && order1 > order2);
 }
