@@ -13,8 +13,10 @@ export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
   const ack = seg.ack;
   const oldWnd = c.sndWnd;
   let newlySacked = 0;
+  let dsack = false;
   if (c.sackOk && seg.options.sack !== undefined && seg.options.sack.length > 0) {
-    newlySacked = c.scoreboard.update(c.sndUna, c.sndMax, seg.options.sack);
+    dsack = isDsack(seg);
+    newlySacked = c.scoreboard.update(c.sndUna, c.sndMax, dsack ? seg.options.sack.slice(1) : seg.options.sack);
     c.counters.sackedBytes += newlySacked;
   }
 
@@ -34,8 +36,8 @@ export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
     onDupAck(c, now);
   }
   // RFC 8985 6.2: RACK looks at every ACK that moves SND.UNA or SACKs data, once both are recorded.
-  if (rackActive(c) && (advanced || newlySacked > 0 || (c.rack !== null && c.rack.tlpEndSeq !== null))) {
-    rackOnAck(c, seg, now, advanced, newlySacked > 0);
+  if (rackActive(c) && (advanced || newlySacked > 0 || dsack || (c.rack !== null && c.rack.tlpEndSeq !== null))) {
+    rackOnAck(c, seg, now, advanced, newlySacked > 0, dsack);
   }
 
   // Window update (RFC 9293 3.10.7.4: only from segments newer than the last update).
@@ -146,6 +148,18 @@ function onDupAck(c: TcpConnection, now: number): void {
   }
   retransmitOne(c, c.sndUna);
   if (c.sackOk) c.rxtEnd = add(c.sndUna, Math.min(c.sndMss, sub(c.sndMax, c.sndUna)));
+}
+
+/**
+ * RFC 2883 section 4: the first SACK block reports a duplicate when it lies at or below the
+ * cumulative ACK, or inside the second block.
+ */
+function isDsack(seg: TcpRepr): boolean {
+  const b = seg.options.sack!;
+  const first = b[0]!;
+  if (le(first.right, seg.ack)) return true;
+  const second = b[1];
+  return second !== undefined && ge(first.left, second.left) && le(first.right, second.right);
 }
 
 function trace(c: TcpConnection, now: number, reason: string): void {

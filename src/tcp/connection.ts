@@ -141,6 +141,8 @@ export class TcpConnection {
   forceSend = false;
   /** The probe timeout fired: send a Tail Loss Probe at the next poll (RFC 8985 7.3). */
   tlpProbe = false;
+  /** A duplicate segment to report first in the next ACK's SACK option (D-SACK, RFC 2883), or null. */
+  dsack: { left: number; right: number } | null = null;
   /** The peer's SYN carried a window scale option. */
   peerOfferedWscale = false;
 

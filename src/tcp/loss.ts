@@ -34,8 +34,12 @@ export function rackOf(c: TcpConnection): Rack {
 }
 
 /** RFC 8985 6.2 after SND.UNA and the scoreboard took the ACK; `sackInfo`: it carried new SACK data. */
-export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced: boolean, sackInfo: boolean): void {
+export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced: boolean, sackInfo: boolean, dsack = false): void {
   const rack = rackOf(c);
+  // Step 4's DSACK bookkeeping: one step per round trip with a D-SACK, reset after 16 recoveries.
+  const inRec = inLossRecovery(c);
+  rack.updateReoWndMult(dsack, c.sndUna, c.sndMax, rack.wasInRecovery && !inRec);
+  rack.wasInRecovery = inRec;
   let ecrTs = -1;
   const ts = seg.options.timestamp;
   if (c.tsOk && ts !== undefined && ts.ecr !== 0) {
@@ -45,10 +49,11 @@ export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced:
   const sb = c.hasSacks ? c.scoreboard : null;
   rack.onAck(c.sndUna, (s, e) => sb !== null && sb.nextHole(s, e) === null, sackInfo && sb !== null, now, ecrTs);
 
-  // TLP recovery detection (RFC 8985 7.4.2), DSACK case aside (our peers' DSACKs are not parsed).
+  // TLP recovery detection (RFC 8985 7.4.2).
   if (rack.tlpEndSeq !== null && ge(seg.ack, rack.tlpEndSeq)) {
     const sackOpt = seg.options.sack !== undefined && seg.options.sack.length > 0;
     if (!rack.tlpIsRetrans) rack.tlpEndSeq = null;
+    else if (dsack && seg.options.sack![0]!.right === rack.tlpEndSeq) rack.tlpEndSeq = null; // case 1: both arrived
     else if (gt(seg.ack, rack.tlpEndSeq)) {
       // The probe repaired a single loss: respond as a fast recovery would, without the recovery.
       rack.tlpEndSeq = null;

@@ -315,8 +315,13 @@ export function segment(c: TcpConnection, seq: number, flags: number, payload: U
   const options: TcpOptions = {};
   if (c.tsOk) options.timestamp = { val: c.tsNow(now), ecr: c.tsRecent };
   if (flags & ACK) {
-    if (c.sackOk && c.hasOutOfOrder) {
-      options.sack = c.assembler.sackBlocks(c.rcvNxt, c.tsOk ? 3 : 4);
+    const maxBlocks = c.tsOk ? 3 : 4;
+    if (c.sackOk && c.dsack !== null) {
+      // D-SACK first, then the usual blocks (RFC 2883 section 4); sent once.
+      options.sack = [c.dsack, ...(c.hasOutOfOrder ? c.assembler.sackBlocks(c.rcvNxt, maxBlocks - 1) : [])];
+      c.dsack = null;
+    } else if (c.sackOk && c.hasOutOfOrder) {
+      options.sack = c.assembler.sackBlocks(c.rcvNxt, maxBlocks);
     }
     c.lastAckSent = c.rcvNxt;
     c.ackNow = false;
@@ -354,8 +359,8 @@ function advertise(c: TcpConnection): number {
 
 /** Bytes the SACK option will take on our next ACK-bearing segment (0 without out-of-order data). */
 function sackOptionBytes(c: TcpConnection): number {
-  if (!c.sackOk || !c.hasOutOfOrder) return 0;
-  const blocks = Math.min(c.assembler.count, c.tsOk ? 3 : 4);
+  if (!c.sackOk || (!c.hasOutOfOrder && c.dsack === null)) return 0;
+  const blocks = Math.min((c.hasOutOfOrder ? c.assembler.count : 0) + (c.dsack !== null ? 1 : 0), c.tsOk ? 3 : 4);
   return blocks === 0 ? 0 : 4 + 8 * blocks; // two NOPs, kind, length, 8 bytes per block
 }
 

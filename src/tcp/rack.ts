@@ -57,6 +57,12 @@ export class Rack {
   tlpIsRetrans = false;
   /** RTT samples the estimator had when the last probe left (7.3 condition 2). */
   samplesAtProbe = 0;
+  /** RACK.reo_wnd_mult, RACK.reo_wnd_persist and RACK.dsack_round (null: None). */
+  reoWndMult = 1;
+  reoWndPersist = 0;
+  dsackRound: number | null = null;
+  /** In fast or RTO recovery at the previous ACK (to see recoveries end). */
+  wasInRecovery = false;
 
   constructor(sndUna: number) {
     this.fack = sndUna;
@@ -175,12 +181,28 @@ export class Rack {
   }
 
   /**
-   * Step 4 (RACK_update_reo_wnd, without DSACK adaptation): 0 while no reordering was seen and
-   * we are in recovery or DupThresh segments are SACKed; else min(min_RTT/4, SRTT).
+   * Step 4's DSACK-based adaptation (RACK_update_reo_wnd, first half): a round trip that brings a
+   * D-SACK (RFC 2883) widens the window by one min_RTT/4 step; 16 recoveries without one reset it.
+   */
+  updateReoWndMult(dsack: boolean, sndUna: number, sndNxt: number, recoveryEnded: boolean): void {
+    if (this.dsackRound !== null && ge(sndUna, this.dsackRound)) this.dsackRound = null;
+    if (this.dsackRound === null && dsack) {
+      this.dsackRound = sndNxt;
+      this.reoWndMult++;
+      this.reoWndPersist = 16;
+    } else if (recoveryEnded) {
+      this.reoWndPersist--;
+      if (this.reoWndPersist <= 0) this.reoWndMult = 1;
+    }
+  }
+
+  /**
+   * Step 4 (RACK_update_reo_wnd, second half): 0 while no reordering was seen and we are in
+   * recovery or DupThresh segments are SACKed; else min(reo_wnd_mult * min_RTT/4, SRTT).
    */
   reoWnd(inRecovery: boolean, dupThresh: number, srtt: number): number {
     if (!this.reorderingSeen && (inRecovery || this.segsSacked >= dupThresh)) return 0;
-    const base = this.minRtt === Infinity ? 0 : this.minRtt / 4;
+    const base = this.minRtt === Infinity ? 0 : (this.reoWndMult * this.minRtt) / 4;
     return srtt > 0 ? Math.min(base, srtt) : base;
   }
 

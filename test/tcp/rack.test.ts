@@ -143,3 +143,40 @@ test('rack: false keeps classic RFC 6675 recovery: a single SACK retransmits not
 test('the rack option is checked', () => {
   assert.throws(() => synReceived({ rack: 'yes' as unknown as boolean }), { code: 'ERR_OUT_OF_RANGE' });
 });
+
+test('D-SACK: a duplicate of delivered data is reported first in the SACK option of the ACK (RFC 2883 4)', () => {
+  const h = est();
+  const R = h.rseq;
+  expectSeg(h.send({ seq: R, ack: L, flags: ACK, payload: bytes(1000) }), { flags: ACK, ack: R + 1000 });
+  const dup = h.send({ seq: R, ack: L, flags: ACK, payload: bytes(1000) });
+  expectSeg(dup, { flags: ACK, ack: R + 1000, options: { sack: [{ left: R, right: R + 1000 }] } });
+  // Reported once: the next ACK carries no SACK option.
+  expectSeg(h.send({ seq: R + 1000, ack: L, flags: ACK, payload: bytes(500) }), { flags: ACK, ack: R + 1500, options: {} });
+});
+
+test('D-SACK at the sender: not taken as SACKed data; each round trip with one widens reo_wnd by min_RTT/4 (RFC 8985 6.2 step 4)', async () => {
+  const { Rack } = await import('../../src/tcp/rack.js');
+  const r = new Rack(0);
+  r.noteRtt(20, 0);
+  assert.equal(r.reoWnd(false, 3, 100), 5, 'min_RTT/4');
+  r.updateReoWndMult(true, 0, 10_000, false);
+  assert.equal(r.reoWnd(false, 3, 100), 10);
+  r.updateReoWndMult(true, 5_000, 12_000, false);
+  assert.equal(r.reoWnd(false, 3, 100), 10, 'one step per round trip: SND.UNA has not passed the D-SACK round');
+  r.updateReoWndMult(true, 10_000, 20_000, false);
+  assert.equal(r.reoWnd(false, 3, 100), 15);
+  assert.equal(r.reoWnd(false, 3, 12), 12, 'never above SRTT');
+  for (let i = 0; i < 15; i++) r.updateReoWndMult(false, 30_000, 30_000, true);
+  assert.equal(r.reoWnd(false, 3, 100), 15, 'kept for 16 recoveries');
+  r.updateReoWndMult(false, 30_000, 30_000, true);
+  assert.equal(r.reoWnd(false, 3, 100), 5, 'then back to min_RTT/4');
+
+  const h = est();
+  h.conn.send(bytes(3000));
+  h.poll();
+  h.advanceTo(40);
+  expectNothing(ack(h, 1000, [[0, 1000]]), 'a D-SACK below the cumulative ACK');
+  assert.equal(h.conn.hasSacks, false, 'the D-SACK block is not recorded in the scoreboard');
+  assert.equal(h.conn.rack?.reoWndMult, 2);
+  expectNothing(ack(h, 3000));
+});
