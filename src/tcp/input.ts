@@ -188,6 +188,11 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
       if (segLen > 0 && !(f & RST)) c.ackNow = true;
     } else {
       if (!(f & RST)) c.ackNow = true;
+      // Data we already have: report it as a D-SACK in that ACK (RFC 2883 section 4, case 1).
+      const dataLen = seg.payload.length;
+      if (c.sackOk && dataLen > 0 && !(f & RST) && le(add(seg.seq, dataLen), c.rcvNxt)) {
+        c.dsack = { left: seg.seq, right: add(seg.seq, dataLen) };
+      }
       drop(c, now, 'out-of-window', `seq ${seg.seq} len ${segLen} outside [${c.rcvNxt}, +${rcvWnd})`);
       return;
     }
