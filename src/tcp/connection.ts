@@ -65,6 +65,8 @@ export function tcpError(code: TcpErrorCode, message: string): Error & { code: T
 
 /** Thirty-two bit "infinity" for deadlines that are off. */
 const OFF = Infinity;
+/** Least time between ACKs for out-of-window segments without text, ms (Linux: 500). */
+export const OOW_ACK_INTERVAL = 500;
 
 export class TcpConnection {
   hooks: TcpHooks;
@@ -173,6 +175,8 @@ export class TcpConnection {
   lastSendAt: number;
   challengeAcks = 0;
   challengeWindowStart = -OFF;
+  /** When we last answered an out-of-window segment without text (allowOutOfWindowAck). */
+  lastOowAckAt = -OFF;
   /** A soft ICMP error, reported if the connection later times out (RFC 1122 4.2.3.9). */
   softError: TcpErrorCode | null = null;
 
@@ -191,6 +195,8 @@ export class TcpConnection {
     dupAcksIn: 0,
     persistProbes: 0,
     challengeAcks: 0,
+    /** Out-of-window segments without text left unanswered by allowOutOfWindowAck. */
+    oowAcksSkipped: 0,
     dropped: 0,
     ooo: 0,
   };
@@ -594,6 +600,21 @@ export class TcpConnection {
       this.hooks.onPollNeeded?.();
     }
     if (this.recvBuf.length === 0 && !this.hasOutOfOrder) this.recvBuf.release();
+  }
+
+  /**
+   * May we ACK an out-of-window segment that carries no text? At most one such ACK per
+   * OOW_ACK_INTERVAL ms (as Linux's net.ipv4.tcp_invalid_ratelimit): it breaks ACK loops between
+   * desynchronised ends and caps what a forged-ACK flood gets reflected. Data segments are always
+   * answered (their ACK drives the sender's recovery, RFC 9293 3.10.7.4 first).
+   */
+  allowOutOfWindowAck(now: number): boolean {
+    if (now - this.lastOowAckAt < OOW_ACK_INTERVAL) {
+      this.counters.oowAcksSkipped++;
+      return false;
+    }
+    this.lastOowAckAt = now;
+    return true;
   }
 
   /** Increment and count a challenge ACK within the per-second budget (RFC 5961 section 7). */
