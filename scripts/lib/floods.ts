@@ -39,6 +39,8 @@ export interface FloodOptions {
   duration: number;
   /** Sample the GC'd heap before and at the end of the flood (needs a gc function). */
   gc?: () => void;
+  /** After the flood, inject one RST at exactly RCV.NXT (the control: that one must reset). */
+  exactRst?: boolean;
 }
 
 export interface FloodResult {
@@ -46,6 +48,7 @@ export interface FloodResult {
   attacker: Attacker;
   /** Which end was attacked: the receiver (server) for data and RST floods, the sender for ACKs. */
   victim: 'server' | 'client';
+  /** Segments injected (the exact RST of the control included). */
   injected: number;
   /** Injected segments that reached the victim connection (its segsIn grew by this much). */
   reachedConnection: number;
@@ -86,6 +89,8 @@ export interface FloodResult {
 const A = '198.18.0.1';
 const B = '198.18.0.2';
 const PORT = 5001;
+/** Virtual ms after the flood within which both ends must have reached CLOSED. */
+export const SETTLE_LIMIT = 3_600_000;
 /** The attacker's byte at stream offset `o` (offset 0 = the first data byte after the SYN). */
 export const junkByte = (o: number): number => (0xa5 ^ ((o * 7) >>> 0)) & 0xff;
 
@@ -321,13 +326,18 @@ export function runFlood(o: FloodOptions): FloodResult {
     clock.advance(1);
     sample();
   }
-  if (o.gc && o.kind !== 'none') {
+  if (o.exactRst === true && victim.state !== 'CLOSED') {
+    const rst: TcpRepr = { srcPort, dstPort, seq: victim.rcvNxt, ack: 0, flags: TcpFlag.RST, window: 0, urgent: 0, options: {}, payload: junk.subarray(0, 0) };
+    rx.onReceive!(buildTcpPacket(srcAddr, dstAddr, rst));
+    injected++;
+  }
+  if (o.gc) {
     o.gc();
     heapDelta = process.memoryUsage().heapUsed - heapBefore;
   }
   flooding = false;
   const reached = victim.counters.segsIn - segsInBefore - legitSegsToVictim;
-  clock.runUntilIdle({ maxTime: clock.now() + 600_000 });
+  clock.runUntilIdle({ maxTime: clock.now() + SETTLE_LIMIT });
   noteChallenges();
 
   // Busiest sliding one-second window of challenge ACKs.
@@ -373,4 +383,43 @@ export function runFlood(o: FloodOptions): FloodResult {
     transferMs: lastByteAt,
     clean: client.stats().tcpConnections + server.stats().tcpConnections === 0 && clock.pending() === 0,
   };
+}
+
+/**
+ * Wall ns per in-order 1460-byte data segment handed to a server stack through the same path the
+ * floods use (IP parse and checksum, demux, TCP input, ACK output), the application reading every
+ * 32 segments outside the timed part: the yardstick for the per-segment cost of a flood.
+ */
+export function dataSegmentCost(seed: number, segments: number): number {
+  const clock = new VirtualClock();
+  const pair = createSimPair(clock, { seed, latency: 10 });
+  const client = new Stack({ name: 'client', clock, random: seededRandom(seed + 1) });
+  const server = new Stack({ name: 'server', clock, random: seededRandom(seed + 2) });
+  client.addInterface(pair[0], { addresses: [`${A}/24`] });
+  server.addInterface(pair[1], { addresses: [`${B}/24`] });
+  let sc: TcpConnection | null = null;
+  server.tcpListen({ port: PORT }, (conn) => (sc = conn));
+  const c = client.tcpConnect({ address: B, port: PORT });
+  clock.runUntilIdle({ maxTime: 1000 });
+  const s = sc as TcpConnection | null;
+  if (s === null) throw new Error('no connection');
+  const payload = pattern(1460, seed);
+  const src = parseIp(A)!;
+  const dst = parseIp(B)!;
+  let ns = 0;
+  for (let i = 0; i < segments; i++) {
+    const seg: TcpRepr = {
+      srcPort: c.tuple.localPort, dstPort: PORT, seq: s.rcvNxt, ack: s.sndNxt, flags: TcpFlag.ACK | TcpFlag.PSH,
+      window: 1024, urgent: 0, options: {}, payload,
+    };
+    const p = buildTcpPacket(src, dst, seg);
+    const t0 = performance.now();
+    pair[1].onReceive!(p);
+    ns += (performance.now() - t0) * 1e6;
+    if (i % 32 === 31) while (s.recv() !== null);
+    if (i % 256 === 255) clock.advance(1);
+  }
+  server.close();
+  client.close();
+  return ns / segments;
 }
