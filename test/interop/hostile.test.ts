@@ -54,15 +54,24 @@ test('hostile peer: crafted segments from scapy during a download from synack se
     let curlDone = false;
     void curl.exited.then(() => (curlDone = true));
     const report = join(tmp.dir, 'hostile.jsonl');
-    const peer = spawnIn(host.ns, python!, [script, '--iface', host.dev, '--kernel', V4.kernel, '--stack', V4.stack, '--port', '8080'], { stdout: report });
-    const peerCode = await within(peer.exited, 90_000, 'hostile_peer.py');
+    const peer = spawnIn(host.ns, python!, [
+      script, '--iface', host.dev, '--kernel', V4.kernel, '--stack', V4.stack, '--port', '8080', '--pause-pid', String(curl.proc.pid),
+    ], { stdout: report });
+    let peerCode: number;
+    try {
+      peerCode = await within(peer.exited, 90_000, 'hostile_peer.py');
+    } finally {
+      curl.proc.kill('SIGCONT'); // in case the peer died while curl was paused
+    }
     const lines = readFileSync(report, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     const learned = lines.find((l) => 'learned' in l);
     assert.ok(learned !== undefined, `the peer never saw the download on ${host.dev}: ${JSON.stringify(lines)}\n${peer.stderr()}`);
+    const paused = lines.find((l) => 'paused' in l)?.['paused'] as { zero_window: boolean } | undefined;
+    assert.equal(paused?.zero_window, true, 'with curl paused the kernel closed its window, so every answer from synack is a bare segment');
     assert.equal(curlDone, false, 'the download was still running when the last crafted segment was sent');
     const cases = lines.filter((l): l is Record<string, unknown> & CaseResult => 'case' in l);
     assert.ok(cases.length >= 25, `only ${cases.length} cases ran: ${peer.stderr()}`);
-    console.log(`# hostile peer: ${JSON.stringify(lines.find((l) => 'summary' in l))}`);
+    for (const l of lines) if (!('case' in l)) console.log(`# hostile peer: ${JSON.stringify(l)}`);
     for (const c of cases) console.log(`# ${c.ok ? 'ok  ' : 'FAIL'} ${c.case}: sent ${c.sent} -> ${JSON.stringify(c.got)}`);
     for (const c of cases) {
       await t.test(`${c.case} -> ${c.expect} (${c.rfc})`, () => {

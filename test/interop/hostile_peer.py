@@ -11,6 +11,8 @@ Run as root inside the namespace that holds the TUN device (test/interop/hostile
 
 import argparse
 import json
+import os
+import signal
 import random
 import socket
 import struct
@@ -47,6 +49,7 @@ class Link:
         self.rcv_nxt = None  # synack's RCV.NXT: the ACK field of its latest segment on the flow
         self.snd_max = None  # highest sequence number synack has sent on the flow, plus its length
         self.snd_una = None  # the kernel's latest ACK on the flow (synack's SND.UNA once it arrives)
+        self.kernel_window = None  # the window field of the kernel's latest segment on the flow
         self.data_segments = 0
         self.rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         self.rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
@@ -74,7 +77,7 @@ class Link:
             ihl = (raw[0] & 15) * 4
             total = struct.unpack_from('!H', raw, 2)[0]
             src, dst = raw[12:16], raw[16:20]
-            sport, dport, seq, ack, off, flags = struct.unpack_from('!HHIIBB', raw, ihl)
+            sport, dport, seq, ack, off, flags, window = struct.unpack_from('!HHIIBBH', raw, ihl)
             n = total - ihl - (off >> 4) * 4
             now = time.time()
             with self.lock:
@@ -92,6 +95,7 @@ class Link:
                 elif src == kernel and dst == stack and dport == self.port and sport == self.kport:
                     if flags & A:
                         self.snd_una = ack
+                        self.kernel_window = window
 
     def send(self, pkt):
         self.tx.send(bytes(pkt))
@@ -106,7 +110,7 @@ class Link:
     def snapshot(self):
         with self.lock:
             return dict(kport=self.kport, rcv_nxt=self.rcv_nxt, snd_max=self.snd_max, snd_una=self.snd_una,
-                        data=self.data_segments)
+                        data=self.data_segments, kernel_window=self.kernel_window)
 
 
 def describe(ip):
@@ -131,6 +135,8 @@ def main():
     ap.add_argument('--wait', type=float, default=0.4)
     ap.add_argument('--blind-rsts', type=int, default=2000)
     ap.add_argument('--seed', type=int, default=5961)
+    ap.add_argument('--pause-pid', type=int, default=0,
+                    help='SIGSTOP this reader (curl) during the cases on the live connection, SIGCONT after')
     o = ap.parse_args()
     rnd = random.Random(o.seed)
     started = time.time()
@@ -151,6 +157,19 @@ def main():
         emit({'error': 'no download seen on the link', 'state': link.snapshot()})
         return 2
     emit({'learned': link.snapshot()})
+
+    # synack's ACK may ride on its next data segment, where it cannot be told from the stream. With
+    # the reader paused the kernel's window closes, synack has to hold its data, and every answer
+    # is a bare segment. The connection stays up, flow-controlled, with data waiting.
+    paused_at = None
+    if o.pause_pid:
+        os.kill(o.pause_pid, signal.SIGSTOP)
+        paused_at = time.time()
+        deadline = time.time() + 10
+        while time.time() < deadline and link.snapshot()['kernel_window'] != 0:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        emit({'paused': {'zero_window': link.snapshot()['kernel_window'] == 0, 'after_s': round(time.time() - paused_at, 2)}})
 
     def live(flags, seq, ack=0, payload=b'', ipchk=None, tcpchk=None):
         """A segment on the download's 4-tuple, from the kernel's address and port."""
@@ -274,6 +293,11 @@ def main():
               lambda s: live(R, rcv(s) + 1000))
     flow_case('RST,ACK in window, not at RCV.NXT', 'RFC 5961 3.2 (challenge ACK)', 'challenge-ack',
               lambda s: live(R | A, rcv(s) + 2000, una(s)))
+
+    if o.pause_pid:
+        os.kill(o.pause_pid, signal.SIGCONT)
+        emit({'resumed': {'paused_s': round(time.time() - paused_at, 2)}})
+        time.sleep(0.3)
 
     # Blind: random sequence numbers, as an off-path attacker who knows only the 4-tuple.
     before = link.snapshot()
