@@ -605,8 +605,9 @@ export class TcpConnection {
   /**
    * May we ACK an out-of-window segment that carries no text? At most one such ACK per
    * OOW_ACK_INTERVAL ms (as Linux's net.ipv4.tcp_invalid_ratelimit): it breaks ACK loops between
-   * desynchronised ends and caps what a forged-ACK flood gets reflected. Data segments are always
-   * answered (their ACK drives the sender's recovery, RFC 9293 3.10.7.4 first).
+   * desynchronised ends and caps what a forged-ACK flood gets reflected. Data segments, and any
+   * segment while our window is zero (a window probe, RFC 9293 3.8.6.1), are always answered
+   * without asking (input.ts).
    */
   allowOutOfWindowAck(now: number): boolean {
     if (now - this.lastOowAckAt < OOW_ACK_INTERVAL) {

@@ -191,7 +191,9 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
       // answered at most once per OOW_ACK_INTERVAL: two ends that disagree about the sequence
       // space (a desynchronised connection) would otherwise ACK each other's ACKs forever, and a
       // flood of forged ACKs would be reflected one for one (Linux's tcp_invalid_ratelimit).
-      if (!(f & RST) && (segLen > 0 || c.allowOutOfWindowAck(now))) c.ackNow = true;
+      // With our window at zero every probe is answered: the peer learns the window only so
+      // (RFC 9293 3.8.6.1).
+      if (!(f & RST) && (segLen > 0 || rcvWnd === 0 || c.allowOutOfWindowAck(now))) c.ackNow = true;
       drop(c, now, 'out-of-window', `seq ${seg.seq} len ${segLen} outside [${c.rcvNxt}, +${rcvWnd})`);
       return;
     }
