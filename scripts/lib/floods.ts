@@ -67,7 +67,7 @@ export interface FloodResult {
   challengeAcks: number;
   maxChallengePerSecond: number;
   challengeAckLimit: number;
-  /** Segments the victim sent while the flood ran, and in the same span of the baseline-free run. */
+  /** Segments the victim sent while the flood ran (its answers and its own traffic). */
   victimSegmentsOut: number;
   /** Heap growth after GC from the start to the end of the flood (bytes), or null without gc. */
   heapDelta: number | null;
