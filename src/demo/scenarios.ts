@@ -10,6 +10,9 @@ import { add } from '../wire/seq.js';
 import { World, CLIENT_ADDR, SERVER_ADDR, type WorldOptions } from './world.js';
 import type { TraceEvent, TcpStateName } from '../trace/events.js';
 import type { TcpInfo } from '../tcp/info.js';
+import type { TcpConfigInput } from '../tcp/config.js';
+import type { ListenOptions } from '../stack/tcp-host.js';
+import { formatIp } from '../wire/address.js';
 
 export interface DemoOptions extends WorldOptions {
   scenario: string;
@@ -98,12 +101,15 @@ function watch(ctx: Ctx, side: 'client' | 'server', conn: TcpConnection): void {
  */
 function listen(
   ctx: Ctx,
-  opts: { closeDelay?: number; setup?: (conn: TcpConnection) => void; recvBufferSize?: number } = {},
+  opts: { closeDelay?: number; setup?: (conn: TcpConnection) => void; recvBufferSize?: number; backlog?: number; config?: TcpConfigInput } = {},
 ): void {
   const { w } = ctx;
   w.events.push({ type: 'state', t: w.clock.now(), host: 'server', from: 'CLOSED', to: 'LISTEN', cause: 'passive OPEN' });
-  const config = opts.recvBufferSize !== undefined ? { recvBufferSize: opts.recvBufferSize } : undefined;
-  w.server.tcpListen(config ? { port: PORT, config } : { port: PORT }, (conn) => {
+  const config: TcpConfigInput | undefined = opts.recvBufferSize !== undefined ? { ...opts.config, recvBufferSize: opts.recvBufferSize } : opts.config;
+  const lo: ListenOptions = { port: PORT };
+  if (config !== undefined) lo.config = config;
+  if (opts.backlog !== undefined) lo.backlog = opts.backlog;
+  w.server.tcpListen(lo, (conn) => {
     ctx.serverConn = conn;
     watch(ctx, 'server', conn);
     if (opts.setup) {
@@ -398,7 +404,65 @@ export const SCENARIOS: Record<string, Scenario> = {
       });
     },
   },
+  'syn-flood': {
+    description: "spoofed SYNs fill the server's backlog of 2; the client's SYN is answered with a SYN cookie (RFC 4987 3.6) instead of being dropped, and its ACK, data included, rebuilds the connection with nothing stored in between",
+    run: synFlood,
+  },
 };
+
+/** The syn-flood scenario: spoofed SYNs fill a backlog of 2, then a client connects through a SYN cookie. */
+function synFlood(ctx: Ctx): void {
+  const { w } = ctx;
+  const BACKLOG = 2;
+  // The spoofed half-open entries give up after their first SYN-ACK times out (1 s), so the ladder
+  // is not filled with retransmissions to hosts that do not exist.
+  listen(ctx, { closeDelay: 5, backlog: BACKLOG, config: { synRetries: 0 } });
+  const spoofed = ['198.18.0.66', '198.18.0.67'];
+  // The server's half-open entries for the spoofed sources stay off the ladder's state column.
+  w.hideState = (conn) => conn !== undefined && spoofed.some((a) => conn.includes(`>${a}:`));
+  let cookieIss: number | null = null;
+  let cookiePending = false;
+  w.server.on('trace', (e) => {
+    if (e.type === 'syncookie' && e.action === 'sent') cookiePending = true;
+  });
+  let halfOpen = 0;
+  w.noteFor = (from, seg, dst) => {
+    const synAck = seg.flags === (TcpFlag.SYN | TcpFlag.ACK);
+    if (from === 'server' && synAck && cookiePending) {
+      cookiePending = false;
+      cookieIss = seg.seq;
+      return 'SYN cookie in seq: backlog full, nothing stored';
+    }
+    if (from === 'server' && formatIp(dst) !== CLIENT_ADDR) {
+      return synAck ? `to ${formatIp(dst)}, half-open ${++halfOpen}/${BACKLOG}` : `to ${formatIp(dst)}`;
+    }
+    if (from === 'client' && cookieIss !== null && seg.ack === add(cookieIss, 1)) {
+      cookieIss = null;
+      return 'returns the cookie as ack-1';
+    }
+    return undefined;
+  };
+  w.after(5, () => {
+    const dst = parseIp(SERVER_ADDR)!;
+    spoofed.forEach((addr, i) => {
+      const syn = {
+        srcPort: 40000 + i, dstPort: PORT, seq: 1000 * (i + 1), ack: 0, flags: TcpFlag.SYN, window: 64240, urgent: 0,
+        options: { mss: 1460 }, payload: new Uint8Array(0),
+      };
+      const pkt = buildTcpPacket(parseIp(addr)!, dst, syn);
+      w.record('attacker', pkt, false, `spoofed from ${addr}`);
+      w.serverLink.inject(pkt);
+    });
+  });
+  w.after(10, () => requestThen(ctx, (c) => c.close()));
+  const stats = (): void => {
+    const s = w.server.stats();
+    ctx.notes.push(
+      `backlog ${BACKLOG} filled by ${spoofed.length} spoofed SYNs; SYN cookies sent ${s.tcpSynCookiesSent}, valid ${s.tcpSynCookiesValid}, failed ${s.tcpSynCookiesFailed}; SYNs dropped ${s.tcpBacklogDrops}`,
+    );
+  };
+  w.after(5_000, stats);
+}
 
 function mulberry(seed: number): () => number {
   let a = seed >>> 0;
@@ -436,7 +500,8 @@ export function runDemo(opts: DemoOptions): DemoResult {
       states.push(e.to);
     }
     const st = ctx.finalStats[host];
-    const segs = events.filter((e) => e.type === 'segment' && e.from === host && !e.note);
+    // This connection's own segments: not a spoofed one, nor one to or from a third host.
+    const segs = events.filter((e) => e.type === 'segment' && e.from === host && e.conn === undefined && !e.note?.startsWith('spoofed'));
     const s: SideSummary = {
       states,
       bytesSent: segs.reduce((n, e) => n + (e.type === 'segment' && !e.retransmit ? e.len : 0), 0),

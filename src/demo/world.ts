@@ -11,6 +11,7 @@ import { parseTcp, tcpFlagsToString, formatTcpOptions, type TcpRepr } from '../w
 import { add, gt } from '../wire/seq.js';
 import type { SegmentEvent, StateEvent, TraceEvent } from '../trace/events.js';
 import type { TcpConfigInput } from '../tcp/config.js';
+import { formatIp } from '../wire/address.js';
 
 export const CLIENT_ADDR = '198.18.0.1';
 export const SERVER_ADDR = '198.18.0.2';
@@ -71,10 +72,14 @@ export class ScriptedLink implements Link {
 }
 
 function tcpOf(packet: Uint8Array): TcpRepr | null {
+  return tcpAndDst(packet)?.seg ?? null;
+}
+
+function tcpAndDst(packet: Uint8Array): { seg: TcpRepr; src: Uint8Array; dst: Uint8Array } | null {
   const ip = parseIpPacket(packet);
   if (!ip.ok || ip.value.protocol !== 6) return null;
   const t = parseTcp(ip.value.payload);
-  return t.ok ? t.value : null;
+  return t.ok ? { seg: t.value, src: ip.value.src, dst: ip.value.dst } : null;
 }
 
 export class World {
@@ -87,6 +92,10 @@ export class World {
   readonly packets: CapturedPacket[] = [];
   /** Highest sequence number seen per sender, to mark retransmissions. */
   private readonly highSeq = new Map<string, number>();
+  /** A scenario's note for a segment the client or server sent (shown in parentheses on the ladder). */
+  noteFor: ((from: Side, seg: TcpRepr, dst: Uint8Array) => string | undefined) | null = null;
+  /** A scenario may keep some connections' state changes off the ladder (by their conn label). */
+  hideState: ((conn: string | undefined) => boolean) | null = null;
 
   constructor(readonly opts: WorldOptions) {
     const mtu = opts.mss + 40;
@@ -110,6 +119,7 @@ export class World {
     ] as const) {
       stack.on('trace', (e) => {
         if (e.type === 'state') {
+          if (this.hideState?.(e.conn) === true) return;
           const s: StateEvent = { type: 'state', t: e.t, host, from: e.from, to: e.to };
           if (e.cause !== undefined) s.cause = e.cause;
           this.events.push(s);
@@ -127,11 +137,17 @@ export class World {
   record(from: Side | 'attacker', data: Uint8Array, lost: boolean, note?: string): void {
     const t = this.clock.now();
     this.packets.push({ t, data, lost });
-    const seg = tcpOf(data);
-    if (seg === null) return;
+    const parsed = tcpAndDst(data);
+    if (parsed === null) return;
+    const seg = parsed.seg;
+    if (note === undefined && from !== 'attacker') note = this.noteFor?.(from, seg, parsed.dst);
     const to = from === 'server' ? 'client' : 'server';
+    // A third host's segments (a spoofed source, or our answer to it) are their own connection on
+    // the ladder, named by that host's address, so they keep their own relative numbers.
+    const other = formatIp(from === 'server' ? parsed.dst : parsed.src);
+    const third = other !== CLIENT_ADDR ? other : undefined;
     const used = seg.payload.length + (seg.flags & 0x02 ? 1 : 0) + (seg.flags & 0x01 ? 1 : 0);
-    const key = from;
+    const key = third === undefined ? from : `${from}>${third}`;
     const end = add(seg.seq, used);
     const high = this.highSeq.get(key);
     let retransmit = false;
@@ -152,6 +168,7 @@ export class World {
       lost,
     };
     if (retransmit) e.retransmit = true;
+    if (third !== undefined) e.conn = third;
     const opts = formatTcpOptions(seg.options);
     if (opts) e.options = opts;
     if (note !== undefined || from === 'attacker') e.note = note ?? 'spoofed';

@@ -23,6 +23,7 @@ import { EphemeralPorts, type PortRange } from './ports.js';
 import { UdpSocket, codedError, type UdpHost } from './udp.js';
 import { classifyIcmpError, quoteFor } from './icmp.js';
 import { TcpHost, type ConnectOptions, type ConnectionInfo, type ListenOptions, type TcpListener } from './tcp-host.js';
+import { SYN_COOKIE_MODES, type SynCookieMode } from './syn-cookies.js';
 
 export interface StackOptions {
   /** Host name used in trace events (default "stack"). */
@@ -38,6 +39,11 @@ export interface StackOptions {
   ephemeralPorts?: PortRange;
   /** Default listen backlog (default 511, as Node's). */
   backlog?: number;
+  /**
+   * SYN cookies (RFC 4987 3.6) for listeners: 'auto' (default) once a listener's backlog is full,
+   * 'always', or 'never' (SYNs beyond the backlog are dropped). A listener may override it.
+   */
+  synCookies?: SynCookieMode;
 }
 
 export interface InterfaceOptions {
@@ -56,6 +62,7 @@ function newCounters() {
     udpIn: 0, udpOut: 0, udpBad: 0, udpNoPort: 0,
     tcpIn: 0, tcpOut: 0, tcpBad: 0, tcpNoListener: 0, tcpResetsSent: 0, tcpBacklogDrops: 0,
     tcpActiveOpens: 0, tcpPassiveOpens: 0,
+    tcpSynCookiesSent: 0, tcpSynCookiesValid: 0, tcpSynCookiesFailed: 0,
   };
 }
 export type StackCounters = ReturnType<typeof newCounters>;
@@ -114,7 +121,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.ttl = opts.ttl ?? 64;
     this.ports = new EphemeralPorts(this.random, opts.ephemeralPorts);
     this.pingId = this.random.u32() & 0xffff;
-    this.tcpHost = new TcpHost(this, this.random, opts.tcp ?? {}, this.ports, opts.backlog ?? 511);
+    checkSynCookieMode(opts.synCookies);
+    this.tcpHost = new TcpHost(this, this.random, opts.tcp ?? {}, this.ports, opts.backlog ?? 511, opts.synCookies ?? 'auto');
   }
 
   protected override listenersChanged(event: keyof StackEvents): void {
@@ -454,6 +462,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
       throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
     }
+    checkSynCookieMode(opts.synCookies);
     return this.tcpHost.listen(addr, anyFamily, text, opts, onConnection);
   }
 
@@ -507,3 +516,11 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 }
 
 export { ipEquals };
+
+function checkSynCookieMode(mode: SynCookieMode | undefined): void {
+  if (mode !== undefined && !SYN_COOKIE_MODES.includes(mode)) {
+    const e = new TypeError(`synCookies must be one of ${SYN_COOKIE_MODES.join(', ')}; got ${String(mode)}`) as TypeError & { code: string };
+    e.code = 'ERR_INVALID_ARG_VALUE';
+    throw e;
+  }
+}

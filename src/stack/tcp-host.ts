@@ -1,7 +1,8 @@
 // TCP inside the stack: demultiplexing by packed 4-tuple (one Map lookup per segment), listeners
-// with a backlog, active opens with RFC 6056 ephemeral ports and RFC 6528 ISNs, RSTs for closed
-// ports (RFC 9293 3.10.7.1), ICMP errors handed to connections, and the single timer queue that
-// drives every connection's poll()/pollAt() with lazy rescheduling.
+// with a backlog and SYN cookies once it is full (RFC 4987 3.6), active opens with RFC 6056
+// ephemeral ports and RFC 6528 ISNs, RSTs for closed ports (RFC 9293 3.10.7.1), ICMP errors handed
+// to connections, and the single timer queue that drives every connection's poll()/pollAt() with
+// lazy rescheduling.
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import type { TraceEvent, TcpStateName } from '../trace/events.js';
@@ -9,12 +10,13 @@ import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
 import { formatIp } from '../wire/address.js';
 import { TcpConnection, type TcpHooks, type TcpErrorCode } from '../tcp/connection.js';
 import { replyToClosed } from '../tcp/output.js';
-import { resolveConfig, type TcpConfigInput } from '../tcp/config.js';
+import { resolveConfig, type TcpConfig, type TcpConfigInput } from '../tcp/config.js';
 import { IsnGenerator } from '../tcp/isn.js';
 import { tupleKey, isMulticastOrBroadcast, type Interface } from './route.js';
 import { PortTable } from './port-table.js';
 import { EphemeralPorts } from './ports.js';
 import { mssForMtu, type IcmpAction } from './icmp.js';
+import { CookieJar, type SynCookieMode } from './syn-cookies.js';
 
 /** Addresses and ports of a connection, as Node's socket.address() / remoteAddress report them. */
 export interface ConnectionInfo {
@@ -34,7 +36,10 @@ export interface TcpIpLayer {
   /** Send a TCP segment from `src` to `dst` out of `iface`. */
   sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void;
   countDrop(counter: 'tcpBad' | 'tcpNoListener' | 'tcpBacklogDrops', reason: 'no-listener' | 'backlog-full', detail: string): void;
-  counters: { tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number };
+  counters: {
+    tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number;
+    tcpSynCookiesSent: number; tcpSynCookiesValid: number; tcpSynCookiesFailed: number;
+  };
 }
 
 /** One connection as the stack keeps it. */
@@ -44,8 +49,10 @@ class Entry {
   closed = false;
   /** Inside handleSegment: a poll follows anyway, so poll requests need no timer. */
   inInput = false;
-  /** The listener whose backlog this SYN-RECEIVED connection occupies. */
+  /** The listener this passive connection goes to once ESTABLISHED. */
   listener: TcpListener | null;
+  /** Whether it occupies a backlog slot (false for a connection rebuilt from a SYN cookie). */
+  inBacklog = true;
   conn!: TcpConnection;
   label: string | null = null;
   readonly emit = (seg: TcpRepr): void => this.host.ip.sendTcp(this.iface, this.local, this.remote, seg);
@@ -177,6 +184,8 @@ export interface ListenOptions {
   port?: number;
   /** Connections allowed in SYN-RECEIVED at once (default the stack's, 511). */
   backlog?: number;
+  /** SYN cookies when the backlog is full (default the stack's, 'auto'). */
+  synCookies?: SynCookieMode;
   config?: TcpConfigInput;
 }
 
@@ -185,9 +194,17 @@ export class TcpListener {
   closed = false;
   /** Connections in SYN-RECEIVED that count against the backlog. */
   pending = 0;
-  /** SYNs dropped because the backlog was full. */
+  /** SYNs dropped because the backlog was full (synCookies 'never'). */
   dropped = 0;
   accepted = 0;
+  /** SYN-ACKs sent with a cookie, and ACKs checked as cookies that passed or failed. */
+  cookiesSent = 0;
+  cookiesValid = 0;
+  cookiesFailed = 0;
+  /** When the last cookie was sent (ms); in 'auto' mode ACKs are checked as cookies only for two slots after. */
+  lastCookieAt = -Infinity;
+  /** Resolved configs for cookie SYN-ACKs, per interface and family (read-only use). */
+  readonly cookieConfigs = new Map<Interface, [TcpConfig | null, TcpConfig | null]>();
 
   constructor(
     private readonly host: TcpHost,
@@ -197,6 +214,7 @@ export class TcpListener {
     public backlog: number,
     readonly config: TcpConfigInput | undefined,
     readonly onConnection: (conn: TcpConnection, info: ConnectionInfo) => void,
+    public synCookies: SynCookieMode = 'auto',
   ) {}
 
   address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } {
@@ -229,6 +247,7 @@ export class TcpHost {
   /** Local ports in use by connections (count per port), for ephemeral selection. */
   private readonly portUse = new Map<number, number>();
   private readonly isn: IsnGenerator;
+  private readonly cookies: CookieJar;
   readonly ports: EphemeralPorts;
 
   constructor(
@@ -237,8 +256,10 @@ export class TcpHost {
     private readonly baseConfig: TcpConfigInput,
     ports: EphemeralPorts,
     readonly defaultBacklog: number,
+    readonly defaultSynCookies: SynCookieMode = 'auto',
   ) {
     this.isn = new IsnGenerator(random);
+    this.cookies = new CookieJar(random);
     this.ports = ports;
   }
 
@@ -310,7 +331,8 @@ export class TcpHost {
     } else if (this.listeners.conflicts(port, addr, anyFamily)) {
       throw codedError('EADDRINUSE', `listen EADDRINUSE: address already in use ${addressText}:${port}`);
     }
-    const l = new TcpListener(this, addr, addressText, port, opts.backlog ?? this.defaultBacklog, opts.config, onConnection);
+    const l = new TcpListener(this, addr, addressText, port, opts.backlog ?? this.defaultBacklog, opts.config, onConnection,
+      opts.synCookies ?? this.defaultSynCookies);
     this.listeners.add(port, { addr, anyFamily, value: l });
     return l;
   }
@@ -346,6 +368,10 @@ export class TcpHost {
     if (l !== undefined && !l.closed) {
       if (synOnly) {
         if (isMulticastOrBroadcast(src)) return;
+        if (l.synCookies === 'always' || (l.pending >= l.backlog && l.synCookies === 'auto')) {
+          this.sendCookie(iface, l, src, dst, seg, now);
+          return;
+        }
         if (l.pending >= l.backlog) {
           l.dropped++;
           this.ip.countDrop('tcpBacklogDrops', 'backlog-full', `listener port ${l.port} backlog ${l.backlog}`);
@@ -356,6 +382,7 @@ export class TcpHost {
       }
       if ((seg.flags & TcpFlag.RST) !== 0) return; // RST to LISTEN: ignore
       if ((seg.flags & TcpFlag.ACK) === 0) return; // neither SYN nor ACK: drop
+      if ((seg.flags & TcpFlag.SYN) === 0 && this.cookieExpected(l, now) && this.acceptCookie(iface, l, src, dst, seg, now)) return;
       // An ACK to LISTEN gets <SEQ=SEG.ACK><CTL=RST>, the same as a closed port answers.
     } else {
       this.ip.countDrop('tcpNoListener', 'no-listener', `port ${seg.dstPort}`);
@@ -382,6 +409,81 @@ export class TcpHost {
     l.pending++;
     this.register(e);
     this.pollConn(e, now);
+  }
+
+  // --- SYN cookies (RFC 4987 section 3.6) ---------------------------------------------------------
+
+  /** Answer a SYN statelessly: a SYN-ACK whose ISS (and TSval) is a cookie; nothing is stored. */
+  private sendCookie(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, syn: TcpRepr, now: number): void {
+    const cfg = this.cookieConfig(l, iface, src);
+    const seg = this.cookies.synAck(syn, dst, src, cfg, now);
+    l.cookiesSent++;
+    l.lastCookieAt = now;
+    this.ip.counters.tcpSynCookiesSent++;
+    if (this.ip.tracing) {
+      const conn = `${formatIp(dst)}:${syn.dstPort}>${formatIp(src)}:${syn.srcPort}`;
+      const detail = `backlog ${l.pending}/${l.backlog}, mode ${l.synCookies}`;
+      this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'sent', detail, conn });
+    }
+    this.ip.sendTcp(iface, dst, src, seg);
+  }
+
+  /** 'always' checks every stray ACK; 'auto' only within two counter slots of the last cookie sent. */
+  private cookieExpected(l: TcpListener, now: number): boolean {
+    if (l.synCookies === 'always') return true;
+    return l.synCookies === 'auto' && now - l.lastCookieAt < 2 * this.cookies.slotMs;
+  }
+
+  /**
+   * An ACK to a listener with no connection: if `ack - 1` is a valid cookie, create the connection
+   * straight into the handshake's last step and let it take the ACK (and any data on it).
+   * Returns false (and counts) when the cookie fails; the caller then answers with RST.
+   */
+  private acceptCookie(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, now: number): boolean {
+    const v = this.cookies.check(seg, dst, src, this.cookieConfig(l, iface, src).timestamps, now);
+    const tracing = this.ip.tracing;
+    const label = tracing ? `${formatIp(dst)}:${seg.dstPort}>${formatIp(src)}:${seg.srcPort}` : '';
+    if (!v.ok) {
+      l.cookiesFailed++;
+      this.ip.counters.tcpSynCookiesFailed++;
+      if (tracing) this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'failed', detail: v.reason, conn: label });
+      return false;
+    }
+    l.cookiesValid++;
+    this.ip.counters.tcpSynCookiesValid++;
+    if (tracing) this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'valid', conn: label });
+    const local = dst.slice();
+    const remote = src.slice();
+    const key = tupleKey(local, seg.dstPort, remote, seg.srcPort);
+    const e = new Entry(this, key, iface, local, seg.dstPort, remote, seg.srcPort, l);
+    e.inBacklog = false;
+    const hooks = new StackHooks(this, e, undefined);
+    e.conn = TcpConnection.fromCookie(seg, v.value.syn, {
+      localPort: seg.dstPort,
+      remotePort: seg.srcPort,
+      iss: v.value.iss,
+      now,
+      config: this.configFor(iface, remote, l.config, Infinity),
+      hooks: hooks as unknown as TcpHooks,
+      tsOffset: v.value.tsOffset,
+    });
+    this.register(e);
+    e.inInput = true;
+    e.conn.handleSegment(seg, now);
+    e.inInput = false;
+    // The ACK acknowledges exactly ISS + 1, so it always completes the handshake; were it ever not
+    // to, a TCB with no SYN-ACK to retransmit must not linger.
+    if (!e.closed && e.conn.state === 'SYN-RECEIVED') e.conn.abort();
+    if (!e.closed) this.pollConn(e, now);
+    return true;
+  }
+
+  /** The listener's resolved config for cookie SYN-ACKs on `iface` (cached: one per family). */
+  private cookieConfig(l: TcpListener, iface: Interface, remote: Uint8Array): TcpConfig {
+    let pair = l.cookieConfigs.get(iface);
+    if (pair === undefined) l.cookieConfigs.set(iface, (pair = [null, null]));
+    const i = remote.length === 16 ? 1 : 0;
+    return (pair[i] ??= this.configFor(iface, remote, l.config, Infinity));
   }
 
   /** Answer a segment to a port with no connection (RFC 9293 3.10.7.1). */
@@ -419,7 +521,7 @@ export class TcpHost {
     const l = e.listener;
     if (l === null) return;
     e.listener = null;
-    l.pending--;
+    if (e.inBacklog) l.pending--;
     if (l.closed) {
       e.conn.abort();
       return;
@@ -434,7 +536,7 @@ export class TcpHost {
     if (e.closed) return;
     e.closed = true;
     if (e.listener !== null) {
-      e.listener.pending--;
+      if (e.inBacklog) e.listener.pending--;
       e.listener = null;
     }
     if (this.conns.get(e.key) === e) this.conns.delete(e.key);

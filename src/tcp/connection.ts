@@ -2,7 +2,7 @@
 // the user calls (3.10.1-3.10.6), timeouts as deadlines (3.10.8), and poll() for what to send.
 // Segment arrival lives in input.ts and segment output in output.ts; both operate on this class.
 
-import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
+import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
@@ -54,6 +54,17 @@ export interface OpenParams {
   hooks?: TcpHooks;
   /** Offset added to our timestamp clock (RFC 7323 section 5.4 recommends a random one). */
   tsOffset?: number;
+}
+
+/** The peer's SYN as a validated SYN cookie recalls it (src/tcp/syncookie.ts). */
+export interface CookieSyn {
+  /** The peer's MSS, rounded down to the cookie table. */
+  mss: number;
+  /** The peer's window scale shift, when it offered one and timestamps carried it back. */
+  wscale?: number | undefined;
+  sackOk: boolean;
+  /** The peer's TSval (from the ACK) when timestamps are in use, else undefined. */
+  tsVal?: number | undefined;
 }
 
 /** An Error carrying a Node-style `code`. */
@@ -262,8 +273,44 @@ export class TcpConnection {
     return c;
   }
 
+  /**
+   * A listener's SYN cookie came back valid (RFC 4987 section 3.6): rebuild the TCB as it stood
+   * after our SYN,ACK (SYN-RECEIVED, SND.NXT = ISS + 1, the options the cookie carried, the window
+   * the SYN,ACK advertised). The caller then hands `ack` to handleSegment(), which completes the
+   * handshake as RFC 9293 3.10.7.4 says (ESTABLISHED, SND.WND from the ACK) and takes any data on it.
+   * `p.iss` is the cookie (ACK - 1), `p.tsOffset` the one the SYN,ACK's TSval used.
+   */
+  static fromCookie(ack: TcpRepr, cookie: CookieSyn, p: OpenParams): TcpConnection {
+    const c = new TcpConnection(p, true);
+    c.state = 'LISTEN';
+    const options: TcpOptions = { mss: cookie.mss };
+    if (cookie.wscale !== undefined) options.wscale = cookie.wscale;
+    if (cookie.sackOk) options.sackPermitted = true;
+    if (cookie.tsVal !== undefined) options.timestamp = { val: cookie.tsVal, ecr: 0 };
+    const syn: TcpRepr = {
+      srcPort: ack.srcPort,
+      dstPort: ack.dstPort,
+      seq: sub(ack.seq, 1),
+      ack: 0,
+      flags: TcpFlag.SYN,
+      window: ack.window,
+      urgent: 0,
+      options,
+      payload: new Uint8Array(0),
+    };
+    c.acceptSyn(syn, p.now, 'rcv ACK with valid SYN cookie');
+    // What sending the SYN,ACK did (output.ts sendSyn), minus its retransmission timer.
+    const window = Math.min(c.recvBuf.capacity, 0xffff);
+    c.rcvAdv = add(c.rcvNxt, window);
+    c.lastAckSent = c.rcvNxt;
+    c.sndNxt = add(c.iss, 1);
+    c.sndMax = c.sndNxt;
+    c.counters.segsOut++;
+    return c;
+  }
+
   /** LISTEN, third check (RFC 9293 3.10.7.2): take the peer's SYN and answer SYN,ACK at the next poll(). */
-  acceptSyn(syn: TcpRepr, now: number): void {
+  acceptSyn(syn: TcpRepr, now: number, cause = 'rcv SYN'): void {
     this.irs = syn.seq;
     this.rcvNxt = add(syn.seq, 1);
     this.rcvAdv = this.rcvNxt;
@@ -272,7 +319,7 @@ export class TcpConnection {
     this.maxSndWnd = this.sndWnd;
     this.sndWl1 = syn.seq;
     this.sndWl2 = this.iss;
-    this.setState('SYN-RECEIVED', 'rcv SYN');
+    this.setState('SYN-RECEIVED', cause);
   }
 
   // --- user calls (RFC 9293 3.10) -------------------------------------------------------------

@@ -114,8 +114,24 @@ export interface RetransmitEvent {
   conn?: string;
 }
 
+/**
+ * A listener's SYN cookie (RFC 4987 section 3.6): sent in a stateless SYN-ACK because the SYN
+ * queue was full (or cookies are always on), or an ACK that found no connection checked as one.
+ */
+export interface SynCookieEvent {
+  type: 'syncookie';
+  t: number;
+  host: string;
+  action: 'sent' | 'valid' | 'failed';
+  /** Why a check failed, or the listener's backlog when one was sent. */
+  detail?: string;
+  /** local:port>remote:port from the listener's side. */
+  conn?: string;
+}
+
 export type TraceEvent =
   | SegmentEvent
+  | SynCookieEvent
   | StateEvent
   | DropEvent
   | TimerEvent

@@ -56,6 +56,20 @@ test('basic: the textbook sequence SYN / SYN-ACK / ACK-carrying data / FIN / ACK
   assert.equal(tw[1]!.t - tw[0]!.t, 60_000);
 });
 
+test('syn-flood: spoofed SYNs fill the backlog, the client connects through a SYN cookie and is served', () => {
+  const r = runDemo({ scenario: 'syn-flood', seed: 1, rtt: 20, loss: 0, mss: 1460, bytes: 1000 });
+  const segs = r.events.flatMap((e) => (e.type === 'segment' ? [e] : []));
+  const cookie = segs.find((s) => s.note?.startsWith('SYN cookie'));
+  assert.ok(cookie !== undefined && cookie.from === 'server' && cookie.flags === 'SYN,ACK', 'the cookie SYN-ACK is marked on the ladder');
+  assert.equal(segs.filter((s) => s.note?.startsWith('spoofed from')).length, 2);
+  const back = segs.find((s) => s.from === 'client' && s.ack === (cookie.seq + 1) >>> 0);
+  assert.ok(back !== undefined && back.len > 0, 'the ACK returning the cookie carries the request');
+  assert.equal(r.client.bytesReceived, 1000);
+  assert.ok(!r.client.error && !r.server.error);
+  assert.deepEqual(r.server.states, ['CLOSED', 'LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED']);
+  assert.deepEqual(r.notes, ['backlog 2 filled by 2 spoofed SYNs; SYN cookies sent 1, valid 1, failed 0; SYNs dropped 0']);
+});
+
 test('scenarios show the ideas they are named for', () => {
   const states = (name: string, host: 'client' | 'server') =>
     runDemo({ scenario: name, seed: 1, rtt: 20, loss: 0, mss: 1460, bytes: 1000 })[host].states;
