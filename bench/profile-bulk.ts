@@ -3,7 +3,7 @@
 // node --cpu-prof --cpu-prof-dir=prof --import tsx bench/profile-bulk.ts [--mtu 1500] [--mib 64] [--driver stack|core]
 // node --import tsx bench/profile-summary.ts prof --per <segments printed above>
 
-import { loadSynack } from './synack.js';
+import { loadSynack } from '../src/bench/synack.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {

@@ -1,4 +1,4 @@
-// The `synack` command line: dispatches subcommands (help, version, trace, demo), turns usage
+// The `synack` command line: dispatches subcommands (help, version, trace, demo, bench, ...), turns usage
 // mistakes into a message and exit status 2, and never lets a stack trace reach the user.
 import { readFileSync } from 'node:fs';
 import { nodeIo, UsageError, type CliIo } from './io.js';
@@ -8,6 +8,7 @@ import { ncCommand, NC_USAGE } from './nc.js';
 import { serveCommand, SERVE_USAGE } from './serve.js';
 import { getCommand, GET_USAGE } from './get.js';
 import { pdrillCommand, PDRILL_USAGE } from './pdrill.js';
+import { benchCommand, BENCH_USAGE } from './bench.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -22,13 +23,14 @@ Commands:
   get URL            HTTP GET through synack on a TUN device
   nc HOST PORT       netcat over synack on a TUN device (-l to listen)
   pdrill FILE.pkt... run packetdrill scripts against synack on a virtual clock
+  bench              measure throughput, connection churn, memory and scaling beside the kernel
   version            print the version
   help [COMMAND]     show this help, or a command's options
 
 Run 'synack help <command>' for a command's options.
 `;
 
-const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE };
+const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE, bench: BENCH_USAGE };
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function version(): string {
@@ -47,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   get: getCommand,
   nc: (argv, io) => ncCommand(argv, io),
   pdrill: (argv, io) => pdrillCommand([...argv], io),
+  bench: benchCommand,
   version: async (argv, io) => {
     if (argv.length > 0) throw new UsageError(`version takes no arguments`, 'version');
     io.out(`synack ${version()}\n`);

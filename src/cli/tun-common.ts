@@ -6,8 +6,6 @@ import { openTun, configureKernelSide, tunUnavailableReason, TunError, type TunL
 import type { Link } from '../link/link.js';
 import { Stack } from '../stack/stack.js';
 import type { Interface } from '../stack/route.js';
-import type { TcpListener } from '../stack/tcp-host.js';
-import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
@@ -289,47 +287,27 @@ const SS_STATE: Record<TcpStateName, string> = {
   'TIME-WAIT': 'TIME-WAIT',
 };
 
-interface HostView {
-  conns?: Map<string, { conn: TcpConnection }>;
-  listeners?: { values(): TcpListener[] };
-}
-
-/**
- * Every connection and listener of the stack. The Stack has no public enumeration yet, so this
- * reads its TCP host's tables (read-only) and degrades to an empty list if their shape changes.
- */
-export function stackSockets(stack: Stack): { conns: TcpConnection[]; listeners: TcpListener[] } {
-  const host = (stack as unknown as { tcpHost?: HostView }).tcpHost;
-  const conns: TcpConnection[] = [];
-  if (host?.conns instanceof Map) for (const e of host.conns.values()) if (e?.conn !== undefined) conns.push(e.conn);
-  const listeners = typeof host?.listeners?.values === 'function' ? host.listeners.values() : [];
-  return { conns, listeners };
-}
-
 function endpoint(addr: string, port: number | string): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
 /** A table in the spirit of `ss -tan` (plus rtt/cwnd/retrans columns from tcp_info). */
 export function connectionTable(stack: Stack): string {
-  const { conns, listeners } = stackSockets(stack);
-  const now = stack.clock.now();
+  const listeners = stack.tcpListeners();
   const rows: string[][] = [['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'rtt', 'cwnd', 'retrans']];
   for (const l of listeners) {
     const a = l.address();
     const local = a.address === '::' ? `*:${a.port}` : endpoint(a.address, a.port);
     rows.push(['LISTEN', String(l.pending), String(l.backlog), local, a.address.includes(':') ? '[::]:*' : '*:*', '', '', '']);
   }
-  for (const c of conns) {
-    const info = stack.connectionInfo(c);
-    if (info === undefined) continue;
-    const s = c.stats(now);
+  for (const c of stack.connections()) {
+    const s = c.stats;
     rows.push([
       SS_STATE[c.state],
       String(s.recvQueued),
       String(s.sendQueued),
-      endpoint(info.localAddress, info.localPort),
-      endpoint(info.remoteAddress, info.remotePort),
+      endpoint(c.localAddress, c.localPort),
+      endpoint(c.remoteAddress, c.remotePort),
       s.rtt > 0 ? `${s.rtt.toFixed(1)}ms` : '-',
       String(s.cwnd),
       String(s.retransSegs),

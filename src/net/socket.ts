@@ -463,7 +463,7 @@ export class Socket extends Duplex {
     const c = this.#conn;
     this.#noDelay = noDelay;
     if (c !== null && c.state !== 'CLOSED') {
-      c.config.noDelay = noDelay;
+      c.ownConfig().noDelay = noDelay;
       if (noDelay) c.hooks.onPollNeeded?.(); // small segments held by Nagle may leave now
     }
     return this;
@@ -473,7 +473,7 @@ export class Socket extends Duplex {
     const c = this.#conn;
     this.#keepAlive = { enable, delay: initialDelay };
     if (c !== null && c.state !== 'CLOSED') {
-      const ka = c.config.keepAlive;
+      const ka = c.ownConfig().keepAlive;
       ka.enabled = enable;
       if (initialDelay > 0) ka.idle = initialDelay;
       c.keepaliveAt = enable ? this.#stack.clock.now() + ka.idle : Infinity;

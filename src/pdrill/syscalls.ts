@@ -470,7 +470,7 @@ export class SocketTable {
     const opt = intArg(args, 2, 'setsockopt');
     const valExpr = arg(args, 3, 'setsockopt');
     const conn = s.conn;
-    const cfg = conn === null ? null : (conn.config as TcpConfig);
+    const cfg = conn === null ? null : conn.ownConfig();
     const kick = (): void => conn?.hooks.onPollNeeded?.();
     if (level === S['SOL_SOCKET'] && opt === S['SO_LINGER']) {
       const on = evalInt(field(valExpr, 'l_onoff') ?? { kind: 'int', value: 0, hex: false }) ?? 0;

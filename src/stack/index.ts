@@ -1,6 +1,6 @@
 // The stack's public surface: Stack, its interfaces and routes, UDP sockets, TCP listeners.
 export { Stack } from './stack.js';
-export type { StackOptions, InterfaceOptions, StackStats, StackCounters, PingOptions, PingReply } from './stack.js';
+export type { StackOptions, InterfaceOptions, StackStats, StackCounters, PingOptions, PingReply, StackConnection } from './stack.js';
 export { Interface, RouteTable } from './route.js';
 export type { Route, InterfaceAddress } from './route.js';
 export { UdpSocket } from './udp.js';

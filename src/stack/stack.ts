@@ -12,6 +12,8 @@ import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
 import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
 import { formatIp, ipEquals } from '../wire/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpStateName } from '../tcp/state.js';
+import type { TcpInfo } from '../tcp/info.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import { Emitter } from './emitter.js';
 import {
@@ -112,6 +114,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly pingId: number;
   private pingSeq = 0;
   private closed = false;
+  /** The last address tcpConnect parsed: clients tend to connect to one server again and again. */
+  private lastDst: { text: string; bytes: Uint8Array } | null = null;
 
   constructor(opts: StackOptions) {
     super();
@@ -468,7 +472,9 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 
   /** Open a TCP connection (active OPEN, RFC 9293 3.10.1); the SYN leaves on the next poll. */
   tcpConnect(opts: ConnectOptions): TcpConnection {
-    const dst = parseIpOrThrow(opts.address);
+    let dst: Uint8Array;
+    if (this.lastDst !== null && this.lastDst.text === opts.address) dst = this.lastDst.bytes;
+    else this.lastDst = { text: opts.address, bytes: (dst = parseIpOrThrow(opts.address)) };
     if (!Number.isInteger(opts.port) || opts.port <= 0 || opts.port > 65535) {
       throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
     }
@@ -492,6 +498,26 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     return this.tcpHost.info(conn);
   }
 
+  /**
+   * Every TCP connection the stack keeps, from SYN-SENT / SYN-RECEIVED to TIME-WAIT, oldest first:
+   * its 4-tuple, state and statistics (tcp_info) now, and the connection itself. A snapshot: later
+   * changes are not reflected. Listeners are listed by tcpListeners().
+   */
+  connections(): StackConnection[] {
+    const now = this.clock.now();
+    const out: StackConnection[] = [];
+    for (const e of this.tcpHost.entries()) {
+      if (e.closed) continue;
+      out.push({ ...e.info(), state: e.conn.state, stats: e.conn.stats(now), conn: e.conn });
+    }
+    return out;
+  }
+
+  /** The TCP listeners that are open, in port order. */
+  tcpListeners(): TcpListener[] {
+    return this.tcpHost.listeners.values().filter((l) => !l.closed);
+  }
+
   // --- whole-stack ----------------------------------------------------------------------------
 
   stats(): StackStats {
@@ -513,6 +539,14 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.closed = true;
     for (const i of this.interfaces) i.link.onReceive = null;
   }
+}
+
+/** One entry of Stack.connections(). */
+export interface StackConnection extends ConnectionInfo {
+  state: TcpStateName;
+  /** tcp_info-style statistics at the time of the call. */
+  stats: TcpInfo;
+  conn: TcpConnection;
 }
 
 export { ipEquals };

@@ -3,29 +3,23 @@
 // ephemeral ports and RFC 6528 ISNs, RSTs for closed ports (RFC 9293 3.10.7.1), ICMP errors handed
 // to connections, and the single timer queue that drives every connection's poll()/pollAt() with
 // lazy rescheduling.
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
-import type { TraceEvent, TcpStateName } from '../trace/events.js';
+import type { TraceEvent } from '../trace/events.js';
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
 import { formatIp } from '../wire/address.js';
-import { TcpConnection, type TcpHooks, type TcpErrorCode } from '../tcp/connection.js';
+import { TcpConnection, type TcpHooks } from '../tcp/connection.js';
 import { replyToClosed } from '../tcp/output.js';
-import { resolveConfig, type TcpConfig, type TcpConfigInput } from '../tcp/config.js';
+import { resolveConfig, shareConfig, type TcpConfig, type TcpConfigInput } from '../tcp/config.js';
 import { IsnGenerator } from '../tcp/isn.js';
-import { tupleKey, isMulticastOrBroadcast, type Interface } from './route.js';
+import { tupleKey, isMulticastOrBroadcast, ipEquals, type Interface } from './route.js';
 import { PortTable } from './port-table.js';
 import { EphemeralPorts } from './ports.js';
 import { mssForMtu, type IcmpAction } from './icmp.js';
 import { CookieJar, type SynCookieMode } from './syn-cookies.js';
+import { Entry, type ConnectionInfo } from './tcp-entry.js';
 
-/** Addresses and ports of a connection, as Node's socket.address() / remoteAddress report them. */
-export interface ConnectionInfo {
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  family: 'IPv4' | 'IPv6';
-}
+export type { ConnectionInfo };
 
 /** What the TCP host needs from the IP layer. */
 export interface TcpIpLayer {
@@ -40,141 +34,6 @@ export interface TcpIpLayer {
     tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number;
     tcpSynCookiesSent: number; tcpSynCookiesValid: number; tcpSynCookiesFailed: number;
   };
-}
-
-/** One connection as the stack keeps it. */
-class Entry {
-  timerAt = Infinity;
-  timer: TimerHandle | null = null;
-  closed = false;
-  /** Inside handleSegment: a poll follows anyway, so poll requests need no timer. */
-  inInput = false;
-  /** The listener this passive connection goes to once ESTABLISHED. */
-  listener: TcpListener | null;
-  /** Whether it occupies a backlog slot (false for a connection rebuilt from a SYN cookie). */
-  inBacklog = true;
-  conn!: TcpConnection;
-  label: string | null = null;
-  readonly emit = (seg: TcpRepr): void => this.host.ip.sendTcp(this.iface, this.local, this.remote, seg);
-  readonly fire = (): void => this.host.onTimer(this);
-
-  constructor(
-    readonly host: TcpHost,
-    readonly key: string,
-    readonly iface: Interface,
-    readonly local: Uint8Array,
-    readonly localPort: number,
-    readonly remote: Uint8Array,
-    readonly remotePort: number,
-    listener: TcpListener | null,
-  ) {
-    this.listener = listener;
-  }
-
-  connLabel(): string {
-    return (this.label ??= `${formatIp(this.local)}:${this.localPort}>${formatIp(this.remote)}:${this.remotePort}`);
-  }
-
-  info(): ConnectionInfo {
-    return {
-      localAddress: formatIp(this.local),
-      localPort: this.localPort,
-      remoteAddress: formatIp(this.remote),
-      remotePort: this.remotePort,
-      family: this.local.length === 4 ? 'IPv4' : 'IPv6',
-    };
-  }
-}
-
-/**
- * The hooks object the stack gives each connection. onReadable / onWritable / onError belong to
- * the application; assigning onState / onConnected / onClosed / onTrace adds the application's
- * handler after the stack's own, and onPollNeeded stays the stack's. Set hooks one by one
- * (`conn.hooks.onReadable = ...`); do not replace the whole object.
- */
-class StackHooks {
-  onReadable?: () => void;
-  onWritable?: () => void;
-  onError?: (code: TcpErrorCode, message: string) => void;
-  private userState: ((from: TcpStateName, to: TcpStateName, cause: string) => void) | undefined;
-  private userConnected: (() => void) | undefined;
-  private userClosed: (() => void) | undefined;
-  private userTrace: ((e: TraceEvent) => void) | undefined;
-
-  constructor(
-    private readonly host: TcpHost,
-    private readonly e: Entry,
-    user: TcpHooks | undefined,
-  ) {
-    if (user !== undefined) {
-      if (user.onReadable) this.onReadable = user.onReadable.bind(user);
-      if (user.onWritable) this.onWritable = user.onWritable.bind(user);
-      if (user.onError) this.onError = user.onError.bind(user);
-      this.userState = user.onState?.bind(user);
-      this.userConnected = user.onConnected?.bind(user);
-      this.userClosed = user.onClosed?.bind(user);
-      this.userTrace = user.onTrace?.bind(user);
-    }
-  }
-
-  private readonly stateFn = (from: TcpStateName, to: TcpStateName, cause: string): void => {
-    const ip = this.host.ip;
-    if (ip.tracing) {
-      ip.trace({ type: 'state', t: ip.clock.now(), host: ip.name, from, to, cause, conn: this.e.connLabel() });
-    }
-    this.userState?.(from, to, cause);
-  };
-  private readonly connectedFn = (): void => {
-    this.host.connected(this.e);
-    this.userConnected?.();
-  };
-  private readonly closedFn = (): void => {
-    this.host.forget(this.e);
-    this.userClosed?.();
-  };
-  private readonly pollFn = (): void => this.host.kick(this.e);
-  private readonly traceFn = (ev: TraceEvent): void => {
-    const ip = this.host.ip;
-    if (ip.tracing) {
-      const tagged = ev as TraceEvent & { host?: string; conn?: string };
-      if (tagged.type !== 'segment') tagged.host = ip.name;
-      tagged.conn ??= this.e.connLabel();
-      ip.trace(ev);
-    }
-    this.userTrace?.(ev);
-  };
-
-  get onState(): (from: TcpStateName, to: TcpStateName, cause: string) => void {
-    return this.stateFn;
-  }
-  set onState(fn: ((from: TcpStateName, to: TcpStateName, cause: string) => void) | undefined) {
-    this.userState = fn;
-  }
-  get onConnected(): () => void {
-    return this.connectedFn;
-  }
-  set onConnected(fn: (() => void) | undefined) {
-    this.userConnected = fn;
-  }
-  get onClosed(): () => void {
-    return this.closedFn;
-  }
-  set onClosed(fn: (() => void) | undefined) {
-    this.userClosed = fn;
-  }
-  get onPollNeeded(): () => void {
-    return this.pollFn;
-  }
-  set onPollNeeded(_fn: (() => void) | undefined) {
-    // The stack drives polling; an application handler here would starve the connection.
-  }
-  /** Present only while someone listens, so the connection builds no trace events otherwise. */
-  get onTrace(): ((e: TraceEvent) => void) | undefined {
-    return this.host.ip.tracing || this.userTrace !== undefined ? this.traceFn : undefined;
-  }
-  set onTrace(fn: ((e: TraceEvent) => void) | undefined) {
-    this.userTrace = fn;
-  }
 }
 
 export interface ListenOptions {
@@ -243,12 +102,21 @@ export interface ConnectOptions {
 export class TcpHost {
   readonly conns = new Map<string, Entry>();
   readonly listeners = new PortTable<TcpListener>();
-  private readonly byConn = new WeakMap<TcpConnection, Entry>();
   /** Local ports in use by connections (count per port), for ephemeral selection. */
   private readonly portUse = new Map<number, number>();
   private readonly isn: IsnGenerator;
   private readonly cookies: CookieJar;
   readonly ports: EphemeralPorts;
+  /** Resolved configs shared by connections with the same settings, by "mss|settings" (bounded). */
+  private readonly configs = new Map<string, TcpConfig>();
+  /** Remote addresses shared by the connections that use them: packed address -> [bytes, users]. */
+  private readonly addrs = new Map<number | string, { bytes: Uint8Array; users: number }>();
+  /** The connection being polled: where `emit` sends its segments. */
+  private polling: Entry | null = null;
+  private readonly emit = (seg: TcpRepr): void => {
+    const e = this.polling!;
+    this.ip.sendTcp(e.iface, e.local, e.remote, seg);
+  };
 
   constructor(
     readonly ip: TcpIpLayer,
@@ -268,16 +136,55 @@ export class TcpHost {
   }
 
   info(conn: TcpConnection): ConnectionInfo | undefined {
-    return this.byConn.get(conn)?.info();
+    return this.entryOf(conn)?.info();
   }
 
-  /** Per-connection config: stack defaults, then the caller's, with the MSS capped by the path MTU. */
-  private configFor(iface: Interface, remote: Uint8Array, extra: TcpConfigInput | undefined, pmtu: number) {
-    const merged: TcpConfigInput = { ...this.baseConfig, ...extra };
-    const v6 = remote.length === 16;
-    const linkMss = mssForMtu(Math.min(iface.mtu, pmtu), v6);
-    merged.mss = Math.min(merged.mss ?? linkMss, linkMss);
-    return resolveConfig(merged);
+  /** The entry of a connection this host owns (its hooks object), or undefined. */
+  entryOf(conn: TcpConnection): Entry | undefined {
+    const h = conn.hooks;
+    return h instanceof Entry && h.host === this && h.conn === conn ? h : undefined;
+  }
+
+  /** Every connection this host keeps (TIME-WAIT included), in the order they were opened. */
+  entries(): IterableIterator<Entry> {
+    return this.conns.values();
+  }
+
+  /**
+   * Per-connection config: stack defaults, then the caller's, with the MSS capped by the path MTU.
+   * Connections with the same settings share one frozen object (resolving costs time and each copy
+   * about 110 bytes); a connection that changes a setting copies it (TcpConnection.ownConfig).
+   */
+  private configFor(iface: Interface, remote: Uint8Array, extra: TcpConfigInput | undefined, pmtu: number): TcpConfig {
+    const linkMss = mssForMtu(Math.min(iface.mtu, pmtu), remote.length === 16);
+    const key = extra === undefined ? `${linkMss}` : `${linkMss}|${JSON.stringify(extra)}`;
+    let c = this.configs.get(key);
+    if (c === undefined) {
+      const merged: TcpConfigInput = { ...this.baseConfig, ...extra };
+      merged.mss = Math.min(merged.mss ?? linkMss, linkMss);
+      c = shareConfig(resolveConfig(merged));
+      if (this.configs.size >= 64) this.configs.clear();
+      this.configs.set(key, c);
+    }
+    return c;
+  }
+
+  /** One shared copy of a remote address per distinct address in use (see release). */
+  private internAddress(a: Uint8Array): Uint8Array {
+    const k = addressKey(a);
+    let r = this.addrs.get(k);
+    if (r === undefined) {
+      r = { bytes: a.slice(), users: 0 };
+      this.addrs.set(k, r);
+    }
+    r.users++;
+    return r.bytes;
+  }
+
+  private releaseAddress(a: Uint8Array): void {
+    const k = addressKey(a);
+    const r = this.addrs.get(k);
+    if (r !== undefined && r.bytes === a && --r.users <= 0) this.addrs.delete(k);
   }
 
   // --- active open ------------------------------------------------------------------------------
@@ -303,15 +210,14 @@ export class TcpHost {
     }
     const now = this.ip.clock.now();
     const key = tupleKey(local, localPort, remote, remotePort);
-    const e = new Entry(this, key, iface, local, localPort, remote, remotePort, null);
-    const hooks = new StackHooks(this, e, opts.hooks);
+    const e = new Entry(this, key, iface, local, localPort, this.internAddress(remote), remotePort, null, opts.hooks);
     e.conn = TcpConnection.connect({
       localPort,
       remotePort,
       iss: this.isn.next(now, local, localPort, remote, remotePort),
       now,
       config: this.configFor(iface, remote, opts.config, pmtu),
-      hooks: hooks as unknown as TcpHooks,
+      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
       tsOffset: this.random.u32(),
     });
     this.register(e);
@@ -392,18 +298,17 @@ export class TcpHost {
 
   private accept(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, syn: TcpRepr, now: number): void {
     // A wildcard listener answers from the address the SYN was sent to.
-    const local = dst.slice();
-    const remote = src.slice();
+    const local = ownAddress(iface, dst);
+    const remote = this.internAddress(src);
     const key = tupleKey(local, syn.dstPort, remote, syn.srcPort);
     const e = new Entry(this, key, iface, local, syn.dstPort, remote, syn.srcPort, l);
-    const hooks = new StackHooks(this, e, undefined);
     e.conn = TcpConnection.accept(syn, {
       localPort: syn.dstPort,
       remotePort: syn.srcPort,
       iss: this.isn.next(now, local, syn.dstPort, remote, syn.srcPort),
       now,
       config: this.configFor(iface, remote, l.config, Infinity),
-      hooks: hooks as unknown as TcpHooks,
+      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
       tsOffset: this.random.u32(),
     });
     l.pending++;
@@ -452,19 +357,18 @@ export class TcpHost {
     l.cookiesValid++;
     this.ip.counters.tcpSynCookiesValid++;
     if (tracing) this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'valid', conn: label });
-    const local = dst.slice();
-    const remote = src.slice();
+    const local = ownAddress(iface, dst);
+    const remote = this.internAddress(src);
     const key = tupleKey(local, seg.dstPort, remote, seg.srcPort);
     const e = new Entry(this, key, iface, local, seg.dstPort, remote, seg.srcPort, l);
     e.inBacklog = false;
-    const hooks = new StackHooks(this, e, undefined);
     e.conn = TcpConnection.fromCookie(seg, v.value.syn, {
       localPort: seg.dstPort,
       remotePort: seg.srcPort,
       iss: v.value.iss,
       now,
       config: this.configFor(iface, remote, l.config, Infinity),
-      hooks: hooks as unknown as TcpHooks,
+      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
       tsOffset: v.value.tsOffset,
     });
     this.register(e);
@@ -512,7 +416,6 @@ export class TcpHost {
 
   private register(e: Entry): void {
     this.conns.set(e.key, e);
-    this.byConn.set(e.conn, e);
     this.portUse.set(e.localPort, (this.portUse.get(e.localPort) ?? 0) + 1);
   }
 
@@ -540,6 +443,7 @@ export class TcpHost {
       e.listener = null;
     }
     if (this.conns.get(e.key) === e) this.conns.delete(e.key);
+    this.releaseAddress(e.remote);
     const n = (this.portUse.get(e.localPort) ?? 1) - 1;
     if (n <= 0) this.portUse.delete(e.localPort);
     else this.portUse.set(e.localPort, n);
@@ -557,12 +461,16 @@ export class TcpHost {
 
   /**
    * Lazy rescheduling: a clock entry is pushed only when the deadline moves earlier than the one
-   * already queued; a timer that fires early finds nothing due and queues the real deadline.
+   * already queued (which is cancelled, so each connection has at most one clock entry and a closed
+   * connection is not kept alive by the clock); a timer that fires early finds nothing due and
+   * queues the real deadline.
    */
   private scheduleAt(e: Entry, t: number): void {
     if (e.closed || !(t < e.timerAt)) return;
+    if (e.timer !== null) this.ip.clock.cancel(e.timer);
     e.timerAt = t;
-    e.timer = this.ip.clock.schedule(t, e.fire);
+    // A closure per queued deadline rather than one per connection: idle connections hold none.
+    e.timer = this.ip.clock.schedule(t, () => this.onTimer(e));
   }
 
   onTimer(e: Entry): void {
@@ -576,7 +484,14 @@ export class TcpHost {
   }
 
   private pollConn(e: Entry, now: number): void {
-    e.conn.poll(now, e.emit);
+    // Save and restore: a segment sent on a loopback path may be delivered (and polled) re-entrantly.
+    const outer = this.polling;
+    this.polling = e;
+    try {
+      e.conn.poll(now, this.emit);
+    } finally {
+      this.polling = outer;
+    }
     if (!e.closed) this.scheduleAt(e, e.conn.pollAt());
   }
 
@@ -589,6 +504,20 @@ export class TcpHost {
       if (!e.closed) this.forget(e);
     }
   }
+}
+
+/** The interface's own copy of local address `a` (shared by every connection using it), else a copy. */
+function ownAddress(iface: Interface, a: Uint8Array): Uint8Array {
+  for (const x of iface.addresses) if (ipEquals(x.addr, a)) return x.addr;
+  return a.slice();
+}
+
+/** A Map key for an address: the number for IPv4, 8 UTF-16 units for IPv6. */
+function addressKey(a: Uint8Array): number | string {
+  if (a.length === 4) return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+  let k = '';
+  for (let i = 0; i < a.length; i += 2) k += String.fromCharCode((a[i]! << 8) | a[i + 1]!);
+  return k;
 }
 
 function codedError(code: string, message: string): Error & { code: string } {

@@ -120,6 +120,23 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   return c;
 }
 
+/**
+ * Mark a resolved config as shared by many connections (the stack hands one object to every
+ * connection with the same settings, issue 9): it is frozen, and a connection that changes a
+ * setting takes its own copy first (TcpConnection.ownConfig).
+ */
+export function shareConfig(c: TcpConfig): TcpConfig {
+  Object.freeze(c.keepAlive);
+  return Object.freeze(c);
+}
+
+/** A private, mutable copy of a resolved config. */
+export function copyConfig(c: Readonly<TcpConfig>): TcpConfig {
+  const o: TcpConfig = { ...c, keepAlive: { ...c.keepAlive } };
+  resolved.add(o);
+  return o;
+}
+
 function check(name: string, v: number, lo: number, hi: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) {
     throw rangeError(`${name} must be a number in [${lo}, ${hi}], got ${String(v)}`);

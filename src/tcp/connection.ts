@@ -7,7 +7,7 @@ import { add, sub, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
 import { isTransition } from './state.js';
-import { resolveConfig, isResolvedConfig, scaleFor, type TcpConfig, type TcpConfigInput } from './config.js';
+import { resolveConfig, isResolvedConfig, copyConfig, scaleFor, type TcpConfig, type TcpConfigInput } from './config.js';
 import { RingBuffer } from './ring-buffer.js';
 import { Assembler } from './assembler.js';
 import { SackScoreboard } from './scoreboard.js';
@@ -81,7 +81,8 @@ export const OOW_ACK_INTERVAL = 500;
 
 export class TcpConnection {
   hooks: TcpHooks;
-  readonly config: TcpConfig;
+  /** Settings; may be shared with other connections (frozen): change them through ownConfig(). */
+  config: TcpConfig;
   readonly tuple: { readonly localPort: number; readonly remotePort: number };
   /** Passive opens go back to LISTEN on a RST in SYN-RECEIVED (RFC 9293 3.10.7.4). */
   passive: boolean;
@@ -446,6 +447,12 @@ export class TcpConnection {
         this.hooks.onPollNeeded?.();
         return;
     }
+  }
+
+  /** This connection's settings, ready to change: a shared (frozen) config is copied first. */
+  ownConfig(): TcpConfig {
+    if (Object.isFrozen(this.config)) this.config = copyConfig(this.config);
+    return this.config;
   }
 
   /** STATUS (RFC 9293 3.10.6), in the spirit of Linux's tcp_info. */

@@ -76,6 +76,15 @@ function compress(mh: number, ml: number): void {
 
 /** SipHash-2-4 of `data` under the 16-byte `key`, as the 64-bit result's u32 halves. */
 export function siphash24(key: Uint8Array, data: Uint8Array): U64 {
+  const lo = siphashInto(key, data, data.length);
+  return { lo, hi: (V[0]! ^ V[2]! ^ V[4]! ^ V[6]!) >>> 0 };
+}
+
+/**
+ * SipHash-2-4 of data[0, n) under `key`: returns the low 32 bits of the result and leaves the
+ * state in V (the high half is V[0] ^ V[2] ^ V[4] ^ V[6]). Allocates nothing.
+ */
+function siphashInto(key: Uint8Array, data: Uint8Array, n: number): number {
   if (key.length !== 16) throw new RangeError('siphash24 needs a 16-byte key');
   const k0l = le32(key, 0), k0h = le32(key, 4), k1l = le32(key, 8), k1h = le32(key, 12);
   // The constants spell "somepseudorandomlygeneratedbytes".
@@ -83,7 +92,6 @@ export function siphash24(key: Uint8Array, data: Uint8Array): U64 {
   V[2] = k1h ^ 0x646f7261; V[3] = k1l ^ 0x6e646f6d;
   V[4] = k0h ^ 0x6c796765; V[5] = k0l ^ 0x6e657261;
   V[6] = k1h ^ 0x74656462; V[7] = k1l ^ 0x79746573;
-  const n = data.length;
   const full = n - (n & 7);
   for (let i = 0; i < full; i += 8) compress(le32(data, i + 4), le32(data, i));
   // Last word: the remaining 0..7 bytes little-endian, length mod 256 in the top byte.
@@ -100,7 +108,7 @@ export function siphash24(key: Uint8Array, data: Uint8Array): U64 {
   sipRound();
   sipRound();
   sipRound();
-  return { lo: (V[1]! ^ V[3]! ^ V[5]! ^ V[7]!) >>> 0, hi: (V[0]! ^ V[2]! ^ V[4]! ^ V[6]!) >>> 0 };
+  return (V[1]! ^ V[3]! ^ V[5]! ^ V[7]!) >>> 0;
 }
 
 /** RFC 6528 section 3: M ticks every 4 microseconds, i.e. 250 per millisecond. */
@@ -121,17 +129,16 @@ export class IsnGenerator {
    * `now` in ms and addresses as 4- or 16-byte arrays.
    */
   next(now: number, local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number): number {
+    // Byte loops rather than subarray()/set(): an ISN per connection, so no allocation here.
     const msg = this.#msg;
     let o = 0;
-    msg.set(local.subarray(0, 16), o);
-    o += Math.min(local.length, 16);
+    for (let i = 0, n = Math.min(local.length, 16); i < n; i++) msg[o++] = local[i]!;
     msg[o++] = (localPort >>> 8) & 0xff;
     msg[o++] = localPort & 0xff;
-    msg.set(remote.subarray(0, 16), o);
-    o += Math.min(remote.length, 16);
+    for (let i = 0, n = Math.min(remote.length, 16); i < n; i++) msg[o++] = remote[i]!;
     msg[o++] = (remotePort >>> 8) & 0xff;
     msg[o++] = remotePort & 0xff;
-    const f = siphash24(this.#key, msg.subarray(0, o)).lo;
+    const f = siphashInto(this.#key, msg, o);
     const m = Math.floor(now * ISN_TICKS_PER_MS) >>> 0;
     return (m + f) >>> 0;
   }

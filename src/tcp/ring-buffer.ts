@@ -191,7 +191,7 @@ export class RingBuffer {
   #ensure(need: number): Uint8Array {
     const buf = this.#buf;
     if (buf !== null && need <= this.#size) return buf;
-    let size = Math.max(this.#size, Math.min(this.#cap, 4096));
+    let size = Math.max(this.#size, Math.min(this.#cap, 512));
     while (size < need) size = Math.min(this.#cap, size * 2);
     const next = new Uint8Array(size);
     if (buf !== null) {

@@ -71,10 +71,16 @@ export const TRANSITIONS: readonly Transition[] = Object.freeze([
   T('TIME-WAIT', 'CLOSED', 'timeout 2*MSL / ABORT', '-', '3.10.8'),
 ]);
 
-const allowed = new Set(TRANSITIONS.map((t) => `${t.from}>${t.to}`));
+/** from -> the states it may move to (two lookups of interned names, no string building per call). */
+const allowed = new Map<TcpStateName, Set<TcpStateName>>();
+for (const t of TRANSITIONS) {
+  let to = allowed.get(t.from);
+  if (to === undefined) allowed.set(t.from, (to = new Set()));
+  to.add(t.to);
+}
 
 export function isTransition(from: TcpStateName, to: TcpStateName): boolean {
-  return allowed.has(`${from}>${to}`);
+  return allowed.get(from)?.has(to) === true;
 }
 
 /** States in which both sides' initial sequence numbers are known (RFC 9293 3.10.7.4). */

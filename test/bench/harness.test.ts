@@ -1,7 +1,7 @@
 // Tests for the bench instrument's arithmetic and output (no timing): medians, spreads, ratios, targets, flags, JSON, profile self time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compare, measure, median, parseArgs, summarize, table, toJson, skipped } from '../../bench/harness.js';
+import { compare, measure, median, parseArgs, summarize, table, toJson, skipped } from '../../src/bench/harness.js';
 import { selfTimes, type CpuProfile } from '../../bench/profile-summary.js';
 
 test('median of odd and even sample counts', () => {

@@ -2,14 +2,14 @@
 // It gives first bulk, churn, memory and scaling figures before src/stack lands; the Stack-based
 // versions in stack-pair.ts replace it when the Stack is there.
 
-import { TcpConnection } from '../src/tcp/connection.js';
-import { resolveConfig, type TcpConfig } from '../src/tcp/config.js';
-import { buildTcpPacket, parseIpPacket } from '../src/wire/packet.js';
-import { parseTcp, TcpFlag, TCP_PROTOCOL, type TcpRepr } from '../src/wire/tcp.js';
-import { VirtualClock } from '../src/util/virtual-clock.js';
-import type { TimerHandle } from '../src/util/clock.js';
-import { createMemoryPair } from '../src/link/memory.js';
-import type { Link } from '../src/link/link.js';
+import { TcpConnection } from '../tcp/connection.js';
+import { resolveConfig, type TcpConfig } from '../tcp/config.js';
+import { buildTcpPacket, parseIpPacket } from '../wire/packet.js';
+import { parseTcp, TcpFlag, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
+import { VirtualClock } from '../util/virtual-clock.js';
+import type { TimerHandle } from '../util/clock.js';
+import { createMemoryPair } from '../link/memory.js';
+import type { Link } from '../link/link.js';
 import { gc, nowMs, pattern } from './harness.js';
 import type { BulkResult, ScalingRun, SynackBench } from './synack.js';
 

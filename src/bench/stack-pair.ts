@@ -1,11 +1,11 @@
 // synack figures through the full Stack: two Stacks on the in-memory link with a VirtualClock, for bulk, churn, memory and scaling.
 
-import { Stack } from '../src/stack/stack.js';
-import type { TcpConnection } from '../src/tcp/connection.js';
-import type { TcpConfigInput } from '../src/tcp/config.js';
-import { VirtualClock } from '../src/util/virtual-clock.js';
-import { seededRandom } from '../src/util/random.js';
-import { createMemoryPair } from '../src/link/memory.js';
+import { Stack } from '../stack/stack.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpConfigInput } from '../tcp/config.js';
+import { VirtualClock } from '../util/virtual-clock.js';
+import { seededRandom } from '../util/random.js';
+import { createMemoryPair } from '../link/memory.js';
 import { gc, nowMs, pattern } from './harness.js';
 import type { BulkResult, ScalingRun, SynackBench } from './synack.js';
 

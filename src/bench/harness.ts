@@ -1,5 +1,8 @@
 // The benchmark instrument: repeated runs with warm-up, median and spread, side-by-side ratios, targets, table and JSON output, CLI flags.
 
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+
 /** One reported number: the median of several runs and their spread. */
 export interface Figure {
   name: string;
@@ -30,9 +33,17 @@ export interface BenchOptions {
   warmup: number;
   /** Group names to run; empty means all. */
   only: string[];
+  /** Connection counts for the memory and scaling groups, replacing the defaults (empty: defaults). */
+  counts: number[];
   /** Which synack driver: the full Stack, the core-only pair, or the Stack when it loads. */
   driver: 'auto' | 'stack' | 'core';
   help: boolean;
+}
+
+/** Where the bench writes: figures and the table to `out`, progress to `err`. */
+export interface BenchIo {
+  out(text: string): void;
+  err(text: string): void;
 }
 
 export const USAGE = `usage: npm run bench -- [--json] [--quick] [--runs N] [--warmup N] [--only g1,g2] [--list]
@@ -41,12 +52,13 @@ export const USAGE = `usage: npm run bench -- [--json] [--quick] [--runs N] [--w
   --runs N   measured runs per figure (default 5, quick 3)
   --warmup N unmeasured warm-up runs per figure (default 1, quick 1)
   --only     comma-separated groups (see --list)
+  --counts   comma-separated connection counts for memory and scaling (e.g. 1,1000,1000000)
   --driver   stack | core | auto (default): synack through the Stack, or the TCP core alone
-Heap figures need global.gc: main re-executes itself once with --expose-gc when it is missing.`;
+Heap figures need forced collections: without --expose-gc the bench turns the flag on itself.`;
 
 /** Parse bench CLI flags; unknown flags throw so typos do not silently run everything. */
-export function parseArgs(argv: readonly string[]): BenchOptions & { list: boolean } {
-  const o = { json: false, quick: false, runs: 0, warmup: -1, only: [] as string[], driver: 'auto' as BenchOptions['driver'], help: false, list: false };
+export function parseArgs(argv: readonly string[], usage = USAGE): BenchOptions & { list: boolean } {
+  const o = { json: false, quick: false, runs: 0, warmup: -1, only: [] as string[], counts: [] as number[], driver: 'auto' as BenchOptions['driver'], help: false, list: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -63,6 +75,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions & { list: boole
       case '--runs': o.runs = positiveInt(flag, value()); break;
       case '--warmup': o.warmup = nonNegativeInt(flag, value()); break;
       case '--only': o.only.push(...value().split(',').map((s) => s.trim()).filter((s) => s !== '')); break;
+      case '--counts': o.counts.push(...value().split(',').map((s) => positiveInt(flag, s.trim()))); break;
       case '--list': o.list = true; break;
       case '--driver': {
         const d = value();
@@ -71,7 +84,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions & { list: boole
         break;
       }
       case '-h': case '--help': o.help = true; break;
-      default: throw new Error(`unknown argument: ${a}\n${USAGE}`);
+      default: throw new Error(`unknown argument: ${a}\n${usage}`);
     }
   }
   if (o.runs === 0) o.runs = o.quick ? 3 : 5;
@@ -235,25 +248,44 @@ export interface Reporter {
   all(): readonly Figure[];
 }
 
-export function reporter(opts: Pick<BenchOptions, 'json'>): Reporter {
+export function reporter(opts: Pick<BenchOptions, 'json'>, io: BenchIo): Reporter {
   const figures: Figure[] = [];
   return {
     progress(msg) {
-      process.stderr.write(`# ${msg}\n`);
+      io.err(`# ${msg}\n`);
     },
     figure(f) {
       figures.push(f);
-      if (opts.json) process.stdout.write(toJson(f) + '\n');
-      else process.stderr.write(`# ${f.name}: ${fmt(f.median)} ${f.unit}${f.note ? ` (${f.note})` : ''}\n`);
+      if (opts.json) io.out(toJson(f) + '\n');
+      else io.err(`# ${f.name}: ${fmt(f.median)} ${f.unit}${f.note ? ` (${f.note})` : ''}\n`);
     },
     all: () => figures,
   };
 }
 
-/** Force a full collection when the process runs with --expose-gc; returns false otherwise. */
+let gcFn: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Make gc() work without `node --expose-gc`: set the V8 flag at run time and take the `gc`
+ * function from a fresh context, where V8 installs it. Returns whether gc() now works.
+ */
+export function enableGc(): boolean {
+  if (gcFn === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const g: unknown = vm.runInNewContext('gc');
+      if (typeof g === 'function') gcFn = g as () => void;
+    } catch {
+      // Leave gcFn unset: the heap figures then include uncollected garbage, and gc() says so.
+    }
+  }
+  return gcFn !== undefined;
+}
+
+/** Force a full collection (twice, for objects freed by finalizers); false when impossible. */
 export function gc(): boolean {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g !== 'function') return false;
+  const g = gcFn;
+  if (g === undefined) return false;
   g();
   g();
   return true;

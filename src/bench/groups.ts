@@ -14,15 +14,16 @@ export interface Group {
 
 const MiB = 1024 * 1024;
 
-/** Sizes used by each group, scaled down by --quick. */
-export function sizes(quick: boolean) {
+/** Sizes used by each group, scaled down by --quick; --counts replaces the connection counts. */
+export function sizes(quick: boolean, counts: readonly number[] = []) {
+  const custom = counts.length > 0 ? [...counts].sort((a, b) => a - b) : undefined;
   return {
     bulkBytes: quick ? 32 * MiB : 256 * MiB,
     synackBulkBytes: quick ? 16 * MiB : 64 * MiB,
     churnCycles: quick ? 1000 : 5000,
     churnConcurrency: 4,
-    memoryCounts: quick ? [1000, 10_000] : [10_000, 100_000],
-    scalingCounts: quick ? [1, 1000, 10_000] : [1, 1000, 10_000, 100_000],
+    memoryCounts: custom ?? (quick ? [1000, 10_000] : [10_000, 100_000]),
+    scalingCounts: custom ?? (quick ? [1, 1000, 10_000] : [1, 1000, 10_000, 100_000]),
     scalingBytes: quick ? 4 * MiB : 16 * MiB,
     vethBytes: quick ? 64 * MiB : 512 * MiB,
     vethMtus: [1500, 9000, 65535],
@@ -46,7 +47,7 @@ const bulk: Group = {
   name: 'bulk',
   about: 'one connection, one process: synack pair on the in-memory link at MTU 1500/9000/65535 beside Node net on 127.0.0.1',
   async run(opts, rep) {
-    const sz = sizes(opts.quick);
+    const sz = sizes(opts.quick, opts.counts);
     const kernelNote = `${sz.bulkBytes / MiB} MiB, 64 KiB writes, server discards`;
     const s = await getSynack();
     if (typeof s === 'string') {
@@ -94,7 +95,7 @@ const churn: Group = {
   name: 'churn',
   about: 'connect, small request, small response, close: synack in-process beside Node net over loopback',
   async run(opts, rep) {
-    const sz = sizes(opts.quick);
+    const sz = sizes(opts.quick, opts.counts);
     const note = `${sz.churnCycles} cycles, ${sz.churnConcurrency} in flight, 32 B request, 64 B response`;
     const s = await getSynack();
     const kernel = { name: 'kernel churn (node net, 127.0.0.1)', fn: () => kernelChurn(sz.churnCycles, sz.churnConcurrency), extra: { note } };
@@ -117,9 +118,9 @@ const churn: Group = {
 
 const memory: Group = {
   name: 'memory',
-  about: 'heap and RSS per idle established connection (needs --expose-gc; main re-execs with it)',
+  about: 'heap and RSS per idle established connection (forced collections before and after)',
   async run(opts, rep) {
-    const sz = sizes(opts.quick);
+    const sz = sizes(opts.quick, opts.counts);
     const s = await getSynack();
     for (const n of sz.memoryCounts) {
       if (typeof s === 'string') {
@@ -145,7 +146,7 @@ const scaling: Group = {
   name: 'scaling',
   about: 'wall time per data segment of one transfer while N - 1 other connections sit idle (all N side by side)',
   async run(opts, rep) {
-    const sz = sizes(opts.quick);
+    const sz = sizes(opts.quick, opts.counts);
     const s = await getSynack();
     if (typeof s === 'string') {
       for (const n of sz.scalingCounts) rep.figure(skipped(`synack per-segment cost @${n} open`, 'ns/seg', s));
@@ -193,7 +194,7 @@ const veth: Group = {
   name: 'veth',
   about: 'kernel to kernel over veth between two network namespaces (198.18.0.0/24), Node sender and receiver; root only',
   async run(opts, rep) {
-    const sz = sizes(opts.quick);
+    const sz = sizes(opts.quick, opts.counts);
     const ok = canUseNetns();
     for (const mtu of sz.vethMtus) {
       const name = `kernel-to-kernel veth MTU ${mtu}`;
