@@ -77,6 +77,8 @@ export function tcpError(code: TcpErrorCode, message: string): Error & { code: T
 
 /** Thirty-two bit "infinity" for deadlines that are off. */
 const OFF = Infinity;
+/** Least time between ACKs for out-of-window segments without text, ms (Linux: 500). */
+export const OOW_ACK_INTERVAL = 500;
 
 export class TcpConnection {
   hooks: TcpHooks;
@@ -195,6 +197,8 @@ export class TcpConnection {
   lastSendAt: number;
   challengeAcks = 0;
   challengeWindowStart = -OFF;
+  /** When we last answered an out-of-window segment without text (allowOutOfWindowAck). */
+  lastOowAckAt = -OFF;
   /** A soft ICMP error, reported if the connection later times out (RFC 1122 4.2.3.9). */
   softError: TcpErrorCode | null = null;
 
@@ -214,6 +218,8 @@ export class TcpConnection {
     persistProbes: 0,
     tlpProbes: 0,
     challengeAcks: 0,
+    /** Out-of-window segments without text left unanswered by allowOutOfWindowAck. */
+    oowAcksSkipped: 0,
     dropped: 0,
     ooo: 0,
   };
@@ -669,6 +675,22 @@ export class TcpConnection {
       this.hooks.onPollNeeded?.();
     }
     if (this.recvBuf.length === 0 && !this.hasOutOfOrder) this.recvBuf.release();
+  }
+
+  /**
+   * May we ACK an out-of-window segment that carries no text? At most one such ACK per
+   * OOW_ACK_INTERVAL ms (as Linux's net.ipv4.tcp_invalid_ratelimit): it breaks ACK loops between
+   * desynchronised ends and caps what a forged-ACK flood gets reflected. Data segments, and any
+   * segment while our window is zero (a window probe, RFC 9293 3.8.6.1), are always answered
+   * without asking (input.ts).
+   */
+  allowOutOfWindowAck(now: number): boolean {
+    if (now - this.lastOowAckAt < OOW_ACK_INTERVAL) {
+      this.counters.oowAcksSkipped++;
+      return false;
+    }
+    this.lastOowAckAt = now;
+    return true;
   }
 
   /** Increment and count a challenge ACK within the per-second budget (RFC 5961 section 7). */
