@@ -58,6 +58,9 @@ export interface FloodResult {
   nsPerDataSegment: number;
   /** Most out-of-order ranges the victim held after any segment, and the limit. */
   maxRanges: number;
+  /** Injected segments the victim kept: its out-of-order queue or its delivered bytes grew while it
+   * handled that one segment (legitimate traffic is not processed meanwhile). */
+  attackerKept: number;
   rangeLimit: number;
   /** Most bytes held out of order (assembler) and most bytes placed past RCV.NXT in the ring. */
   maxOooBytes: number;
@@ -219,6 +222,7 @@ export function runFlood(o: FloodOptions): FloodResult {
   const perMs = o.rate / 1000;
   const junk = new Uint8Array(1460);
   let injected = 0;
+  let attackerKept = 0;
   let injectNs = 0;
   let maxRanges = 0;
   let maxOooBytes = 0;
@@ -314,9 +318,11 @@ export function runFlood(o: FloodOptions): FloodResult {
       const pkts: Uint8Array[] = [];
       for (let i = 0; i < n; i++) pkts.push(buildTcpPacket(srcAddr, dstAddr, craft()));
       for (const p of pkts) {
+        const kept = victim.counters.bytesReceived + (victim.hasOutOfOrder ? victim.assembler.bytes : 0);
         const t0 = performance.now();
         rx.onReceive!(p);
         injectNs += (performance.now() - t0) * 1e6;
+        if (victim.counters.bytesReceived + (victim.hasOutOfOrder ? victim.assembler.bytes : 0) > kept) attackerKept++;
         // Sample after every segment: the bounds must hold at every point, not only between batches.
         sample();
       }
@@ -361,6 +367,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     attacker: o.attacker,
     victim: victimSide,
     injected,
+    attackerKept,
     reachedConnection: reached,
     nsPerInjected: injected > 0 ? injectNs / injected : 0,
     nsPerDataSegment: dataSegs > 0 ? dataNs / dataSegs : 0,

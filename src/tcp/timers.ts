@@ -121,7 +121,14 @@ function persist(c: TcpConnection, now: number, emit: Emit): void {
 function keepalive(c: TcpConnection, now: number, emit: Emit): void {
   const ka = c.config.keepAlive;
   if (!ka.enabled) return;
-  if (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE-WAIT' && c.state !== 'FIN-WAIT-2') return;
+  if (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE-WAIT' && c.state !== 'FIN-WAIT-2') {
+    // FIN-WAIT-1, CLOSING, LAST-ACK: our FIN is in flight and the retransmission timer watches the
+    // peer. Keep the keepalive armed so that FIN-WAIT-2, which has no timer of its own while the
+    // application still reads, is watched again once the FIN is acknowledged (like Linux, which
+    // reschedules its keepalive while anything is outstanding). TIME-WAIT and CLOSED clear it.
+    c.keepaliveAt = now + ka.idle;
+    return;
+  }
   // Compare against the deadline itself, not `now - lastRecvAt < idle`: with fractional times the
   // two disagree by a rounding step and the timer would be re-armed at `now` forever.
   if (now < c.lastRecvAt + ka.idle) {

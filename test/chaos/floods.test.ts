@@ -11,7 +11,7 @@ import { runFlood, type Attacker, type FloodKind, type FloodResult } from '../..
 
 const BYTES = 512 * 1024;
 const RATE = 20_000;
-const DURATION = 500;
+const DURATION = 300; // ms of flood: over before the 512 KiB transfer on the 2 MB/s link ends
 
 function run(kind: FloodKind, attacker: Attacker, extra: { exactRst?: boolean } = {}): FloodResult {
   return runFlood({ kind, attacker, seed: 11, bytes: BYTES, rate: RATE, duration: DURATION, ...extra });
@@ -49,7 +49,7 @@ for (const attacker of ['off-path', 'in-window-old-ack'] as const) {
     const r = run('ooo', attacker);
     assertBounded(r);
     assertIntact(r);
-    assert.equal(r.maxRanges, 0, 'no attacker segment was queued (wrong sequence or unacceptable ACK, RFC 5961 5.2)');
+    assert.equal(r.attackerKept, 0, 'no attacker segment was queued or delivered (wrong sequence or unacceptable ACK, RFC 5961 5.2)');
     if (attacker === 'in-window-old-ack') {
       assert.equal(r.maxChallengePerSecond, r.challengeAckLimit, 'in-window data with an old ACK draws challenge ACKs up to the limit');
     }
@@ -68,10 +68,12 @@ test('out-of-order data flood from an in-window attacker with valid ACKs: bounde
   assert.equal(r.foreignBytes, 0, 'every differing byte is the attacker\'s byte for that offset');
   // Its bytes past what the client sent desynchronise the connection: the client must be told,
   // after retransmitting in vain, and the two ends must not ACK each other forever.
+  assert.ok(r.attackerKept > 0, 'its segments were queued');
   assert.ok(
-    r.victimErrors.some((e) => e.startsWith('client: ETIMEDOUT')) || r.receivedHash === r.sentHash,
-    `the desynchronised client gives up with an error: ${r.victimErrors.join('; ')}`,
+    r.victimErrors.some((e) => e.startsWith('client: ETIMEDOUT')) || r.bytesReceived === BYTES,
+    `the client either completes or, desynchronised, gives up with an error: ${r.victimErrors.join('; ')}`,
   );
+  assert.ok(r.clean, 'both ends reached CLOSED: they did not ACK each other forever');
   assert.ok(r.victimSegmentsOut <= r.injected * 1.1, `the victim answered ${r.victimSegmentsOut} segments to ${r.injected} injected`);
 });
 

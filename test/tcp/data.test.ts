@@ -354,6 +354,22 @@ test('keep-alive: probe <SEQ=SND.UNA-1> after idle, answered probes re-arm, unan
   assert.deepEqual(h.errors, ['ETIMEDOUT']);
 });
 
+test('keep-alive: a timer that fires while our FIN is in flight still watches FIN-WAIT-2 afterwards', () => {
+  const h = est({ keepAlive: { enabled: true, idle: 10_000, interval: 1000, count: 2 } });
+  h.conn.close();
+  expectSeg(h.poll(), { flags: FIN | ACK, seq: L, ack: R });
+  h.advanceTo(10_500); // the FIN is retransmitted; the keepalive deadline passes in FIN-WAIT-1
+  assert.equal(h.state, 'FIN-WAIT-1');
+  ack(h, 1);
+  assert.equal(h.state, 'FIN-WAIT-2');
+  // The peer now vanishes: FIN-WAIT-2 (not released: the application may still read) has no timer
+  // but the keepalive, which must probe after `idle` and give up after `count` probes.
+  const probes = h.advanceTo(40_000).filter((s) => s.payload.length === 0 && !(s.flags & FIN));
+  assert.deepEqual(probes.map((s) => s.seq), [L, L], 'two keepalive probes <SEQ=SND.UNA-1> after the FIN');
+  assert.equal(h.state, 'CLOSED');
+  assert.deepEqual(h.errors, ['ETIMEDOUT']);
+});
+
 test('receiver SWS avoidance: a closed window stays closed until it can open by a useful amount', () => {
   const h = est({ recvBufferSize: 4000 });
   for (const off of [0, 1000, 2000, 3000]) data(h, off, 1000);
