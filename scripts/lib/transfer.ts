@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { Stack } from '../../src/stack/stack.js';
 import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { seededRandom } from '../../src/util/random.js';
-import { createSimPair, type SimOptions } from '../../src/link/sim.js';
+import { createSimPair, type SimOptions, type BurstLossOptions, type SimDirectionStats } from '../../src/link/sim.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import type { TcpConfigInput } from '../../src/tcp/config.js';
 import type { TcpInfo } from '../../src/tcp/info.js';
@@ -18,6 +18,11 @@ export interface TransferOptions {
   down: number;
   rtt: number;
   loss: number;
+  /**
+   * Gilbert-Elliott burst loss on the client-to-server direction (replacing `loss` there; the
+   * other direction keeps independent `loss`).
+   */
+  lossBurst?: BurstLossOptions;
   reorder?: number;
   duplicate?: number;
   /** Link rate in bytes per second (0 = unlimited). */
@@ -44,6 +49,8 @@ export interface TransferResult {
   errors: string[];
   pendingTimers: number;
   openConnections: number;
+  /** The link's counters: [client to server, server to client]. */
+  link: [SimDirectionStats, SimDirectionStats];
 }
 
 function pattern(n: number, seed: number): Uint8Array {
@@ -67,6 +74,7 @@ export function runTransfer(o: TransferOptions): TransferResult {
     loss: o.loss,
     mtu: 1500,
   };
+  if (o.lossBurst) sim.from0 = { lossBurst: o.lossBurst };
   if (o.reorder) sim.reorder = { probability: o.reorder, delay: o.rtt / 4 };
   if (o.duplicate) sim.duplicate = o.duplicate;
   if (o.bandwidth) sim.bandwidth = o.bandwidth;
@@ -143,6 +151,7 @@ export function runTransfer(o: TransferOptions): TransferResult {
     errors,
     pendingTimers: clock.pending(),
     openConnections: a.stats().tcpConnections + b.stats().tcpConnections,
+    link: pair.stats(),
   };
   r.ok = r.upHashSent === r.upHashReceived && r.downHashSent === r.downHashReceived && errors.length === 0 && r.openConnections === 0;
   return r;

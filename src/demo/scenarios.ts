@@ -320,7 +320,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   loss: {
-    description: 'a larger response with two segments lost: duplicate ACKs trigger a fast retransmit, and a lost tail is recovered by the retransmission timer',
+    description: 'a larger response with two segments lost: duplicate ACKs trigger a fast retransmit, and a lost tail goes again when the timer runs out (a lone segment\'s tail loss probe waits 2*SRTT + 200 ms, capped at the RTO)',
     run(ctx) {
       const { w } = ctx;
       if (ctx.opts.bytes < 8 * ctx.opts.mss) ctx.opts.bytes = 12 * ctx.opts.mss;
@@ -334,7 +334,7 @@ export const SCENARIOS: Record<string, Scenario> = {
         if (dataSegs === 3) return true; // the middle: duplicate ACKs follow
         const s = ctx.serverConn;
         if (!lastDropped && s !== null && add(seg.seq, seg.payload.length) === add(s.iss, 1 + total)) {
-          lastDropped = true; // the tail: only the timer can find it
+          lastDropped = true; // the tail: only a timer (the loss probe, RFC 8985) can find it
           return true;
         }
         return false;

@@ -338,9 +338,9 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     return true;
   }
 
-  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void {
+  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): boolean {
     this.counters.tcpOut++;
-    this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
+    return this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
   }
 
   private sendIcmp(dst: Uint8Array, repr: IcmpRepr, src?: Uint8Array, ttl?: number): boolean {

@@ -27,8 +27,8 @@ export interface TcpIpLayer {
   readonly clock: Clock;
   readonly tracing: boolean;
   trace(e: TraceEvent): void;
-  /** Send a TCP segment from `src` to `dst` out of `iface`. */
-  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void;
+  /** Send a TCP segment from `src` to `dst` out of `iface`; false when it exceeds the link MTU. */
+  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): boolean;
   countDrop(counter: 'tcpBad' | 'tcpNoListener' | 'tcpBacklogDrops', reason: 'no-listener' | 'backlog-full', detail: string): void;
   counters: {
     tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number;
@@ -115,7 +115,11 @@ export class TcpHost {
   private polling: Entry | null = null;
   private readonly emit = (seg: TcpRepr): void => {
     const e = this.polling!;
-    this.ip.sendTcp(e.iface, e.local, e.remote, seg);
+    // A segment too big for the interface (its MTU dropped under us) is lost here; lower the
+    // connection's MSS to the link's so the retransmission fits (as a local packet-too-big would:
+    // RFC 1122 3.3.3, RFC 9293 3.7.1 effective send MSS). Without this it would retry the same
+    // size until it gave up.
+    if (!this.ip.sendTcp(e.iface, e.local, e.remote, seg)) e.conn.setMss(mssForMtu(e.iface.mtu, e.remote.length === 16));
   };
 
   constructor(

@@ -1,22 +1,27 @@
 // Processing the ACK field in synchronized states (RFC 9293 3.10.7.4 fifth): SND.UNA and the send
 // window, RTT samples (RFC 6298, RFC 7323 section 4), duplicate ACKs, fast retransmit and fast
-// recovery (RFC 5681 3.2, NewReno RFC 6582, SACK-based RFC 6675).
+// recovery (RFC 5681 3.2, NewReno RFC 6582, SACK-based RFC 6675); with RACK-TLP (RFC 8985, loss.ts)
+// loss is inferred from transmit times instead of duplicate-ACK counts.
 
 import type { TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
 import type { TcpConnection } from './connection.js';
 import { retransmitOne } from './output.js';
+import { rackActive, rackOnAck } from './loss.js';
 
 export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
   const ack = seg.ack;
   const oldWnd = c.sndWnd;
   let newlySacked = 0;
+  let dsack = false;
   if (c.sackOk && seg.options.sack !== undefined && seg.options.sack.length > 0) {
-    newlySacked = c.scoreboard.update(c.sndUna, c.sndMax, seg.options.sack);
+    dsack = isDsack(seg);
+    newlySacked = c.scoreboard.update(c.sndUna, c.sndMax, dsack ? seg.options.sack.slice(1) : seg.options.sack);
     c.counters.sackedBytes += newlySacked;
   }
 
-  if (gt(ack, c.sndUna)) {
+  const advanced = gt(ack, c.sndUna);
+  if (advanced) {
     const acked = sub(ack, c.sndUna);
     onNewAck(c, seg, acked, now);
   } else if (
@@ -29,6 +34,10 @@ export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
     // RFC 5681 section 2 DUPLICATE ACKNOWLEDGMENT (SACK that covers new data counts too, RFC 6675).
     c.counters.dupAcksIn++;
     onDupAck(c, now);
+  }
+  // RFC 8985 6.2: RACK looks at every ACK that moves SND.UNA or SACKs data, once both are recorded.
+  if (rackActive(c) && (advanced || newlySacked > 0 || dsack || (c.rack !== null && c.rack.tlpEndSeq !== null))) {
+    rackOnAck(c, seg, now, advanced, newlySacked > 0, dsack);
   }
 
   // Window update (RFC 9293 3.10.7.4: only from segments newer than the last update).
@@ -55,9 +64,13 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
   const ts = seg.options.timestamp;
   if (c.tsOk && ts !== undefined && ts.ecr !== 0) {
     const r = (c.tsNow(now) - ts.ecr) >>> 0;
-    if (r < 0x7fffffff) c.rtt.sample(r);
+    if (r < 0x7fffffff) {
+      c.rtt.sample(r);
+      c.rack?.noteRtt(r, now);
+    }
   } else if (c.rttSeq >= 0 && gt(ack, c.rttSeq)) {
     c.rtt.sample(Math.max(0, now - c.rttStart));
+    c.rack?.noteRtt(Math.max(0, now - c.rttStart), now);
     c.rttSeq = -1;
   }
 
@@ -99,6 +112,9 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
       if (gt(c.sndUna, c.rxtEnd)) c.rxtEnd = c.sndUna;
     }
   } else if (oldUna !== c.iss) {
+    // Past the recovery point, drag "recover" along so it stays within 2^31 of SND.UNA and the
+    // comparison in onDupAck survives the sequence wrap (RFC 6582 section 5, last paragraphs).
+    if (ge(ack, c.recover)) c.recover = ack;
     // Outside recovery, new data acknowledged grows the window (the ACK of our SYN does not).
     cc.onAck(acked, now, c.rtt.srtt);
     trace(c, now, 'ack');
@@ -113,6 +129,8 @@ function onDupAck(c: TcpConnection, now: number): void {
     if (!c.sackOk) c.inflation += c.sndMss; // RFC 5681 3.2 step 4 (NewReno keeps it)
     return;
   }
+  // RACK decides from transmit times (RFC 8985 6.2 step 4 keeps DupThresh as reo_wnd = 0).
+  if (rackActive(c)) return;
   const lostBySack = c.sackOk && c.hasSacks && c.scoreboard.isLost(c.sndUna, c.sndMss, c.config.dupThresh);
   if (c.dupAcks < c.config.dupThresh && !lostBySack) return;
   // RFC 6582 3.2 step 2 / RFC 6675 5: duplicate ACKs for data sent before the last recovery or
@@ -130,6 +148,18 @@ function onDupAck(c: TcpConnection, now: number): void {
   }
   retransmitOne(c, c.sndUna);
   if (c.sackOk) c.rxtEnd = add(c.sndUna, Math.min(c.sndMss, sub(c.sndMax, c.sndUna)));
+}
+
+/**
+ * RFC 2883 section 4: the first SACK block reports a duplicate when it lies at or below the
+ * cumulative ACK, or inside the second block.
+ */
+function isDsack(seg: TcpRepr): boolean {
+  const b = seg.options.sack!;
+  const first = b[0]!;
+  if (le(first.right, seg.ack)) return true;
+  const second = b[1];
+  return second !== undefined && ge(first.left, second.left) && le(first.right, second.right);
 }
 
 function trace(c: TcpConnection, now: number, reason: string): void {

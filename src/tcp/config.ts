@@ -48,6 +48,13 @@ export interface TcpConfig {
   finWait2Timeout: number;
   /** Duplicate ACKs that trigger fast retransmit (RFC 5681 section 3.2). */
   dupThresh: number;
+  /**
+   * RACK-TLP loss detection (RFC 8985), used when SACK is negotiated: losses are inferred from
+   * transmit times (a later-sent segment was delivered and a reordering window passed) instead
+   * of counting duplicate ACKs, and a Tail Loss Probe at about 2*SRTT replaces most RTOs at the
+   * end of a flight. Off: classic RFC 5681 / RFC 6675 recovery. On by default, as on Linux.
+   */
+  rack: boolean;
   /** Out-of-order ranges kept before further out-of-order segments are dropped. */
   maxOutOfOrderRanges: number;
 }
@@ -74,6 +81,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   challengeAckLimit: 1000,
   finWait2Timeout: 60_000,
   dupThresh: 3,
+  rack: true,
   maxOutOfOrderRanges: 32,
 });
 
@@ -87,6 +95,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   sack: true,
   timestamps: true,
   windowScale: true,
+  rack: true,
 });
 
 export type TcpConfigInput = Partial<Omit<TcpConfig, 'keepAlive'>> & { keepAlive?: Partial<KeepAliveConfig> };
@@ -113,6 +122,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('windowScaleShift', c.windowScaleShift, -1, 14);
   check('delayedAck', c.delayedAck, 0, 500);
   check('dupThresh', c.dupThresh, 1, 1000);
+  if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {
     throw rangeError(`congestion must be "newreno" or "cubic", got ${String(c.congestion)}`);
   }

@@ -3,7 +3,7 @@
 // Segment arrival lives in input.ts and segment output in output.ts; both operate on this class.
 
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
-import { add, sub, gt, ge } from '../wire/seq.js';
+import { add, sub, lt, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
 import { isTransition } from './state.js';
@@ -11,6 +11,7 @@ import { resolveConfig, isResolvedConfig, copyConfig, scaleFor, type TcpConfig, 
 import { RingBuffer } from './ring-buffer.js';
 import { Assembler } from './assembler.js';
 import { SackScoreboard } from './scoreboard.js';
+import type { Rack } from './rack.js';
 import { RttEstimator } from './rtt.js';
 import type { CongestionControl } from './congestion/cc.js';
 import { createCongestion } from './congestion/index.js';
@@ -76,6 +77,8 @@ export function tcpError(code: TcpErrorCode, message: string): Error & { code: T
 
 /** Thirty-two bit "infinity" for deadlines that are off. */
 const OFF = Infinity;
+/** Least time between ACKs for out-of-window segments without text, ms (Linux: 500). */
+export const OOW_ACK_INTERVAL = 500;
 
 export class TcpConnection {
   hooks: TcpHooks;
@@ -150,6 +153,10 @@ export class TcpConnection {
   pendingRetransmit = -1;
   /** The persist timer fired with an open but small window: send despite Nagle/SWS once. */
   forceSend = false;
+  /** The probe timeout fired: send a Tail Loss Probe at the next poll (RFC 8985 7.3). */
+  tlpProbe = false;
+  /** A duplicate segment to report first in the next ACK's SACK option (D-SACK, RFC 2883), or null. */
+  dsack: { left: number; right: number } | null = null;
   /** The peer's SYN carried a window scale option. */
   peerOfferedWscale = false;
 
@@ -162,6 +169,9 @@ export class TcpConnection {
   finWait2At = OFF;
   /** When the oldest unacknowledged data was first sent (user timeout, RFC 9293 3.10.8). */
   firstUnackedAt = OFF;
+  /** RACK reordering timer and TLP probe timeout (RFC 8985 5.4); the RTO stays armed beside them. */
+  rackAt = OFF;
+  tlpAt = OFF;
 
   // --- retransmission and recovery -----------------------------------------------------------
   readonly rtt: RttEstimator;
@@ -177,6 +187,8 @@ export class TcpConnection {
   inflation = 0;
   /** RFC 6675 HighRxt + 1: the end of what we retransmitted in this recovery. */
   rxtEnd: number;
+  /** RACK-TLP state (RFC 8985), created when first needed on a SACK connection with `rack`. */
+  rack: Rack | null = null;
   /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or -1. */
   rttSeq = -1;
   rttStart = 0;
@@ -185,6 +197,8 @@ export class TcpConnection {
   lastSendAt: number;
   challengeAcks = 0;
   challengeWindowStart = -OFF;
+  /** When we last answered an out-of-window segment without text (allowOutOfWindowAck). */
+  lastOowAckAt = -OFF;
   /** A soft ICMP error, reported if the connection later times out (RFC 1122 4.2.3.9). */
   softError: TcpErrorCode | null = null;
 
@@ -202,7 +216,10 @@ export class TcpConnection {
     sackedBytes: 0,
     dupAcksIn: 0,
     persistProbes: 0,
+    tlpProbes: 0,
     challengeAcks: 0,
+    /** Out-of-window segments without text left unanswered by allowOutOfWindowAck. */
+    oowAcksSkipped: 0,
     dropped: 0,
     ooo: 0,
   };
@@ -487,6 +504,8 @@ export class TcpConnection {
   nextTimer(): number {
     return Math.min(
       this.rtoAt,
+      this.rackAt,
+      this.tlpAt,
       this.delackAt,
       this.persistAt,
       this.keepaliveAt,
@@ -594,6 +613,8 @@ export class TcpConnection {
     // A passive connection that went back to LISTEN is finished too: its listener lives in the stack.
     this.state = 'CLOSED';
     this.rtoAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = OFF;
+    this.rackAt = this.tlpAt = OFF;
+    this.rack = null;
     this.sendBuf.clear();
     this.sendBuf.release();
     this.recvBuf.discardUncommitted();
@@ -614,12 +635,18 @@ export class TcpConnection {
   enterTimeWait(now: number, cause: string): void {
     this.setState('TIME-WAIT', cause);
     this.rtoAt = this.persistAt = this.keepaliveAt = this.finWait2At = OFF;
+    this.rackAt = this.tlpAt = OFF;
+    this.rack = null;
     this.timeWaitAt = now + 2 * this.config.msl;
     this.sendBuf.release();
   }
 
   /** Bytes in flight for window purposes (RFC 5681 FlightSize; RFC 6675 pipe in SACK recovery). */
   flightSize(): number {
+    // RACK's pipe in fast and in RTO recovery (RFC 8985 9.3): lost and SACKed ranges are not in flight.
+    if (this.rack !== null && this.config.rack && this.sackOk && (this.inRecovery || lt(this.sndUna, this.recover))) {
+      return this.rack.pipe();
+    }
     if (this.inRecovery && this.sackOk) {
       return this.scoreboard.pipe(this.sndUna, this.sndMax, this.rxtEnd, this.sndMss, this.config.dupThresh);
     }
@@ -648,6 +675,22 @@ export class TcpConnection {
       this.hooks.onPollNeeded?.();
     }
     if (this.recvBuf.length === 0 && !this.hasOutOfOrder) this.recvBuf.release();
+  }
+
+  /**
+   * May we ACK an out-of-window segment that carries no text? At most one such ACK per
+   * OOW_ACK_INTERVAL ms (as Linux's net.ipv4.tcp_invalid_ratelimit): it breaks ACK loops between
+   * desynchronised ends and caps what a forged-ACK flood gets reflected. Data segments, and any
+   * segment while our window is zero (a window probe, RFC 9293 3.8.6.1), are always answered
+   * without asking (input.ts).
+   */
+  allowOutOfWindowAck(now: number): boolean {
+    if (now - this.lastOowAckAt < OOW_ACK_INTERVAL) {
+      this.counters.oowAcksSkipped++;
+      return false;
+    }
+    this.lastOowAckAt = now;
+    return true;
   }
 
   /** Increment and count a challenge ACK within the per-second budget (RFC 5961 section 7). */

@@ -34,6 +34,8 @@ export interface TcpInfo {
   sackedBytes: number;
   dupAcks: number;
   persistProbes: number;
+  /** Tail Loss Probes sent (RFC 8985 section 7). */
+  tlpProbes: number;
   challengeAcks: number;
   dropped: number;
   outOfOrder: number;
@@ -75,6 +77,7 @@ export function tcpInfo(c: TcpConnection, now?: number): TcpInfo {
     sackedBytes: k.sackedBytes,
     dupAcks: k.dupAcksIn,
     persistProbes: k.persistProbes,
+    tlpProbes: k.tlpProbes,
     challengeAcks: k.challengeAcks,
     dropped: k.dropped,
     outOfOrder: k.ooo,

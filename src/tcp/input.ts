@@ -187,7 +187,18 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
       // carrying a byte of data learns the window (RFC 9293 3.10.7.4 first, 3.8.6.1).
       if (segLen > 0 && !(f & RST)) c.ackNow = true;
     } else {
-      if (!(f & RST)) c.ackNow = true;
+      // RFC 9293 3.10.7.4 first: answer with an ACK (not a RST). A segment without text is
+      // answered at most once per OOW_ACK_INTERVAL: two ends that disagree about the sequence
+      // space (a desynchronised connection) would otherwise ACK each other's ACKs forever, and a
+      // flood of forged ACKs would be reflected one for one (Linux's tcp_invalid_ratelimit).
+      // With our window at zero every probe is answered: the peer learns the window only so
+      // (RFC 9293 3.8.6.1).
+      if (!(f & RST) && (segLen > 0 || rcvWnd === 0 || c.allowOutOfWindowAck(now))) c.ackNow = true;
+      // Data we already have: report it as a D-SACK in that ACK (RFC 2883 section 4, case 1).
+      const dataLen = seg.payload.length;
+      if (c.sackOk && dataLen > 0 && !(f & RST) && le(add(seg.seq, dataLen), c.rcvNxt)) {
+        c.dsack = { left: seg.seq, right: add(seg.seq, dataLen) };
+      }
       drop(c, now, 'out-of-window', `seq ${seg.seq} len ${segLen} outside [${c.rcvNxt}, +${rcvWnd})`);
       return;
     }
@@ -245,7 +256,9 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
   }
   // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
   if (gt(seg.ack, c.sndMax)) {
-    c.ackNow = true;
+    // RFC 9293 3.10.7.4 fifth says "send an ACK"; RFC 5961 5.2 makes that ACK a challenge ACK,
+    // throttled by section 7 like the others, so a flood of future ACKs is not reflected 1:1.
+    if (c.allowChallengeAck(now)) c.ackNow = true;
     drop(c, now, 'bad-ack', 'ACK for data not yet sent');
     return;
   }

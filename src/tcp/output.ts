@@ -1,10 +1,12 @@
 // What a connection sends now: SYN and SYN,ACK with option negotiation (RFC 9293 3.5, RFC 7323,
 // RFC 2018), data under the send and congestion windows with Nagle and sender-side SWS avoidance
-// (RFC 9293 3.7.4, 3.8.6.2.1), SACK-based loss recovery (RFC 6675 NextSeg), FIN, ACKs, resets.
+// (RFC 9293 3.7.4, 3.8.6.2.1), SACK-based loss recovery (RFC 6675 NextSeg, or RACK's lost marks:
+// RFC 8985), the Tail Loss Probe (RFC 8985 7.3), FIN, ACKs, resets.
 
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt } from '../wire/seq.js';
 import type { TcpConnection } from './connection.js';
+import { rackActive, rackOf, scheduleTlp, probeSent, nextLost } from './loss.js';
 
 const { FIN, SYN, RST, PSH, ACK } = TcpFlag;
 type Emit = (seg: TcpRepr) => void;
@@ -46,12 +48,21 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
       break;
   }
   let sent = false;
+  if (c.tlpProbe) {
+    c.tlpProbe = false;
+    if (canSend(c) && c.sndUna !== c.sndMax) sent = sendLossProbe(c, now, emit) || sent;
+  }
   if (c.pendingRetransmit !== -1) {
     const seq = c.pendingRetransmit;
     c.pendingRetransmit = -1;
     if (lt(seq, c.sndMax) && !lt(seq, c.sndUna)) sent = sendAt(c, seq, c.sndMss, now, emit, true, 'fast') || sent;
   }
-  if (canSend(c)) sent = sendData(c, now, emit) || sent;
+  if (canSend(c)) {
+    const maxBefore = c.sndMax;
+    sent = sendData(c, now, emit) || sent;
+    // RFC 8985 7.2: (re)start the probe timeout after sending new data.
+    if (gt(c.sndMax, maxBefore) && rackActive(c)) scheduleTlp(c, now);
+  }
   if (!sent && (c.ackNow || now >= c.delackAt)) {
     // A pure ACK carries the highest sequence number sent (RFC 9293's SND.NXT): after a timeout
     // our retransmission pointer sndNxt may be below what the peer already holds, and an ACK
@@ -121,6 +132,9 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
   const cc = c.ensureCc();
   let sent = false;
   if (c.inRecovery && c.sackOk) sent = sackRecovery(c, now, emit);
+  // After a timeout RACK keeps finding lost (re)transmissions: resend them before the go-back
+  // pointer gets there (RFC 8985 6.2 step 5 applies in RTO recovery too, as on Linux).
+  else if (lt(c.sndUna, c.recover) && rackActive(c)) sent = rackRecovery(c, now, emit);
   for (;;) {
     let limit = c.sndMss;
     if (lt(c.sndNxt, c.sndMax) && c.hasSacks) {
@@ -177,8 +191,27 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
   return sent;
 }
 
+/**
+ * RFC 8985 7.3 TLP_send_probe: one segment of new data if the peer's window allows, else the last
+ * segment sent again; outside the congestion window. The RTO stays armed.
+ */
+function sendLossProbe(c: TcpConnection, now: number, emit: Emit): boolean {
+  const avail = sub(c.sndBufEnd, c.sndNxt);
+  const wndAvail = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
+  if (c.sndNxt === c.sndMax && avail > 0 && wndAvail > 0) {
+    if (!sendAt(c, c.sndNxt, Math.min(c.sndMss, wndAvail), now, emit, false, 'tlp')) return false;
+    probeSent(c, false, now);
+    return true;
+  }
+  const last = rackOf(c).last();
+  if (last === null || !sendAt(c, last.start, sub(last.end, last.start), now, emit, true, 'tlp')) return false;
+  probeSent(c, true, now);
+  return true;
+}
+
 /** RFC 6675 NextSeg rule 1: retransmit lost holes below the highest SACKed byte while pipe allows. */
 function sackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
+  if (rackActive(c)) return rackRecovery(c, now, emit);
   const cc = c.ensureCc();
   const sb = c.scoreboard;
   let sent = false;
@@ -198,6 +231,20 @@ function sackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
   return sent;
 }
 
+/** RFC 8985 9.3: in recovery, retransmit what RACK marked lost, lowest first, while pipe allows. */
+function rackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
+  const cc = c.ensureCc();
+  let sent = false;
+  for (let guard = 0; guard < 1000; guard++) {
+    if (cc.cwnd - c.flightSize() < c.sndMss) break;
+    const hole = nextLost(c);
+    if (hole === null) break;
+    if (!sendAt(c, hole.start, Math.min(c.sndMss, sub(hole.end, hole.start)), now, emit, true, 'sack')) break;
+    sent = true;
+  }
+  return sent;
+}
+
 /**
  * Emit one segment carrying [seq, seq+len) from the send buffer (with FIN if it ends at our FIN).
  * Returns false when there is nothing there to send.
@@ -209,7 +256,7 @@ function sendAt(
   now: number,
   emit: Emit,
   retrans: boolean,
-  reason: 'fast' | 'rto' | 'sack',
+  reason: 'fast' | 'rto' | 'sack' | 'tlp',
 ): boolean {
   const off = sub(seq, c.sndBufSeq);
   const avail = c.sendBuf.length - off;
@@ -244,13 +291,14 @@ function sendAt(
   return true;
 }
 
-function noteRetransmit(c: TcpConnection, seq: number, len: number, now: number, reason: 'fast' | 'rto' | 'sack' | 'fin'): void {
+function noteRetransmit(c: TcpConnection, seq: number, len: number, now: number, reason: 'fast' | 'rto' | 'sack' | 'fin' | 'tlp'): void {
   c.counters.retransSegs++;
   if (c.hooks.onTrace) c.trace({ type: 'retransmit', t: now, host: '', seq, len, reason });
 }
 
 /** Timers and RTT timing after sending `used` sequence numbers at `seq`. */
 function afterSend(c: TcpConnection, seq: number, used: number, now: number, retrans: boolean): void {
+  if (rackActive(c)) rackOf(c).onTransmit(seq, used, now); // RFC 8985 6.1
   if (c.rtoAt === Infinity) c.rtoAt = now + c.rtt.rto;
   if (c.firstUnackedAt === Infinity) c.firstUnackedAt = now;
   c.persistAt = Infinity;
@@ -267,8 +315,13 @@ export function segment(c: TcpConnection, seq: number, flags: number, payload: U
   const options: TcpOptions = {};
   if (c.tsOk) options.timestamp = { val: c.tsNow(now), ecr: c.tsRecent };
   if (flags & ACK) {
-    if (c.sackOk && c.hasOutOfOrder) {
-      options.sack = c.assembler.sackBlocks(c.rcvNxt, c.tsOk ? 3 : 4);
+    const maxBlocks = c.tsOk ? 3 : 4;
+    if (c.sackOk && c.dsack !== null) {
+      // D-SACK first, then the usual blocks (RFC 2883 section 4); sent once.
+      options.sack = [c.dsack, ...(c.hasOutOfOrder ? c.assembler.sackBlocks(c.rcvNxt, maxBlocks - 1) : [])];
+      c.dsack = null;
+    } else if (c.sackOk && c.hasOutOfOrder) {
+      options.sack = c.assembler.sackBlocks(c.rcvNxt, maxBlocks);
     }
     c.lastAckSent = c.rcvNxt;
     c.ackNow = false;
@@ -306,8 +359,8 @@ function advertise(c: TcpConnection): number {
 
 /** Bytes the SACK option will take on our next ACK-bearing segment (0 without out-of-order data). */
 function sackOptionBytes(c: TcpConnection): number {
-  if (!c.sackOk || !c.hasOutOfOrder) return 0;
-  const blocks = Math.min(c.assembler.count, c.tsOk ? 3 : 4);
+  if (!c.sackOk || (!c.hasOutOfOrder && c.dsack === null)) return 0;
+  const blocks = Math.min((c.hasOutOfOrder ? c.assembler.count : 0) + (c.dsack !== null ? 1 : 0), c.tsOk ? 3 : 4);
   return blocks === 0 ? 0 : 4 + 8 * blocks; // two NOPs, kind, length, 8 bytes per block
 }
 

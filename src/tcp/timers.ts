@@ -1,11 +1,13 @@
 // Timeouts as deadlines (RFC 9293 3.10.8): retransmission with exponential backoff (RFC 6298 5),
-// the persist timer (3.8.6.1), keep-alive (RFC 1122 4.2.3.6), delayed ACK, TIME-WAIT's 2*MSL and
-// the FIN-WAIT-2 limit for released connections.
+// the persist timer (3.8.6.1), keep-alive (RFC 1122 4.2.3.6), delayed ACK, TIME-WAIT's 2*MSL,
+// the FIN-WAIT-2 limit for released connections, and RACK-TLP's reordering timer and probe
+// timeout (RFC 8985 6.2 step 5, 7.3).
 
 import { sub } from '../wire/seq.js';
 import type { TcpRepr } from '../wire/tcp.js';
 import type { TcpConnection } from './connection.js';
 import { sendProbe } from './output.js';
+import { rackActive, onRackTimer, onPto, rackOnRto } from './loss.js';
 
 type Emit = (seg: TcpRepr) => void;
 
@@ -27,6 +29,16 @@ export function onTimers(c: TcpConnection, now: number, emit: Emit): void {
     timer(c, now, 'user-timeout');
     c.fail(c.softError ?? 'ETIMEDOUT', 'user timeout: data unacknowledged');
     return;
+  }
+  if (now >= c.rackAt) {
+    c.rackAt = Infinity;
+    onRackTimer(c, now);
+  }
+  if (now >= c.tlpAt) {
+    // Before the RTO: a PTO capped at the RTO's expiry sends the probe first (RFC 8985 7.2).
+    c.tlpAt = Infinity;
+    timer(c, now, 'tlp');
+    onPto(c, now);
   }
   if (now >= c.rtoAt) {
     c.rtoAt = Infinity;
@@ -50,7 +62,7 @@ export function onTimers(c: TcpConnection, now: number, emit: Emit): void {
   }
 }
 
-function timer(c: TcpConnection, now: number, which: 'rto' | 'syn' | 'persist' | 'delayed-ack' | 'keepalive' | 'time-wait' | 'user-timeout'): void {
+function timer(c: TcpConnection, now: number, which: 'rto' | 'syn' | 'persist' | 'delayed-ack' | 'keepalive' | 'time-wait' | 'user-timeout' | 'tlp'): void {
   if (c.hooks.onTrace) c.trace({ type: 'timer', t: now, host: '', timer: which });
 }
 
@@ -85,9 +97,11 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
   c.dupAcks = 0;
   c.recover = c.sndMax; // RFC 6582 section 4
   c.rxtEnd = c.sndUna;
+  if (rackActive(c)) rackOnRto(c);
   c.rtt.backoff();
   c.rttSeq = -1;
   c.sndNxt = c.sndUna; // go back: dispatch() resends from the oldest unacknowledged byte
+  c.rtoAt = now + c.rtt.rto; // re-armed even if nothing can leave now (RFC 6298 5.5-5.6)
 }
 
 /** Zero-window probe, or a forced send past Nagle/SWS when the window is open but small. */
@@ -107,7 +121,14 @@ function persist(c: TcpConnection, now: number, emit: Emit): void {
 function keepalive(c: TcpConnection, now: number, emit: Emit): void {
   const ka = c.config.keepAlive;
   if (!ka.enabled) return;
-  if (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE-WAIT' && c.state !== 'FIN-WAIT-2') return;
+  if (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE-WAIT' && c.state !== 'FIN-WAIT-2') {
+    // FIN-WAIT-1, CLOSING, LAST-ACK: our FIN is in flight and the retransmission timer watches the
+    // peer. Keep the keepalive armed so that FIN-WAIT-2, which has no timer of its own while the
+    // application still reads, is watched again once the FIN is acknowledged (like Linux, which
+    // reschedules its keepalive while anything is outstanding). TIME-WAIT and CLOSED clear it.
+    c.keepaliveAt = now + ka.idle;
+    return;
+  }
   // Compare against the deadline itself, not `now - lastRecvAt < idle`: with fractional times the
   // two disagree by a rounding step and the timer would be re-armed at `now` forever.
   if (now < c.lastRecvAt + ka.idle) {

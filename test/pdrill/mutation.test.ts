@@ -157,7 +157,7 @@ test('failure messages read like packetdrill: path:line, the expectation, the sc
   const w = mutate('mss-our-cap.pkt', 'win 65535 <mss 1460>', 'win 65535 <mss 1400>');
   assert.match(w.out, /bad outbound TCP option mss: expected mss 1400 actual mss 1460/);
   const t = mutate('rto-backoff.pkt', '+.6 > P.', '+.5 > P.');
-  assert.match(t.out, /timing error: expected outbound packet at 1\.000000 sec but happened at 1\.100000 sec; tolerance 0\.004000 sec/);
+  assert.match(t.out, /timing error: expected outbound packet at 1\.300000 sec but happened at 1\.400000 sec; tolerance 0\.004000 sec/);
   const e = mutate('connect-refused.pkt', 'ECONNREFUSED (Connection refused)', 'ETIMEDOUT');
   assert.match(e.out, /runtime error in connect call: expected errno ETIMEDOUT \(Connection timed out\) but got ECONNREFUSED \(Connection refused\)/);
   const r = mutate('passive-open.pkt', 'accept(3, ..., ...) = 4', 'accept(3, ..., ...) = 5');

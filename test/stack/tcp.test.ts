@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { twoStacks, A4, B4, A6, B6, text, str } from './fixture.js';
 import { Stack } from '../../src/stack/stack.js';
 import { createMemoryPair } from '../../src/link/memory.js';
+import { createSimPair } from '../../src/link/sim.js';
 import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import { parseIp } from '../../src/wire/address.js';
@@ -307,4 +308,34 @@ test('1,000 concurrent connections between two stacks open, exchange a message a
   assert.equal(b.stats().tcpConnections, 0);
   assert.equal(clock.pending(), 0);
   console.log(`# 1000 connections: ${ms.toFixed(0)} ms wall, ${clock.now()} ms virtual`);
+});
+
+test('the link MTU drops mid-transfer: segments are cut to the new MTU and the transfer completes', () => {
+  const clock = new VirtualClock();
+  const sim = createSimPair(clock, { seed: 5, latency: 5, mtu: 1500 });
+  const a = new Stack({ name: 'a', clock, random: seededRandom(1) });
+  const b = new Stack({ name: 'b', clock, random: seededRandom(2) });
+  a.addInterface(sim[0], { addresses: [`${A4}/24`], name: 'eth0' });
+  b.addInterface(sim[1], { addresses: [`${B4}/24`], name: 'eth0' });
+  let got = 0;
+  b.tcpListen({ port: 80 }, (conn) => {
+    conn.hooks.onReadable = () => {
+      for (let d = conn.recv(); d !== null; d = conn.recv()) got += d.length;
+    };
+  });
+  const c = a.tcpConnect({ address: B4, port: 80 });
+  clock.runUntil(100);
+  const total = 200_000;
+  const data = new Uint8Array(total);
+  let off = c.send(data);
+  c.hooks.onWritable = () => {
+    off += c.send(data.subarray(off));
+  };
+  clock.runUntil(110); // a window of full-size segments is in flight
+  sim.configure({ mtu: 900 }, 0); // a's side of the link now carries packets of 900 bytes at most
+  clock.runUntil(60_000);
+  assert.equal(got, total, 'every byte arrived after the MTU drop');
+  assert.ok(a.stats().ipTooBig > 0, 'some full-size segments were too big for the lowered MTU');
+  assert.ok(c.stats().sndMss <= 900 - 40, `send MSS lowered to fit the link (now ${c.stats().sndMss})`);
+  assert.equal(c.state, 'ESTABLISHED');
 });

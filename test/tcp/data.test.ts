@@ -302,7 +302,8 @@ test('FIN retransmission backs off and ends in ETIMEDOUT after `retries`', () =>
 });
 
 test('SACK recovery: the hole is retransmitted once more than (DupThresh-1)*SMSS is SACKed above it', () => {
-  const h = est({ sack: true }, { sackPermitted: true });
+  // Classic RFC 6675 loss detection; with RACK (test/tcp/rack.test.ts) time decides instead.
+  const h = est({ sack: true, rack: false }, { sackPermitted: true });
   h.conn.send(bytes(6000));
   assert.equal(h.poll().length, 6);
   const sackAck = (hi: number) => h.send({ seq: R, ack: L + 1000, flags: ACK, options: { sack: [{ left: L + 2000, right: L + hi }] } });
@@ -349,6 +350,22 @@ test('keep-alive: probe <SEQ=SND.UNA-1> after idle, answered probes re-arm, unan
   expectNothing(h.advanceTo(19_999), 'the answer restarted the idle period');
   const probes = h.advanceTo(30_000);
   assert.deepEqual(probes.map((s) => s.seq), [L - 1, L - 1]);
+  assert.equal(h.state, 'CLOSED');
+  assert.deepEqual(h.errors, ['ETIMEDOUT']);
+});
+
+test('keep-alive: a timer that fires while our FIN is in flight still watches FIN-WAIT-2 afterwards', () => {
+  const h = est({ keepAlive: { enabled: true, idle: 10_000, interval: 1000, count: 2 } });
+  h.conn.close();
+  expectSeg(h.poll(), { flags: FIN | ACK, seq: L, ack: R });
+  h.advanceTo(10_500); // the FIN is retransmitted; the keepalive deadline passes in FIN-WAIT-1
+  assert.equal(h.state, 'FIN-WAIT-1');
+  ack(h, 1);
+  assert.equal(h.state, 'FIN-WAIT-2');
+  // The peer now vanishes: FIN-WAIT-2 (not released: the application may still read) has no timer
+  // but the keepalive, which must probe after `idle` and give up after `count` probes.
+  const probes = h.advanceTo(40_000).filter((s) => s.payload.length === 0 && !(s.flags & FIN));
+  assert.deepEqual(probes.map((s) => s.seq), [L, L], 'two keepalive probes <SEQ=SND.UNA-1> after the FIN');
   assert.equal(h.state, 'CLOSED');
   assert.deepEqual(h.errors, ['ETIMEDOUT']);
 });

@@ -131,6 +131,33 @@ test('ACK of data never sent: ACK with our numbers, the segment (and its text) d
   assert.equal(h.conn.sndUna, LOCAL_ISS + 1);
 });
 
+test('ACKs of data never sent share the challenge-ACK budget (RFC 5961 5.2 and 7)', () => {
+  const h = establishedWith({ challengeAckLimit: 2 });
+  const future = { seq: REMOTE_ISS + 1, ack: LOCAL_ISS + 500, flags: ACK };
+  expectSeg(h.send(future), { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1 });
+  expectSeg(h.send(future), { flags: ACK });
+  expectNothing(h.send(future), 'third within the second: the flood is not reflected');
+  h.advance(1000);
+  expectSeg(h.send(future), { flags: ACK }, 'budget refilled');
+  assert.equal(h.conn.counters.challengeAcks, 3);
+  assert.equal(h.conn.sndUna, LOCAL_ISS + 1);
+});
+
+test('out-of-window segments: data is always ACKed, pure ACKs at most once per 500 ms (ACK-loop breaker)', () => {
+  const h = establishedWith();
+  const old = { seq: REMOTE_ISS - 1000, ack: LOCAL_ISS + 1, flags: ACK };
+  expectSeg(h.send(old), { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1 }, 'the first is answered (RFC 9293 3.10.7.4)');
+  expectNothing(h.send(old), 'a second pure ACK within 500 ms');
+  expectSeg(h.send({ ...old, payload: 'xy' }), { flags: ACK, ack: REMOTE_ISS + 1 }, 'old data is always answered');
+  expectSeg(h.send({ ...old, payload: 'xy' }), { flags: ACK, ack: REMOTE_ISS + 1 }, 'and again');
+  h.advance(499);
+  expectNothing(h.send(old), 'still within 500 ms');
+  h.advance(1);
+  expectSeg(h.send(old), { flags: ACK, ack: REMOTE_ISS + 1 }, 'answered again after 500 ms');
+  assert.equal(h.conn.counters.oowAcksSkipped, 2);
+  assert.equal(h.state, 'ESTABLISHED');
+});
+
 test('an ACK older than SND.UNA - MAX.SND.WND draws a challenge ACK; one within it is just ignored', () => {
   const h = establishedWith({}, { mss: 1000 });
   h.conn.send(new Uint8Array(4000));
