@@ -22,13 +22,22 @@ if (typeof s === 'string') {
 }
 let segments = 0;
 let seconds = 0;
+let cpuUs = 0;
+let cpuSegments = 0;
 // Several transfers so the JIT-warm steady state dominates the profile.
 const rounds = 4;
 for (let i = 0; i < rounds; i++) {
+  const c0 = process.cpuUsage();
   const r = await s.bulk(mtu, (mib * 1024 * 1024) / rounds);
+  const c1 = process.cpuUsage(c0);
+  if (i > 0) cpuUs += c1.user + c1.system; // the first round warms up the JIT
   const secs = (mib * 1024 * 1024) / rounds / 1e6 / r.mbps;
   seconds += secs;
-  segments += Math.round(r.segmentsPerSec * secs);
+  const n = Math.round(r.segmentsPerSec * secs);
+  segments += n;
+  if (i > 0) cpuSegments += n;
 }
 process.stdout.write(`mtu ${mtu}: ${mib} MiB, ${segments} segments sent, ${((mib * 1024 * 1024) / 1e6 / seconds).toFixed(1)} MB/s\n`);
+// CPU time (user + system) per segment is steadier than wall-clock MB/s on a shared machine.
+process.stdout.write(`cpu: ${((cpuUs * 1000) / cpuSegments).toFixed(0)} ns/segment after the first round (${(((mib * 1024 * 1024 * (rounds - 1)) / rounds) / cpuUs).toFixed(1)} MB per CPU-second)\n`);
 process.stdout.write(`segments: ${segments}\n`);

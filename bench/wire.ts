@@ -1,6 +1,7 @@
 // Benchmark of the wire layer (not a test): Internet checksum throughput and TCP header parse/emit cost.
 // Run: node --import tsx bench/wire.ts [--json]
 import { internetChecksum } from '../src/wire/bytes.js';
+import { simdAvailable } from '../src/wire/simd-sum.js';
 import { parseTcp, emitTcp, tcpHeaderLength, TcpFlag, type TcpRepr } from '../src/wire/tcp.js';
 import { parseIpPacket, buildTcpPacket } from '../src/wire/packet.js';
 import { parseIp } from '../src/wire/address.js';
@@ -89,7 +90,7 @@ report('emitTcp 1480 B segment (copy + checksum)', timeNs(500_000, (i) => {
 
 if (process.argv.includes('--json')) console.log(JSON.stringify({ node: process.version, results }, null, 2));
 else {
-  console.log(`wire benchmarks (node ${process.version}, median of ${RUNS} runs)`);
+  console.log(`wire benchmarks (node ${process.version}, median of ${RUNS} runs; checksum >= 256 B: ${simdAvailable() ? 'WebAssembly SIMD' : 'JavaScript word loop'})`);
   for (const r of results) console.log(`  ${r.name.padEnd(46)} ${r.value.toFixed(r.unit === 'GB/s' ? 2 : 1).padStart(8)} ${r.unit}`);
 }
 if (sink === 0.5) console.log(sink);

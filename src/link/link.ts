@@ -10,8 +10,21 @@ export interface Link {
    * must not modify it afterwards.
    */
   send(packet: Uint8Array): void;
-  /** Set by the stack: called once per received IP packet. */
-  onReceive: ((packet: Uint8Array) => void) | null;
+  /**
+   * Optional: send a packet built by the packet allocator (wire/packet.ts) of which the sender
+   * keeps no reference. A link that implements it may hand the buffer back with recyclePacket once
+   * the receiving onReceive has returned true. Wrappers (taps) that do not implement it get send().
+   */
+  sendOwned?(packet: Uint8Array): void;
+  /**
+   * Set by the stack: called once per received IP packet. Returning RELEASED declares that nothing
+   * holds on to the packet or any view of it any more (the stack says so only for TCP segments
+   * whose bytes it has copied); any other return value promises nothing.
+   */
+  onReceive: ((packet: Uint8Array) => unknown) | null;
   /** Detach; no further onReceive calls. */
   close(): void;
 }
+
+/** What an onReceive handler returns to say it kept no reference to the packet (see Link.onReceive). */
+export const RELEASED: unique symbol = Symbol('synack.packet-released');

@@ -1,7 +1,10 @@
 // An in-memory pair of links: what one end sends, the other receives, zero-copy (the same
-// Uint8Array is handed over), after `latency` ms on a Clock or on the next microtask without one.
-import type { Link } from './link.js';
+// Uint8Array is handed over), in order, after `latency` ms on a Clock or on the next microtask without one.
+import { RELEASED, type Link } from './link.js';
 import type { Clock } from '../util/clock.js';
+import { recyclePacket } from '../wire/packet.js';
+
+const EMPTY = new Uint8Array(0);
 
 export interface MemoryPairOptions {
   /** Largest packet carried; larger ones are dropped and counted. Default 1500. */
@@ -20,7 +23,7 @@ export interface MemoryLinkStats {
 }
 
 export class MemoryLink implements Link {
-  onReceive: ((packet: Uint8Array) => void) | null = null;
+  onReceive: ((packet: Uint8Array) => unknown) | null = null;
   peer: MemoryLink | null = null;
   closed = false;
   readonly counters: MemoryLinkStats = { sent: 0, received: 0, dropped: 0 };
@@ -32,15 +35,29 @@ export class MemoryLink implements Link {
   ) {}
 
   send(packet: Uint8Array): void {
+    this.enqueue(packet, false);
+  }
+
+  /** send() for a packet the sender has let go of: recycled once the receiver says it is done with it. */
+  sendOwned(packet: Uint8Array): void {
+    this.enqueue(packet, true);
+  }
+
+  private enqueue(packet: Uint8Array, owned: boolean): void {
     const peer = this.peer;
     if (this.closed || peer === null || peer.closed || packet.length > this.mtu) {
       this.counters.dropped++;
       return;
     }
     this.counters.sent++;
-    const deliver = (): void => peer.deliver(packet);
-    if (this.clock !== undefined) this.clock.schedule(this.clock.now() + this.latency, deliver);
-    else queueMicrotask(deliver);
+    // One clock entry (or microtask) per packet, as before, but all of them run the peer's one
+    // shared callback, which takes the oldest queued packet: entries of one link fire in the order
+    // they were scheduled (same delay, equal times in scheduling order), so the k-th firing is the
+    // k-th packet. No closure is created per packet.
+    peer.inbox.push(packet);
+    peer.owned.push(owned);
+    if (this.clock !== undefined) this.clock.schedule(this.clock.now() + this.latency, peer.deliverNext);
+    else queueMicrotask(peer.deliverNext);
   }
 
   close(): void {
@@ -52,14 +69,38 @@ export class MemoryLink implements Link {
     return { ...this.counters };
   }
 
-  private deliver(packet: Uint8Array): void {
+  /** Packets in flight to this end, oldest first (a queue with a moving head, compacted when drained). */
+  private readonly inbox: Uint8Array[] = [];
+  /** Whether each inbox packet came through sendOwned. */
+  private readonly owned: boolean[] = [];
+  private inboxHead = 0;
+  private readonly deliverNext = (): void => {
+    const h = this.inboxHead;
+    const packet = this.inbox[h]!;
+    const owned = this.owned[h]!;
+    this.inbox[h] = EMPTY;
+    this.inboxHead = h + 1;
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox.length = 0;
+      this.owned.length = 0;
+      this.inboxHead = 0;
+    } else if (this.inboxHead >= 1024 && this.inboxHead * 2 >= this.inbox.length) {
+      // A queue that never drains must not grow forever.
+      this.inbox.splice(0, this.inboxHead);
+      this.owned.splice(0, this.inboxHead);
+      this.inboxHead = 0;
+    }
+    this.deliver(packet, owned);
+  };
+
+  private deliver(packet: Uint8Array, owned: boolean): void {
     const rx = this.onReceive;
     if (this.closed || rx === null) {
       this.counters.dropped++;
       return;
     }
     this.counters.received++;
-    rx(packet);
+    if (rx(packet) === RELEASED && owned) recyclePacket(packet);
   }
 }
 

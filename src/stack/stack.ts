@@ -4,10 +4,11 @@
 // through TcpHost, counters, and trace events that cost nothing when nobody listens.
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
-import type { Link } from '../link/link.js';
+import { RELEASED, type Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
 import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, type IpPacket } from '../wire/packet.js';
-import { parseTcp, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
+import { parseTcp, parseTcpIn, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
+import { onesSum, foldChecksum, read16 } from '../wire/bytes.js';
 import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
 import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
 import { formatIp, ipEquals } from '../wire/address.js';
@@ -105,6 +106,15 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly ttl: number;
   /** Our addresses, by addrKey, for the "is this for us" test. */
   private readonly local = new Map<string, Interface>();
+  /** Our IPv4 addresses by v4key: the per-packet "for us" test without a key string. */
+  private readonly local4 = new Map<number, Uint8Array>();
+  /**
+   * Remote IPv4 addresses seen lately, by value, so the fast input path hands out one shared
+   * (read-only) array per peer instead of a subarray per packet. Cleared when it grows large.
+   */
+  private readonly remote4 = new Map<number, Uint8Array>();
+  /** Build options of every TCP packet we send (one object, not one per packet). */
+  private readonly tcpBuild: { ttl: number };
   private readonly udp = new PortTable<UdpSocket>();
   private readonly ports: EphemeralPorts;
   private readonly tcpHost: TcpHost;
@@ -123,6 +133,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.clock = opts.clock;
     this.random = opts.random ?? cryptoRandom();
     this.ttl = opts.ttl ?? 64;
+    this.tcpBuild = { ttl: this.ttl };
     this.ports = new EphemeralPorts(this.random, opts.ephemeralPorts);
     this.pingId = this.random.u32() & 0xffff;
     checkSynCookieMode(opts.synCookies);
@@ -149,6 +160,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       if (this.local.has(addrKey(addr))) throw codedError('EADDRINUSE', `address ${text} is already assigned`);
       iface.addresses.push({ addr, prefix, text: formatIp(addr) });
       this.local.set(addrKey(addr), iface);
+      if (addr.length === 4) this.local4.set(v4key(addr, 0), addr.slice());
       this.routes.add({ net: networkOf(addr, prefix), prefix, iface, via: null, connected: true });
     }
     this.interfaces.push(iface);
@@ -204,10 +216,13 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.drop(reason, detail);
   }
 
-  private input(iface: Interface, pkt: Uint8Array): void {
-    if (this.closed) return;
+  /** IP input; returns RELEASED when nothing holds `pkt` afterwards (see Link.onReceive). */
+  private input(iface: Interface, pkt: Uint8Array): typeof RELEASED | undefined {
+    if (this.closed) return undefined;
     const c = this.counters;
     c.ipIn++;
+    // A TCP segment's bytes are copied into the receive buffer, and nothing else keeps the packet.
+    if (this.fastTcp4(iface, pkt)) return RELEASED;
     const r = parseIpPacket(pkt);
     if (!r.ok) {
       if (r.error.code === 'bad-checksum') {
@@ -217,36 +232,37 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
         c.ipMalformed++;
         this.drop('malformed', `ip: ${r.error.message}`);
       }
-      return;
+      return undefined;
     }
     const ip = r.value;
-    if (!this.local.has(addrKey(ip.dst))) {
+    if (ip.version === 4 ? !this.local4.has(v4key(ip.dst, 0)) : !this.local.has(addrKey(ip.dst))) {
       // Not for us and we do not forward (a host, RFC 1122 3.3.1).
       c.ipNotForUs++;
-      return;
+      return undefined;
     }
     if (ip.isFragment) {
       c.ipFragmentsDropped++;
       this.drop('other', 'fragment (reassembly not supported)');
-      return;
+      return undefined;
     }
     switch (ip.protocol) {
       case TCP_PROTOCOL:
         this.tcpInput(iface, ip);
-        return;
+        return undefined;
       case UDP_PROTOCOL:
         this.udpInput(iface, ip, pkt);
-        return;
+        return undefined;
       case ICMPV4_PROTOCOL:
         if (ip.version === 4) this.icmpInput(iface, ip);
         else this.unknownProtocol(ip);
-        return;
+        return undefined;
       case ICMPV6_PROTOCOL:
         if (ip.version === 6) this.icmpInput(iface, ip);
         else this.unknownProtocol(ip);
-        return;
+        return undefined;
       default:
         this.unknownProtocol(ip);
+        return undefined;
     }
   }
 
@@ -270,6 +286,41 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.tcpHost.input(iface, ip.src, ip.dst, r.value);
   }
 
+  /**
+   * The common case in one pass: an option-less, unfragmented IPv4 packet whose header checksum
+   * verifies, carrying TCP to one of our addresses. It makes the same checks as the general path
+   * (RFC 791 header, RFC 1122 3.3.1 "for us", RFC 9293 3.1 checksum) without building the IP
+   * repr or subarrays for the addresses. Returns false, having done nothing, for anything else, which
+   * the general path then handles (and counts, if it is bad).
+   */
+  private fastTcp4(iface: Interface, pkt: Uint8Array): boolean {
+    if (pkt.length < 40 || pkt[0] !== 0x45 || pkt[9] !== TCP_PROTOCOL || (read16(pkt, 6) & 0x3fff) !== 0) return false;
+    const total = read16(pkt, 2);
+    if (total < 40 || total > pkt.length || foldChecksum(onesSum(pkt, 0, 20)) !== 0) return false;
+    const dst = this.local4.get(v4key(pkt, 16));
+    if (dst === undefined) return false;
+    const srcKey = v4key(pkt, 12);
+    let src = this.remote4.get(srcKey);
+    if (src === undefined) {
+      src = pkt.slice(12, 16);
+      if (this.remote4.size >= 1024) this.remote4.clear();
+      this.remote4.set(srcKey, src);
+    }
+    const r = parseTcpIn(pkt, 20, total, src, dst);
+    if (!r.ok) {
+      this.counters.tcpBad++;
+      this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${r.error.message}`);
+      return true;
+    }
+    if (isMulticastOrBroadcast(src) || isUnspecified(src)) {
+      this.counters.tcpBad++;
+      this.drop('other', 'tcp from a multicast, broadcast or unspecified source');
+      return true;
+    }
+    this.tcpHost.input(iface, src, dst, r.value);
+    return true;
+  }
+
   // --- output ---------------------------------------------------------------------------------
 
   /** Put a finished IP packet on `iface`; too big for the link MTU means dropped (no fragmentation). */
@@ -280,13 +331,16 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       return false;
     }
     this.counters.ipOut++;
-    iface.link.send(pkt);
+    // Every packet here was just built and is not kept: a link may recycle it after delivery.
+    const link = iface.link;
+    if (link.sendOwned !== undefined) link.sendOwned(pkt);
+    else link.send(pkt);
     return true;
   }
 
   sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): boolean {
     this.counters.tcpOut++;
-    return this.output(iface, buildTcpPacket(src, dst, seg, { ttl: this.ttl }));
+    return this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
   }
 
   private sendIcmp(dst: Uint8Array, repr: IcmpRepr, src?: Uint8Array, ttl?: number): boolean {
@@ -539,6 +593,11 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.closed = true;
     for (const i of this.interfaces) i.link.onReceive = null;
   }
+}
+
+/** An IPv4 address as a signed 32-bit number: a small-integer Map key, no boxed double per lookup. */
+function v4key(a: Uint8Array, at: number): number {
+  return (a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!;
 }
 
 /** One entry of Stack.connections(). */

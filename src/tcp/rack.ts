@@ -34,6 +34,12 @@ export interface RackAckResult {
 export class Rack {
   /** Transmitted, not yet cumulatively acknowledged ranges, in sequence order, contiguous. */
   readonly #q: Sent[] = [];
+  /**
+   * Ranges in #q with `retrans` set. While there are none, #q is in transmission order as well as
+   * in sequence order (new data is appended with a rising counter), which lets detectLoss stop at
+   * the first range sent after RACK.segment instead of walking every range in flight per ACK.
+   */
+  #retransInQ = 0;
   /** RACK.xmit_ts / RACK.end_seq of RACK.segment (-1: nothing delivered yet). */
   xmitTs = -1;
   endSeq = 0;
@@ -96,16 +102,19 @@ export class Rack {
       if (le(end, s.start)) break;
       if (lt(s.start, seq)) {
         q.splice(i + 1, 0, { ...s, start: seq });
+        if (s.retrans) this.#retransInQ++;
         s.end = seq;
         continue;
       }
       if (lt(end, s.end)) {
         q.splice(i + 1, 0, { ...s, start: end });
+        if (s.retrans) this.#retransInQ++;
         s = q[i]!;
         s.end = end;
       }
       s.xmitTs = now;
       s.order = order;
+      if (!s.retrans) this.#retransInQ++;
       s.retrans = true;
       s.lost = false;
     }
@@ -126,11 +135,15 @@ export class Rack {
     let drop = 0;
     while (drop < q.length && le(q[drop]!.end, ack)) {
       const s = q[drop]!;
+      if (s.retrans) this.#retransInQ--;
       if (s.sacked) this.segsSacked--;
       else delivered.push(s);
       drop++;
     }
-    if (drop > 0) q.splice(0, drop);
+    // shift() trims the front in place; splice(0, n) copies the whole array (about 1 us with a
+    // window of segments in flight, per ACK).
+    if (drop > 32) q.splice(0, drop);
+    else for (let k = 0; k < drop; k++) q.shift();
     const head = q[0];
     if (head !== undefined && lt(head.start, ack)) head.start = ack;
     if (checkSacks) {
@@ -144,8 +157,9 @@ export class Rack {
       }
     }
     for (const s of delivered) this.#update(s, now, ecrTs);
-    // Step 3, in ascending end_seq order (cumulatively acknowledged ones come first above).
-    delivered.sort((a, b) => (lt(a.end, b.end) ? -1 : a.end === b.end ? 0 : 1));
+    // Step 3, in ascending end_seq order. `delivered` already is: the cumulatively acknowledged
+    // ranges were taken from the front of #q in sequence order, then the newly SACKed ones from the
+    // rest of #q, also in order and all above `ack` (the ranges are disjoint), so no sort is needed.
     for (const s of delivered) {
       if (gt(s.end, this.fack)) this.fack = s.end;
       else if (lt(s.end, this.fack) && !s.retrans) this.reorderingSeen = true;
@@ -214,9 +228,13 @@ export class Rack {
     if (this.xmitTs < 0) return [0, 0];
     let lost = 0;
     let timeout = 0;
+    const inOrder = this.#retransInQ === 0;
     for (const s of this.#q) {
+      if (!sentAfter(this.xmitTs, this.order, s.xmitTs, s.order)) {
+        if (inOrder) break; // every later range was sent later still
+        continue;
+      }
       if (s.sacked || s.lost) continue;
-      if (!sentAfter(this.xmitTs, this.order, s.xmitTs, s.order)) continue;
       const remaining = s.xmitTs + this.rtt + reoWnd - now;
       if (remaining <= 0) {
         s.lost = true;
@@ -278,6 +296,7 @@ export class Rack {
   /** Forget everything (RTO with SACK reneging suspicion is not modelled; used on close). */
   clear(): void {
     this.#q.length = 0;
+    this.#retransInQ = 0;
     this.segsSacked = 0;
   }
 

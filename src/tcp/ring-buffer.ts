@@ -1,9 +1,41 @@
 // A fixed-capacity byte ring for TCP send and receive queues (RFC 9293 section 3.3.1's buffers):
 // storage is allocated on first write and can be released when idle; out-of-order bytes can be
 // placed past the readable end (writeAt) and made readable later (commit). All copies use
-// Uint8Array.set on at most two contiguous pieces.
+// Uint8Array.set on at most two contiguous pieces. Released storage goes to a small shared pool
+// so a connection that drains its buffer after every segment does not allocate a new one each time.
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Storage given back by release() or outgrown by #ensure, by size, for the next buffer that needs
+ * that size. Bounded in total bytes, so idle connections still cost no buffer memory beyond it.
+ * Contents are stale but never visible: a ring only returns bytes written into it.
+ */
+const pool = new Map<number, Uint8Array[]>();
+const POOL_MAX_BYTES = 4 * 1024 * 1024;
+let pooledBytes = 0;
+
+function recycle(buf: Uint8Array): void {
+  const size = buf.length;
+  if (pooledBytes + size > POOL_MAX_BYTES) return;
+  let list = pool.get(size);
+  if (list === undefined) pool.set(size, (list = []));
+  list.push(buf);
+  pooledBytes += size;
+}
+
+function storage(size: number): Uint8Array {
+  const list = pool.get(size);
+  const b = list?.pop();
+  if (b === undefined) return new Uint8Array(size);
+  pooledBytes -= size;
+  return b;
+}
+
+/** Bytes currently held in the shared storage pool (for tests and memory accounting). */
+export function ringPoolBytes(): number {
+  return pooledBytes;
+}
 
 export class RingBuffer {
   #cap: number;
@@ -16,6 +48,8 @@ export class RingBuffer {
   #len = 0;
   /** High-water mark of bytes placed by writeAt past the readable end and not yet committed. */
   #pending = 0;
+  /** Where peek copies a range that wraps around the end of the storage (allocated when first needed). */
+  #scratch: Uint8Array | null = null;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`RingBuffer capacity ${capacity}`);
@@ -71,7 +105,10 @@ export class RingBuffer {
 
   /**
    * Bytes [offset, offset+len) of the readable data (clipped to it) without consuming them:
-   * a view into the storage when contiguous (valid until the next mutation), else a copy.
+   * a view into the storage when contiguous (valid until the next mutation), else a copy in a
+   * scratch buffer this ring reuses (valid until the next mutation or the next peek across the
+   * wrap). Callers copy what they keep: the send path copies it into a packet at once, and a
+   * fresh 64 KiB array for every wrapped segment cost more than the copy itself.
    */
   peek(offset: number, len: number): Uint8Array {
     const start = Math.min(Math.max(0, offset), this.#len);
@@ -82,7 +119,9 @@ export class RingBuffer {
     let from = this.#head + start;
     if (from >= this.#size) from -= this.#size;
     if (from + n <= this.#size) return buf.subarray(from, from + n);
-    const out = new Uint8Array(n);
+    let scratch = this.#scratch;
+    if (scratch === null || scratch.length < n) scratch = this.#scratch = new Uint8Array(n);
+    const out = scratch.length === n ? scratch : scratch.subarray(0, n);
     this.#copyOut(start, n, out);
     return out;
   }
@@ -138,7 +177,9 @@ export class RingBuffer {
    */
   release(): boolean {
     if (this.#len === 0 && this.#pending === 0) {
+      if (this.#buf !== null) recycle(this.#buf);
       this.#buf = null;
+      this.#scratch = null;
       this.#size = 0;
       this.#head = 0;
     }
@@ -193,10 +234,11 @@ export class RingBuffer {
     if (buf !== null && need <= this.#size) return buf;
     let size = Math.max(this.#size, Math.min(this.#cap, 512));
     while (size < need) size = Math.min(this.#cap, size * 2);
-    const next = new Uint8Array(size);
+    const next = storage(size);
     if (buf !== null) {
       const keep = this.#len + this.#pending;
       if (keep > 0) this.#copyOut(0, Math.min(keep, this.#size), next);
+      recycle(buf);
     }
     this.#buf = next;
     this.#size = size;

@@ -1,5 +1,6 @@
 // The Internet checksum (RFC 1071 sections 1-2, RFC 1624 section 3 incremental update), the IPv4 and
 // IPv6 pseudo-headers (RFC 9293 section 3.1, RFC 8200 section 8.1) and small big-endian byte helpers.
+import { simdOnesSumLE, SIMD_MAX } from './simd-sum.js';
 
 /**
  * Whether this host stores multi-byte words little-endian. The checksum sums words in host order and
@@ -9,6 +10,9 @@ const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Below this many bytes a plain 16-bit loop beats creating a word view. */
 const SMALL = 64;
+
+/** From this many bytes (up to SIMD_MAX) the WebAssembly SIMD kernel, where available, does the sum. */
+const SIMD_MIN = 256;
 
 /** Single-entry cache of a 32-bit view over the last ArrayBuffer summed, so repeated calls allocate nothing. */
 let cachedBuffer: ArrayBufferLike | null = null;
@@ -53,6 +57,11 @@ export function onesSum(buf: Uint8Array, start = 0, end: number = buf.length, in
     if (i === last) s += buf[i]! << 8;
     return s;
   }
+  if (len >= SIMD_MIN && len <= SIMD_MAX) {
+    const le = simdOnesSumLE(buf, start, end);
+    // The kernel sums little-endian words: swap the folded sum into network order (RFC 1071 2(B)).
+    if (le >= 0) return initial + swap16(fold16(le));
+  }
   // Sum in host order over aligned 32-bit words (a 32-bit word is two 16-bit words mod 0xffff).
   // hostSum weights each byte by its absolute address parity; at the end it is rotated into the
   // logical (start-relative, big-endian) order.
@@ -66,17 +75,30 @@ export function onesSum(buf: Uint8Array, start = 0, end: number = buf.length, in
   const words = wordsOf(buf.buffer);
   let i = alignedStart >>> 2;
   const n = alignedEnd >>> 2;
-  // Each word is < 2^32; fold every 2^20 words so the double accumulator stays exact.
+  // Each word is < 2^32; fold every 2^20 words so the double accumulators stay exact (< 2^53).
+  // Eight independent accumulators let the additions overlap instead of waiting on each other.
   while (i < n) {
     const stop = Math.min(n, i + 0x100000);
     let s0 = 0;
     let s1 = 0;
-    for (; i + 1 < stop; i += 2) {
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    let s5 = 0;
+    let s6 = 0;
+    let s7 = 0;
+    for (; i + 7 < stop; i += 8) {
       s0 += words[i]!;
       s1 += words[i + 1]!;
+      s2 += words[i + 2]!;
+      s3 += words[i + 3]!;
+      s4 += words[i + 4]!;
+      s5 += words[i + 5]!;
+      s6 += words[i + 6]!;
+      s7 += words[i + 7]!;
     }
-    if (i < stop) s0 += words[i++]!;
-    hostSum = fold16(hostSum + s0 + s1);
+    for (; i < stop; i++) s0 += words[i]!;
+    hostSum = fold16(hostSum + s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
   }
   for (let a = Math.max(alignedEnd, alignedStart); a < absEnd; a++) hostSum += byteWeight(buf[a - base]!, a);
   let folded = fold16(hostSum);

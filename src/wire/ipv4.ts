@@ -140,8 +140,11 @@ export interface ParsedIpv4 {
   isFragment: boolean;
 }
 
-/** Parse an IPv4 header; never throws. The checksum is verified unless `verifyChecksum: false`. */
-export function parseIpv4(pkt: Uint8Array, opts?: { verifyChecksum?: boolean }): Parsed<ParsedIpv4> {
+/**
+ * The checks every IPv4 parse makes (version, IHL, total length against the bytes present, header
+ * checksum unless `verify` is false): null when the header is sound, else the failure.
+ */
+export function checkIpv4(pkt: Uint8Array, verify = true): Parsed<never> | null {
   if (pkt.length < IPV4_MIN_HEADER) return fail('truncated', `IPv4 header needs 20 bytes, have ${pkt.length}`);
   const version = pkt[0]! >>> 4;
   if (version !== 4) return fail('bad-version', `IP version ${version}, expected 4`);
@@ -151,9 +154,18 @@ export function parseIpv4(pkt: Uint8Array, opts?: { verifyChecksum?: boolean }):
   const total = read16(pkt, 2);
   if (total < hl) return fail('bad-total-length', `total length ${total} is below header length ${hl}`);
   if (total > pkt.length) return fail('bad-total-length', `total length ${total} exceeds the ${pkt.length} bytes present`);
-  if (opts?.verifyChecksum !== false && foldChecksum(onesSum(pkt, 0, hl)) !== 0) {
+  if (verify && foldChecksum(onesSum(pkt, 0, hl)) !== 0) {
     return fail('bad-checksum', 'IPv4 header checksum does not verify');
   }
+  return null;
+}
+
+/** Parse an IPv4 header; never throws. The checksum is verified unless `verifyChecksum: false`. */
+export function parseIpv4(pkt: Uint8Array, opts?: { verifyChecksum?: boolean }): Parsed<ParsedIpv4> {
+  const bad = checkIpv4(pkt, opts?.verifyChecksum !== false);
+  if (bad !== null) return bad;
+  const hl = (pkt[0]! & 0x0f) * 4;
+  const total = read16(pkt, 2);
   const frag = read16(pkt, 6);
   const repr: Ipv4Repr = {
     src: pkt.subarray(12, 16),
@@ -176,8 +188,61 @@ export function ipv4HeaderLength(repr: Ipv4Repr): number {
   return Math.min(60, IPV4_MIN_HEADER + ((repr.options.length + 3) & ~3));
 }
 
+/**
+ * Write an option-less 20-byte header with its checksum at out[at..at+20): the common case, with the
+ * fields passed directly and the checksum summed from them (RFC 1071) instead of re-read from `out`.
+ * `fragField` is the 16-bit flags + fragment offset word (0x4000 for DF alone).
+ */
+export function emitIpv4Header(
+  out: Uint8Array,
+  at: number,
+  src: Uint8Array,
+  dst: Uint8Array,
+  protocol: number,
+  payloadLength: number,
+  ttl: number,
+  tos: number,
+  ident: number,
+  fragField: number,
+): void {
+  const total = (IPV4_MIN_HEADER + payloadLength) & 0xffff;
+  const t = tos & 0xff;
+  const id = ident & 0xffff;
+  const fr = fragField & 0xffff;
+  const tp = ((ttl & 0xff) << 8) | (protocol & 0xff);
+  const s0 = src[0]!, s1 = src[1]!, s2 = src[2]!, s3 = src[3]!;
+  const d0 = dst[0]!, d1 = dst[1]!, d2 = dst[2]!, d3 = dst[3]!;
+  out[at] = 0x45;
+  out[at + 1] = t;
+  out[at + 2] = total >>> 8;
+  out[at + 3] = total;
+  out[at + 4] = id >>> 8;
+  out[at + 5] = id;
+  out[at + 6] = fr >>> 8;
+  out[at + 7] = fr;
+  out[at + 8] = tp >>> 8;
+  out[at + 9] = tp;
+  out[at + 12] = s0;
+  out[at + 13] = s1;
+  out[at + 14] = s2;
+  out[at + 15] = s3;
+  out[at + 16] = d0;
+  out[at + 17] = d1;
+  out[at + 18] = d2;
+  out[at + 19] = d3;
+  const sum = (0x4500 | t) + total + id + fr + tp + ((s0 << 8) | s1) + ((s2 << 8) | s3) + ((d0 << 8) | d1) + ((d2 << 8) | d3);
+  const c = foldChecksum(sum);
+  out[at + 10] = c >>> 8;
+  out[at + 11] = c;
+}
+
 /** Write the header (with checksum) at out[0..]; the payload, if any, is the caller's to place after it. */
 export function emitIpv4(repr: Ipv4Repr, out: Uint8Array): void {
+  if (repr.options.length === 0) {
+    const frag = (repr.dontFragment ? 0x4000 : 0) | (repr.moreFragments ? 0x2000 : 0) | (repr.fragmentOffset & 0x1fff);
+    emitIpv4Header(out, 0, repr.src, repr.dst, repr.protocol, repr.payloadLength, repr.ttl, repr.tos, repr.ident, frag);
+    return;
+  }
   const hl = ipv4HeaderLength(repr);
   out[0] = 0x40 | (hl >>> 2);
   out[1] = repr.tos;

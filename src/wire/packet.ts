@@ -1,12 +1,13 @@
 // Whole-packet convenience over ipv4/ipv6 and the upper layers: parse any IP packet to a common
 // shape, and build complete TCP/UDP/ICMP packets (IPv4 or IPv6 chosen by address length).
 import { type Parsed, ok } from './result.js';
-import { parseIpv4, emitIpv4, ipv4HeaderLength, type Ipv4Repr } from './ipv4.js';
+import { checkIpv4, emitIpv4, emitIpv4Header, ipv4HeaderLength, IPV4_MIN_HEADER, type Ipv4Repr } from './ipv4.js';
 import { parseIpv6, emitIpv6, IPV6_HEADER } from './ipv6.js';
 import { type TcpRepr, emitTcp, tcpHeaderLength, TCP_PROTOCOL } from './tcp.js';
 import { type UdpRepr, emitUdp, UDP_HEADER, UDP_PROTOCOL } from './udp.js';
 import { type IcmpRepr, emitIcmpv4, emitIcmpv6, icmpLength, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL } from './icmp.js';
 import { fail } from './result.js';
+import { read16 } from './bytes.js';
 
 /** Any IP packet reduced to what demultiplexing needs. */
 export interface IpPacket {
@@ -29,10 +30,21 @@ export function parseIpPacket(pkt: Uint8Array, opts?: { verifyChecksum?: boolean
   if (pkt.length === 0) return fail('truncated', 'empty packet');
   const version = pkt[0]! >>> 4;
   if (version === 4) {
-    const r = parseIpv4(pkt, opts);
-    if (!r.ok) return r;
-    const { repr, payload, isFragment, headerLength } = r.value;
-    return ok({ version: 4, src: repr.src, dst: repr.dst, protocol: repr.protocol, ttl: repr.ttl, payload, isFragment, headerLength });
+    // The same checks as parseIpv4, without building the full header repr (this runs per packet).
+    const bad = checkIpv4(pkt, opts?.verifyChecksum !== false);
+    if (bad !== null) return bad;
+    const hl = (pkt[0]! & 0x0f) * 4;
+    const total = read16(pkt, 2);
+    return ok({
+      version: 4,
+      src: pkt.subarray(12, 16),
+      dst: pkt.subarray(16, 20),
+      protocol: pkt[9]!,
+      ttl: pkt[8]!,
+      payload: pkt.subarray(hl, total),
+      isFragment: (read16(pkt, 6) & 0x3fff) !== 0, // MF set or a non-zero offset
+      headerLength: hl,
+    });
   }
   if (version === 6) {
     const r = parseIpv6(pkt);
@@ -57,6 +69,69 @@ export interface BuildOptions {
   flowLabel?: number;
 }
 
+/**
+ * Packet storage: small packets are carved from a shared slab at 8-byte-aligned offsets, so building
+ * one costs a view instead of a fresh ArrayBuffer (whose allocation and collection dominated the
+ * per-packet cost). Slab bytes are handed out once and never reused, so a packet stays valid for as
+ * long as anyone holds it (the Link contract lets links keep what they are given); a slab is freed
+ * when its last packet is. Aligned payloads also let the checksum sum 32-bit words directly.
+ */
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_PACKET = 16 * 1024;
+let slab = new Uint8Array(0);
+let slabAt = 0;
+
+/** A zero-filled buffer of `n` bytes for a packet (from the slab when small). */
+export function allocPacket(n: number): Uint8Array {
+  if (n > SLAB_MAX_PACKET) return new Uint8Array(n);
+  if (slabAt + n > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabAt = 0;
+  }
+  const p = slab.subarray(slabAt, slabAt + n);
+  slabAt = (slabAt + n + 7) & ~7;
+  return p;
+}
+
+/**
+ * Packets handed back by a link after delivery (Link.sendOwned), by exact length: bulk transfers
+ * send runs of equal-sized segments and ACKs, so the next packet of that size reuses the buffer
+ * instead of allocating (fresh ArrayBuffer memory costs more per byte than copying into it).
+ * Bounded; only the IPv4 TCP builder takes from it, and it overwrites every byte.
+ */
+const recycled = new Map<number, Uint8Array[]>();
+/** Enough for a full 256 KiB window of segments in flight plus their ACKs. */
+const RECYCLE_MAX_BYTES = 4 * 1024 * 1024;
+const RECYCLE_MAX_SIZES = 64;
+/** Per size: small packets (ACKs) must not pile up thousands of views either. */
+const RECYCLE_MAX_PER_SIZE = 512;
+let recycledBytes = 0;
+
+/** Give a delivered packet's buffer back for reuse; the caller guarantees nobody holds it or a view of it. */
+export function recyclePacket(p: Uint8Array): void {
+  const n = p.length;
+  if (recycledBytes + n > RECYCLE_MAX_BYTES) return;
+  let list = recycled.get(n);
+  if (list === undefined) {
+    if (recycled.size >= RECYCLE_MAX_SIZES) {
+      recycled.clear();
+      recycledBytes = 0;
+    }
+    recycled.set(n, (list = []));
+  }
+  if (list.length >= RECYCLE_MAX_PER_SIZE) return;
+  list.push(p);
+  recycledBytes += n;
+}
+
+/** A buffer of `n` bytes with unspecified contents: a recycled one, else a fresh one. */
+function takePacket(n: number): Uint8Array {
+  const p = recycled.get(n)?.pop();
+  if (p === undefined) return allocPacket(n);
+  recycledBytes -= n;
+  return p;
+}
+
 function build(
   src: Uint8Array,
   dst: Uint8Array,
@@ -66,7 +141,7 @@ function build(
   emitUpper: (out: Uint8Array) => void,
 ): Uint8Array {
   if (src.length === 16 && dst.length === 16) {
-    const pkt = new Uint8Array(IPV6_HEADER + upperLength);
+    const pkt = allocPacket(IPV6_HEADER + upperLength);
     emitIpv6(
       { src, dst, nextHeader: protocol, hopLimit: opts?.ttl ?? 64, trafficClass: opts?.tos ?? 0, flowLabel: opts?.flowLabel ?? 0, payloadLength: upperLength },
       pkt,
@@ -89,7 +164,7 @@ function build(
     payloadLength: upperLength,
   };
   const hl = ipv4HeaderLength(ip);
-  const pkt = new Uint8Array(hl + upperLength);
+  const pkt = allocPacket(hl + upperLength);
   emitIpv4(ip, pkt);
   emitUpper(pkt.subarray(hl));
   return pkt;
@@ -98,6 +173,14 @@ function build(
 /** A complete IPv4 or IPv6 packet carrying this TCP segment. Throws RangeError on mixed address families. */
 export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, opts?: BuildOptions): Uint8Array {
   const n = tcpHeaderLength(repr) + repr.payload.length;
+  if (src.length === 4 && dst.length === 4) {
+    // The hot path: one buffer, the IPv4 header written from the fields, the TCP segment after it.
+    const pkt = takePacket(IPV4_MIN_HEADER + n); // every byte is written below
+    const frag = opts?.dontFragment === false ? 0 : 0x4000;
+    emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, n, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
+    emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER);
+    return pkt;
+  }
   return build(src, dst, TCP_PROTOCOL, n, opts, (out) => emitTcp(repr, out, src, dst));
 }
 

@@ -162,8 +162,12 @@ export class TcpView {
  * unknown kinds are skipped by length. Returns an error message, or null when `out` was filled.
  */
 export function parseTcpOptions(opt: Uint8Array, out: TcpOptions): string | null {
-  const end = opt.length;
-  let i = 0;
+  return parseOptionsIn(opt, 0, opt.length, out);
+}
+
+/** parseTcpOptions over buf[start..end) (offsets in messages are relative to start). */
+function parseOptionsIn(opt: Uint8Array, start: number, end: number, out: TcpOptions): string | null {
+  let i = start;
   while (i < end) {
     const kind = opt[i]!;
     if (kind === TcpOptionKind.EOL) break;
@@ -171,10 +175,11 @@ export function parseTcpOptions(opt: Uint8Array, out: TcpOptions): string | null
       i++;
       continue;
     }
-    if (i + 1 >= end) return `option ${kind} at ${i} has no length byte`;
+    const at = i - start;
+    if (i + 1 >= end) return `option ${kind} at ${at} has no length byte`;
     const len = opt[i + 1]!;
-    if (len < 2) return `option ${kind} at ${i} has length ${len}`;
-    if (i + len > end) return `option ${kind} at ${i} (length ${len}) overruns the header`;
+    if (len < 2) return `option ${kind} at ${at} has length ${len}`;
+    if (i + len > end) return `option ${kind} at ${at} (length ${len}) overruns the header`;
     switch (kind) {
       case TcpOptionKind.MSS:
         if (len !== 4) return `MSS option length ${len}`;
@@ -212,29 +217,38 @@ export function parseTcpOptions(opt: Uint8Array, out: TcpOptions): string | null
  * over the pseudo-header and the whole of `seg`. The payload is a subarray of `seg`.
  */
 export function parseTcp(seg: Uint8Array, pseudo?: { src: Uint8Array; dst: Uint8Array }): Parsed<TcpRepr> {
-  if (seg.length < TCP_MIN_HEADER) return fail('truncated', `TCP header needs 20 bytes, have ${seg.length}`);
-  const doff = (seg[12]! >>> 4) * 4;
+  return parseTcpIn(seg, 0, seg.length, pseudo?.src, pseudo?.dst);
+}
+
+/**
+ * parseTcp over buf[start..end), the segment inside a larger packet (no subarray for the segment
+ * itself); the checksum is verified when `src` and `dst` are given.
+ */
+export function parseTcpIn(buf: Uint8Array, start: number, end: number, src?: Uint8Array, dst?: Uint8Array): Parsed<TcpRepr> {
+  const n = end - start;
+  if (n < TCP_MIN_HEADER) return fail('truncated', `TCP header needs 20 bytes, have ${n}`);
+  const doff = (buf[start + 12]! >>> 4) * 4;
   if (doff < TCP_MIN_HEADER) return fail('bad-data-offset', `data offset ${doff / 4} is below 5`);
-  if (doff > seg.length) return fail('bad-data-offset', `data offset ${doff / 4} (${doff} bytes) exceeds the ${seg.length} bytes present`);
-  if (pseudo) {
-    const sum = onesSum(seg, 0, seg.length, pseudoHeaderSum(pseudo.src, pseudo.dst, TCP_PROTOCOL, seg.length));
+  if (doff > n) return fail('bad-data-offset', `data offset ${doff / 4} (${doff} bytes) exceeds the ${n} bytes present`);
+  if (src !== undefined && dst !== undefined) {
+    const sum = onesSum(buf, start, end, pseudoHeaderSum(src, dst, TCP_PROTOCOL, n));
     if (foldChecksum(sum) !== 0) return fail('bad-checksum', 'TCP checksum does not verify');
   }
   const options: TcpOptions = {};
   if (doff > TCP_MIN_HEADER) {
-    const err = parseTcpOptions(seg.subarray(TCP_MIN_HEADER, doff), options);
+    const err = parseOptionsIn(buf, start + TCP_MIN_HEADER, start + doff, options);
     if (err !== null) return fail('bad-option', err);
   }
   return ok({
-    srcPort: read16(seg, 0),
-    dstPort: read16(seg, 2),
-    seq: read32(seg, 4),
-    ack: read32(seg, 8),
-    flags: seg[13]!,
-    window: read16(seg, 14),
-    urgent: read16(seg, 18),
+    srcPort: read16(buf, start),
+    dstPort: read16(buf, start + 2),
+    seq: read32(buf, start + 4),
+    ack: read32(buf, start + 8),
+    flags: buf[start + 13]!,
+    window: read16(buf, start + 14),
+    urgent: read16(buf, start + 18),
     options,
-    payload: seg.subarray(doff),
+    payload: buf.subarray(start + doff, end),
   });
 }
 
@@ -261,8 +275,11 @@ function fixedOptionsLength(opts: TcpOptions): number {
 }
 
 function optionsLength(opts: TcpOptions): number {
-  const blocks = sackBlocksThatFit(opts);
-  return fixedOptionsLength(opts) + (blocks > 0 ? 4 + blocks * 8 : 0);
+  const fixed = fixedOptionsLength(opts);
+  const n = opts.sack?.length ?? 0;
+  if (n === 0) return fixed;
+  const blocks = Math.max(0, Math.min(n, Math.floor((40 - fixed - 4) / 8))); // as sackBlocksThatFit
+  return fixed + (blocks > 0 ? 4 + blocks * 8 : 0);
 }
 
 /** Header length emitTcp writes: 20 plus the options, padded to a multiple of 4. */
@@ -306,7 +323,7 @@ function emitOptions(opts: TcpOptions, out: Uint8Array, at: number): number {
     out[i + 3] = opts.wscale;
     i += 4;
   }
-  const blocks = sackBlocksThatFit(opts);
+  const blocks = opts.sack === undefined ? 0 : sackBlocksThatFit(opts);
   if (blocks > 0) {
     out[i] = TcpOptionKind.NOP;
     out[i + 1] = TcpOptionKind.NOP;
@@ -324,26 +341,27 @@ function emitOptions(opts: TcpOptions, out: Uint8Array, at: number): number {
 }
 
 /**
- * Write header, options, payload and checksum at out[0..]; returns the bytes written. `out` must
- * hold tcpHeaderLength(repr) + payload bytes. A payload already in place in `out` is not copied.
+ * Write header, options, payload and checksum at out[at..]; returns the bytes written. `out` must
+ * hold tcpHeaderLength(repr) + payload bytes from `at`. A payload already in place is not copied.
  */
-export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array): number {
+export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array, at = 0): number {
   const hl = tcpHeaderLength(repr);
   const total = hl + repr.payload.length;
-  write16(out, 0, repr.srcPort);
-  write16(out, 2, repr.dstPort);
-  write32(out, 4, repr.seq);
-  write32(out, 8, repr.ack);
-  out[12] = (hl >>> 2) << 4;
-  out[13] = repr.flags;
-  write16(out, 14, repr.window);
-  write16(out, 16, 0);
-  write16(out, 18, repr.urgent);
-  emitOptions(repr.options, out, TCP_MIN_HEADER);
+  write16(out, at, repr.srcPort);
+  write16(out, at + 2, repr.dstPort);
+  write32(out, at + 4, repr.seq);
+  write32(out, at + 8, repr.ack);
+  out[at + 12] = (hl >>> 2) << 4;
+  out[at + 13] = repr.flags;
+  write16(out, at + 14, repr.window);
+  out[at + 16] = 0;
+  out[at + 17] = 0;
+  write16(out, at + 18, repr.urgent);
+  if (hl > TCP_MIN_HEADER) emitOptions(repr.options, out, at + TCP_MIN_HEADER);
   const p = repr.payload;
-  if (p.length > 0 && !(p.buffer === out.buffer && p.byteOffset === out.byteOffset + hl)) out.set(p, hl);
-  const sum = onesSum(out, 0, total, pseudoHeaderSum(src, dst, TCP_PROTOCOL, total));
-  write16(out, 16, foldChecksum(sum));
+  if (p.length > 0 && !(p.buffer === out.buffer && p.byteOffset === out.byteOffset + at + hl)) out.set(p, at + hl);
+  const sum = onesSum(out, at, at + total, pseudoHeaderSum(src, dst, TCP_PROTOCOL, total));
+  write16(out, at + 16, foldChecksum(sum));
   return total;
 }
 

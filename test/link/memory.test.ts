@@ -67,3 +67,51 @@ test('pcapTap writes both directions with clock timestamps', () => {
   clock.runUntilIdle();
   assert.deepEqual(rows, [[1, 0], [2, 6]]);
 });
+
+test('memory pair keeps order over a long stream that never drains, with sends made during delivery', () => {
+  const clock = new VirtualClock();
+  const [a, b] = createMemoryPair({ clock, latency: 1 });
+  const got: number[] = [];
+  let next = 0;
+  const pkt = (n: number): Uint8Array => Uint8Array.of(n >>> 16, (n >>> 8) & 0xff, n & 0xff);
+  // Every delivery queues two more until 5,000 were sent, so packets stay in flight throughout.
+  b.onReceive = (p) => {
+    got.push((p[0]! << 16) | (p[1]! << 8) | p[2]!);
+    for (let k = 0; k < 2 && next < 5000; k++) a.send(pkt(next++));
+  };
+  for (let k = 0; k < 3; k++) a.send(pkt(next++));
+  clock.runUntilIdle();
+  assert.equal(got.length, 5000);
+  assert.ok(got.every((v, i) => v === i), 'delivered in the order sent');
+  assert.equal(a.stats().sent, 5000);
+  assert.equal(b.stats().received, 5000);
+});
+
+test('a packet sent with sendOwned is reused only after the receiver returned RELEASED', async () => {
+  const { buildTcpPacket } = await import('../../src/wire/packet.js');
+  const { RELEASED } = await import('../../src/link/link.js');
+  const clock = new VirtualClock();
+  const [a, b] = createMemoryPair({ clock });
+  const seg = { srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: 0x10, window: 5, urgent: 0, options: {}, payload: new Uint8Array(777) };
+  const src = Uint8Array.of(198, 18, 0, 1);
+  const dst = Uint8Array.of(198, 18, 0, 2);
+  const kept: Uint8Array[] = [];
+  b.onReceive = (p) => void kept.push(p); // keeps it: promises nothing
+  const p1 = buildTcpPacket(src, dst, seg);
+  a.sendOwned(p1);
+  const p2 = buildTcpPacket(src, dst, seg);
+  a.send(p2); // plain send: never recycled, whatever the receiver says
+  clock.runUntilIdle();
+  b.onReceive = () => RELEASED;
+  a.send(p2);
+  clock.runUntilIdle();
+  const p3 = buildTcpPacket(src, dst, seg);
+  assert.ok(p3 !== p1 && p3 !== p2, 'nothing was handed back');
+  a.sendOwned(p3);
+  clock.runUntilIdle();
+  const p4 = buildTcpPacket(src, dst, { ...seg, seq: 99 });
+  assert.equal(p4, p3, 'the released packet is reused for the next one of its size');
+  assert.deepEqual(kept[0], buildTcpPacket(src, dst, seg), 'a packet the receiver kept is left intact');
+  assert.equal(p4[24], 0, 'and the reused one carries the new header');
+  assert.equal(p4[27], 99);
+});

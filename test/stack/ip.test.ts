@@ -197,3 +197,41 @@ test('an echo request with a bad checksum is counted and not answered', () => {
   assert.equal(seenByA.length, 0);
   void a;
 });
+
+test('TCP packets that miss the fast IPv4 path are still judged and counted like any other', () => {
+  const { clock, b, links } = twoStacks();
+  const drops: string[] = [];
+  b.on('trace', (e) => drops.push(e.type === 'drop' ? e.reason : e.type));
+  const syn = { srcPort: 1, dstPort: 9, seq: 1, ack: 0, flags: 2, window: 100, urgent: 0, options: {}, payload: new Uint8Array(0) };
+  const refix = (p: Uint8Array): Uint8Array => {
+    p[10] = 0;
+    p[11] = 0;
+    let sum = 0;
+    for (let i = 0; i < 20; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    p[10] = (~sum >> 8) & 0xff;
+    p[11] = ~sum & 0xff;
+    return p;
+  };
+  const badIpSum = buildTcpPacket(ip(A4), ip(B4), syn);
+  badIpSum[8] = 7; // TTL changed, header checksum left stale
+  const frag = buildTcpPacket(ip(A4), ip(B4), syn);
+  frag[6] = 0x20; // More Fragments
+  refix(frag);
+  const elsewhere = buildTcpPacket(ip(A4), ip('198.18.0.3'), syn);
+  const shortTcp = buildTcpPacket(ip(A4), ip(B4), syn).slice(0, 30);
+  shortTcp[3] = 30; // total length 30: a truncated TCP header
+  refix(shortTcp);
+  const broadcast = buildTcpPacket(ip('255.255.255.255'), ip(B4), syn);
+  const good = buildTcpPacket(ip(A4), ip(B4), syn); // no listener on port 9: answered with RST
+  for (const p of [badIpSum, frag, elsewhere, shortTcp, broadcast, good]) links[0].send(p);
+  clock.runUntilIdle();
+  const s = b.stats();
+  assert.equal(s.ipBadChecksum, 1);
+  assert.equal(s.ipFragmentsDropped, 1);
+  assert.equal(s.ipNotForUs, 1);
+  assert.equal(s.tcpBad, 2); // truncated header, broadcast source
+  assert.equal(s.tcpNoListener, 1);
+  assert.equal(s.tcpResetsSent, 1);
+  assert.deepEqual(drops, ['checksum', 'other', 'malformed', 'other', 'no-listener']);
+});

@@ -248,3 +248,23 @@ test('matches a plain array model under random operations (property)', () => {
     { numRuns: 500 },
   );
 });
+
+test('peeks across the wrap return the right bytes lap after lap from one reused scratch buffer', () => {
+  const r = new RingBuffer(16);
+  let next = 0;
+  let buffer: ArrayBufferLike | null = null;
+  for (let lap = 0; lap < 20; lap++) {
+    while (r.free > 0) r.write(Uint8Array.of(next++ & 0xff));
+    const first = (next - r.length) & 0xff;
+    r.consume(5); // the head moves on by 5 each lap, so the 16-byte window soon wraps
+    r.write(Uint8Array.of(next++ & 0xff, next++ & 0xff, next++ & 0xff, next++ & 0xff, next++ & 0xff));
+    const got = r.peek(0, 16);
+    assert.deepEqual([...got], Array.from({ length: 16 }, (_, i) => (first + 5 + i) & 0xff), `lap ${lap}`);
+    if (got.buffer !== r.peek(0, 1).buffer) {
+      // Wrapped: the copy lives in the ring's scratch, the same one every time.
+      buffer ??= got.buffer;
+      assert.equal(got.buffer, buffer);
+    }
+  }
+  assert.ok(buffer !== null, 'some peeks wrapped');
+});
