@@ -11,8 +11,33 @@ const RETRANS = 1;
 const LOST = 2;
 const SACKED = 4;
 
-/** Ranges the record ring holds before it first grows (it doubles when full). */
+/** A range's record in the ring: start, end, xmit_ts, transmission counter, flags. */
+const START = 0;
+const END = 1;
+const TS = 2;
+const ORDER = 3;
+const FLAGS = 4;
+const STRIDE = 5;
+
+/** Ranges a record ring holds before it first grows (it doubles when full). */
 const INITIAL_RANGES = 16;
+/** Empty rings kept for the next connection that sends (bounded: 1 MiB of records). */
+const POOL_DOUBLES = (1 << 20) / 8;
+const pool: Float64Array[] = [];
+let pooled = 0;
+
+function takeRing(): Float64Array {
+  const r = pool.pop();
+  if (r === undefined) return new Float64Array(INITIAL_RANGES * STRIDE);
+  pooled -= r.length;
+  return r;
+}
+
+function giveRing(r: Float64Array): void {
+  if (pooled + r.length > POOL_DOUBLES) return;
+  pooled += r.length;
+  pool.push(r);
+}
 
 /** Linux's minimum-RTT filter window (tcp_min_rtt_wlen, 300 s). */
 const MIN_RTT_WINDOW = 300_000;
@@ -41,15 +66,13 @@ export interface SentRange {
 export class Rack {
   /*
    * Transmitted, not yet cumulatively acknowledged ranges [start, end), in sequence order and
-   * contiguous, as a ring of parallel typed arrays (one slot per range: no object per segment sent,
-   * nothing allocated per ACK). Logical index i lives in slot (#head + i) & (capacity - 1).
+   * contiguous, as a ring of records of STRIDE doubles (no object per segment sent, nothing
+   * allocated per ACK). Logical index i lives in slot (#head + i) & #mask. The ring is taken from
+   * a shared pool on the first transmission and given back whenever it empties, so an idle
+   * connection holds none.
    */
-  #start = new Float64Array(INITIAL_RANGES);
-  #end = new Float64Array(INITIAL_RANGES);
-  #ts = new Float64Array(INITIAL_RANGES);
-  #order = new Float64Array(INITIAL_RANGES);
-  #flags = new Uint8Array(INITIAL_RANGES);
-  #mask = INITIAL_RANGES - 1;
+  #rec: Float64Array | null = null;
+  #mask = -1;
   #head = 0;
   #n = 0;
   /**
@@ -98,63 +121,54 @@ export class Rack {
     return this.#n === 0;
   }
 
-  /** Slot of logical index i. */
-  #slot(i: number): number {
-    return (this.#head + i) & this.#mask;
+  /** Offset in #rec of the record at logical index i. */
+  #at(i: number): number {
+    return ((this.#head + i) & this.#mask) * STRIDE;
   }
 
   /**
-   * Open a slot at logical index `at` (0..#n), moving the ranges from there on up by one, and
-   * return it; the ring doubles when full (rare: the window grew, or a retransmission split a range).
+   * Open a record at logical index `at` (0..#n), moving the ranges from there on up by one, and
+   * return its offset; the ring doubles when full (rare: the window grew, or a retransmission split
+   * a range).
    */
   #insertAt(at: number): number {
-    if (this.#n > this.#mask) this.#grow();
-    const mask = this.#mask;
-    const head = this.#head;
-    for (let i = this.#n; i > at; i--) {
-      const to = (head + i) & mask;
-      const from = (head + i - 1) & mask;
-      this.#start[to] = this.#start[from]!;
-      this.#end[to] = this.#end[from]!;
-      this.#ts[to] = this.#ts[from]!;
-      this.#order[to] = this.#order[from]!;
-      this.#flags[to] = this.#flags[from]!;
-    }
+    if (this.#rec === null) {
+      this.#rec = takeRing();
+      this.#mask = this.#rec.length / STRIDE - 1;
+      this.#head = 0;
+    } else if (this.#n > this.#mask) this.#grow();
+    const rec = this.#rec;
+    for (let i = this.#n; i > at; i--) rec.copyWithin(this.#at(i), this.#at(i - 1), this.#at(i - 1) + STRIDE);
     this.#n++;
-    return (head + at) & mask;
+    return this.#at(at);
   }
 
   #grow(): void {
-    const cap = (this.#mask + 1) * 2;
-    const start = new Float64Array(cap);
-    const end = new Float64Array(cap);
-    const ts = new Float64Array(cap);
-    const order = new Float64Array(cap);
-    const flags = new Uint8Array(cap);
-    for (let i = 0; i < this.#n; i++) {
-      const k = this.#slot(i);
-      start[i] = this.#start[k]!;
-      end[i] = this.#end[k]!;
-      ts[i] = this.#ts[k]!;
-      order[i] = this.#order[k]!;
-      flags[i] = this.#flags[k]!;
-    }
-    this.#start = start;
-    this.#end = end;
-    this.#ts = ts;
-    this.#order = order;
-    this.#flags = flags;
-    this.#mask = cap - 1;
+    const old = this.#rec!;
+    const rec = new Float64Array(old.length * 2);
+    for (let i = 0; i < this.#n; i++) rec.set(old.subarray(this.#at(i), this.#at(i) + STRIDE), i * STRIDE);
+    this.#rec = rec;
+    this.#mask = rec.length / STRIDE - 1;
     this.#head = 0;
   }
 
-  /** Write a range into slot k. */
-  #set(k: number, start: number, end: number, xmitTs: number, order: number, flags: number): void {
-    this.#start[k] = start;
-    this.#end[k] = end;
-    this.#ts[k] = xmitTs;
-    this.#order[k] = order;
-    this.#flags[k] = flags;
+  /** Give the ring back once nothing is outstanding. */
+  #releaseIfEmpty(): void {
+    if (this.#n !== 0 || this.#rec === null) return;
+    giveRing(this.#rec);
+    this.#rec = null;
+    this.#mask = -1;
+    this.#head = 0;
+  }
+
+  /** Write a range at offset o. */
+  #set(o: number, start: number, end: number, xmitTs: number, order: number, flags: number): void {
+    const rec = this.#rec!;
+    rec[o + START] = start;
+    rec[o + END] = end;
+    rec[o + TS] = xmitTs;
+    rec[o + ORDER] = order;
+    rec[o + FLAGS] = flags;
   }
 
   /**
@@ -165,7 +179,7 @@ export class Rack {
     if (len <= 0) return;
     const end = add(seq, len);
     const n = this.#n;
-    const lastEnd = n === 0 ? 0 : this.#end[this.#slot(n - 1)]!;
+    const lastEnd = n === 0 ? 0 : this.#rec![this.#at(n - 1) + END]!;
     if (n === 0 || ge(seq, lastEnd)) {
       // New data (RACK_transmit_new_data). A gap would mean a go-back resend beyond our records.
       const start = n === 0 || gt(seq, lastEnd) ? seq : lastEnd;
@@ -177,33 +191,37 @@ export class Rack {
     let i = this.#find(seq);
     if (i < 0) i = 0;
     for (; i < this.#n; i++) {
-      let k = this.#slot(i);
-      if (le(end, this.#start[k]!)) break;
-      if (lt(this.#start[k]!, seq)) {
+      let o = this.#at(i);
+      let rec = this.#rec!;
+      if (le(end, rec[o + START]!)) break;
+      if (lt(rec[o + START]!, seq)) {
         // [start, seq) keeps its stamps; [seq, end) follows as a copy and is stamped next round.
-        const f = this.#flags[k]!;
-        const k2 = this.#insertAt(i + 1);
-        k = this.#slot(i);
-        this.#set(k2, seq, this.#end[k]!, this.#ts[k]!, this.#order[k]!, f);
+        const o2 = this.#insertAt(i + 1);
+        rec = this.#rec!;
+        o = this.#at(i);
+        const f = rec[o + FLAGS]!;
+        this.#set(o2, seq, rec[o + END]!, rec[o + TS]!, rec[o + ORDER]!, f);
         if (f & RETRANS) this.#retransInQ++;
-        this.#end[k] = seq;
+        rec[o + END] = seq;
         continue;
       }
-      if (lt(end, this.#end[k]!)) {
+      if (lt(end, rec[o + END]!)) {
         // [start, end) is stamped here; [end, old end) follows as a copy with the old stamps.
-        const f = this.#flags[k]!;
-        const k2 = this.#insertAt(i + 1);
-        k = this.#slot(i);
-        this.#set(k2, end, this.#end[k]!, this.#ts[k]!, this.#order[k]!, f);
+        const o2 = this.#insertAt(i + 1);
+        rec = this.#rec!;
+        o = this.#at(i);
+        const f = rec[o + FLAGS]!;
+        this.#set(o2, end, rec[o + END]!, rec[o + TS]!, rec[o + ORDER]!, f);
         if (f & RETRANS) this.#retransInQ++;
-        this.#end[k] = end;
+        rec[o + END] = end;
       }
-      this.#ts[k] = now;
-      this.#order[k] = order;
-      if (!(this.#flags[k]! & RETRANS)) this.#retransInQ++;
-      this.#flags[k] = (this.#flags[k]! | RETRANS) & ~LOST;
+      rec[o + TS] = now;
+      rec[o + ORDER] = order;
+      const f = rec[o + FLAGS]!;
+      if (!(f & RETRANS)) this.#retransInQ++;
+      rec[o + FLAGS] = (f | RETRANS) & ~LOST;
     }
-    const tail = this.#end[this.#slot(this.#n - 1)]!;
+    const tail = this.#rec![this.#at(this.#n - 1) + END]!;
     if (gt(end, tail)) this.#set(this.#insertAt(this.#n), tail, end, now, order, 0);
   }
 
@@ -220,43 +238,45 @@ export class Rack {
    * range goes through both before the next one.
    */
   onAck(ack: number, sacks: SackCoverage | null, now: number, ecrTs: number): number {
+    const rec = this.#rec;
+    if (rec === null) return 0;
     let delivered = 0;
     while (this.#n > 0) {
-      const k = this.#head;
-      if (!le(this.#end[k]!, ack)) break;
-      const f = this.#flags[k]!;
+      const o = this.#head * STRIDE;
+      if (!le(rec[o + END]!, ack)) break;
+      const f = rec[o + FLAGS]!;
       if (f & RETRANS) this.#retransInQ--;
-      // Step out of the ring first: nothing below writes to it, so slot k still holds the range.
-      this.#head = (k + 1) & this.#mask;
+      // Step out of the ring first: nothing below writes to it, so the record stays readable.
+      this.#head = (this.#head + 1) & this.#mask;
       this.#n--;
       if (f & SACKED) this.segsSacked--;
       else {
-        this.#deliver(k, now, ecrTs);
+        this.#deliver(rec, o, now, ecrTs);
         delivered++;
       }
     }
-    if (this.#n > 0 && lt(this.#start[this.#head]!, ack)) this.#start[this.#head] = ack;
+    if (this.#n > 0 && lt(rec[this.#head * STRIDE + START]!, ack)) rec[this.#head * STRIDE + START] = ack;
     if (sacks !== null) {
       for (let i = 0; i < this.#n; i++) {
-        const k = this.#slot(i);
-        const f = this.#flags[k]!;
-        if (!(f & SACKED) && sacks.covers(this.#start[k]!, this.#end[k]!)) {
-          this.#flags[k] = (f | SACKED) & ~LOST;
+        const o = this.#at(i);
+        const f = rec[o + FLAGS]!;
+        if (!(f & SACKED) && sacks.covers(rec[o + START]!, rec[o + END]!)) {
+          rec[o + FLAGS] = (f | SACKED) & ~LOST;
           this.segsSacked++;
-          this.#deliver(k, now, ecrTs);
+          this.#deliver(rec, o, now, ecrTs);
           delivered++;
         }
       }
     }
+    this.#releaseIfEmpty();
     return delivered;
   }
 
-  /** Steps 2 (RACK_update) and 3 (RACK.fack, reordering) for the delivered range in slot k. */
-  #deliver(k: number, now: number, ecrTs: number): void {
-    const xmitTs = this.#ts[k]!;
-    const end = this.#end[k]!;
-    const retrans = (this.#flags[k]! & RETRANS) !== 0;
-    this.#update(xmitTs, end, this.#order[k]!, retrans, now, ecrTs);
+  /** Steps 2 (RACK_update) and 3 (RACK.fack, reordering) for the delivered range at offset o. */
+  #deliver(rec: Float64Array, o: number, now: number, ecrTs: number): void {
+    const end = rec[o + END]!;
+    const retrans = (rec[o + FLAGS]! & RETRANS) !== 0;
+    this.#update(rec[o + TS]!, end, rec[o + ORDER]!, retrans, now, ecrTs);
     if (gt(end, this.fack)) this.fack = end;
     else if (lt(end, this.fack) && !retrans) this.reorderingSeen = true;
   }
@@ -321,22 +341,23 @@ export class Rack {
    */
   detectLoss(now: number, reoWnd: number): number {
     this.lossTimeout = 0;
-    if (this.xmitTs < 0) return 0;
+    const rec = this.#rec;
+    if (this.xmitTs < 0 || rec === null) return 0;
     let lost = 0;
     let timeout = 0;
     const inOrder = this.#retransInQ === 0;
     for (let i = 0; i < this.#n; i++) {
-      const k = this.#slot(i);
-      const ts = this.#ts[k]!;
-      if (!sentAfter(this.xmitTs, this.order, ts, this.#order[k]!)) {
+      const o = this.#at(i);
+      const ts = rec[o + TS]!;
+      if (!sentAfter(this.xmitTs, this.order, ts, rec[o + ORDER]!)) {
         if (inOrder) break; // every later range was sent later still
         continue;
       }
-      const f = this.#flags[k]!;
+      const f = rec[o + FLAGS]!;
       if (f & (SACKED | LOST)) continue;
       const remaining = ts + this.rtt + reoWnd - now;
       if (remaining <= 0) {
-        this.#flags[k] = f | LOST;
+        rec[o + FLAGS] = f | LOST;
         lost++;
       } else if (remaining > timeout) {
         timeout = remaining;
@@ -352,15 +373,16 @@ export class Rack {
    * resends the rest anyway; nothing sent before the timeout is taken to be in flight after it.
    */
   markLossesOnRto(): void {
+    const rec = this.#rec;
     for (let i = 0; i < this.#n; i++) {
-      const k = this.#slot(i);
-      if (!(this.#flags[k]! & SACKED)) this.#flags[k] = this.#flags[k]! | LOST;
+      const o = this.#at(i);
+      if (!(rec![o + FLAGS]! & SACKED)) rec![o + FLAGS] = rec![o + FLAGS]! | LOST;
     }
   }
 
   /** Logical index of the lowest range marked lost and not SACKed, or -1. */
   #firstLostIndex(): number {
-    for (let i = 0; i < this.#n; i++) if ((this.#flags[this.#slot(i)]! & (LOST | SACKED)) === LOST) return i;
+    for (let i = 0; i < this.#n; i++) if ((this.#rec![this.#at(i) + FLAGS]! & (LOST | SACKED)) === LOST) return i;
     return -1;
   }
 
@@ -374,8 +396,9 @@ export class Rack {
   clearLost(start: number): void {
     const i = this.#find(start);
     if (i < 0) return;
-    const k = this.#slot(i);
-    if (this.#start[k] === start) this.#flags[k] = this.#flags[k]! & ~LOST;
+    const o = this.#at(i);
+    const rec = this.#rec!;
+    if (rec[o + START] === start) rec[o + FLAGS] = rec[o + FLAGS]! & ~LOST;
   }
 
   /** Whether any range is marked lost. */
@@ -390,8 +413,9 @@ export class Rack {
   pipe(): number {
     let n = 0;
     for (let i = 0; i < this.#n; i++) {
-      const k = this.#slot(i);
-      if (!(this.#flags[k]! & (SACKED | LOST))) n += sub(this.#end[k]!, this.#start[k]!);
+      const o = this.#at(i);
+      const rec = this.#rec!;
+      if (!(rec[o + FLAGS]! & (SACKED | LOST))) n += sub(rec[o + END]!, rec[o + START]!);
     }
     return n;
   }
@@ -401,15 +425,16 @@ export class Rack {
     return this.#n === 0 ? null : this.range(this.#n - 1);
   }
 
-  /** The range at logical index i (0: the oldest outstanding), as a fresh object. */
+  /** The range at logical index i (0: the oldest outstanding, below `size`), as a fresh object. */
   range(i: number): SentRange {
-    const k = this.#slot(i);
-    const f = this.#flags[k]!;
+    const o = this.#at(i);
+    const rec = this.#rec!;
+    const f = rec[o + FLAGS]!;
     return {
-      start: this.#start[k]!,
-      end: this.#end[k]!,
-      xmitTs: this.#ts[k]!,
-      order: this.#order[k]!,
+      start: rec[o + START]!,
+      end: rec[o + END]!,
+      xmitTs: rec[o + TS]!,
+      order: rec[o + ORDER]!,
       retrans: (f & RETRANS) !== 0,
       lost: (f & LOST) !== 0,
       sacked: (f & SACKED) !== 0,
@@ -418,15 +443,15 @@ export class Rack {
 
   /** Send time of the oldest outstanding range, or -1. */
   get headXmitTs(): number {
-    return this.#n === 0 ? -1 : this.#ts[this.#head]!;
+    return this.#n === 0 ? -1 : this.#rec![this.#head * STRIDE + TS]!;
   }
 
   /** Forget everything (RTO with SACK reneging suspicion is not modelled; used on close). */
   clear(): void {
     this.#n = 0;
-    this.#head = 0;
     this.#retransInQ = 0;
     this.segsSacked = 0;
+    this.#releaseIfEmpty();
   }
 
   /** Number of ranges recorded (tests, memory bounds). */
@@ -441,7 +466,7 @@ export class Rack {
     let best = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (le(this.#start[this.#slot(mid)]!, seq)) {
+      if (le(this.#rec![this.#at(mid) + START]!, seq)) {
         best = mid;
         lo = mid + 1;
       } else hi = mid - 1;
