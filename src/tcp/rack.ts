@@ -146,7 +146,10 @@ export class Rack {
   #grow(): void {
     const old = this.#rec!;
     const rec = new Float64Array(old.length * 2);
-    for (let i = 0; i < this.#n; i++) rec.set(old.subarray(this.#at(i), this.#at(i) + STRIDE), i * STRIDE);
+    for (let i = 0; i < this.#n; i++) {
+      const from = this.#at(i);
+      for (let f = 0; f < STRIDE; f++) rec[i * STRIDE + f] = old[from + f]!;
+    }
     this.#rec = rec;
     this.#mask = rec.length / STRIDE - 1;
     this.#head = 0;
