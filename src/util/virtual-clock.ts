@@ -30,8 +30,10 @@ export class VirtualClock implements Clock {
    * the same time was scheduled before them, and time only moves on once this queue is empty, so
    * taking the earlier of the two heads keeps exactly the (time, order) order.
    */
-  private due: Entry[] = [];
+  private readonly due: Entry[] = [];
   private dueHead = 0;
+  /** End of the queue in `due` (slots beyond it hold stale entries; the array keeps its storage). */
+  private dueEnd = 0;
   private live = 0;
   private dead = 0;
 
@@ -48,7 +50,7 @@ export class VirtualClock implements Clock {
     const at = Number.isNaN(t) || t < this.time ? this.time : t;
     const id = this.nextId++;
     const e: Entry = { id, t: at, order: id, fn };
-    if (at === this.time) this.due.push(e);
+    if (at === this.time) this.due[this.dueEnd++] = e;
     else this.heap.push(e);
     this.live++;
     return e;
@@ -63,8 +65,10 @@ export class VirtualClock implements Clock {
     // Lazy deletion; compact when cancelled entries dominate so the heap does not grow unbounded.
     if (this.dead > 64 && this.dead > this.live) {
       this.heap.filter((x) => x.fn !== null);
-      this.due = this.due.slice(this.dueHead).filter((x) => x.fn !== null);
+      let w = 0;
+      for (let r = this.dueHead; r < this.dueEnd; r++) if (this.due[r]!.fn !== null) this.due[w++] = this.due[r]!;
       this.dueHead = 0;
+      this.dueEnd = w;
       this.dead = 0;
     }
   }
@@ -133,15 +137,12 @@ export class VirtualClock implements Clock {
   /** The earliest entry not cancelled (cancelled ones met on the way are dropped), or undefined. */
   private peekLive(): Entry | undefined {
     const due = this.due;
-    let d = due[this.dueHead];
+    let d = this.dueHead < this.dueEnd ? due[this.dueHead] : undefined;
     while (d !== undefined && d.fn === null) {
       this.dead--;
-      d = due[++this.dueHead];
+      d = ++this.dueHead < this.dueEnd ? due[this.dueHead] : undefined;
     }
-    if (d === undefined && this.dueHead > 0) {
-      due.length = 0;
-      this.dueHead = 0;
-    }
+    if (d === undefined) this.dueHead = this.dueEnd = 0;
     let h = this.heap.peek();
     while (h !== undefined && h.fn === null) {
       this.heap.pop();
@@ -155,15 +156,18 @@ export class VirtualClock implements Clock {
 
   /** Remove `e`, which peekLive just returned, from where it is queued. */
   private take(e: Entry): void {
-    if (e !== this.due[this.dueHead]) {
+    if (this.dueHead === this.dueEnd || e !== this.due[this.dueHead]) {
       this.heap.pop();
       return;
     }
     this.dueHead++;
-    // Time may stand still for a whole transfer on zero-latency links: drop the run part now and then.
-    if (this.dueHead >= 1024 && this.dueHead * 2 >= this.due.length) {
-      this.due = this.due.slice(this.dueHead);
+    // Time may stand still for a whole transfer on zero-latency links: move the queue back to the
+    // front now and then instead of letting the array grow.
+    if (this.dueHead >= 1024 && this.dueHead * 2 >= this.dueEnd) {
+      const n = this.dueEnd - this.dueHead;
+      for (let k = 0; k < n; k++) this.due[k] = this.due[this.dueHead + k]!;
       this.dueHead = 0;
+      this.dueEnd = n;
     }
   }
 
