@@ -22,3 +22,4 @@ walk(profile.head, []);
 const segs = N * Math.round((16 << 20) / 1448);
 const rows = [...by].sort((a, b) => b[1] - a[1]).slice(0, 25);
 for (const [k, v] of rows) console.log((v / segs).toFixed(1).padStart(8), 'B/seg', k);
+console.log('total', ([...by.values()].reduce((a, b) => a + b, 0) / segs).toFixed(0), 'B/seg sampled');
