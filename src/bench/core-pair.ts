@@ -10,7 +10,7 @@ import { VirtualClock } from '../util/virtual-clock.js';
 import type { TimerHandle } from '../util/clock.js';
 import { createMemoryPair } from '../link/memory.js';
 import type { Link } from '../link/link.js';
-import { gc, nowMs, pattern } from './harness.js';
+import { establishIdlePairs, gc, nowMs, pattern } from './harness.js';
 import type { BulkResult, ScalingRun, SynackBench } from './synack.js';
 
 interface Entry {
@@ -204,20 +204,14 @@ function bulkPair(w: ReturnType<typeof world>, port: number) {
 
 /** Establish `n` idle connection pairs to listener `port` (client ports 1024.., several server ports past 60,000). */
 function idlePairs(w: ReturnType<typeof world>, n: number, basePort: number): TcpConnection[] {
-  const keep: TcpConnection[] = [];
-  const perPort = 60_000;
-  for (let p = 0; p * perPort < n; p++) w.server.listeners.set(basePort + p, (c) => void keep.push(c));
-  for (let i = 0; i < n; i++) {
-    const c = w.client.connect(basePort + Math.floor(i / perPort), 1024 + (i % perPort));
-    keep.push(c);
-    // Keep the event queue short: let each batch finish its handshakes.
-    if (i % 1000 === 999) w.clock.runUntilIdle({ maxTime: w.clock.now() + 5000 });
-  }
-  // Bounded: idle connections should have no timers left, but a stray one must not hang the bench.
-  w.clock.runUntilIdle({ maxTime: w.clock.now() + 5000 });
-  const established = keep.reduce((k, c) => k + (c.state === 'ESTABLISHED' ? 1 : 0), 0);
-  if (established !== 2 * n) throw new Error(`idle pairs: ${established} of ${2 * n} endpoints established`);
-  return keep;
+  return establishIdlePairs<TcpConnection>(
+    n,
+    basePort,
+    (port, keep) => void w.server.listeners.set(port, keep),
+    (port, localPort) => w.client.connect(port, localPort),
+    () => w.clock.runUntilIdle({ maxTime: w.clock.now() + 5000 }),
+    1000,
+  );
 }
 
 export const coreBench: SynackBench = {

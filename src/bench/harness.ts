@@ -297,3 +297,36 @@ export function pattern(size: number): Uint8Array {
   for (let i = 0; i < size; i++) b[i] = (i * 31 + 7) & 0xff;
   return b;
 }
+
+/** Connections with a `state`, as both bench drivers hand them out. */
+interface HasState {
+  readonly state: string;
+}
+
+/**
+ * Establish `n` idle connection pairs for the memory and scaling groups: `listen(port, keep)` opens
+ * one listener per 60,000 client ports (from basePort up), `connect(port, localPort)` opens the
+ * client side, and `settle()` runs the clock so a batch finishes its handshakes (keeping the event
+ * queue short). Throws unless all 2n endpoints reached ESTABLISHED.
+ */
+export function establishIdlePairs<C extends HasState>(
+  n: number,
+  basePort: number,
+  listen: (port: number, keep: (c: C) => void) => void,
+  connect: (port: number, localPort: number) => C,
+  settle: () => void,
+  batch = 500,
+): C[] {
+  const keep: C[] = [];
+  const perPort = 60_000;
+  for (let p = 0; p * perPort < n; p++) listen(basePort + p, (c) => void keep.push(c));
+  for (let i = 0; i < n; i++) {
+    keep.push(connect(basePort + Math.floor(i / perPort), 1024 + (i % perPort)));
+    if (i % batch === batch - 1) settle();
+  }
+  // Idle connections should have no timers left; settle() is bounded so a stray one cannot hang us.
+  settle();
+  const established = keep.reduce((k, c) => k + (c.state === 'ESTABLISHED' ? 1 : 0), 0);
+  if (established !== 2 * n) throw new Error(`idle pairs: ${established} of ${2 * n} endpoints established`);
+  return keep;
+}

@@ -6,7 +6,7 @@ import type { TcpConfigInput } from '../tcp/config.js';
 import { VirtualClock } from '../util/virtual-clock.js';
 import { seededRandom } from '../util/random.js';
 import { createMemoryPair } from '../link/memory.js';
-import { gc, nowMs, pattern } from './harness.js';
+import { establishIdlePairs, gc, nowMs, pattern } from './harness.js';
 import type { BulkResult, ScalingRun, SynackBench } from './synack.js';
 
 interface World {
@@ -90,19 +90,13 @@ function bulkPair(w: World, port: number) {
 
 /** Establish `n` idle connections (client ports 1024.., one server port per 60,000). */
 function idlePairs(w: World, n: number, basePort: number): TcpConnection[] {
-  const keep: TcpConnection[] = [];
-  const perPort = 60_000;
-  for (let p = 0; p * perPort < n; p++) w.server.tcpListen({ port: basePort + p }, (c) => void keep.push(c));
-  for (let i = 0; i < n; i++) {
-    keep.push(w.client.tcpConnect({ address: SERVER, port: basePort + Math.floor(i / perPort), localPort: 1024 + (i % perPort) }));
-    // Let each batch finish its handshakes so the event queue stays short.
-    if (i % 500 === 499) w.clock.runUntilIdle({ maxTime: w.clock.now() + 5000 });
-  }
-  // Bounded: idle connections should leave no timers, but a stray one must not hang the bench.
-  w.clock.runUntilIdle({ maxTime: w.clock.now() + 5000 });
-  const established = keep.reduce((k, c) => k + (c.state === 'ESTABLISHED' ? 1 : 0), 0);
-  if (established !== 2 * n) throw new Error(`idle pairs: ${established} of ${2 * n} endpoints established`);
-  return keep;
+  return establishIdlePairs<TcpConnection>(
+    n,
+    basePort,
+    (port, keep) => void w.server.tcpListen({ port }, keep),
+    (port, localPort) => w.client.tcpConnect({ address: SERVER, port, localPort }),
+    () => w.clock.runUntilIdle({ maxTime: w.clock.now() + 5000 }),
+  );
 }
 
 export const stackBench: SynackBench = {
