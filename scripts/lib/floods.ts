@@ -234,7 +234,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     for (let i = lastChallenges; i < n; i++) challengeTimes.push(clock.now());
     lastChallenges = n;
   };
-  const segsInBefore = victim.counters.segsIn;
+  const segsInBefore = victim.segsIn;
 
   const craft = (): TcpRepr => {
     const v = victim;
@@ -342,7 +342,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     heapDelta = process.memoryUsage().heapUsed - heapBefore;
   }
   flooding = false;
-  const reached = victim.counters.segsIn - segsInBefore - legitSegsToVictim;
+  const reached = victim.segsIn - segsInBefore - legitSegsToVictim;
   clock.runUntilIdle({ maxTime: clock.now() + SETTLE_LIMIT });
   noteChallenges();
 

@@ -54,8 +54,7 @@ export class MemoryLink implements Link {
     // shared callback, which takes the oldest queued packet: entries of one link fire in the order
     // they were scheduled (same delay, equal times in scheduling order), so the k-th firing is the
     // k-th packet. No closure is created per packet.
-    peer.inbox.push(packet);
-    peer.owned.push(owned);
+    peer.queue(packet, owned);
     if (this.clock !== undefined) this.clock.schedule(this.clock.now() + this.latency, peer.deliverNext);
     else queueMicrotask(peer.deliverNext);
   }
@@ -69,27 +68,45 @@ export class MemoryLink implements Link {
     return { ...this.counters };
   }
 
-  /** Packets in flight to this end, oldest first (a queue with a moving head, compacted when drained). */
-  private readonly inbox: Uint8Array[] = [];
-  /** Whether each inbox packet came through sendOwned. */
-  private readonly owned: boolean[] = [];
+  /**
+   * Packets in flight to this end, oldest first: a ring (power-of-two size, doubled when full) that
+   * keeps its storage when it drains, so a steady flow allocates nothing per packet.
+   */
+  private inbox: Uint8Array[] = new Array<Uint8Array>(16).fill(EMPTY);
+  /** Whether each inbox packet came through sendOwned (1) or send (0). */
+  private owned = new Uint8Array(16);
   private inboxHead = 0;
+  private inboxCount = 0;
+
+  private queue(packet: Uint8Array, owned: boolean): void {
+    if (this.inboxCount === this.inbox.length) this.growInbox();
+    const i = (this.inboxHead + this.inboxCount) & (this.inbox.length - 1);
+    this.inbox[i] = packet;
+    this.owned[i] = owned ? 1 : 0;
+    this.inboxCount++;
+  }
+
+  private growInbox(): void {
+    const n = this.inbox.length;
+    const inbox = new Array<Uint8Array>(n * 2).fill(EMPTY);
+    const owned = new Uint8Array(n * 2);
+    for (let k = 0; k < n; k++) {
+      const i = (this.inboxHead + k) & (n - 1);
+      inbox[k] = this.inbox[i]!;
+      owned[k] = this.owned[i]!;
+    }
+    this.inbox = inbox;
+    this.owned = owned;
+    this.inboxHead = 0;
+  }
+
   private readonly deliverNext = (): void => {
     const h = this.inboxHead;
     const packet = this.inbox[h]!;
-    const owned = this.owned[h]!;
+    const owned = this.owned[h] === 1;
     this.inbox[h] = EMPTY;
-    this.inboxHead = h + 1;
-    if (this.inboxHead === this.inbox.length) {
-      this.inbox.length = 0;
-      this.owned.length = 0;
-      this.inboxHead = 0;
-    } else if (this.inboxHead >= 1024 && this.inboxHead * 2 >= this.inbox.length) {
-      // A queue that never drains must not grow forever.
-      this.inbox.splice(0, this.inboxHead);
-      this.owned.splice(0, this.inboxHead);
-      this.inboxHead = 0;
-    }
+    this.inboxHead = (h + 1) & (this.inbox.length - 1);
+    this.inboxCount--;
     this.deliver(packet, owned);
   };
 

@@ -101,6 +101,12 @@ export interface ConnectOptions {
 
 export class TcpHost {
   readonly conns = new Map<string, Entry>();
+  /**
+   * The entry the last segment went to (always one in `conns`, under its key): a train of segments
+   * for one connection is demultiplexed by comparing ports and addresses, without building the
+   * 4-tuple string key and hashing it per segment.
+   */
+  #lastHit: Entry | null = null;
   readonly listeners = new PortTable<TcpListener>();
   /** Local ports in use by connections (count per port), for ephemeral selection. */
   private readonly portUse = new Map<number, number>();
@@ -257,8 +263,11 @@ export class TcpHost {
   /** A verified TCP segment for one of our addresses arrived on `iface`. */
   input(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void {
     this.ip.counters.tcpIn++;
-    const key = tupleKey(dst, seg.dstPort, src, seg.srcPort);
-    const e = this.conns.get(key);
+    let e: Entry | undefined = this.#lastHit ?? undefined;
+    if (e === undefined || e.localPort !== seg.dstPort || e.remotePort !== seg.srcPort || !sameAddress(e.remote, src) || !sameAddress(e.local, dst)) {
+      e = this.conns.get(tupleKey(dst, seg.dstPort, src, seg.srcPort));
+      if (e !== undefined) this.#lastHit = e;
+    }
     const now = this.ip.clock.now();
     const synOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN;
     if (e !== undefined) {
@@ -419,6 +428,7 @@ export class TcpHost {
   // --- bookkeeping and the timer queue ------------------------------------------------------------
 
   private register(e: Entry): void {
+    if (this.#lastHit !== null && this.#lastHit.key === e.key) this.#lastHit = null;
     this.conns.set(e.key, e);
     this.portUse.set(e.localPort, (this.portUse.get(e.localPort) ?? 0) + 1);
   }
@@ -447,6 +457,7 @@ export class TcpHost {
       e.listener = null;
     }
     if (this.conns.get(e.key) === e) this.conns.delete(e.key);
+    if (this.#lastHit === e) this.#lastHit = null;
     this.releaseAddress(e.remote);
     const n = (this.portUse.get(e.localPort) ?? 1) - 1;
     if (n <= 0) this.portUse.delete(e.localPort);
@@ -514,6 +525,14 @@ export class TcpHost {
 function ownAddress(iface: Interface, a: Uint8Array): Uint8Array {
   for (const x of iface.addresses) if (ipEquals(x.addr, a)) return x.addr;
   return a.slice();
+}
+
+/** Whether two addresses are the same (often the same shared array). */
+function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A Map key for an address: the number for IPv4, 8 UTF-16 units for IPv6. */

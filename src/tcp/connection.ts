@@ -19,6 +19,7 @@ import { segmentArrives } from './input.js';
 import { dispatch, sendRst } from './output.js';
 import { onTimers } from './timers.js';
 import { tcpInfo, type TcpInfo } from './info.js';
+import { newCounters, type TcpCounters } from './counters.js';
 
 export type TcpErrorCode =
   | 'ECONNREFUSED'
@@ -79,6 +80,29 @@ export function tcpError(code: TcpErrorCode, message: string): Error & { code: T
 const OFF = Infinity;
 /** Least time between ACKs for out-of-window segments without text, ms (Linux: 500). */
 export const OOW_ACK_INTERVAL = 500;
+
+/** Deadlines (ms, Infinity = off) kept out of the TCB until one is first armed (see TcpConnection). */
+interface LaterDeadlines {
+  persistAt: number;
+  keepaliveAt: number;
+  timeWaitAt: number;
+  finWait2At: number;
+  rackAt: number;
+  tlpAt: number;
+}
+
+/** State of the reply rate limits (RFC 5961 section 7 challenge ACKs; out-of-window ACKs). */
+interface ReplyLimits {
+  /** Challenge ACKs sent in the current one-second window, and when it began. */
+  challengeAcks: number;
+  challengeWindowStart: number;
+  /** When we last answered an out-of-window segment without text (allowOutOfWindowAck). */
+  lastOowAckAt: number;
+}
+
+function newLimits(): ReplyLimits {
+  return { challengeAcks: 0, challengeWindowStart: -OFF, lastOowAckAt: -OFF };
+}
 
 export class TcpConnection {
   hooks: TcpHooks;
@@ -163,15 +187,62 @@ export class TcpConnection {
   // --- deadlines (ms; Infinity = off) ------------------------------------------------------
   rtoAt = OFF;
   delackAt = OFF;
-  persistAt = OFF;
-  keepaliveAt = OFF;
-  timeWaitAt = OFF;
-  finWait2At = OFF;
   /** When the oldest unacknowledged data was first sent (user timeout, RFC 9293 3.10.8). */
   firstUnackedAt = OFF;
-  /** RACK reordering timer and TLP probe timeout (RFC 8985 5.4); the RTO stays armed beside them. */
-  rackAt = OFF;
-  tlpAt = OFF;
+  /**
+   * The deadlines an idle established connection never has armed (persist, keepalive, TIME-WAIT,
+   * FIN-WAIT-2, RACK reordering, TLP), created when one is first set to a time: each deadline
+   * field costs a boxed double per connection in V8, set or not. Read and written through the
+   * accessors below, Infinity while absent.
+   */
+  #later: LaterDeadlines | null = null;
+  get persistAt(): number {
+    return this.#later === null ? OFF : this.#later.persistAt;
+  }
+  set persistAt(t: number) {
+    if (this.#later !== null) this.#later.persistAt = t;
+    else if (t !== OFF) this.#laterDeadlines().persistAt = t;
+  }
+  get keepaliveAt(): number {
+    return this.#later === null ? OFF : this.#later.keepaliveAt;
+  }
+  set keepaliveAt(t: number) {
+    if (this.#later !== null) this.#later.keepaliveAt = t;
+    else if (t !== OFF) this.#laterDeadlines().keepaliveAt = t;
+  }
+  get timeWaitAt(): number {
+    return this.#later === null ? OFF : this.#later.timeWaitAt;
+  }
+  set timeWaitAt(t: number) {
+    if (this.#later !== null) this.#later.timeWaitAt = t;
+    else if (t !== OFF) this.#laterDeadlines().timeWaitAt = t;
+  }
+  get finWait2At(): number {
+    return this.#later === null ? OFF : this.#later.finWait2At;
+  }
+  set finWait2At(t: number) {
+    if (this.#later !== null) this.#later.finWait2At = t;
+    else if (t !== OFF) this.#laterDeadlines().finWait2At = t;
+  }
+  /** RACK reordering timer (RFC 8985 6.2 step 5); the RTO stays armed beside it. */
+  get rackAt(): number {
+    return this.#later === null ? OFF : this.#later.rackAt;
+  }
+  set rackAt(t: number) {
+    if (this.#later !== null) this.#later.rackAt = t;
+    else if (t !== OFF) this.#laterDeadlines().rackAt = t;
+  }
+  /** TLP probe timeout (RFC 8985 7.2); the RTO stays armed beside it. */
+  get tlpAt(): number {
+    return this.#later === null ? OFF : this.#later.tlpAt;
+  }
+  set tlpAt(t: number) {
+    if (this.#later !== null) this.#later.tlpAt = t;
+    else if (t !== OFF) this.#laterDeadlines().tlpAt = t;
+  }
+  #laterDeadlines(): LaterDeadlines {
+    return (this.#later = { persistAt: OFF, keepaliveAt: OFF, timeWaitAt: OFF, finWait2At: OFF, rackAt: OFF, tlpAt: OFF });
+  }
 
   // --- retransmission and recovery -----------------------------------------------------------
   readonly rtt: RttEstimator;
@@ -195,34 +266,24 @@ export class TcpConnection {
   /** Last time anything arrived from the peer (keepalive). */
   lastRecvAt: number;
   lastSendAt: number;
-  challengeAcks = 0;
-  challengeWindowStart = -OFF;
-  /** When we last answered an out-of-window segment without text (allowOutOfWindowAck). */
-  lastOowAckAt = -OFF;
+  /** Rate limits for challenge ACKs and out-of-window ACKs, created the first time one is asked for. */
+  #limits: ReplyLimits | null = null;
   /** A soft ICMP error, reported if the connection later times out (RFC 1122 4.2.3.9). */
   softError: TcpErrorCode | null = null;
 
   // --- statistics (tcp_info) -------------------------------------------------------------------
-  readonly counters = {
-    bytesSent: 0,
-    bytesRetrans: 0,
-    bytesAcked: 0,
-    bytesReceived: 0,
-    segsOut: 0,
-    segsIn: 0,
-    retransSegs: 0,
-    fastRetrans: 0,
-    timeouts: 0,
-    sackedBytes: 0,
-    dupAcksIn: 0,
-    persistProbes: 0,
-    tlpProbes: 0,
-    challengeAcks: 0,
-    /** Out-of-window segments without text left unanswered by allowOutOfWindowAck. */
-    oowAcksSkipped: 0,
-    dropped: 0,
-    ooo: 0,
-  };
+  /** Segments sent and received (every connection has some: kept in the TCB). */
+  segsOut = 0;
+  segsIn = 0;
+  #counters: TcpCounters | null = null;
+  /** The other tcp_info counters, created on first use: a connection that has only done its handshake has none. */
+  get counters(): TcpCounters {
+    return (this.#counters ??= newCounters());
+  }
+  /** The counters if any were created, else null (reading them without creating them). */
+  get countersIfAny(): Readonly<TcpCounters> | null {
+    return this.#counters;
+  }
   readonly openedAt: number;
 
   private constructor(p: OpenParams, passive: boolean) {
@@ -317,7 +378,7 @@ export class TcpConnection {
     c.lastAckSent = c.rcvNxt;
     c.sndNxt = add(c.iss, 1);
     c.sndMax = c.sndNxt;
-    c.counters.segsOut++;
+    c.segsOut++;
     return c;
   }
 
@@ -476,7 +537,7 @@ export class TcpConnection {
   /** SEGMENT ARRIVES (RFC 9293 3.10.7). Never throws on hostile input. */
   handleSegment(seg: TcpRepr, now: number): void {
     if (this.state === 'CLOSED') return;
-    this.counters.segsIn++;
+    this.segsIn++;
     this.lastRecvAt = now;
     segmentArrives(this, seg, now);
   }
@@ -502,17 +563,10 @@ export class TcpConnection {
   }
 
   nextTimer(): number {
-    return Math.min(
-      this.rtoAt,
-      this.rackAt,
-      this.tlpAt,
-      this.delackAt,
-      this.persistAt,
-      this.keepaliveAt,
-      this.timeWaitAt,
-      this.finWait2At,
-      this.userTimeoutAt,
-    );
+    const t = Math.min(this.rtoAt, this.delackAt, this.userTimeoutAt);
+    const l = this.#later;
+    if (l === null) return t;
+    return Math.min(t, l.rackAt, l.tlpAt, l.persistAt, l.keepaliveAt, l.timeWaitAt, l.finWait2At);
   }
 
   /** When unacknowledged data exceeds the user timeout (RFC 9293 3.10.8), or Infinity. */
@@ -685,22 +739,24 @@ export class TcpConnection {
    * without asking (input.ts).
    */
   allowOutOfWindowAck(now: number): boolean {
-    if (now - this.lastOowAckAt < OOW_ACK_INTERVAL) {
+    const l = (this.#limits ??= newLimits());
+    if (now - l.lastOowAckAt < OOW_ACK_INTERVAL) {
       this.counters.oowAcksSkipped++;
       return false;
     }
-    this.lastOowAckAt = now;
+    l.lastOowAckAt = now;
     return true;
   }
 
   /** Increment and count a challenge ACK within the per-second budget (RFC 5961 section 7). */
   allowChallengeAck(now: number): boolean {
-    if (now - this.challengeWindowStart >= 1000) {
-      this.challengeWindowStart = now;
-      this.challengeAcks = 0;
+    const l = (this.#limits ??= newLimits());
+    if (now - l.challengeWindowStart >= 1000) {
+      l.challengeWindowStart = now;
+      l.challengeAcks = 0;
     }
-    if (this.challengeAcks >= this.config.challengeAckLimit) return false;
-    this.challengeAcks++;
+    if (l.challengeAcks >= this.config.challengeAckLimit) return false;
+    l.challengeAcks++;
     this.counters.challengeAcks++;
     return true;
   }

@@ -3,6 +3,7 @@
 import { sub } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
 import type { TcpConnection } from './connection.js';
+import { NO_COUNTERS } from './counters.js';
 
 export interface TcpInfo {
   state: TcpStateName;
@@ -48,7 +49,7 @@ export interface TcpInfo {
 }
 
 export function tcpInfo(c: TcpConnection, now?: number): TcpInfo {
-  const k = c.counters;
+  const k = c.countersIfAny ?? NO_COUNTERS;
   return {
     state: c.state,
     rtt: c.rtt.srtt,
@@ -69,8 +70,8 @@ export function tcpInfo(c: TcpConnection, now?: number): TcpInfo {
     bytesRetrans: k.bytesRetrans,
     bytesAcked: k.bytesAcked,
     bytesReceived: k.bytesReceived,
-    segsOut: k.segsOut,
-    segsIn: k.segsIn,
+    segsOut: c.segsOut,
+    segsIn: c.segsIn,
     retransSegs: k.retransSegs,
     fastRetransmits: k.fastRetrans,
     timeouts: k.timeouts,

@@ -46,8 +46,7 @@ export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced:
     const age = (c.tsNow(now) - ts.ecr) >>> 0;
     if (age < 0x7fffffff) ecrTs = Math.floor(now) - age;
   }
-  const sb = c.hasSacks ? c.scoreboard : null;
-  rack.onAck(c.sndUna, (s, e) => sb !== null && sb.nextHole(s, e) === null, sackInfo && sb !== null, now, ecrTs);
+  rack.onAck(c.sndUna, sackInfo && c.hasSacks ? c.scoreboard : null, now, ecrTs);
 
   // TLP recovery detection (RFC 8985 7.4.2).
   if (rack.tlpEndSeq !== null && ge(seg.ack, rack.tlpEndSeq)) {
@@ -75,7 +74,8 @@ export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced:
 export function detectAndArm(c: TcpConnection, now: number): void {
   const rack = rackOf(c);
   const reo = rack.reoWnd(inLossRecovery(c), c.config.dupThresh, c.rtt.srtt);
-  const [lost, timeout] = rack.detectLoss(now, reo);
+  const lost = rack.detectLoss(now, reo);
+  const timeout = rack.lossTimeout;
   c.rackAt = timeout > 0 ? now + timeout : Infinity;
   if (lost === 0) return;
   // RFC 8985 9.3: loss detected by RACK starts fast recovery (RFC 6675 section 5), once per

@@ -25,7 +25,7 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
     const seq = c.pendingResetSeq;
     c.pendingResetSeq = -1;
     emit(bare(c, seq, 0, RST));
-    c.counters.segsOut++;
+    c.segsOut++;
     if (c.closeAfterReset) {
       c.toClosed('ABORT');
       return;
@@ -122,7 +122,7 @@ function sendSyn(c: TcpConnection, now: number, emit: Emit): void {
     c.trace({ type: 'retransmit', t: now, host: '', seq: c.iss, len: 0, reason: 'syn' });
   }
   c.rtoAt = now + c.rtt.rto;
-  c.counters.segsOut++;
+  c.segsOut++;
   c.lastSendAt = now;
   emit(seg);
 }
@@ -328,7 +328,7 @@ export function segment(c: TcpConnection, seq: number, flags: number, payload: U
     c.delackAt = Infinity;
     c.unackedSegs = 0;
   }
-  c.counters.segsOut++;
+  c.segsOut++;
   c.lastSendAt = now;
   return {
     srcPort: c.tuple.localPort,
@@ -382,7 +382,7 @@ function bare(c: TcpConnection, seq: number, ack: number, flags: number): TcpRep
 /** ABORT's reset: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (RFC 9293 3.10.5; ACK set as Linux does). */
 export function sendRst(c: TcpConnection, now: number, emit: Emit): void {
   void now;
-  c.counters.segsOut++;
+  c.segsOut++;
   emit(bare(c, c.sndNxt, c.rcvNxt, RST | ACK));
 }
 

@@ -6,8 +6,49 @@
 
 import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
 
-/** One transmitted range [start, end) of the sequence space (data, or a FIN's one number). */
-interface Sent {
+/** Flags of a transmitted range (RFC 8985 Segment.retransmitted, Segment.lost) and its SACK state. */
+const RETRANS = 1;
+const LOST = 2;
+const SACKED = 4;
+
+/** A range's record in the ring: start, end, xmit_ts, transmission counter, flags. */
+const START = 0;
+const END = 1;
+const TS = 2;
+const ORDER = 3;
+const FLAGS = 4;
+const STRIDE = 5;
+
+/** Ranges a record ring holds before it first grows (it doubles when full). */
+const INITIAL_RANGES = 16;
+/** Empty rings kept for the next connection that sends (bounded: 1 MiB of records). */
+const POOL_DOUBLES = (1 << 20) / 8;
+const pool: Float64Array[] = [];
+let pooled = 0;
+
+function takeRing(): Float64Array {
+  const r = pool.pop();
+  if (r === undefined) return new Float64Array(INITIAL_RANGES * STRIDE);
+  pooled -= r.length;
+  return r;
+}
+
+function giveRing(r: Float64Array): void {
+  if (pooled + r.length > POOL_DOUBLES) return;
+  pooled += r.length;
+  pool.push(r);
+}
+
+/** Linux's minimum-RTT filter window (tcp_min_rtt_wlen, 300 s). */
+const MIN_RTT_WINDOW = 300_000;
+
+/** What RACK asks of the SACK scoreboard: whether [start, end) is wholly selectively acknowledged. */
+export interface SackCoverage {
+  covers(start: number, end: number): boolean;
+}
+
+/** One transmitted range as a plain object (tests, the loss probe, recovery). */
+export interface SentRange {
   start: number;
   end: number;
   /** RFC 8985 Segment.xmit_ts: the time of the most recent (re)transmission, ms. */
@@ -22,22 +63,22 @@ interface Sent {
   sacked: boolean;
 }
 
-/** Linux's minimum-RTT filter window (tcp_min_rtt_wlen, 300 s). */
-const MIN_RTT_WINDOW = 300_000;
-
-/** What one ACK told RACK (RFC 8985 6.2 steps 2-3). */
-export interface RackAckResult {
-  /** Segments newly delivered (cumulatively or selectively) by this ACK. */
-  delivered: number;
-}
-
 export class Rack {
-  /** Transmitted, not yet cumulatively acknowledged ranges, in sequence order, contiguous. */
-  readonly #q: Sent[] = [];
+  /*
+   * Transmitted, not yet cumulatively acknowledged ranges [start, end), in sequence order and
+   * contiguous, as a ring of records of STRIDE doubles (no object per segment sent, nothing
+   * allocated per ACK). Logical index i lives in slot (#head + i) & #mask. The ring is taken from
+   * a shared pool on the first transmission and given back whenever it empties, so an idle
+   * connection holds none.
+   */
+  #rec: Float64Array | null = null;
+  #mask = -1;
+  #head = 0;
+  #n = 0;
   /**
-   * Ranges in #q with `retrans` set. While there are none, #q is in transmission order as well as
-   * in sequence order (new data is appended with a rising counter), which lets detectLoss stop at
-   * the first range sent after RACK.segment instead of walking every range in flight per ACK.
+   * Ranges held with RETRANS set. While there are none, the ranges are in transmission order as
+   * well as in sequence order (new data is appended with a rising counter), which lets detectLoss
+   * stop at the first range sent after RACK.segment instead of walking every range in flight per ACK.
    */
   #retransInQ = 0;
   /** RACK.xmit_ts / RACK.end_seq of RACK.segment (-1: nothing delivered yet). */
@@ -69,13 +110,68 @@ export class Rack {
   dsackRound: number | null = null;
   /** In fast or RTO recovery at the previous ACK (to see recoveries end). */
   wasInRecovery = false;
+  /** Set by detectLoss: ms until the next range would be deemed lost (0: none waiting). */
+  lossTimeout = 0;
 
   constructor(sndUna: number) {
     this.fack = sndUna;
   }
 
   get isEmpty(): boolean {
-    return this.#q.length === 0;
+    return this.#n === 0;
+  }
+
+  /** Offset in #rec of the record at logical index i. */
+  #at(i: number): number {
+    return ((this.#head + i) & this.#mask) * STRIDE;
+  }
+
+  /**
+   * Open a record at logical index `at` (0..#n), moving the ranges from there on up by one, and
+   * return its offset; the ring doubles when full (rare: the window grew, or a retransmission split
+   * a range).
+   */
+  #insertAt(at: number): number {
+    if (this.#rec === null) {
+      this.#rec = takeRing();
+      this.#mask = this.#rec.length / STRIDE - 1;
+      this.#head = 0;
+    } else if (this.#n > this.#mask) this.#grow();
+    const rec = this.#rec;
+    for (let i = this.#n; i > at; i--) rec.copyWithin(this.#at(i), this.#at(i - 1), this.#at(i - 1) + STRIDE);
+    this.#n++;
+    return this.#at(at);
+  }
+
+  #grow(): void {
+    const old = this.#rec!;
+    const rec = new Float64Array(old.length * 2);
+    for (let i = 0; i < this.#n; i++) {
+      const from = this.#at(i);
+      for (let f = 0; f < STRIDE; f++) rec[i * STRIDE + f] = old[from + f]!;
+    }
+    this.#rec = rec;
+    this.#mask = rec.length / STRIDE - 1;
+    this.#head = 0;
+  }
+
+  /** Give the ring back once nothing is outstanding. */
+  #releaseIfEmpty(): void {
+    if (this.#n !== 0 || this.#rec === null) return;
+    giveRing(this.#rec);
+    this.#rec = null;
+    this.#mask = -1;
+    this.#head = 0;
+  }
+
+  /** Write a range at offset o. */
+  #set(o: number, start: number, end: number, xmitTs: number, order: number, flags: number): void {
+    const rec = this.#rec!;
+    rec[o + START] = start;
+    rec[o + END] = end;
+    rec[o + TS] = xmitTs;
+    rec[o + ORDER] = order;
+    rec[o + FLAGS] = flags;
   }
 
   /**
@@ -85,103 +181,124 @@ export class Rack {
   onTransmit(seq: number, len: number, now: number): void {
     if (len <= 0) return;
     const end = add(seq, len);
-    const q = this.#q;
-    const last = q[q.length - 1];
-    if (last === undefined || ge(seq, last.end)) {
+    const n = this.#n;
+    const lastEnd = n === 0 ? 0 : this.#rec![this.#at(n - 1) + END]!;
+    if (n === 0 || ge(seq, lastEnd)) {
       // New data (RACK_transmit_new_data). A gap would mean a go-back resend beyond our records.
-      const start = last === undefined || gt(seq, last.end) ? seq : last.end;
-      q.push({ start, end, xmitTs: now, order: ++this.#sends, retrans: false, lost: false, sacked: false });
+      const start = n === 0 || gt(seq, lastEnd) ? seq : lastEnd;
+      this.#set(this.#insertAt(n), start, end, now, ++this.#sends, 0);
       return;
     }
     // RACK_retransmit_data: stamp every range inside [seq, end), splitting at the edges.
     const order = ++this.#sends;
     let i = this.#find(seq);
     if (i < 0) i = 0;
-    for (; i < q.length; i++) {
-      let s = q[i]!;
-      if (le(end, s.start)) break;
-      if (lt(s.start, seq)) {
-        q.splice(i + 1, 0, { ...s, start: seq });
-        if (s.retrans) this.#retransInQ++;
-        s.end = seq;
+    for (; i < this.#n; i++) {
+      let o = this.#at(i);
+      let rec = this.#rec!;
+      if (le(end, rec[o + START]!)) break;
+      if (lt(rec[o + START]!, seq)) {
+        // [start, seq) keeps its stamps; [seq, end) follows as a copy and is stamped next round.
+        const o2 = this.#insertAt(i + 1);
+        rec = this.#rec!;
+        o = this.#at(i);
+        const f = rec[o + FLAGS]!;
+        this.#set(o2, seq, rec[o + END]!, rec[o + TS]!, rec[o + ORDER]!, f);
+        if (f & RETRANS) this.#retransInQ++;
+        rec[o + END] = seq;
         continue;
       }
-      if (lt(end, s.end)) {
-        q.splice(i + 1, 0, { ...s, start: end });
-        if (s.retrans) this.#retransInQ++;
-        s = q[i]!;
-        s.end = end;
+      if (lt(end, rec[o + END]!)) {
+        // [start, end) is stamped here; [end, old end) follows as a copy with the old stamps.
+        const o2 = this.#insertAt(i + 1);
+        rec = this.#rec!;
+        o = this.#at(i);
+        const f = rec[o + FLAGS]!;
+        this.#set(o2, end, rec[o + END]!, rec[o + TS]!, rec[o + ORDER]!, f);
+        if (f & RETRANS) this.#retransInQ++;
+        rec[o + END] = end;
       }
-      s.xmitTs = now;
-      s.order = order;
-      if (!s.retrans) this.#retransInQ++;
-      s.retrans = true;
-      s.lost = false;
+      rec[o + TS] = now;
+      rec[o + ORDER] = order;
+      const f = rec[o + FLAGS]!;
+      if (!(f & RETRANS)) this.#retransInQ++;
+      rec[o + FLAGS] = (f | RETRANS) & ~LOST;
     }
-    if (gt(end, q[q.length - 1]!.end)) {
-      q.push({ start: q[q.length - 1]!.end, end, xmitTs: now, order, retrans: false, lost: false, sacked: false });
-    }
+    const tail = this.#rec![this.#at(this.#n - 1) + END]!;
+    if (gt(end, tail)) this.#set(this.#insertAt(this.#n), tail, end, now, order, 0);
   }
 
   /**
-   * RFC 8985 6.2 steps 1-3 for one ACK: forget what `ack` covers, mark ranges that `isSacked`
-   * now covers as delivered, update RACK.segment, RACK.rtt, RACK.min_RTT, RACK.fack and
-   * RACK.reordering_seen. `ecrTs` is the send time the ACK's TSecr stands for (or -1 without
-   * timestamps), used to ignore ambiguous samples from retransmissions.
+   * RFC 8985 6.2 steps 1-3 for one ACK: forget what `ack` covers, mark ranges that `sacks` now
+   * covers as delivered (null: the ACK brought no new SACK information), update RACK.segment,
+   * RACK.rtt, RACK.min_RTT, RACK.fack and RACK.reordering_seen. `ecrTs` is the send time the ACK's
+   * TSecr stands for (or -1 without timestamps), used to ignore ambiguous samples from
+   * retransmissions. Returns the number of segments newly delivered.
+   *
+   * Delivered ranges are taken in ascending end_seq order, as step 3 wants: first the cumulatively
+   * acknowledged ones from the front, then the newly SACKed ones above `ack` (the ranges are
+   * disjoint and in sequence order). Step 2 (#update) and step 3 touch disjoint state, so each
+   * range goes through both before the next one.
    */
-  onAck(ack: number, isSacked: (start: number, end: number) => boolean, checkSacks: boolean, now: number, ecrTs: number): RackAckResult {
-    const q = this.#q;
-    const delivered: Sent[] = [];
-    let drop = 0;
-    while (drop < q.length && le(q[drop]!.end, ack)) {
-      const s = q[drop]!;
-      if (s.retrans) this.#retransInQ--;
-      if (s.sacked) this.segsSacked--;
-      else delivered.push(s);
-      drop++;
+  onAck(ack: number, sacks: SackCoverage | null, now: number, ecrTs: number): number {
+    const rec = this.#rec;
+    if (rec === null) return 0;
+    let delivered = 0;
+    while (this.#n > 0) {
+      const o = this.#head * STRIDE;
+      if (!le(rec[o + END]!, ack)) break;
+      const f = rec[o + FLAGS]!;
+      if (f & RETRANS) this.#retransInQ--;
+      // Step out of the ring first: nothing below writes to it, so the record stays readable.
+      this.#head = (this.#head + 1) & this.#mask;
+      this.#n--;
+      if (f & SACKED) this.segsSacked--;
+      else {
+        this.#deliver(rec, o, now, ecrTs);
+        delivered++;
+      }
     }
-    // shift() trims the front in place; splice(0, n) copies the whole array (about 1 us with a
-    // window of segments in flight, per ACK).
-    if (drop > 32) q.splice(0, drop);
-    else for (let k = 0; k < drop; k++) q.shift();
-    const head = q[0];
-    if (head !== undefined && lt(head.start, ack)) head.start = ack;
-    if (checkSacks) {
-      for (const s of q) {
-        if (!s.sacked && isSacked(s.start, s.end)) {
-          s.sacked = true;
-          s.lost = false;
+    if (this.#n > 0 && lt(rec[this.#head * STRIDE + START]!, ack)) rec[this.#head * STRIDE + START] = ack;
+    if (sacks !== null) {
+      for (let i = 0; i < this.#n; i++) {
+        const o = this.#at(i);
+        const f = rec[o + FLAGS]!;
+        if (!(f & SACKED) && sacks.covers(rec[o + START]!, rec[o + END]!)) {
+          rec[o + FLAGS] = (f | SACKED) & ~LOST;
           this.segsSacked++;
-          delivered.push(s);
+          this.#deliver(rec, o, now, ecrTs);
+          delivered++;
         }
       }
     }
-    for (const s of delivered) this.#update(s, now, ecrTs);
-    // Step 3, in ascending end_seq order. `delivered` already is: the cumulatively acknowledged
-    // ranges were taken from the front of #q in sequence order, then the newly SACKed ones from the
-    // rest of #q, also in order and all above `ack` (the ranges are disjoint), so no sort is needed.
-    for (const s of delivered) {
-      if (gt(s.end, this.fack)) this.fack = s.end;
-      else if (lt(s.end, this.fack) && !s.retrans) this.reorderingSeen = true;
-    }
-    return { delivered: delivered.length };
+    this.#releaseIfEmpty();
+    return delivered;
+  }
+
+  /** Steps 2 (RACK_update) and 3 (RACK.fack, reordering) for the delivered range at offset o. */
+  #deliver(rec: Float64Array, o: number, now: number, ecrTs: number): void {
+    const end = rec[o + END]!;
+    const retrans = (rec[o + FLAGS]! & RETRANS) !== 0;
+    this.#update(rec[o + TS]!, end, rec[o + ORDER]!, retrans, now, ecrTs);
+    if (gt(end, this.fack)) this.fack = end;
+    else if (lt(end, this.fack) && !retrans) this.reorderingSeen = true;
   }
 
   /** Step 2 for one delivered segment (RACK_update). */
-  #update(s: Sent, now: number, ecrTs: number): void {
-    const rtt = now - s.xmitTs;
-    if (s.retrans) {
+  #update(xmitTs: number, end: number, order: number, retrans: boolean, now: number, ecrTs: number): void {
+    const rtt = now - xmitTs;
+    if (retrans) {
       // The ACK may be for an earlier transmission: no sample (RFC 8985 6.2 step 2 checks 1-2).
-      if (ecrTs >= 0 && ecrTs < Math.floor(s.xmitTs)) return;
+      if (ecrTs >= 0 && ecrTs < Math.floor(xmitTs)) return;
       if (rtt < this.minRtt) return;
     } else {
       this.noteRtt(rtt, now);
     }
     this.rtt = rtt;
-    if (sentAfter(s.xmitTs, s.order, this.xmitTs, this.order)) {
-      this.xmitTs = s.xmitTs;
-      this.endSeq = s.end;
-      this.order = s.order;
+    if (sentAfter(xmitTs, order, this.xmitTs, this.order)) {
+      this.xmitTs = xmitTs;
+      this.endSeq = end;
+      this.order = order;
     }
   }
 
@@ -222,28 +339,35 @@ export class Rack {
 
   /**
    * Step 5 (RACK_detect_loss): mark ranges lost that were sent before RACK.segment more than
-   * RACK.rtt + reoWnd ago. Returns [newly lost ranges, ms until the next one would be (0: none)].
+   * RACK.rtt + reoWnd ago. Returns the number newly lost, and leaves in `lossTimeout` the ms until
+   * the next one would be (0: none).
    */
-  detectLoss(now: number, reoWnd: number): [number, number] {
-    if (this.xmitTs < 0) return [0, 0];
+  detectLoss(now: number, reoWnd: number): number {
+    this.lossTimeout = 0;
+    const rec = this.#rec;
+    if (this.xmitTs < 0 || rec === null) return 0;
     let lost = 0;
     let timeout = 0;
     const inOrder = this.#retransInQ === 0;
-    for (const s of this.#q) {
-      if (!sentAfter(this.xmitTs, this.order, s.xmitTs, s.order)) {
+    for (let i = 0; i < this.#n; i++) {
+      const o = this.#at(i);
+      const ts = rec[o + TS]!;
+      if (!sentAfter(this.xmitTs, this.order, ts, rec[o + ORDER]!)) {
         if (inOrder) break; // every later range was sent later still
         continue;
       }
-      if (s.sacked || s.lost) continue;
-      const remaining = s.xmitTs + this.rtt + reoWnd - now;
+      const f = rec[o + FLAGS]!;
+      if (f & (SACKED | LOST)) continue;
+      const remaining = ts + this.rtt + reoWnd - now;
       if (remaining <= 0) {
-        s.lost = true;
+        rec[o + FLAGS] = f | LOST;
         lost++;
       } else if (remaining > timeout) {
         timeout = remaining;
       }
     }
-    return [lost, timeout];
+    this.lossTimeout = timeout;
+    return lost;
   }
 
   /**
@@ -252,25 +376,37 @@ export class Rack {
    * resends the rest anyway; nothing sent before the timeout is taken to be in flight after it.
    */
   markLossesOnRto(): void {
-    for (const s of this.#q) if (!s.sacked) s.lost = true;
+    const rec = this.#rec;
+    for (let i = 0; i < this.#n; i++) {
+      const o = this.#at(i);
+      if (!(rec![o + FLAGS]! & SACKED)) rec![o + FLAGS] = rec![o + FLAGS]! | LOST;
+    }
   }
 
-  /** The lowest range marked lost (to retransmit), or null. */
-  firstLost(): { start: number; end: number } | null {
-    for (const s of this.#q) if (s.lost && !s.sacked) return s;
-    return null;
+  /** Logical index of the lowest range marked lost and not SACKed, or -1. */
+  #firstLostIndex(): number {
+    for (let i = 0; i < this.#n; i++) if ((this.#rec![this.#at(i) + FLAGS]! & (LOST | SACKED)) === LOST) return i;
+    return -1;
+  }
+
+  /** The lowest range marked lost (to retransmit), or null: a copy, allocated (recovery only). */
+  firstLost(): SentRange | null {
+    const i = this.#firstLostIndex();
+    return i < 0 ? null : this.range(i);
   }
 
   /** A lost range turned out to need no retransmission (all of it SACKed meanwhile). */
   clearLost(start: number): void {
     const i = this.#find(start);
-    const s = this.#q[i];
-    if (s !== undefined && s.start === start) s.lost = false;
+    if (i < 0) return;
+    const o = this.#at(i);
+    const rec = this.#rec!;
+    if (rec[o + START] === start) rec[o + FLAGS] = rec[o + FLAGS]! & ~LOST;
   }
 
   /** Whether any range is marked lost. */
   get anyLost(): boolean {
-    return this.firstLost() !== null;
+    return this.#firstLostIndex() >= 0;
   }
 
   /**
@@ -279,41 +415,61 @@ export class Rack {
    */
   pipe(): number {
     let n = 0;
-    for (const s of this.#q) if (!s.sacked && !s.lost) n += sub(s.end, s.start);
+    for (let i = 0; i < this.#n; i++) {
+      const o = this.#at(i);
+      const rec = this.#rec!;
+      if (!(rec[o + FLAGS]! & (SACKED | LOST))) n += sub(rec[o + END]!, rec[o + START]!);
+    }
     return n;
   }
 
-  /** The last transmitted range (TLP retransmits it: RFC 8985 7.3). */
-  last(): { start: number; end: number } | null {
-    return this.#q[this.#q.length - 1] ?? null;
+  /** The last transmitted range (TLP retransmits it: RFC 8985 7.3), or null. */
+  last(): SentRange | null {
+    return this.#n === 0 ? null : this.range(this.#n - 1);
+  }
+
+  /** The range at logical index i (0: the oldest outstanding, below `size`), as a fresh object. */
+  range(i: number): SentRange {
+    const o = this.#at(i);
+    const rec = this.#rec!;
+    const f = rec[o + FLAGS]!;
+    return {
+      start: rec[o + START]!,
+      end: rec[o + END]!,
+      xmitTs: rec[o + TS]!,
+      order: rec[o + ORDER]!,
+      retrans: (f & RETRANS) !== 0,
+      lost: (f & LOST) !== 0,
+      sacked: (f & SACKED) !== 0,
+    };
   }
 
   /** Send time of the oldest outstanding range, or -1. */
   get headXmitTs(): number {
-    return this.#q[0]?.xmitTs ?? -1;
+    return this.#n === 0 ? -1 : this.#rec![this.#head * STRIDE + TS]!;
   }
 
   /** Forget everything (RTO with SACK reneging suspicion is not modelled; used on close). */
   clear(): void {
-    this.#q.length = 0;
+    this.#n = 0;
     this.#retransInQ = 0;
     this.segsSacked = 0;
+    this.#releaseIfEmpty();
   }
 
   /** Number of ranges recorded (tests, memory bounds). */
   get size(): number {
-    return this.#q.length;
+    return this.#n;
   }
 
   /** Index of the range containing `seq`, or of the last range starting at or before it (-1: none). */
   #find(seq: number): number {
-    const q = this.#q;
     let lo = 0;
-    let hi = q.length - 1;
+    let hi = this.#n - 1;
     let best = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (le(q[mid]!.start, seq)) {
+      if (le(this.#rec![this.#at(mid) + START]!, seq)) {
         best = mid;
         lo = mid + 1;
       } else hi = mid - 1;

@@ -147,6 +147,22 @@ export class SackScoreboard {
     return { start: cur, end: to };
   }
 
+  /** Whether all of [from, to) is SACKed (true for an empty range): nextHole(from, to) === null, without allocating. */
+  covers(from: number, to: number): boolean {
+    if (!lt(from, to)) return true;
+    const L = this.#l;
+    const R = this.#r;
+    let cur = from;
+    for (let i = 0; i < L.length; i++) {
+      const r = R[i]!;
+      if (le(r, cur)) continue;
+      if (gt(L[i]!, cur)) return false;
+      cur = r;
+      if (ge(cur, to)) return true;
+    }
+    return false;
+  }
+
   /**
    * RFC 6675 section 4 SetPipe(), in O(ranges): octets in [sndUna, sndNxt) that are neither SACKed
    * nor IsLost count once, and un-SACKed octets below `rxtEnd` (one past HighRxt: the end of

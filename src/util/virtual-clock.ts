@@ -24,6 +24,16 @@ export class VirtualClock implements Clock {
   private time: number;
   private nextId = 1;
   private readonly heap = new MinHeap<Entry>(earlier);
+  /**
+   * Entries scheduled for the current time (zero-latency links, immediate work), in scheduling
+   * order: a FIFO beside the heap, so the commonest case costs no sifting. Every heap entry due at
+   * the same time was scheduled before them, and time only moves on once this queue is empty, so
+   * taking the earlier of the two heads keeps exactly the (time, order) order.
+   */
+  private readonly due: Entry[] = [];
+  private dueHead = 0;
+  /** End of the queue in `due` (slots beyond it hold stale entries; the array keeps its storage). */
+  private dueEnd = 0;
   private live = 0;
   private dead = 0;
 
@@ -40,7 +50,8 @@ export class VirtualClock implements Clock {
     const at = Number.isNaN(t) || t < this.time ? this.time : t;
     const id = this.nextId++;
     const e: Entry = { id, t: at, order: id, fn };
-    this.heap.push(e);
+    if (at === this.time) this.due[this.dueEnd++] = e;
+    else this.heap.push(e);
     this.live++;
     return e;
   }
@@ -54,6 +65,10 @@ export class VirtualClock implements Clock {
     // Lazy deletion; compact when cancelled entries dominate so the heap does not grow unbounded.
     if (this.dead > 64 && this.dead > this.live) {
       this.heap.filter((x) => x.fn !== null);
+      let w = 0;
+      for (let r = this.dueHead; r < this.dueEnd; r++) if (this.due[r]!.fn !== null) this.due[w++] = this.due[r]!;
+      this.dueHead = 0;
+      this.dueEnd = w;
       this.dead = 0;
     }
   }
@@ -73,7 +88,7 @@ export class VirtualClock implements Clock {
   runNext(): boolean {
     const e = this.peekLive();
     if (e === undefined) return false;
-    this.heap.pop();
+    this.take(e);
     this.fire(e);
     return true;
   }
@@ -84,7 +99,7 @@ export class VirtualClock implements Clock {
     for (;;) {
       const e = this.peekLive();
       if (e === undefined || e.t > t) break;
-      this.heap.pop();
+      this.take(e);
       this.fire(e);
       n++;
     }
@@ -112,19 +127,47 @@ export class VirtualClock implements Clock {
         if (maxTime > this.time) this.time = maxTime;
         return n;
       }
-      this.heap.pop();
+      this.take(e);
       this.fire(e);
       n++;
     }
     return n;
   }
 
+  /** The earliest entry not cancelled (cancelled ones met on the way are dropped), or undefined. */
   private peekLive(): Entry | undefined {
-    for (;;) {
-      const e = this.heap.peek();
-      if (e === undefined || e.fn !== null) return e;
+    const due = this.due;
+    let d = this.dueHead < this.dueEnd ? due[this.dueHead] : undefined;
+    while (d !== undefined && d.fn === null) {
+      this.dead--;
+      d = ++this.dueHead < this.dueEnd ? due[this.dueHead] : undefined;
+    }
+    if (d === undefined) this.dueHead = this.dueEnd = 0;
+    let h = this.heap.peek();
+    while (h !== undefined && h.fn === null) {
       this.heap.pop();
       this.dead--;
+      h = this.heap.peek();
+    }
+    if (d === undefined) return h;
+    if (h === undefined) return d;
+    return earlier(h, d) ? h : d;
+  }
+
+  /** Remove `e`, which peekLive just returned, from where it is queued. */
+  private take(e: Entry): void {
+    if (this.dueHead === this.dueEnd || e !== this.due[this.dueHead]) {
+      this.heap.pop();
+      return;
+    }
+    this.dueHead++;
+    // Time may stand still for a whole transfer on zero-latency links: move the queue back to the
+    // front now and then instead of letting the array grow.
+    if (this.dueHead >= 1024 && this.dueHead * 2 >= this.dueEnd) {
+      const n = this.dueEnd - this.dueHead;
+      for (let k = 0; k < n; k++) this.due[k] = this.due[this.dueHead + k]!;
+      this.dueHead = 0;
+      this.dueEnd = n;
     }
   }
 

@@ -77,7 +77,7 @@ test(`blind attack: ${ATTEMPTS} random-seq RST/SYN/data segments from off path, 
   console.log(
     `# blind: ${ATTEMPTS} guesses (${kinds.rst} RST, ${kinds.syn} SYN, ${kinds.data} data) in ${ms.toFixed(0)} ms; ` +
       `RCV.WND ${rcvWnd}, ack range ${ackRange}; expected successes ${expected.toExponential(2)}, observed ${successes}; ` +
-      `challenge ACKs sent ${b.challengeAcks}`,
+      `challenge ACKs sent ${b.counters.challengeAcks}`,
   );
   assert.equal(successes, 0, `attack succeeded (seed ${SEED}): resets ${resets}, data ${dataIn}, state ${b.state}`);
   assert.equal(p.concat('b').length, receivedBefore, 'attacker bytes reached the application');

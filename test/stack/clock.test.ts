@@ -117,3 +117,34 @@ test('RealtimeClock runs due callbacks in order through one host timer', async (
   assert.equal(c.pending(), 0);
   c.dispose();
 });
+
+test('VirtualClock: work due now (its FIFO) and deadlines (its heap) interleave in (time, scheduling) order, cancels included', () => {
+  // A model: every callback scheduled gets (time, sequence); they must run sorted by that pair.
+  const r = seededRandom(9);
+  const c = new VirtualClock();
+  const ran: [number, number][] = [];
+  const handles: { h: ReturnType<VirtualClock['schedule']>; key: [number, number] }[] = [];
+  const cancelled = new Set<string>();
+  let seq = 0;
+  const add = (t: number, depth: number): void => {
+    const key: [number, number] = [Math.max(t, c.now()), seq++];
+    const h = c.schedule(t, () => {
+      ran.push(key);
+      // Callbacks schedule more work: often for now (zero-latency), sometimes later.
+      if (depth < 3) for (let k = r.u32() % 3; k > 0; k--) add(r.u32() % 4 === 0 ? c.now() + (r.u32() % 5) : c.now(), depth + 1);
+    });
+    handles.push({ h, key });
+  };
+  for (let i = 0; i < 3000; i++) add(r.u32() % 3 === 0 ? 0 : r.u32() % 50, 0);
+  for (let i = 0; i < 400; i++) {
+    const x = handles[r.u32() % handles.length]!;
+    c.cancel(x.h);
+    cancelled.add(x.key.join());
+  }
+  c.runUntilIdle();
+  assert.equal(c.pending(), 0);
+  const sorted = [...ran].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  assert.deepEqual(ran, sorted, 'callbacks ran in (time, scheduling order)');
+  assert.ok(ran.length > 3000, 'nested work ran too');
+  for (const k of ran) assert.ok(!cancelled.has(k.join()), `cancelled ${k.join()} did not run`);
+});

@@ -93,6 +93,21 @@ test('nextHole finds the first un-SACKed range in [from, to)', () => {
   assert.deepEqual(s.nextHole(500, 800), { start: 500, end: 800 });
 });
 
+test('covers says whether [from, to) is wholly SACKed, as nextHole returning null does', () => {
+  const s = new SackScoreboard();
+  assert.equal(s.covers(0, 100), false);
+  assert.equal(s.covers(50, 50), true, 'an empty range');
+  s.update(0, 10000, [blk(1000, 2000), blk(2000, 2500), blk(3000, 4000)]);
+  assert.equal(s.covers(1000, 2500), true, 'touching blocks merge');
+  assert.equal(s.covers(1200, 1800), true);
+  assert.equal(s.covers(1000, 3000), false);
+  assert.equal(s.covers(900, 1100), false);
+  assert.equal(s.covers(3500, 4001), false);
+  for (let from = 0; from < 5000; from += 250) {
+    for (let to = from; to <= 5000; to += 250) assert.equal(s.covers(from, to), s.nextHole(from, to) === null, `[${from},${to})`);
+  }
+});
+
 test('everything works across the 2^32 wrap', () => {
   const s = new SackScoreboard();
   const una = 0xfffff000;
