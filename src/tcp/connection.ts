@@ -721,7 +721,7 @@ export class TcpConnection {
     return this.rtxNxt === -1 ? this.sndNxt : this.rtxNxt;
   }
 
-  /** Highest sequence number sent plus one: the same as sndNxt (an alias kept for fuzz/ and tests). */
+  /** @deprecated The same as sndNxt (highest sent plus one); an alias for fuzz/ and scripts that name it. */
   get sndMax(): number {
     return this.sndNxt;
   }
