@@ -304,6 +304,7 @@ test("synCookies 'never' keeps the old behaviour: SYNs beyond the backlog are dr
   assert.equal(accepted, 2, 'only the two in the backlog got through in the first round trip');
   clock.runUntilIdle();
   assert.equal(accepted, 5);
+  assert.ok(conns.every((c) => c.state === 'CLOSED'));
   assert.equal(a.stats().tcpConnections + b.stats().tcpConnections, 0);
 });
 
