@@ -343,7 +343,7 @@ export function runChaos(seed: number, opts: ChaosOptions = {}): ChaosResult {
 
 /** The TCB fields that explain a stuck connection. */
 function tcb(c: TcpConnection): string {
-  return `pollAt ${c.pollAt()} rto ${c.rtoAt} persist ${c.persistAt} delack ${c.delackAt} keepalive ${c.keepaliveAt} timeWait ${c.timeWaitAt} finWait2 ${c.finWait2At} userTimeout ${c.userTimeoutAt} una ${c.sndUna} nxt ${c.sndNxt} max ${c.sndMax} ` +
+  return `pollAt ${c.pollAt()} rto ${c.rtoAt} persist ${c.persistAt} delack ${c.delackAt} keepalive ${c.keepaliveAt} timeWait ${c.timeWaitAt} finWait2 ${c.finWait2At} userTimeout ${c.userTimeoutAt} una ${c.sndUna} nxt ${c.sndNxt} rtx ${c.rtxNxt} ` +
     `wnd ${c.sndWnd} rcvNxt ${c.rcvNxt} rcvAdv ${c.rcvAdv} sendQ ${c.sendQueued} recvQ ${c.recvBuf.length} ooo ${c.hasOutOfOrder} finSeq ${c.finSeq} retransmits ${c.retransmits}`;
 }
 

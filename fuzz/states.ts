@@ -8,7 +8,7 @@
 import { TcpConnection } from '../src/tcp/connection.js';
 import { ALL_STATES, type TcpStateName } from '../src/tcp/state.js';
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../src/wire/tcp.js';
-import { add, le, ge } from '../src/wire/seq.js';
+import { add, lt, le, ge } from '../src/wire/seq.js';
 import { seededRandom, type RandomSource } from '../src/util/random.js';
 import type { TcpConfigInput } from '../src/tcp/config.js';
 import {
@@ -163,7 +163,7 @@ function userCall(fn: () => unknown): void {
 export function checkInvariants(c: TcpConnection): string | null {
   if (!VALID.has(c.state)) return `invalid state ${String(c.state)}`;
   if (!le(c.sndUna, c.sndNxt)) return `SND.UNA ${c.sndUna} > SND.NXT ${c.sndNxt}`;
-  if (!le(c.sndNxt, c.sndMax)) return `SND.NXT ${c.sndNxt} > SND.MAX ${c.sndMax}`;
+  if (c.rtxNxt !== -1 && !(le(c.sndUna, c.rtxNxt) && lt(c.rtxNxt, c.sndNxt))) return `go-back pointer ${c.rtxNxt} outside [SND.UNA ${c.sndUna}, SND.NXT ${c.sndNxt})`;
   if (!ge(c.rcvAdv, c.rcvNxt)) return `RCV.ADV ${c.rcvAdv} < RCV.NXT ${c.rcvNxt}`;
   if (c.sendBuf.length > c.sendBuf.capacity) return `sendBuf ${c.sendBuf.length} > capacity ${c.sendBuf.capacity}`;
   if (c.recvBuf.length > c.recvBuf.capacity) return `recvBuf ${c.recvBuf.length} > capacity ${c.recvBuf.capacity}`;

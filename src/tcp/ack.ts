@@ -16,7 +16,7 @@ export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
   let dsack = false;
   if (c.sackOk && seg.options.sack !== undefined && seg.options.sack.length > 0) {
     dsack = isDsack(seg);
-    newlySacked = c.scoreboard.update(c.sndUna, c.sndMax, dsack ? seg.options.sack.slice(1) : seg.options.sack);
+    newlySacked = c.scoreboard.update(c.sndUna, c.sndNxt, dsack ? seg.options.sack.slice(1) : seg.options.sack);
     c.counters.sackedBytes += newlySacked;
   }
 
@@ -28,7 +28,7 @@ export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
     ack === c.sndUna &&
     seg.payload.length === 0 &&
     !(seg.flags & 0x01) &&
-    sub(c.sndMax, c.sndUna) > 0 &&
+    sub(c.sndNxt, c.sndUna) > 0 &&
     (seg.window << c.sndWscale === oldWnd || newlySacked > 0)
   ) {
     // RFC 5681 section 2 DUPLICATE ACKNOWLEDGMENT (SACK that covers new data counts too, RFC 6675).
@@ -83,13 +83,14 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
   }
   const oldUna = c.sndUna;
   c.sndUna = ack;
-  if (lt(c.sndNxt, ack)) c.sndNxt = ack;
+  // Going back after a timeout: the peer holds everything below the ACK, skip it.
+  if (c.rtxNxt !== -1 && lt(c.rtxNxt, ack)) c.advanceSendPtr(ack);
   if (c.hasSacks) c.scoreboard.pruneBelow(ack);
   c.retransmits = 0;
   c.dupAcks = 0;
 
   // RFC 6298 5.2/5.3: restart the timer while data is outstanding, stop it when all is acked.
-  if (c.sndUna === c.sndMax) {
+  if (c.sndUna === c.sndNxt) {
     c.rtoAt = Infinity;
     c.firstUnackedAt = Infinity;
   } else {
@@ -137,8 +138,8 @@ function onDupAck(c: TcpConnection, now: number): void {
   // timeout (below "recover") do not start another one.
   if (lt(c.sndUna, c.recover)) return;
   c.inRecovery = true;
-  c.recover = c.sndMax;
-  cc.onLoss(now, sub(c.sndMax, c.sndUna));
+  c.recover = c.sndNxt;
+  cc.onLoss(now, sub(c.sndNxt, c.sndUna));
   c.counters.fastRetrans++;
   trace(c, now, 'fast retransmit');
   if (c.sackOk) {
@@ -147,7 +148,7 @@ function onDupAck(c: TcpConnection, now: number): void {
     c.inflation = c.config.dupThresh * c.sndMss; // RFC 5681 3.2 step 3
   }
   retransmitOne(c, c.sndUna);
-  if (c.sackOk) c.rxtEnd = add(c.sndUna, Math.min(c.sndMss, sub(c.sndMax, c.sndUna)));
+  if (c.sackOk) c.rxtEnd = add(c.sndUna, Math.min(c.sndMss, sub(c.sndNxt, c.sndUna)));
 }
 
 /**

@@ -117,9 +117,17 @@ export class TcpConnection {
   iss: number;
   irs = 0;
   sndUna: number;
+  /**
+   * SND.NXT (RFC 9293 3.3.1): the next new sequence number to send, one past the highest sent.
+   * It never moves backwards; going back after a timeout uses rtxNxt instead.
+   */
   sndNxt: number;
-  /** Highest sequence number sent plus one (sndNxt falls back below it after a timeout). */
-  sndMax: number;
+  /**
+   * Go-back retransmission pointer, -1 unless going back: after a retransmission timeout
+   * (RFC 6298 5.4, retransmit from SND.UNA) or a SYN to resend, the next sequence number
+   * dispatch() sends again; always in [SND.UNA, SND.NXT) while set, cleared on reaching SND.NXT.
+   */
+  rtxNxt = -1;
   /** Send window in bytes (already scaled). */
   sndWnd = 0;
   sndWl1 = 0;
@@ -294,7 +302,6 @@ export class TcpConnection {
     this.iss = p.iss >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
-    this.sndMax = this.iss;
     this.recover = this.iss;
     this.rxtEnd = this.iss;
     this.sndBufSeq = add(this.iss, 1);
@@ -377,7 +384,6 @@ export class TcpConnection {
     c.rcvAdv = add(c.rcvNxt, window);
     c.lastAckSent = c.rcvNxt;
     c.sndNxt = add(c.iss, 1);
-    c.sndMax = c.sndNxt;
     c.segsOut++;
     return c;
   }
@@ -572,7 +578,7 @@ export class TcpConnection {
   /** When unacknowledged data exceeds the user timeout (RFC 9293 3.10.8), or Infinity. */
   get userTimeoutAt(): number {
     const ut = this.config.userTimeout;
-    return ut > 0 && this.firstUnackedAt !== OFF && this.sndUna !== this.sndMax ? this.firstUnackedAt + ut : OFF;
+    return ut > 0 && this.firstUnackedAt !== OFF && this.sndUna !== this.sndNxt ? this.firstUnackedAt + ut : OFF;
   }
 
   /** An ICMP error about this connection (RFC 1122 4.2.3.9, RFC 5461). */
@@ -702,11 +708,36 @@ export class TcpConnection {
       return this.rack.pipe();
     }
     if (this.inRecovery && this.sackOk) {
-      return this.scoreboard.pipe(this.sndUna, this.sndMax, this.rxtEnd, this.sndMss, this.config.dupThresh);
+      return this.scoreboard.pipe(this.sndUna, this.sndNxt, this.rxtEnd, this.sndMss, this.config.dupThresh);
     }
-    let f = sub(this.sndNxt, this.sndUna);
+    // After a timeout only what went out again since counts (up to the go-back pointer).
+    let f = sub(this.sendPtr, this.sndUna);
     if (this.hasSacks) f -= Math.min(f, this.scoreboard.sackedBytes);
     return f;
+  }
+
+  /** Where the next segment dispatch() sends starts: rtxNxt while going back, else SND.NXT. */
+  get sendPtr(): number {
+    return this.rtxNxt === -1 ? this.sndNxt : this.rtxNxt;
+  }
+
+  /** @deprecated The same as sndNxt (highest sent plus one); an alias for fuzz/ and scripts that name it. */
+  get sndMax(): number {
+    return this.sndNxt;
+  }
+
+  /** Go back to resend from `seq` (a timeout, a SYN again): dispatch() sends from there. */
+  goBack(seq: number): void {
+    this.rtxNxt = seq === this.sndNxt ? -1 : seq;
+  }
+
+  /** The send pointer moves to `seq` (sent up to there); SND.NXT only ever moves forward. */
+  advanceSendPtr(seq: number): void {
+    if (this.rtxNxt !== -1 && lt(seq, this.sndNxt)) this.rtxNxt = seq;
+    else {
+      if (gt(seq, this.sndNxt)) this.sndNxt = seq;
+      this.rtxNxt = -1;
+    }
   }
 
   /** Sequence number one past the last byte the application queued (before any FIN). */
@@ -716,7 +747,7 @@ export class TcpConnection {
 
   /** Whether our FIN has been acknowledged. */
   get finAcked(): boolean {
-    return this.finQueued && ge(this.sndUna, add(this.finSeq, 1)) && this.sndMax !== this.iss;
+    return this.finQueued && ge(this.sndUna, add(this.finSeq, 1)) && this.sndNxt !== this.iss;
   }
 
   /** The application read: maybe reopen the window (receiver SWS avoidance, RFC 9293 3.8.6.2.2). */

@@ -82,7 +82,7 @@ export function tcpInfo(c: TcpConnection, now?: number): TcpInfo {
     challengeAcks: k.challengeAcks,
     dropped: k.dropped,
     outOfOrder: k.ooo,
-    unacked: Math.max(0, sub(c.sndMax, c.sndUna)),
+    unacked: Math.max(0, sub(c.sndNxt, c.sndUna)),
     inFlight: c.state === 'CLOSED' ? 0 : c.flightSize(),
     sendQueued: c.sendBuf.length,
     recvQueued: c.recvBuf.length,

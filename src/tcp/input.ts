@@ -63,7 +63,7 @@ function synSent(c: TcpConnection, seg: TcpRepr, now: number): void {
   const f = seg.flags;
   // first, check the ACK bit
   if (f & ACK) {
-    if (le(seg.ack, c.iss) || gt(seg.ack, c.sndMax)) {
+    if (le(seg.ack, c.iss) || gt(seg.ack, c.sndNxt)) {
       if (!(f & RST)) queueReset(c, seg.ack);
       drop(c, now, 'bad-ack', 'ACK outside (ISS, SND.NXT] in SYN-SENT');
       return;
@@ -86,6 +86,8 @@ function synSent(c: TcpConnection, seg: TcpRepr, now: number): void {
   c.negotiate(seg, now);
   if (f & ACK) {
     c.sndUna = seg.ack;
+    // A timeout that had us going back to resend the SYN is over: it is acknowledged.
+    if (c.rtxNxt !== -1 && lt(c.rtxNxt, c.sndUna)) c.advanceSendPtr(c.sndUna);
     c.sndWnd = seg.window; // a SYN's window is never scaled (RFC 7323 2.2)
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = seg.seq;
@@ -109,7 +111,7 @@ function synSent(c: TcpConnection, seg: TcpRepr, now: number): void {
     c.sndWnd = seg.window;
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = seg.seq;
-    c.sndNxt = c.iss; // output resends our SYN, now with ACK
+    c.goBack(c.iss); // output resends our SYN, now with ACK
     c.rtoAt = Infinity;
     c.setState('SYN-RECEIVED', 'rcv SYN (simultaneous open)');
   }
@@ -152,7 +154,7 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
 
   // A duplicate of the SYN that opened a passive connection: answer with the SYN,ACK again.
   if (c.state === 'SYN-RECEIVED' && f & SYN && !(f & (RST | ACK)) && seg.seq === c.irs) {
-    c.sndNxt = c.iss;
+    c.goBack(c.iss);
     return;
   }
 
@@ -239,7 +241,7 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
     return;
   }
   if (c.state === 'SYN-RECEIVED') {
-    if (gt(seg.ack, c.sndUna) && le(seg.ack, c.sndMax)) {
+    if (gt(seg.ack, c.sndUna) && le(seg.ack, c.sndNxt)) {
       c.sndWnd = seg.window << c.sndWscale;
       c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
       c.sndWl1 = seg.seq;
@@ -255,7 +257,7 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
     }
   }
   // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
-  if (gt(seg.ack, c.sndMax)) {
+  if (gt(seg.ack, c.sndNxt)) {
     // RFC 9293 3.10.7.4 fifth says "send an ACK"; RFC 5961 5.2 makes that ACK a challenge ACK,
     // throttled by section 7 like the others, so a flood of future ACKs is not reflected 1:1.
     if (c.allowChallengeAck(now)) c.ackNow = true;

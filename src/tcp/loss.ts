@@ -38,7 +38,7 @@ export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced:
   const rack = rackOf(c);
   // Step 4's DSACK bookkeeping: one step per round trip with a D-SACK, reset after 16 recoveries.
   const inRec = inLossRecovery(c);
-  rack.updateReoWndMult(dsack, c.sndUna, c.sndMax, rack.wasInRecovery && !inRec);
+  rack.updateReoWndMult(dsack, c.sndUna, c.sndNxt, rack.wasInRecovery && !inRec);
   rack.wasInRecovery = inRec;
   let ecrTs = -1;
   const ts = seg.options.timestamp;
@@ -57,7 +57,7 @@ export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced:
       // The probe repaired a single loss: respond as a fast recovery would, without the recovery.
       rack.tlpEndSeq = null;
       const cc = c.ensureCc();
-      cc.onLoss(now, sub(c.sndMax, c.sndUna));
+      cc.onLoss(now, sub(c.sndNxt, c.sndUna));
       cc.onRecoveryEnd(now);
       ccTrace(c, now, 'tlp repaired a loss');
     } else if (!advanced && !sackOpt && seg.payload.length === 0) {
@@ -83,9 +83,9 @@ export function detectAndArm(c: TcpConnection, now: number): void {
   if (!c.inRecovery && !lt(c.sndUna, c.recover)) {
     const cc = c.ensureCc();
     c.inRecovery = true;
-    c.recover = c.sndMax;
+    c.recover = c.sndNxt;
     c.rxtEnd = c.sndUna;
-    cc.onLoss(now, sub(c.sndMax, c.sndUna));
+    cc.onLoss(now, sub(c.sndNxt, c.sndUna));
     c.counters.fastRetrans++;
     ccTrace(c, now, 'rack loss');
     rack.tlpEndSeq = null; // TLP_init on entering fast recovery (7.1)
@@ -104,7 +104,7 @@ export function detectAndArm(c: TcpConnection, now: number): void {
  */
 export function scheduleTlp(c: TcpConnection, now: number): void {
   const rack = rackOf(c);
-  const flight = sub(c.sndMax, c.sndUna);
+  const flight = sub(c.sndNxt, c.sndUna);
   if (flight <= 0 || inLossRecovery(c) || rack.segsSacked > 0 || c.rtoAt === Infinity) {
     c.tlpAt = Infinity;
     return;
@@ -121,11 +121,11 @@ export function scheduleTlp(c: TcpConnection, now: number): void {
  */
 export function onPto(c: TcpConnection, now: number): void {
   const rack = rackOf(c);
-  if (c.sndUna !== c.sndMax && rack.tlpEndSeq === null && c.rtt.samples > rack.samplesAtProbe) {
+  if (c.sndUna !== c.sndNxt && rack.tlpEndSeq === null && c.rtt.samples > rack.samplesAtProbe) {
     c.tlpProbe = true;
     c.hooks.onPollNeeded?.();
   }
-  if (c.sndUna !== c.sndMax && c.rtoAt <= now) c.rtoAt = now + c.rtt.rto;
+  if (c.sndUna !== c.sndNxt && c.rtoAt <= now) c.rtoAt = now + c.rtt.rto;
 }
 
 /**
@@ -135,7 +135,7 @@ export function onPto(c: TcpConnection, now: number): void {
 export function probeSent(c: TcpConnection, isRetrans: boolean, now: number): void {
   c.rtoAt = now + c.rtt.rto;
   const rack = rackOf(c);
-  rack.tlpEndSeq = c.sndMax;
+  rack.tlpEndSeq = c.sndNxt;
   rack.tlpIsRetrans = isRetrans;
   rack.samplesAtProbe = c.rtt.samples;
   c.counters.tlpProbes++;
@@ -143,7 +143,7 @@ export function probeSent(c: TcpConnection, isRetrans: boolean, now: number): vo
 
 /** The reordering timer fired (RFC 8985 6.2 step 5). */
 export function onRackTimer(c: TcpConnection, now: number): void {
-  if (c.sndUna === c.sndMax) return;
+  if (c.sndUna === c.sndNxt) return;
   detectAndArm(c, now);
 }
 
@@ -165,7 +165,7 @@ export function nextLost(c: TcpConnection): { start: number; end: number } | nul
     const r = rack.firstLost();
     if (r === null) return null;
     const hole = c.hasSacks ? c.scoreboard.nextHole(r.start, r.end) : { start: r.start, end: r.end };
-    if (hole !== null && lt(hole.start, c.sndMax)) return hole;
+    if (hole !== null && lt(hole.start, c.sndNxt)) return hole;
     rack.clearLost(r.start);
   }
   return null;

@@ -34,7 +34,7 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
   switch (c.state) {
     case 'SYN-SENT':
     case 'SYN-RECEIVED':
-      if (c.sndNxt === c.iss) sendSyn(c, now, emit);
+      if (c.sendPtr === c.iss) sendSyn(c, now, emit);
       else if (c.ackNow && c.state === 'SYN-RECEIVED') emit(segment(c, c.sndNxt, ACK, NO_PAYLOAD, now));
       c.ackNow = false;
       return;
@@ -43,31 +43,31 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
       return;
     default:
       // CLOSE in SYN-RECEIVED went to FIN-WAIT-1 before our SYN was acknowledged: a timeout
-      // (sndNxt back at ISS) resends the SYN,ACK ahead of the FIN (RFC 9293 3.10.4).
-      if (c.sndNxt === c.iss && c.sndUna === c.iss) sendSyn(c, now, emit);
+      // (going back to ISS) resends the SYN,ACK ahead of the FIN (RFC 9293 3.10.4).
+      if (c.sendPtr === c.iss && c.sndUna === c.iss) sendSyn(c, now, emit);
       break;
   }
   let sent = false;
   if (c.tlpProbe) {
     c.tlpProbe = false;
-    if (canSend(c) && c.sndUna !== c.sndMax) sent = sendLossProbe(c, now, emit) || sent;
+    if (canSend(c) && c.sndUna !== c.sndNxt) sent = sendLossProbe(c, now, emit) || sent;
   }
   if (c.pendingRetransmit !== -1) {
     const seq = c.pendingRetransmit;
     c.pendingRetransmit = -1;
-    if (lt(seq, c.sndMax) && !lt(seq, c.sndUna)) sent = sendAt(c, seq, c.sndMss, now, emit, true, 'fast') || sent;
+    if (lt(seq, c.sndNxt) && !lt(seq, c.sndUna)) sent = sendAt(c, seq, c.sndMss, now, emit, true, 'fast') || sent;
   }
   if (canSend(c)) {
-    const maxBefore = c.sndMax;
+    const nxtBefore = c.sndNxt;
     sent = sendData(c, now, emit) || sent;
     // RFC 8985 7.2: (re)start the probe timeout after sending new data.
-    if (gt(c.sndMax, maxBefore) && rackActive(c)) scheduleTlp(c, now);
+    if (gt(c.sndNxt, nxtBefore) && rackActive(c)) scheduleTlp(c, now);
   }
   if (!sent && (c.ackNow || now >= c.delackAt)) {
-    // A pure ACK carries the highest sequence number sent (RFC 9293's SND.NXT): after a timeout
-    // our retransmission pointer sndNxt may be below what the peer already holds, and an ACK
-    // numbered there would be unacceptable to it (and answered with an ACK, forever).
-    emit(segment(c, c.sndMax, ACK, NO_PAYLOAD, now));
+    // A pure ACK carries SND.NXT (RFC 9293 3.3.1), never the go-back pointer rtxNxt: that may be
+    // below what the peer already holds, and an ACK numbered there would be unacceptable to it
+    // (and answered with an ACK, forever).
+    emit(segment(c, c.sndNxt, ACK, NO_PAYLOAD, now));
   }
 }
 
@@ -112,8 +112,7 @@ function sendSyn(c: TcpConnection, now: number, emit: Emit): void {
     c.rcvAdv = add(c.rcvNxt, window);
     c.lastAckSent = c.rcvNxt;
   }
-  c.sndNxt = add(c.iss, 1);
-  if (gt(c.sndNxt, c.sndMax) || c.sndMax === c.iss) c.sndMax = c.sndNxt;
+  c.advanceSendPtr(add(c.iss, 1));
   if (c.retransmits === 0) {
     c.rttSeq = c.iss;
     c.rttStart = now;
@@ -137,27 +136,28 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
   else if (lt(c.sndUna, c.recover) && rackActive(c)) sent = rackRecovery(c, now, emit);
   for (;;) {
     let limit = c.sndMss;
-    if (lt(c.sndNxt, c.sndMax) && c.hasSacks) {
+    if (c.rtxNxt !== -1 && c.hasSacks) {
       // After a timeout, skip what the peer already holds (RFC 6675 5.1).
-      const hole = c.scoreboard.nextHole(c.sndNxt, c.sndMax);
-      if (hole === null) c.sndNxt = c.sndMax;
+      const hole = c.scoreboard.nextHole(c.rtxNxt, c.sndNxt);
+      if (hole === null) c.rtxNxt = -1;
       else {
-        c.sndNxt = hole.start;
+        c.rtxNxt = hole.start;
         limit = Math.min(limit, sub(hole.end, hole.start));
       }
     }
-    const avail = sub(c.sndBufEnd, c.sndNxt);
+    const ptr = c.sendPtr;
+    const avail = sub(c.sndBufEnd, ptr);
     const flight = c.flightSize();
     const cwndAvail = cc.cwnd + c.inflation - flight;
-    const wndAvail = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
-    const retrans = lt(c.sndNxt, c.sndMax);
+    const wndAvail = sub(add(c.sndUna, c.sndWnd), ptr);
+    const retrans = c.rtxNxt !== -1;
     if (avail > 0) {
       const usable = Math.min(wndAvail, cwndAvail);
       if (usable <= 0 && !c.forceSend) break;
       let len = Math.min(limit, avail, c.forceSend ? Math.max(1, usable) : usable);
       if (!retrans && len < c.sndMss && !c.forceSend) {
         // Nagle (RFC 9293 3.7.4) and sender SWS avoidance (3.8.6.2.1).
-        const nothingOutstanding = c.sndMax === c.sndUna;
+        const nothingOutstanding = c.sndNxt === c.sndUna;
         const allQueued = len === avail;
         const bigEnough = c.maxSndWnd > 0 && len >= c.maxSndWnd / 2;
         if (!(allQueued && (c.config.noDelay || nothingOutstanding)) && !bigEnough) break;
@@ -165,16 +165,15 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
       c.forceSend = false;
       if (len <= 0) break;
       len = Math.max(1, len);
-      if (!sendAt(c, c.sndNxt, len, now, emit, retrans, 'rto')) break; // nothing there (SYN space)
+      if (!sendAt(c, ptr, len, now, emit, retrans, 'rto')) break; // nothing there (SYN space)
       sent = true;
       continue;
     }
-    if (c.finQueued && c.sndNxt === c.finSeq) {
+    if (c.finQueued && ptr === c.finSeq) {
       // A bare FIN (the data before it is all sent).
       emit(segment(c, c.finSeq, FIN | ACK, NO_PAYLOAD, now));
       afterSend(c, c.finSeq, 1, now, retrans);
-      c.sndNxt = add(c.finSeq, 1);
-      if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+      c.advanceSendPtr(add(c.finSeq, 1));
       sent = true;
     }
     break;
@@ -182,7 +181,7 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
   // Persist (RFC 9293 3.8.6.1): data waits, the window is shut, nothing is in flight to bring an ACK.
   if (
     sub(c.sndBufEnd, c.sndNxt) > 0 &&
-    c.sndMax === c.sndUna &&
+    c.sndNxt === c.sndUna &&
     c.persistAt === Infinity &&
     c.rtoAt === Infinity
   ) {
@@ -198,7 +197,7 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
 function sendLossProbe(c: TcpConnection, now: number, emit: Emit): boolean {
   const avail = sub(c.sndBufEnd, c.sndNxt);
   const wndAvail = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
-  if (c.sndNxt === c.sndMax && avail > 0 && wndAvail > 0) {
+  if (c.rtxNxt === -1 && avail > 0 && wndAvail > 0) {
     if (!sendAt(c, c.sndNxt, Math.min(c.sndMss, wndAvail), now, emit, false, 'tlp')) return false;
     probeSent(c, false, now);
     return true;
@@ -286,8 +285,8 @@ function sendAt(
   } else {
     c.counters.bytesSent += len;
   }
-  if (!lt(add(seq, used), c.sndNxt) && le(seq, c.sndNxt)) c.sndNxt = add(seq, used);
-  if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+  const ptr = c.sendPtr;
+  if (!lt(add(seq, used), ptr) && le(seq, ptr)) c.advanceSendPtr(add(seq, used));
   return true;
 }
 
@@ -379,11 +378,15 @@ function bare(c: TcpConnection, seq: number, ack: number, flags: number): TcpRep
   };
 }
 
-/** ABORT's reset: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (RFC 9293 3.10.5; ACK set as Linux does). */
+/**
+ * ABORT's reset: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (RFC 9293 3.10.5; ACK set as Linux does).
+ * While going back after a timeout it carries the go-back pointer, as it always has here: that is
+ * usually the peer's RCV.NXT, which RFC 5961 3.2 takes without a challenge.
+ */
 export function sendRst(c: TcpConnection, now: number, emit: Emit): void {
   void now;
   c.segsOut++;
-  emit(bare(c, c.sndNxt, c.rcvNxt, RST | ACK));
+  emit(bare(c, c.sendPtr, c.rcvNxt, RST | ACK));
 }
 
 /** A zero-window or keepalive probe: an old sequence number forces the peer to ACK (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6). */

@@ -80,34 +80,36 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
     }
     c.rtt.backoff();
     c.rttSeq = -1;
-    c.sndNxt = c.iss; // dispatch() sends the SYN (or SYN,ACK) again
+    c.goBack(c.iss); // dispatch() sends the SYN (or SYN,ACK) again
     return;
   }
-  if (c.sndUna === c.sndMax) return; // nothing outstanding any more
+  if (c.sndUna === c.sndNxt) return; // nothing outstanding any more
   const userTimedOut = c.config.userTimeout > 0 && now - c.firstUnackedAt >= c.config.userTimeout;
   if (c.retransmits > c.config.retries || userTimedOut) {
     c.fail(c.softError ?? 'ETIMEDOUT', userTimedOut ? 'user timeout: data unacknowledged' : 'connection timed out (retransmissions exhausted)');
     return;
   }
   const cc = c.ensureCc();
-  cc.onTimeout(now, sub(c.sndMax, c.sndUna));
+  cc.onTimeout(now, sub(c.sndNxt, c.sndUna));
   if (c.hooks.onTrace) c.trace({ type: 'cc', t: now, host: '', cwnd: cc.cwnd, ssthresh: cc.ssthresh, reason: 'timeout' });
   c.inRecovery = false;
   c.inflation = 0;
   c.dupAcks = 0;
-  c.recover = c.sndMax; // RFC 6582 section 4
+  c.recover = c.sndNxt; // RFC 6582 section 4
   c.rxtEnd = c.sndUna;
   if (rackActive(c)) rackOnRto(c);
   c.rtt.backoff();
   c.rttSeq = -1;
-  c.sndNxt = c.sndUna; // go back: dispatch() resends from the oldest unacknowledged byte
+  // RFC 6298 5.4: retransmit the earliest unacknowledged segment; dispatch() goes on from there
+  // (go-back-N) while SND.NXT stays where it is (RFC 9293 3.3.1).
+  c.goBack(c.sndUna);
   c.rtoAt = now + c.rtt.rto; // re-armed even if nothing can leave now (RFC 6298 5.5-5.6)
 }
 
 /** Zero-window probe, or a forced send past Nagle/SWS when the window is open but small. */
 function persist(c: TcpConnection, now: number, emit: Emit): void {
-  if (sub(c.sndBufEnd, c.sndNxt) <= 0) return;
-  if (c.sndWnd - sub(c.sndNxt, c.sndUna) > 0) {
+  if (sub(c.sndBufEnd, c.sendPtr) <= 0) return;
+  if (c.sndWnd - sub(c.sendPtr, c.sndUna) > 0) {
     c.forceSend = true;
     return;
   }
