@@ -20,6 +20,7 @@ import { dispatch, sendRst } from './output.js';
 import { onTimers } from './timers.js';
 import { tcpInfo, type TcpInfo } from './info.js';
 import { newCounters, type TcpCounters } from './counters.js';
+import { ReplyLimits } from './reply-limits.js';
 
 export type TcpErrorCode =
   | 'ECONNREFUSED'
@@ -78,9 +79,6 @@ export function tcpError(code: TcpErrorCode, message: string): Error & { code: T
 
 /** Thirty-two bit "infinity" for deadlines that are off. */
 const OFF = Infinity;
-/** Least time between ACKs for out-of-window segments without text, ms (Linux: 500). */
-export const OOW_ACK_INTERVAL = 500;
-
 /** Deadlines (ms, Infinity = off) kept out of the TCB until one is first armed (see TcpConnection). */
 interface LaterDeadlines {
   persistAt: number;
@@ -89,19 +87,6 @@ interface LaterDeadlines {
   finWait2At: number;
   rackAt: number;
   tlpAt: number;
-}
-
-/** State of the reply rate limits (RFC 5961 section 7 challenge ACKs; out-of-window ACKs). */
-interface ReplyLimits {
-  /** Challenge ACKs sent in the current one-second window, and when it began. */
-  challengeAcks: number;
-  challengeWindowStart: number;
-  /** When we last answered an out-of-window segment without text (allowOutOfWindowAck). */
-  lastOowAckAt: number;
-}
-
-function newLimits(): ReplyLimits {
-  return { challengeAcks: 0, challengeWindowStart: -OFF, lastOowAckAt: -OFF };
 }
 
 export class TcpConnection {
@@ -762,32 +747,16 @@ export class TcpConnection {
     if (this.recvBuf.length === 0 && !this.hasOutOfOrder) this.recvBuf.release();
   }
 
-  /**
-   * May we ACK an out-of-window segment that carries no text? At most one such ACK per
-   * OOW_ACK_INTERVAL ms (as Linux's net.ipv4.tcp_invalid_ratelimit): it breaks ACK loops between
-   * desynchronised ends and caps what a forged-ACK flood gets reflected. Data segments, and any
-   * segment while our window is zero (a window probe, RFC 9293 3.8.6.1), are always answered
-   * without asking (input.ts).
-   */
+  /** May we ACK an out-of-window segment without text now? (input.ts answers data and zero-window probes always.) */
   allowOutOfWindowAck(now: number): boolean {
-    const l = (this.#limits ??= newLimits());
-    if (now - l.lastOowAckAt < OOW_ACK_INTERVAL) {
-      this.counters.oowAcksSkipped++;
-      return false;
-    }
-    l.lastOowAckAt = now;
-    return true;
+    if ((this.#limits ??= new ReplyLimits()).allowOutOfWindowAck(now)) return true;
+    this.counters.oowAcksSkipped++;
+    return false;
   }
 
-  /** Increment and count a challenge ACK within the per-second budget (RFC 5961 section 7). */
+  /** May a challenge ACK go out now, within challengeAckLimit per second (RFC 5961 section 7)? */
   allowChallengeAck(now: number): boolean {
-    const l = (this.#limits ??= newLimits());
-    if (now - l.challengeWindowStart >= 1000) {
-      l.challengeWindowStart = now;
-      l.challengeAcks = 0;
-    }
-    if (l.challengeAcks >= this.config.challengeAckLimit) return false;
-    l.challengeAcks++;
+    if (!(this.#limits ??= new ReplyLimits()).allowChallengeAck(now, this.config.challengeAckLimit)) return false;
     this.counters.challengeAcks++;
     return true;
   }

@@ -190,7 +190,7 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
       if (segLen > 0 && !(f & RST)) c.ackNow = true;
     } else {
       // RFC 9293 3.10.7.4 first: answer with an ACK (not a RST). A segment without text is
-      // answered at most once per OOW_ACK_INTERVAL: two ends that disagree about the sequence
+      // answered at most once per OOW_ACK_INTERVAL (reply-limits.ts): two ends that disagree about the sequence
       // space (a desynchronised connection) would otherwise ACK each other's ACKs forever, and a
       // flood of forged ACKs would be reflected one for one (Linux's tcp_invalid_ratelimit).
       // With our window at zero every probe is answered: the peer learns the window only so
