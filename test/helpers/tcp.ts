@@ -368,26 +368,23 @@ export function finWait2(over: TcpConfigInput = {}, synOptions: TcpOptions = {})
   return h;
 }
 
-/** CLOSE-WAIT: the peer's FIN <SEQ=REMOTE_ISS+1> arrived and was ACKed; we have not closed. */
-export function closeWait(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
-  const h = establishedWith(over, synOptions);
-  const out = h.send({ seq: h.rseq, ack: LOCAL_ISS + 1, flags: FIN | ACK });
-  expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 2 }, 'fixture closeWait');
+/** The peer's FIN <SEQ=REMOTE_ISS+1> (acknowledging `ack`) arrives: we ACK it from `seq` and reach `state`. */
+function peerFin(h: Harness, ack: number, seq: number, state: TcpStateName, fixture: string): Harness {
+  expectSeg(h.send({ seq: h.rseq, ack, flags: FIN | ACK }), { flags: ACK, seq, ack: REMOTE_ISS + 2 }, `fixture ${fixture}`);
   h.rseq = add(h.rseq, 1);
   h.flush();
-  assert.equal(h.state, 'CLOSE-WAIT');
+  assert.equal(h.state, state);
   return h;
+}
+
+/** CLOSE-WAIT: the peer's FIN <SEQ=REMOTE_ISS+1> arrived and was ACKed; we have not closed. */
+export function closeWait(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
+  return peerFin(establishedWith(over, synOptions), LOCAL_ISS + 1, LOCAL_ISS + 1, 'CLOSE-WAIT', 'closeWait');
 }
 
 /** CLOSING: both FINs crossed; ours is not yet acknowledged. */
 export function closing(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
-  const h = finWait1(over, synOptions);
-  const out = h.send({ seq: h.rseq, ack: LOCAL_ISS + 1, flags: FIN | ACK });
-  expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 2, ack: REMOTE_ISS + 2 }, 'fixture closing');
-  h.rseq = add(h.rseq, 1);
-  h.flush();
-  assert.equal(h.state, 'CLOSING');
-  return h;
+  return peerFin(finWait1(over, synOptions), LOCAL_ISS + 1, LOCAL_ISS + 2, 'CLOSING', 'closing');
 }
 
 /** LAST-ACK: the peer closed first, then we did; our FIN <SEQ=LOCAL_ISS+1> is unacknowledged. */
@@ -402,13 +399,7 @@ export function lastAck(over: TcpConfigInput = {}, synOptions: TcpOptions = {}):
 
 /** TIME-WAIT via FIN-WAIT-2 (we closed first); entered at h.now, so it ends at h.now + 2*MSL. */
 export function timeWait(over: TcpConfigInput = {}, synOptions: TcpOptions = {}): Harness {
-  const h = finWait2(over, synOptions);
-  const out = h.send({ seq: h.rseq, ack: LOCAL_ISS + 2, flags: FIN | ACK });
-  expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 2, ack: REMOTE_ISS + 2 }, 'fixture timeWait');
-  h.rseq = add(h.rseq, 1);
-  h.flush();
-  assert.equal(h.state, 'TIME-WAIT');
-  return h;
+  return peerFin(finWait2(over, synOptions), LOCAL_ISS + 2, LOCAL_ISS + 2, 'TIME-WAIT', 'timeWait');
 }
 
 /** Collect the state changes a harness saw as "FROM->TO" strings (for edge coverage). */
