@@ -10,7 +10,7 @@ import { VirtualClock } from '../util/virtual-clock.js';
 import type { TimerHandle } from '../util/clock.js';
 import { createMemoryPair } from '../link/memory.js';
 import type { Link } from '../link/link.js';
-import { establishIdlePairs, gc, nowMs, pattern } from './harness.js';
+import { establishIdlePairs, gc, memoryPerEndpoint, nowMs, pattern } from './harness.js';
 import type { BulkResult, ScalingRun, SynackBench } from './synack.js';
 
 interface Entry {
@@ -268,19 +268,13 @@ export const coreBench: SynackBench = {
   },
 
   async memory(n: number): Promise<{ heapPerConn: number; rssPerConn: number }> {
-    gc();
-    const before = process.memoryUsage();
-    const w = world(1500);
-    const keep = idlePairs(w, n, 5000);
-    gc();
-    const after = process.memoryUsage();
-    // Both ends are synack connections: divide by the 2n endpoints.
-    const endpoints = 2 * n;
-    if (keep.length !== endpoints) throw new Error(`expected ${endpoints} endpoints, have ${keep.length}`);
-    const r = { heapPerConn: (after.heapUsed - before.heapUsed) / endpoints, rssPerConn: (after.rss - before.rss) / endpoints };
-    keep.length = 0;
-    return r;
+    return memoryPerEndpoint(n, () => {
+      const keep = idlePairs(world(1500), n, 5000);
+      if (keep.length !== 2 * n) throw new Error(`expected ${2 * n} endpoints, have ${keep.length}`);
+      return () => void (keep.length = 0);
+    });
   },
+
 
   async scaling(n: number): Promise<ScalingRun> {
     const w = world(1500);

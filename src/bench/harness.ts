@@ -330,3 +330,19 @@ export function establishIdlePairs<C extends HasState>(
   if (established !== 2 * n) throw new Error(`idle pairs: ${established} of ${2 * n} endpoints established`);
   return keep;
 }
+
+/**
+ * Heap and RSS growth per endpoint for `n` idle connection pairs (2n endpoints, both synack):
+ * `establish` builds them (after the baseline is taken) and returns what releases them afterwards.
+ */
+export function memoryPerEndpoint(n: number, establish: () => () => void): { heapPerConn: number; rssPerConn: number } {
+  gc();
+  const before = process.memoryUsage();
+  const release = establish();
+  gc();
+  const after = process.memoryUsage();
+  const endpoints = 2 * n;
+  const r = { heapPerConn: (after.heapUsed - before.heapUsed) / endpoints, rssPerConn: (after.rss - before.rss) / endpoints };
+  release();
+  return r;
+}

@@ -6,7 +6,7 @@ import type { TcpConfigInput } from '../tcp/config.js';
 import { VirtualClock } from '../util/virtual-clock.js';
 import { seededRandom } from '../util/random.js';
 import { createMemoryPair } from '../link/memory.js';
-import { establishIdlePairs, gc, nowMs, pattern } from './harness.js';
+import { establishIdlePairs, gc, memoryPerEndpoint, nowMs, pattern } from './harness.js';
 import type { BulkResult, ScalingRun, SynackBench } from './synack.js';
 
 interface World {
@@ -164,20 +164,17 @@ export const stackBench: SynackBench = {
   },
 
   async memory(n: number): Promise<{ heapPerConn: number; rssPerConn: number }> {
-    gc();
-    const before = process.memoryUsage();
-    const w = world(1500);
-    const keep = idlePairs(w, n, 5000);
-    gc();
-    const after = process.memoryUsage();
-    // Both ends are synack connections: divide by the 2n endpoints.
-    const endpoints = 2 * n;
-    const r = { heapPerConn: (after.heapUsed - before.heapUsed) / endpoints, rssPerConn: (after.rss - before.rss) / endpoints };
-    keep.length = 0;
-    w.client.close();
-    w.server.close();
-    return r;
+    return memoryPerEndpoint(n, () => {
+      const w = world(1500);
+      const keep = idlePairs(w, n, 5000);
+      return () => {
+        keep.length = 0;
+        w.client.close();
+        w.server.close();
+      };
+    });
   },
+
 
   async scaling(n: number): Promise<ScalingRun> {
     const w = world(1500);
