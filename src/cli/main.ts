@@ -19,8 +19,8 @@ Usage: synack <command> [options]
 
 Commands:
   demo               run a client and a server on two in-memory stacks and draw the connection
-  lab                the lab in your browser: two stacks, the ladder, states and the TCB, live
   trace FILE.pcap    draw the ladder of every TCP connection in a capture, with inferred states
+  lab                the lab in your browser: two stacks, the ladder, states and the TCB, live
   serve DIR          HTTP file server on a TUN device (Node's http over synack)
   get URL            HTTP GET through synack on a TUN device
   nc HOST PORT       netcat over synack on a TUN device (-l to listen)
