@@ -146,7 +146,9 @@ export async function pdrillCommand(argv: string[], io: CliIo): Promise<number> 
       continue;
     }
     const linux = profile === null ? headerProfile(text) : profile === 'linux';
+    // run_all.py's variants: IPv6 runs with --mtu=1520, so the MSS stays 1460 as over IPv4.
     const variantOpts: ScriptOption[] = job.variant === null ? [] : [{ name: 'ip_version', value: job.variant, line: 0, col: 0 }];
+    if (job.variant === 'ipv6') variantOpts.push({ name: 'mtu', value: '1520', line: 0, col: 0 });
     const scriptDir = dirname(resolve(f));
     const r = runScript(text, {
       path: f,

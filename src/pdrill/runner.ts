@@ -25,7 +25,7 @@ import { parseIpPacket, buildTcpPacket } from '../wire/packet.js';
 import { parseTcp, TcpFlag, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
 import { parseIp } from '../wire/address.js';
 import { onesSum, foldChecksum, pseudoHeaderSum, write16 } from '../wire/bytes.js';
-import { sub } from '../wire/seq.js';
+import { add, gt, lt, sub } from '../wire/seq.js';
 
 /**
  * What `--linux` sets: LINUX_PROFILE (RTO 1 s initial / 200 ms minimum, wscale 7, CUBIC, SACK,
@@ -123,6 +123,8 @@ class Unsupported extends Error {}
 interface Captured {
   readonly at: number; // usecs
   readonly seg: TcpRepr | null;
+  /** The segment repeats sequence space sent before (a retransmission). */
+  readonly retransmit?: boolean;
   readonly options: readonly WireOption[] | null;
   readonly note: string;
 }
@@ -187,6 +189,8 @@ class Runner {
   /** The host's sysctls as the script's shell lines set them. */
   private readonly sysctls = new LinuxSysctls();
   private readonly notes = new Set<string>();
+  /** End of the highest sequence space the stack has sent (live numbers), to tell retransmissions. */
+  private sentEnd: number | null = null;
 
   constructor(
     private readonly path: string,
@@ -394,7 +398,10 @@ class Runner {
     const options = decodeOptionList(bytes.subarray(20, doff));
     const seg = t.value;
     const note = this.describe(seg, options);
-    this.outQ.push({ at, seg, options, note });
+    const end = add(seg.seq, seg.payload.length);
+    const retransmit = this.sentEnd !== null && seg.payload.length > 0 && lt(seg.seq, this.sentEnd);
+    if (this.sentEnd === null || seg.flags & TcpFlag.SYN || gt(end, this.sentEnd)) this.sentEnd = end;
+    this.outQ.push({ at, seg, options, note, retransmit });
     this.log(`${formatSecs(at)} > ${note}`);
   }
 
@@ -420,7 +427,7 @@ class Runner {
     // Look past the deadline (up to two minutes) so a late packet is reported with its time.
     const horizon = deadline === Infinity ? this.now() + 600e6 : deadline + 120e6;
     const scriptLine = `script packet: ${formatSecs(sched.start)} ${spec.text.replace(/^>\s*/, '')}`;
-    const agg = new SegmentAggregator(spec.payloadLen);
+    const agg = new SegmentAggregator(spec.payloadLen, true);
     let firstAt = -1;
     let gathered = 0;
     let gatheredEnd: number | null = null;
@@ -440,7 +447,7 @@ class Runner {
       if (p.seg === null) this.fail(ev.line, `error handling packet: expected a TCP packet, got a ${p.note}`, scriptLine, actualLine);
       this.checkPorts(ev.line, spec, p.seg, scriptLine, actualLine);
       if (firstAt < 0) firstAt = p.at;
-      const a = agg.offer(p.seg);
+      const a = agg.offer(p.seg, p.retransmit === true);
       if (a.kind === 'mismatch') {
         // The aggregator speaks live numbers; say where the gathered data ends in script space.
         const off = this.space.localOffset();
