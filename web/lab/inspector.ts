@@ -7,13 +7,13 @@ import { formatIp } from '../../src/wire/address.js';
 import { add } from '../../src/wire/seq.js';
 import type { Lang } from './i18n.js';
 import { tr } from './i18n.js';
+import { esc } from './html.js';
 
 /** Sequence space a segment uses: its bytes, plus one for SYN and one for FIN. */
 export function seqSpace(e: SegmentEvent): number {
   return e.len + (e.flags.includes('SYN') ? 1 : 0) + (e.flags.includes('FIN') ? 1 : 0);
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** "0000  45 00 ..." lines, 16 bytes each. */
 export function hexDump(b: Uint8Array): string {

@@ -13,13 +13,13 @@ import { stateDiagramSvg, type DiagramMarks } from './state-diagram.js';
 import { inspectSegment } from './inspector.js';
 import { STORIES, beatReached } from './stories.js';
 import { tr, type Lang, type TextKey } from './i18n.js';
+import { esc } from './html.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (el === null) throw new Error(`missing #${id}`);
   return el as T;
 };
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 type Mode = { kind: 'run'; run: LabRun } | { kind: 'pcap'; name: string; conns: InferredConnection[]; pick: number; raw: Uint8Array[][] } | { kind: 'watch'; events: TraceEvent[]; pick: string | null };
 

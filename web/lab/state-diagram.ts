@@ -1,6 +1,7 @@
 // The RFC 9293 (3.3.2) state diagram drawn as SVG from the code's own transition table
 // (src/tcp/state.ts TRANSITIONS), with each endpoint's current state marked by name, not only colour.
 import { TRANSITIONS, ALL_STATES, type TcpStateName } from '../../src/tcp/state.js';
+import { esc } from './html.js';
 
 /** Grid positions (column, row) in the usual textbook layout. */
 const POS: Record<TcpStateName, [number, number]> = {
@@ -24,7 +25,6 @@ const X0 = 70;
 const Y0 = 22;
 const at = (s: TcpStateName): [number, number] => [X0 + POS[s][0] * CW, Y0 + POS[s][1] * RH];
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Where each side is now, and the edge it took last (highlighted). */
 export interface DiagramMarks {
