@@ -24,7 +24,7 @@ test('synack lab rejects a bad port and stray arguments with exit 2', async () =
   for (const argv of [['lab', '--port', '70000'], ['lab', '--port', 'x'], ['lab', 'extra']]) {
     const r = await run(argv);
     assert.equal(r.code, 2, argv.join(' '));
-    assert.match(r.err, /synack: .*\nRun 'synack help lab' for usage\./);
+    assert.match(r.err, /^synack: .*synack help lab/i);
     assert.doesNotMatch(r.err, /\n\s+at /);
   }
 });
