@@ -1,6 +1,7 @@
-// Compiles src/ to dist/ (npm's `prepare`, so `npm install` in a checkout and `npm pack` both run
-// it), but only when a source or tsconfig changed since the last good build: a second
-// `npm install` costs no compile. A fresh build starts from an empty dist/ so nothing stale ships.
+// Builds dist/ (npm's `prepare`, so `npm install` in a checkout and `npm pack` both run it): src/
+// compiled by tsc, then the lab's browser bundle (scripts/build-lab.mjs, into dist/lab). Only when
+// a source or tsconfig changed since the last good build: a second `npm install` costs no
+// compile. A fresh build starts from an empty dist/ so nothing stale ships.
 // Usage: node scripts/build-dist.mjs [--force]
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +21,7 @@ function newest(path) {
   return t;
 }
 
-const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json'].map((p) => join(root, p));
+const inputs = ['src', 'web', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-lab.mjs'].map((p) => join(root, p)).filter((p) => existsSync(p));
 if (!process.argv.includes('--force') && existsSync(stamp) && existsSync(join(root, 'dist/index.js'))) {
   const stampTime = statSync(stamp).mtimeMs;
   if (inputs.every((p) => newest(p) <= stampTime)) {
@@ -35,6 +36,14 @@ const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.jso
 if (r.status !== 0) {
   console.error('synack: compiling src/ to dist/ failed (see above)');
   process.exit(r.status ?? 1);
+}
+const lab = join(root, 'scripts/build-lab.mjs');
+if (existsSync(lab)) {
+  const l = spawnSync(process.execPath, [lab], { cwd: root, stdio: 'inherit' });
+  if (l.status !== 0) {
+    console.error('synack: building the lab into dist/lab failed (see above)');
+    process.exit(l.status ?? 1);
+  }
 }
 mkdirSync(dirname(stamp), { recursive: true });
 writeFileSync(stamp, `${started.toISOString()}\n`);
