@@ -89,7 +89,9 @@ export async function getCommand(argv: readonly string[], io: CliIo): Promise<nu
       process.once('SIGINT', onInt);
       const sock = net.connect({ host, port });
       sock.on('error', (e: Error & { code?: string }) => finish(exitFor(e.code), e.message));
-      const req = request(url, { agent: false, createConnection: () => sock as never, headers: { 'user-agent': 'synack-get' } }, (res) => {
+      // No `agent`: with createConnection and no agent Node's client uses this socket (`agent: false`
+      // would make a fresh http.Agent, which ignores createConnection and opens a kernel socket).
+      const req = request(url, { createConnection: () => sock as never, headers: { 'user-agent': 'synack-get' } }, (res) => {
         if (verbose) {
           io.err(`HTTP/${res.httpVersion} ${res.statusCode ?? 0} ${res.statusMessage ?? ''}\n`);
           for (let i = 0; i < res.rawHeaders.length; i += 2) io.err(`${res.rawHeaders[i] ?? ''}: ${res.rawHeaders[i + 1] ?? ''}\n`);

@@ -206,7 +206,7 @@ export { stack, ladder, why, code, wrong, t };
 
       const serve = run(['serve', site, '--port', '8080'], '/dev/null');
       await serve.waitFor('listening on port 8080');
-      const curl = await host.ns.exec(process.execPath, ['-e', `require('node:http').get('http://${V4.stack}:8080/hello.txt', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(r.socket.remoteAddress + ' ' + r.statusCode + ' ' + b.trim())); })`]);
+      const curl = await host.ns.exec(process.execPath, ['-e', `require('node:http').get('http://${V4.stack}:8080/hello.txt', (r) => { const peer = r.socket.remoteAddress; let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(peer + ' ' + r.statusCode + ' ' + b.trim())); })`]);
       assert.equal(curl.stdout.trim(), `${V4.stack} 200 hello from the installed package`, curl.stderr);
       await serve.waitFor(new RegExp(`${V4.kernel.replace(/\./g, '\\.')}\\b.*GET /hello\\.txt\\b.*\\b200\\b`), 5000);
       serve.proc.kill('SIGINT');
