@@ -135,6 +135,15 @@ export { stack, ladder, why, code, wrong, t };
     assert.equal(r.status, 0, `tsc on check.ts:\n${r.stdout}${r.stderr}`);
   });
 
+  test('a second build compiles nothing: dist/ and the addon are up to date after the pack above', () => {
+    // What a second `npm install` in the checkout runs (install, then prepare).
+    const native = ok(sh(process.execPath, [join(repo, 'scripts/build-native.mjs')], { cwd: repo }), 'build-native');
+    const dist = ok(sh(process.execPath, [join(repo, 'scripts/build-dist.mjs')], { cwd: repo }), 'build-dist');
+    assert.equal(dist, 'synack: dist/ is up to date\n');
+    const built = existsSync(join(repo, 'native/build/Release/synack_tun.node'));
+    assert.match(native, built ? /^synack: TUN addon up to date/ : /^synack: TUN addon not available/);
+  });
+
   test('npx synack runs from the install: version, demo, help, and one-line usage errors', () => {
     const env = { ...process.env, NO_COLOR: '1' };
     assert.equal(ok(sh('npx', ['--no-install', 'synack', 'version'], { env }), 'synack version'), `synack ${pkg.version}\n`);
