@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tunUnavailableReason } from '../../src/link/tun.js';
-import { missingTool, netnsUnavailableReason, type Netns, type NetnsHarness } from '../helpers/netns.js';
+import assert from 'node:assert/strict';
+import { missingTool, netnsUnavailableReason, type LinkStats, type Netns, type NetnsHarness } from '../helpers/netns.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const cliEntry = fileURLToPath(new URL('./synack-cli.ts', import.meta.url));
@@ -221,4 +222,48 @@ export async function tunHost(h: NetnsHarness, opts: { mtu?: number; netem?: str
 
 export function hasTool(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * What the kernel counted on the TUN device and in its TCP since `start()`: the oracle that a transfer
+ * really crossed synack. With synack out of the path (a kernel socket to a kernel address) the bytes
+ * would go over `lo` and these counters would stay near zero.
+ */
+export class PathWitness {
+  private constructor(
+    private readonly host: TunHost,
+    private readonly link0: LinkStats,
+    private readonly tcp0: Record<string, number>,
+  ) {}
+
+  static async start(host: TunHost): Promise<PathWitness> {
+    return new PathWitness(host, await host.ns.linkStats(host.dev), await host.ns.tcpSnmp());
+  }
+
+  /** Counter deltas: toSynack = what the kernel wrote into the device, fromSynack = what it read from it. */
+  async delta(): Promise<{ toSynack: LinkStats['txBytes']; fromSynack: LinkStats['rxBytes']; kernelDropped: number; kernelRetrans: number }> {
+    const l = await this.host.ns.linkStats(this.host.dev);
+    const t = await this.host.ns.tcpSnmp();
+    return {
+      toSynack: l.txBytes - this.link0.txBytes,
+      fromSynack: l.rxBytes - this.link0.rxBytes,
+      kernelDropped: l.txDropped - this.link0.txDropped,
+      kernelRetrans: (t['RetransSegs'] ?? 0) - (this.tcp0['RetransSegs'] ?? 0),
+    };
+  }
+
+  /**
+   * Asserts that at least `bytes` went from the kernel to synack (`toSynack`) and/or from synack to
+   * the kernel (`fromSynack`) through the device, and returns the deltas.
+   */
+  async assertCrossed(expect: { toSynack?: number; fromSynack?: number }, what: string): ReturnType<PathWitness['delta']> {
+    const d = await this.delta();
+    if (expect.toSynack !== undefined) {
+      assert.ok(d.toSynack >= expect.toSynack, `${what}: the kernel wrote ${d.toSynack} bytes into ${this.host.dev}, fewer than the ${expect.toSynack} transferred: synack was not in the path`);
+    }
+    if (expect.fromSynack !== undefined) {
+      assert.ok(d.fromSynack >= expect.fromSynack, `${what}: the kernel read ${d.fromSynack} bytes from ${this.host.dev}, fewer than the ${expect.fromSynack} transferred: synack was not in the path`);
+    }
+    return d;
+  }
 }
