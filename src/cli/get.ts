@@ -15,6 +15,7 @@ import {
 } from './tun-common.js';
 import { ProgressMeter, formatBytes, formatRate } from './progress.js';
 import { createNet, type Socket } from '../net/index.js';
+import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
 
 const GET_FLAGS: FlagsSpec = {
   output: { type: 'string', short: 'o', value: 'FILE', help: 'write the body to FILE instead of stdout' },
@@ -46,6 +47,8 @@ progress line shows bytes, percent, rate and ETA.
 Options:
 ${formatFlags(GET_FLAGS)}
 
+${WATCH_HELP}
+
 ${TUN_HELP_FOOTER}
 `;
 
@@ -72,7 +75,8 @@ class Stop extends Error {
 }
 
 export async function getCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, { ...GET_FLAGS, ...HIDDEN_TUN_FLAGS }, 'get');
+  const watchFlag = takeWatchFlag(argv, 'get');
+  const args = parseArgs(watchFlag.argv, { ...GET_FLAGS, ...HIDDEN_TUN_FLAGS }, 'get');
   if (flagBool(args, 'help') === true) {
     io.out(GET_USAGE);
     return EXIT.ok;
@@ -102,9 +106,13 @@ export async function getCommand(argv: readonly string[], io: CliIo): Promise<nu
   }
 
   let session: TunSession;
+  let watch: Watch | null = null;
   try {
+    watch = await watchSession(watchFlag.port, setup, io);
     session = await openTunSession(setup, io);
+    watch?.attach(session.stack);
   } catch (e) {
+    void watch?.close();
     if (e instanceof CommandError) {
       io.err(`synack get: ${e.message}\n`);
       return e.exitCode;
@@ -138,6 +146,7 @@ export async function getCommand(argv: readonly string[], io: CliIo): Promise<nu
       io.err(`synack get: link ${session.tun.name}: in ${t.rxPackets} packets ${t.rxBytes} bytes, out ${t.txPackets} packets ${t.txBytes} bytes\n`);
     }
     session.close();
+    await watch?.close();
   }
 }
 

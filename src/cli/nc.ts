@@ -9,6 +9,7 @@ import {
   type TunSession,
 } from './tun-common.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
+import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
 
 const NC_FLAGS: FlagsSpec = {
   listen: { type: 'boolean', short: 'l', help: 'wait for one connection on [HOST] PORT instead of connecting' },
@@ -30,6 +31,8 @@ the peer closes too. If the TUN device goes away it exits with 1. Example, with 
 Options:
 ${formatFlags(NC_FLAGS)}
 
+${WATCH_HELP}
+
 ${TUN_HELP_FOOTER}
 `;
 
@@ -40,7 +43,8 @@ export interface NcStreams {
 }
 
 export async function ncCommand(argv: readonly string[], io: CliIo, streams?: NcStreams): Promise<number> {
-  const args = parseArgs(argv, { ...NC_FLAGS, ...HIDDEN_TUN_FLAGS }, 'nc');
+  const watchFlag = takeWatchFlag(argv, 'nc');
+  const args = parseArgs(watchFlag.argv, { ...NC_FLAGS, ...HIDDEN_TUN_FLAGS }, 'nc');
   if (flagBool(args, 'help') === true) {
     io.out(NC_USAGE);
     return EXIT.ok;
@@ -59,9 +63,13 @@ export async function ncCommand(argv: readonly string[], io: CliIo, streams?: Nc
   const verbose = flagBool(args, 'verbose') === true;
 
   let session: TunSession;
+  let watch: Watch | null = null;
   try {
+    watch = await watchSession(watchFlag.port, setup, io);
     session = await openTunSession(setup, io);
+    watch?.attach(session.stack);
   } catch (e) {
+    void watch?.close();
     if (e instanceof CommandError) {
       io.err(`synack nc: ${e.message}\n`);
       return e.exitCode;
@@ -73,6 +81,7 @@ export async function ncCommand(argv: readonly string[], io: CliIo, streams?: Nc
     return await runNc(session, { listen, host, port, verbose }, stdin, stdout, io);
   } finally {
     session.close();
+    await watch?.close();
   }
 }
 

@@ -13,6 +13,7 @@ import {
 import { answer, filePolicy, type Answer } from './serve-files.js';
 import { formatBytes, formatRate } from './progress.js';
 import { createNet } from '../net/index.js';
+import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
 
 const SERVE_FLAGS: FlagsSpec = {
   port: { type: 'number', short: 'p', value: 'PORT', integer: true, min: 1, max: 65535, help: 'TCP port to listen on (default 8080)' },
@@ -45,11 +46,14 @@ Stops on SIGINT or SIGTERM (status 0); exits with 1 if the TUN device goes away.
 Options:
 ${formatFlags(SERVE_FLAGS)}
 
+${WATCH_HELP}
+
 ${TUN_HELP_FOOTER}
 `;
 
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, { ...SERVE_FLAGS, ...HIDDEN_TUN_FLAGS }, 'serve');
+  const watchFlag = takeWatchFlag(argv, 'serve');
+  const args = parseArgs(watchFlag.argv, { ...SERVE_FLAGS, ...HIDDEN_TUN_FLAGS }, 'serve');
   if (flagBool(args, 'help') === true) {
     io.out(SERVE_USAGE);
     return EXIT.ok;
@@ -73,9 +77,13 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   const keepAliveTimeout = (flagNumber(args, 'keep-alive-timeout') ?? 5) * 1000;
 
   let session;
+  let watch: Watch | null = null;
   try {
+    watch = await watchSession(watchFlag.port, setup, io);
     session = await openTunSession(setup, io);
+    watch?.attach(session.stack);
   } catch (e) {
+    void watch?.close();
     if (e instanceof CommandError) {
       io.err(`synack serve: ${e.message}\n`);
       return e.exitCode;
@@ -130,6 +138,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       http.closeAllConnections();
       http.close();
       session.close();
+      void watch?.close();
       done(code);
     };
     const onInt = (): void => stop(EXIT.ok);
