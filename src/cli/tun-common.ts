@@ -360,12 +360,13 @@ export class RateMemo {
 export function connectionTable(stack: Stack, memo: RateMemo = new RateMemo(), now: number = performance.now()): string {
   const listeners = stack.tcpListeners();
   const rows: string[][] = [
-    ['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'rtt', 'cwnd', 'retrans', 'sent', 'recv', 'rate-out', 'rate-in'],
+    ['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'rtt', 'cwnd', 'retrans', 'sent', 'recv', 'rate-out', 'rate-in', ''],
   ];
   for (const l of listeners) {
     const a = l.address();
     const local = a.address === '::' ? `*:${a.port}` : endpoint(a.address, a.port);
-    rows.push(['LISTEN', String(l.pending), String(l.backlog), local, a.address.includes(':') ? '[::]:*' : '*:*']);
+    const cookies = `syncookies sent=${l.cookiesSent} valid=${l.cookiesValid} failed=${l.cookiesFailed} dropped-syns=${l.dropped}`;
+    rows.push(['LISTEN', String(l.pending), String(l.backlog), local, a.address.includes(':') ? '[::]:*' : '*:*', '', '', '', '', '', '', '', cookies]);
   }
   for (const c of stack.connections()) {
     const s = c.stats;
