@@ -2,7 +2,7 @@
 // the synack CLI (from source, through tsx) as a child inside a namespace, and waiting for readiness.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -268,3 +268,41 @@ export class PathWitness {
     return d;
   }
 }
+
+/**
+ * An nginx on the kernel side at port 8081 (both families) serving `root`; its access log (DIR/access.log)
+ * records who connected ($remote_addr), the status and the body bytes sent. `extra` goes in the server block.
+ */
+export function nginxConf(dir: string, root: string, extra = ''): string {
+  const conf = join(dir, 'nginx.conf');
+  const t = (n: string): string => join(dir, n);
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process off;
+user root;
+worker_processes 1;
+pid ${t('nginx.pid')};
+error_log ${t('error.log')};
+events { worker_connections 64; }
+http {
+  log_format peer '$remote_addr $status $body_bytes_sent';
+  access_log ${t('access.log')} peer;
+  client_body_temp_path ${t('body')};
+  proxy_temp_path ${t('proxy')};
+  fastcgi_temp_path ${t('fastcgi')};
+  uwsgi_temp_path ${t('uwsgi')};
+  scgi_temp_path ${t('scgi')};
+  server {
+    listen ${V4.kernel}:8081;
+    listen [${V6.kernel}]:8081;
+    root ${root};
+    sendfile on;
+${extra}
+  }
+}
+`,
+  );
+  return conf;
+}
+

@@ -5,11 +5,11 @@
 // and the kernel's counters on the TUN device show at least the transferred bytes crossing it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsHarness } from '../helpers/netns.js';
 import {
-  BIG, LOSSY, MiB, PathWitness, V4, V6, interopSkip, orSkipWithoutNetem, randomFile, scratch, sha256File, spawnIn, synack, tunHost,
+  BIG, LOSSY, MiB, PathWitness, nginxConf, V4, V6, interopSkip, orSkipWithoutNetem, randomFile, scratch, sha256File, spawnIn, synack, tunHost,
   waitListening, within,
 } from './helpers.js';
 
@@ -61,39 +61,6 @@ async function curlFromServe(v: Variant): Promise<void> {
     await h.cleanup();
     tmp.remove();
   }
-}
-
-/** nginx's access log: who connected ($remote_addr), the status and the body bytes it sent. */
-function nginxConf(dir: string, root: string): string {
-  const conf = join(dir, 'nginx.conf');
-  const t = (n: string): string => join(dir, n);
-  writeFileSync(
-    conf,
-    `daemon off;
-master_process off;
-user root;
-worker_processes 1;
-pid ${t('nginx.pid')};
-error_log ${t('error.log')};
-events { worker_connections 64; }
-http {
-  log_format peer '$remote_addr $status $body_bytes_sent';
-  access_log ${t('access.log')} peer;
-  client_body_temp_path ${t('body')};
-  proxy_temp_path ${t('proxy')};
-  fastcgi_temp_path ${t('fastcgi')};
-  uwsgi_temp_path ${t('uwsgi')};
-  scgi_temp_path ${t('scgi')};
-  server {
-    listen ${V4.kernel}:8081;
-    listen [${V6.kernel}]:8081;
-    root ${root};
-    sendfile on;
-  }
-}
-`,
-  );
-  return conf;
 }
 
 async function getFromNginx(v: Variant): Promise<void> {
