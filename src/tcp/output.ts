@@ -384,9 +384,12 @@ function bare(c: TcpConnection, seq: number, ack: number, flags: number): TcpRep
  * usually the peer's RCV.NXT, which RFC 5961 3.2 takes without a challenge.
  */
 export function sendRst(c: TcpConnection, now: number, emit: Emit): void {
-  void now;
   c.segsOut++;
-  emit(bare(c, c.sendPtr, c.rcvNxt, RST | ACK));
+  const rst = bare(c, c.sendPtr, c.rcvNxt, RST | ACK);
+  // RFC 7323 3.2 lets a <RST> carry TSopt; Linux's active reset does (TSval, TSecr = TS.Recent),
+  // and a peer that checks timestamps on resets then takes it.
+  if (c.tsOk) rst.options = { timestamp: { val: c.tsNow(now), ecr: c.tsRecent } };
+  emit(rst);
 }
 
 /** A zero-window or keepalive probe: an old sequence number forces the peer to ACK (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6). */
