@@ -6,11 +6,14 @@ import type { Stack, InterfaceOptions } from '../stack/stack.js';
 import type { Interface } from '../stack/route.js';
 import { EthernetInterface, type EthernetOptions } from './interface.js';
 
-export interface EthernetAttachOptions extends InterfaceOptions, Omit<EthernetOptions, 'clock' | 'onTrace'> {}
+export interface EthernetAttachOptions extends InterfaceOptions, Omit<EthernetOptions, 'clock' | 'onTrace'> {
+  /** Wraps the IP-side link before the Stack sees it (a tap that watches packets, say). */
+  wrap?: (link: Link) => Link;
+}
 
 /** Attach `frames` (a link carrying Ethernet frames) to `stack` as an interface with a MAC address. */
 export function addEthernetInterface(stack: Stack, frames: Link, opts: EthernetAttachOptions): { iface: Interface; eth: EthernetInterface } {
-  const { addresses, name, ...l2 } = opts;
+  const { addresses, name, wrap, ...l2 } = opts;
   const eth = new EthernetInterface(frames, {
     random: stack.random,
     ...l2,
@@ -20,7 +23,7 @@ export function addEthernetInterface(stack: Stack, frames: Link, opts: EthernetA
       if (stack.tracing) stack.trace(e);
     },
   });
-  const iface = stack.addInterface(eth, name === undefined ? { addresses } : { addresses, name });
+  const iface = stack.addInterface(wrap?.(eth) ?? eth, name === undefined ? { addresses } : { addresses, name });
   eth.bind(iface);
   return { iface, eth };
 }

@@ -55,7 +55,6 @@ function echo(w: World, dst: string, bytes: number): Uint8Array {
       const d = c.recv();
       if (d) c.send(d);
     };
-    c.hooks.onPeerClosed = () => c.close();
   });
   const sent = new Uint8Array(bytes).map((_, i) => i * 7);
   const got: Uint8Array[] = [];
