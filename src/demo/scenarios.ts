@@ -136,7 +136,9 @@ function connect(ctx: Ctx, onEstablished: (c: TcpConnection) => void, port = POR
   const conn = ctx.w.client.tcpConnect({ address: SERVER_ADDR, port });
   ctx.clientConn = conn;
   watch(ctx, 'client', conn);
-  conn.hooks.onConnected = () => onEstablished(conn);
+  // The application runs after the stack has answered the SYN-ACK, so the handshake's third ACK
+  // goes out on its own before any data, as Linux sends it (the write comes a moment later).
+  conn.hooks.onConnected = () => ctx.w.after(0, () => onEstablished(conn));
   return conn;
 }
 
@@ -405,7 +407,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   'syn-flood': {
-    description: "spoofed SYNs fill the server's backlog of 2; the client's SYN is answered with a SYN cookie (RFC 4987 3.6) instead of being dropped, and its ACK, data included, rebuilds the connection with nothing stored in between",
+    description: "spoofed SYNs fill the server's backlog of 2; the client's SYN is answered with a SYN cookie (RFC 4987 3.6) instead of being dropped, and the ACK that ends its handshake rebuilds the connection with nothing stored in between",
     run: synFlood,
   },
 };
@@ -479,8 +481,20 @@ export function scenarioNames(): string[] {
   return Object.keys(SCENARIOS);
 }
 
-/** Run one scenario to the end (virtual time) and collect the trace and a summary. */
-export function runDemo(opts: DemoOptions): DemoResult {
+/** A scenario set up on its World, not yet run: a driver (the lab) steps its clock, then reads the result. */
+export interface DemoRun {
+  readonly world: World;
+  /** The client's and the server's connection once they exist (the lab's TCB panel reads them). */
+  connections(): { client: TcpConnection | null; server: TcpConnection | null };
+  /** The trace and summary of what has run so far. */
+  result(): DemoResult;
+}
+
+/** The virtual time a demo runs to at most (TIME-WAIT's 60 s and every retry fit well inside). */
+export const DEMO_TIME_LIMIT = 10 * 60_000;
+
+/** Set up one scenario on a fresh World without running it. */
+export function startDemo(opts: DemoOptions): DemoRun {
   const sc = SCENARIOS[opts.scenario];
   if (sc === undefined) {
     const e = new Error(`unknown scenario "${opts.scenario}"; choose one of: ${scenarioNames().join(', ')}`) as Error & { code: string };
@@ -490,7 +504,22 @@ export function runDemo(opts: DemoOptions): DemoResult {
   const w = new World(opts);
   const ctx: Ctx = { w, opts: { ...opts }, notes: [], clientConn: null, serverConn: null, errors: {}, finalStats: {} };
   sc.run(ctx);
-  w.run();
+  return {
+    world: w,
+    connections: () => ({ client: ctx.clientConn, server: ctx.serverConn }),
+    result: () => summarise(sc, ctx),
+  };
+}
+
+/** Run one scenario to the end (virtual time) and collect the trace and a summary. */
+export function runDemo(opts: DemoOptions): DemoResult {
+  const run = startDemo(opts);
+  run.world.run(DEMO_TIME_LIMIT);
+  return run.result();
+}
+
+function summarise(sc: Scenario, ctx: Ctx): DemoResult {
+  const { w, opts } = ctx;
   const events = w.sorted();
   const side = (host: 'client' | 'server'): SideSummary => {
     const states: TcpStateName[] = [];
