@@ -144,6 +144,8 @@ export interface NeighbourEvent {
   /** The entry's state after the change (INCOMPLETE, REACHABLE, STALE, DELAY, PROBE, FAILED), or the message kind. */
   state: string;
   summary: string;
+  /** Link-layer events belong to no connection (present so every event can be filtered by conn). */
+  conn?: undefined;
 }
 
 export type TraceEvent =
