@@ -45,11 +45,13 @@ function loads(path) {
   const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path)})`], { stdio: 'ignore', timeout: 30_000 });
   return r.status === 0;
 }
-const upToDate = () => existsSync(built) && sources.every((s) => statSync(s).mtimeMs <= statSync(built).mtimeMs) && loads(built);
+/** Not older than any source (in a tarball every file has npm's fixed date, so a shipped binary is). */
+const current = (path) => existsSync(path) && sources.every((s) => statSync(s).mtimeMs <= statSync(path).mtimeMs);
+const upToDate = () => current(built) && loads(built);
 
 if (!forPack) {
   if (upToDate()) done(`TUN addon up to date (${built})`);
-  if (process.env.SYNACK_PREBUILT !== '0' && loads(prebuilt)) done(`TUN addon: using the prebuilt ${platformDir} binary`);
+  if (process.env.SYNACK_PREBUILT !== '0' && current(prebuilt) && loads(prebuilt)) done(`TUN addon: using the prebuilt ${platformDir} binary`);
 }
 if (!(forPack && upToDate())) build();
 if (forPack) {

@@ -92,7 +92,7 @@ test('bad input over every command: the documented exit status, one line startin
       { argv: ['lab', '--prot', '1'], code: usage, msg: /unknown option --prot \(did you mean --port\?\)/ },
       // serve
       { argv: ['serve'], code: usage, msg: /serve/ },
-      { argv: ['serve', 'adir'], code: usage, msg: /--tun NAME is required/ },
+      { argv: ['serve', 'adir'], code: usage, msg: /--tun NAME.* is required/ },
       { argv: ['serve', 'adir', '--tun', 'syn0', '--addr', 'bad'], code: usage, msg: /--addr wants ADDRESS\/PREFIX, got 'bad'/ },
       { argv: ['serve', 'adir', ...tun, '--port', '70000'], code: usage, msg: /--port must be at most 65535/ },
       { argv: ['serve', 'adir', ...tun, '--tun-name', 'x'], code: usage, msg: /unknown option --tun-name/ },

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsHarness, netnsUnavailableReason } from '../helpers/netns.js';
@@ -158,15 +158,23 @@ export { stack, ladder, why, code, wrong, t };
     // A platform with no prebuilt binary and no build tools: only node and a shell on PATH.
     const bare = join(work, 'bare');
     const bin = join(work, 'bare-bin');
-    ok(installApp(bare), 'npm install of the tarball (bare)');
-    rmSync(join(bare, 'node_modules/synack/native/prebuilt'), { recursive: true, force: true });
-    rmSync(join(bare, 'node_modules/synack/native/build'), { recursive: true, force: true });
     mkdirSync(bin);
     symlinkSync(process.execPath, join(bin, 'node'));
     symlinkSync('/bin/sh', join(bin, 'sh'));
+    ok(installApp(bare), 'npm install of the tarball (bare)');
+    const buildScript = join(bare, 'node_modules/synack/scripts/build-native.mjs');
+    // A prebuilt binary older than the sources beside it (an edited tun.c) is not used.
+    if (existsSync(join(bare, 'node_modules/synack/native/prebuilt'))) {
+      const now = new Date();
+      utimesSync(join(bare, 'node_modules/synack/native/tun.c'), now, now);
+      const stale = sh(process.execPath, [buildScript], { cwd: bare, env: { ...process.env, PATH: bin } });
+      assert.match(stale.stdout, /^synack: TUN addon not available \(no C compiler/, 'the stale prebuilt is not taken');
+    }
+    rmSync(join(bare, 'node_modules/synack/native/prebuilt'), { recursive: true, force: true });
+    rmSync(join(bare, 'node_modules/synack/native/build'), { recursive: true, force: true });
     const env = { ...process.env, PATH: bin, SYNACK_PREBUILT: '0', SYNACK_TUN_ADDON: '' };
     // What npm's install script (or `npm rebuild synack`) runs.
-    const build = sh(process.execPath, [join(bare, 'node_modules/synack/scripts/build-native.mjs')], { cwd: bare, env });
+    const build = sh(process.execPath, [buildScript], { cwd: bare, env });
     assert.equal(build.status, 0, 'the install does not fail');
     assert.match(build.stdout, /^synack: TUN addon not available \(no C compiler \(cc\) found; to build it, install a C compiler, make and python3 \(Debian\/Ubuntu: sudo apt-get install g\+\+ make python3;.*\), then run `npm rebuild synack`\)/);
     for (const cmd of [['get', 'http://198.18.0.1/'], ['serve', '.'], ['nc', '198.18.0.1', '7']]) {
