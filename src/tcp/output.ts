@@ -272,6 +272,9 @@ function sendAt(
       emit(segment(c, seq, FIN | ACK, NO_PAYLOAD, now));
       afterSend(c, seq, 1, now, retrans);
       if (retrans) noteRetransmit(c, seq, 0, now, 'fin');
+      // Move the send (or go-back) pointer past the FIN, as for data: a FIN that RACK resent after
+      // a timeout would otherwise leave a second time from the go-back loop at the same instant.
+      if (c.sendPtr === seq) c.advanceSendPtr(add(seq, 1));
       return true;
     }
     return false;
