@@ -17,11 +17,14 @@
 #include <node_api.h>
 #include <uv.h>
 
-// One read slot: the largest IP packet a TUN device without IFF_VNET_HDR can hand us. A read into a
-// smaller buffer would make the kernel drop the packet (EFAULT), so a slot is never shortened.
+// One read: the largest IP packet a TUN device without IFF_VNET_HDR can hand us. A read into a
+// smaller buffer would make the kernel drop the packet (EFAULT), so every read offers this much:
+// straight into the batch buffer while 64 KiB of it are free, else into a scratch slot whose packet
+// is copied in (or, if it does not fit, delivered on its own after the batch). Packets are packed
+// end to end, so a batch of MTU-sized packets holds ~1,400 of them per 2 MiB, not 32.
 #define SLOT_BYTES 65536u
-#define DEFAULT_BATCH_BYTES (1u << 20)
-#define DEFAULT_BATCH_PACKETS 1024u
+#define DEFAULT_BATCH_BYTES (2u << 20)
+#define DEFAULT_BATCH_PACKETS 4096u
 
 typedef struct {
   int fd;
@@ -34,6 +37,8 @@ typedef struct {
   napi_ref callback;
   napi_async_context async_ctx;
   uint8_t *buf;
+  uint8_t *scratch;   // SLOT_BYTES for reads when the batch buffer has less than that free
+  size_t carry;       // bytes of a packet read into scratch that did not fit in the batch
   uint32_t *ends;
   size_t cap;
   uint32_t max_packets;
@@ -98,6 +103,7 @@ static void throw_errno(napi_env env, const char *syscall, const char *what, int
 static void free_if_done(tun_t *t) {
   if (t->finalized && !t->poll_closing) {
     free(t->buf);
+    free(t->scratch);
     free(t->ends);
     free(t);
   }
@@ -182,16 +188,25 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   size_t used = 0;
   uint32_t count = 0;
   int err = 0;
-  // Level-triggered: if the batch fills up we return and libuv calls us again on its next turn,
+  // Level-triggered: when the batch is full we return and libuv calls us again on its next turn,
   // so a packet storm cannot starve timers and other IO.
-  while (count < t->max_packets && t->cap - used >= SLOT_BYTES) {
-    ssize_t n = read(t->fd, t->buf + used, SLOT_BYTES);
+  while (count < t->max_packets) {
+    size_t room = t->cap - used;
+    uint8_t *dst = room >= SLOT_BYTES ? t->buf + used : t->scratch;
+    ssize_t n = read(t->fd, dst, SLOT_BYTES);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
       break;
     }
     if (n == 0) break;
+    if (dst == t->scratch) {
+      if ((size_t)n > room) {
+        t->carry = (size_t)n;
+        break;
+      }
+      memcpy(t->buf + used, t->scratch, (size_t)n);
+    }
     used += (size_t)n;
     t->ends[count++] = (uint32_t)used;
   }
@@ -200,6 +215,18 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     t->rx_bytes += (double)used;
     t->rx_batches++;
     deliver(t, used, count, 0);
+  }
+  if (t->carry > 0 && !t->closed) {
+    // The packet that did not fit after the batch: hand it over on its own now rather than keep it
+    // until the next readable event (which may not come soon).
+    size_t n = t->carry;
+    t->carry = 0;
+    memcpy(t->buf, t->scratch, n);
+    t->ends[0] = (uint32_t)n;
+    t->rx_packets += 1;
+    t->rx_bytes += (double)n;
+    t->rx_batches++;
+    deliver(t, n, 1, 0);
   }
   if (err != 0 && !t->closed) {
     // The device went away (EBADFD/EIO): stop polling and tell JS once.
@@ -314,21 +341,23 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
 
   tun_t *t = (tun_t *)calloc(1, sizeof(tun_t));
   uint8_t *buf = (uint8_t *)malloc(DEFAULT_BATCH_BYTES);
+  uint8_t *scratch = (uint8_t *)malloc(SLOT_BYTES);
   uint32_t *ends = (uint32_t *)malloc(sizeof(uint32_t) * DEFAULT_BATCH_PACKETS);
-  if (!t || !buf || !ends) {
-    free(t), free(buf), free(ends), close(fd);
+  if (!t || !buf || !scratch || !ends) {
+    free(t), free(buf), free(scratch), free(ends), close(fd);
     napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
   }
   t->fd = fd;
   t->env = env;
   t->buf = buf;
+  t->scratch = scratch;
   t->ends = ends;
   t->cap = DEFAULT_BATCH_BYTES;
   t->max_packets = DEFAULT_BATCH_PACKETS;
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &t->poll, fd) != 0) {
-    close(fd), free(t), free(buf), free(ends);
+    close(fd), free(t), free(buf), free(scratch), free(ends);
     napi_throw_error(env, "ESYNACKUV", "uv_poll_init failed");
     return NULL;
   }
