@@ -24,7 +24,7 @@
 // smaller buffer would make the kernel drop the packet (EFAULT), so every read offers this much:
 // straight into the batch buffer while 64 KiB of it are free, else into a scratch slot whose packet
 // is copied in (or, if it does not fit, delivered on its own after the batch). Packets are packed
-// end to end, so a batch of MTU-sized packets holds ~1,400 of them per 2 MiB, not 32.
+// end to end, so a batch holds ~1,400 MTU-sized packets per 2 MiB.
 #define SLOT_BYTES 65536u
 #define DEFAULT_BATCH_BYTES (2u << 20)
 #define DEFAULT_BATCH_PACKETS 4096u

@@ -31,29 +31,35 @@ export interface ReliefOptions {
   intervalMs?: number;
   /** Packets per interval still counted as quiet (default 200). */
   quietPackets?: number;
+  /** Least time between two collections while quiet, ms (default 30000). */
+  reliefEveryMs?: number;
 }
 
 /**
- * Watches the process; once per quiet spell after it grew past 1.25x its starting RSS (and by 32 MiB
- * or more), collects garbage and trims the heap. Returns a function that stops watching.
+ * Watches the process; while the link is quiet and the process is past 1.25x its starting RSS (and
+ * 32 MiB or more above it), collects garbage and trims the heap, at most once every `reliefEveryMs`
+ * (30 s): what the first collection after a load cannot free (connections still in TIME-WAIT, say)
+ * a later one can. Returns a function that stops watching.
  */
 export function startMemoryRelief(opts: ReliefOptions): () => void {
   const interval = opts.intervalMs ?? 5000;
   const quiet = opts.quietPackets ?? 200;
   const baseline = process.memoryUsage.rss();
+  const every = opts.reliefEveryMs ?? 30_000;
   let last = opts.activity();
-  let relieved = false;
+  let relievedAt = -Infinity;
   const timer = setInterval(() => {
-    const now = opts.activity();
-    const busy = now - last >= quiet;
-    last = now;
+    const count = opts.activity();
+    const busy = count - last >= quiet;
+    last = count;
     if (busy) {
-      relieved = false;
+      relievedAt = -Infinity;
       return;
     }
     const rss = process.memoryUsage.rss();
-    if (relieved || rss < baseline * 1.25 || rss - baseline < 32 * 1048576) return;
-    relieved = true;
+    const t = performance.now();
+    if (t - relievedAt < every || rss < baseline * 1.25 || rss - baseline < 32 * 1048576) return;
+    relievedAt = t;
     fullGc();
     // Freed ArrayBuffer storage is released by V8's sweeper shortly after the collection.
     setTimeout(trimHeap, 200).unref();
