@@ -1,5 +1,5 @@
-// N-API addon that opens a Linux TUN device (IFF_TUN | IFF_NO_PI) and moves raw IP packets between
-// it and JavaScript: reads are drained in batches whenever libuv reports the fd readable, writes
+// N-API addon that opens a Linux TUN device (IFF_TUN | IFF_NO_PI) or TAP device (IFF_TAP | IFF_NO_PI)
+// and moves raw IP packets (TUN) or Ethernet frames (TAP) between it and JavaScript: reads are drained in batches whenever libuv reports the fd readable, writes
 // take one packet or an array of packets per call. Optional: nothing but src/link/tun.ts loads it.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -220,14 +220,15 @@ static tun_t *get_tun(napi_env env, napi_value v) {
   return (tun_t *)data;
 }
 
-// open(name: string, netnsPath: string | null, persist: -1 | 0 | 1)
+// open(name: string, netnsPath: string | null, persist: -1 | 0 | 1, tap?: boolean)
 //   -> { handle, name, created }
+// tap true opens an Ethernet TAP device (IFF_TAP) instead of an IP TUN device.
 // When netnsPath is given (e.g. /var/run/netns/NS), the calling thread enters that network
 // namespace just long enough to open /dev/net/tun and run TUNSETIFF, so the device is born there
 // and the root namespace is never touched; the fd keeps working from the original namespace.
 static napi_value tun_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IFNAMSIZ + 1] = {0};
   size_t name_len = 0;
@@ -252,6 +253,8 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   }
   int32_t persist = -1;
   if (argc >= 3) napi_get_value_int32(env, argv[2], &persist);
+  bool tap = false;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &tap);
 
   int orig_ns = -1, target_ns = -1;
   if (have_ns) {
@@ -287,7 +290,7 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   if (fd < 0) {
     fail_call = "open", fail_what = "/dev/net/tun", fail_err = errno;
   } else {
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
     memcpy(ifr.ifr_name, name, name_len);
     if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
       fail_call = "ioctl", fail_what = "TUNSETIFF", fail_err = errno;
