@@ -16,6 +16,7 @@ import { seededRandom, randomFloat, type RandomSource } from '../util/random.js'
 import { flagBool, flagNumber, flagString, type FlagsSpec, type ParsedArgs } from './args.js';
 import { UsageError, CliError, EXIT, type CliIo } from './io.js';
 import { formatBytes, formatRate } from './progress.js';
+import { startMemoryRelief } from './memory.js';
 
 /** Exit statuses: the CLI-wide table (src/cli/io.ts, docs/cli.md). */
 export { EXIT };
@@ -290,6 +291,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     for (const cb of lostWaiters.splice(0)) cb(err);
   };
   const rates = new RateMemo();
+  const stopRelief = startMemoryRelief({ activity: () => tun.stats().rxPackets });
   let closed = false;
   let ssTimer: ReturnType<typeof setInterval> | null = null;
   const session: TunSession = {
@@ -308,6 +310,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
       if (closed) return;
       closed = true;
       if (ssTimer !== null) clearInterval(ssTimer);
+      stopRelief();
       process.removeListener('SIGUSR2', onUsr2);
       stack.close();
       tun.close();
