@@ -42,7 +42,9 @@ export interface SynackNet {
 /** Node's `net` API for one stack. */
 export function createNet(stack: Stack, netOptions: NetOptions = {}): SynackNet {
   const defaults: SocketOptions = { stack };
-  if (netOptions.hosts !== undefined) defaults.hosts = netOptions.hosts;
+  // localhost is the loopback interface, as /etc/hosts has it (RFC 6761 6.3), unless the caller says otherwise.
+  const hosts = stack.loopback === null ? netOptions.hosts : { localhost: '127.0.0.1', ...netOptions.hosts };
+  if (hosts !== undefined) defaults.hosts = hosts;
   if (netOptions.lookup !== undefined) defaults.lookup = netOptions.lookup;
   if (netOptions.tcp !== undefined) defaults.tcp = netOptions.tcp;
 
@@ -55,7 +57,7 @@ export function createNet(stack: Stack, netOptions: NetOptions = {}): SynackNet 
   class BoundServer extends Server {
     constructor(a?: Omit<ServerOptions, 'stack'> | ConnectionListener, b?: ConnectionListener) {
       const opts: ServerOptions = typeof a === 'function' || a === undefined ? {} : { ...a };
-      if (opts.hosts === undefined && netOptions.hosts !== undefined) opts.hosts = netOptions.hosts;
+      if (opts.hosts === undefined && hosts !== undefined) opts.hosts = hosts;
       if (opts.tcp === undefined && netOptions.tcp !== undefined) opts.tcp = netOptions.tcp;
       super({ ...opts, stack }, typeof a === 'function' ? a : b);
     }

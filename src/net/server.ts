@@ -10,6 +10,7 @@ import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import { Socket, kAccept, closeLikeLinux, type SocketOptions } from './socket.js';
 import { netError, lookupError, codeError, validatePort } from './errors.js';
+import { Liveness } from './liveness.js';
 
 export interface ServerOptions {
   stack?: Stack;
@@ -51,6 +52,7 @@ export class Server extends EventEmitter {
   readonly #opts: ServerOptions;
   #listener: TcpListener | null = null;
   readonly #sockets = new Set<Socket>();
+  #live: Liveness;
 
   constructor(connectionListener?: (socket: Socket) => void);
   constructor(options?: ServerOptions, connectionListener?: (socket: Socket) => void);
@@ -62,6 +64,7 @@ export class Server extends EventEmitter {
       throw codeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'a synack Server needs a stack: use createNet(stack).createServer');
     }
     this.#stack = opts.stack;
+    this.#live = new Liveness(opts.stack.clock);
     this.#opts = opts;
     if (listener !== undefined) this.on('connection', listener);
   }
@@ -129,6 +132,7 @@ export class Server extends EventEmitter {
       process.nextTick(() => this.emit('error', err));
       return this;
     }
+    this.#live.active = true;
     if (o.signal !== undefined) {
       const signal = o.signal;
       if (signal.aborted) this.close();
@@ -191,6 +195,7 @@ export class Server extends EventEmitter {
     if (this.#listener !== null) {
       this.#listener.close();
       this.#listener = null;
+      this.#live.active = false;
     }
     this.#emitCloseIfDrained();
     return this;
@@ -207,11 +212,14 @@ export class Server extends EventEmitter {
     return this;
   }
 
-  /** No-ops: the link and the clock decide what keeps a process alive. */
+  /** Keep the process alive while listening (the default), as Node's server handle does. */
   ref(): this {
+    this.#live.refed = true;
     return this;
   }
+  /** Let the process exit even though the server still listens. */
   unref(): this {
+    this.#live.refed = false;
     return this;
   }
 

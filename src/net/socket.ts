@@ -11,6 +11,7 @@ import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import type { TimerHandle } from '../util/clock.js';
 import { netError, lookupError, codeError, validatePort, type NetError } from './errors.js';
+import { Liveness } from './liveness.js';
 
 /** Node's dns.lookup signature (the `all: false` form is enough). */
 export type LookupFunction = (
@@ -130,6 +131,7 @@ export class Socket extends Duplex {
   readonly #tcp: TcpConfigInput | undefined;
   readonly #hosts: Readonly<Record<string, string>> | undefined;
   readonly #lookup: LookupFunction | undefined;
+  #live: Liveness;
 
   constructor(options: SocketOptions = {}) {
     const allowHalfOpen = options.allowHalfOpen === true;
@@ -147,6 +149,7 @@ export class Socket extends Duplex {
       throw codeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'a synack Socket needs a stack: use createNet(stack).Socket');
     }
     this.#stack = options.stack;
+    this.#live = new Liveness(options.stack.clock);
     this.#tcp = options.tcp;
     this.#hosts = options.hosts;
     this.#lookup = options.lookup;
@@ -179,6 +182,7 @@ export class Socket extends Duplex {
     if (opts.keepAlive === true) this.#keepAlive = { enable: true, delay: opts.keepAliveInitialDelay ?? 0 };
     if (opts.timeout !== undefined) this.setTimeout(opts.timeout);
     this.connecting = true;
+    this.#live.active = true;
     const host = opts.host ?? 'localhost';
     this.#resolve(host, opts, (err, address) => {
       if (this.destroyed) return;
@@ -253,6 +257,7 @@ export class Socket extends Duplex {
   [kAccept](conn: TcpConnection, info: ConnectionInfo, opts: AcceptOptions): void {
     this.#conn = conn;
     this.#info = info;
+    this.#live.active = true;
     this.#hook(conn);
     if (opts.noDelay === true) this.setNoDelay(true);
     if (opts.keepAlive === true) this.setKeepAlive(true, opts.keepAliveInitialDelay ?? 0);
@@ -360,6 +365,9 @@ export class Socket extends Duplex {
     if (!this.#eofPushed && c.finReceived && c.recvAvailable === 0) {
       this.#eofPushed = true;
       this.push(null);
+      // As Node's onStreamRead: flush so 'end' is emitted even when nobody reads (then, without
+      // allowHalfOpen, our side ends too and the socket closes).
+      this.read(0);
     }
   }
 
@@ -432,6 +440,7 @@ export class Socket extends Duplex {
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.connecting = false;
+    this.#live.active = false;
     this.#cancelTimer();
     this.#pending = null;
     this.#finalCb = null;
@@ -528,11 +537,14 @@ export class Socket extends Duplex {
     }
   }
 
-  /** No-ops: what keeps a process alive is the link and the clock, not a socket. */
+  /** Keep the process alive while this socket is active (the default), as Node's handle does. */
   ref(): this {
+    this.#live.refed = true;
     return this;
   }
+  /** Let the process exit even though this socket is still open. */
   unref(): this {
+    this.#live.refed = false;
     return this;
   }
 
