@@ -74,13 +74,14 @@ function run(argv, cwd) {
 }
 
 const shim = join(here, 'node-net-shim.mjs');
+const tsx = import.meta.resolve('tsx'); // the tests run from outside this repository
 const results = [];
 let next = 0;
 async function worker() {
   while (next < tests.length) {
     const t = tests[next++];
     const real = onlySynack ? null : await run([...t.flags, t.file], dirname(t.file));
-    const syn = await run(['--import', 'tsx', '--import', shim, ...t.flags, t.file], dirname(t.file));
+    const syn = await run(['--import', tsx, '--import', shim, ...t.flags, t.file], dirname(t.file));
     results.push({ name: t.name, real, synack: syn });
     const tag = (r) => (r === null ? '-' : r.ok ? 'pass' : r.timedOut ? 'HANG' : 'FAIL');
     console.log(`${t.name.padEnd(60)} node:${tag(real).padEnd(5)} synack:${tag(syn).padEnd(5)} ${syn.ms} ms`);

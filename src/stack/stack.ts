@@ -23,7 +23,7 @@ import {
   Interface, RouteTable, addrKey, isMulticastOrBroadcast, isUnspecified, networkOf,
   parseIpOrThrow, parsePrefixOrThrow, type Route,
 } from './route.js';
-import { PortTable } from './port-table.js';
+import { PortTable, type AnyFamily } from './port-table.js';
 import { EphemeralPorts, type PortRange } from './ports.js';
 import { UdpSocket, codedError, type UdpHost } from './udp.js';
 import { classifyIcmpError, quoteFor } from './icmp.js';
@@ -508,8 +508,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     return sock;
   }
 
-  private bindAddress(address: string | undefined): { addr: Uint8Array | null; anyFamily: 0 | 4; text: string } {
-    if (address === undefined || address === '::') return { addr: null, anyFamily: 0, text: '::' };
+  private bindAddress(address: string | undefined, ipv6Only = false): { addr: Uint8Array | null; anyFamily: AnyFamily; text: string } {
+    if (address === undefined || address === '::') return { addr: null, anyFamily: ipv6Only ? 6 : 0, text: '::' };
     if (address === '0.0.0.0') return { addr: null, anyFamily: 4, text: '0.0.0.0' };
     const addr = parseIpOrThrow(address);
     if (!this.isLocalAddress(addr)) throw codedError('EADDRNOTAVAIL', `address not available ${address}`);
@@ -540,7 +540,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 
   /** Listen for TCP connections; `onConnection` receives each one once it is ESTABLISHED. */
   tcpListen(opts: ListenOptions, onConnection: (conn: TcpConnection, info: ConnectionInfo) => void): TcpListener {
-    const { addr, anyFamily, text } = this.bindAddress(opts.address);
+    const { addr, anyFamily, text } = this.bindAddress(opts.address, opts.ipv6Only === true);
     if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
       throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
     }
