@@ -1,7 +1,8 @@
 // The `synack` command line: dispatches subcommands (help, version, trace, demo, bench, ...), turns usage
 // mistakes into a message and exit status 2, and never lets a stack trace reach the user.
 import { readFileSync } from 'node:fs';
-import { nodeIo, UsageError, type CliIo } from './io.js';
+import { nodeIo, UsageError, CliError, EXIT, type CliIo } from './io.js';
+import { didYouMean } from './args.js';
 import { traceCommand, TRACE_USAGE } from './trace.js';
 import { demoCommand, DEMO_USAGE } from './demo.js';
 import { ncCommand, NC_USAGE } from './nc.js';
@@ -9,6 +10,7 @@ import { serveCommand, SERVE_USAGE } from './serve.js';
 import { getCommand, GET_USAGE } from './get.js';
 import { pdrillCommand, PDRILL_USAGE } from './pdrill.js';
 import { benchCommand, BENCH_USAGE } from './bench.js';
+import { labCommand, LAB_USAGE } from './lab.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -19,6 +21,7 @@ Usage: synack <command> [options]
 Commands:
   demo               run a client and a server on two in-memory stacks and draw the connection
   trace FILE.pcap    draw the ladder of every TCP connection in a capture, with inferred states
+  lab                the lab in your browser: two stacks, the ladder, states and the TCB, live
   serve DIR          HTTP file server on a TUN device (Node's http over synack)
   get URL            HTTP GET through synack on a TUN device
   nc HOST PORT       netcat over synack on a TUN device (-l to listen)
@@ -30,7 +33,7 @@ Commands:
 Run 'synack help <command>' for a command's options.
 `;
 
-const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE, bench: BENCH_USAGE };
+const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE, bench: BENCH_USAGE, lab: LAB_USAGE };
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function version(): string {
@@ -50,12 +53,14 @@ const COMMANDS: Record<string, Command> = {
   nc: (argv, io) => ncCommand(argv, io),
   pdrill: (argv, io) => pdrillCommand([...argv], io),
   bench: benchCommand,
+  lab: labCommand,
   version: async (argv, io) => {
     if (argv.length > 0) throw new UsageError(`version takes no arguments`, 'version');
     io.out(`synack ${version()}\n`);
     return 0;
   },
   help: async (argv, io) => {
+    if (argv.length > 1) throw new UsageError(`help takes one command, got ${argv.length} arguments`, 'help');
     const topic = argv[0];
     if (topic === undefined) {
       io.out(USAGE);
@@ -67,7 +72,7 @@ const COMMANDS: Record<string, Command> = {
         io.out(USAGE);
         return 0;
       }
-      throw new UsageError(`no help for unknown command '${topic}'`);
+      throw new UsageError(`no help for unknown command '${topic}'${didYouMean(topic, Object.keys(COMMANDS))}`);
     }
     io.out(text);
     return 0;
@@ -75,8 +80,9 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /**
- * Runs the CLI with `argv` (without node and script) and returns the exit status: 0 success,
- * 1 failure (unreadable file, internal error), 2 usage error. `io` defaults to the real process.
+ * Runs the CLI with `argv` (without node and script) and returns the exit status from the EXIT table
+ * (docs/cli.md). Every error is one line on stderr starting with `synack:`; usage errors point at the
+ * command's help. `io` defaults to the real process.
  */
 export async function main(argv: string[], io: CliIo = nodeIo()): Promise<number> {
   const [first, ...rest] = argv;
@@ -89,18 +95,34 @@ export async function main(argv: string[], io: CliIo = nodeIo()): Promise<number
     if (first === '--version' || first === '-V') return await COMMANDS['version']!([], io);
     const cmd = COMMANDS[first];
     if (cmd === undefined) {
-      throw new UsageError(first.startsWith('-') ? `unknown option ${first} (options go after the command)` : `unknown command '${first}'`);
+      throw new UsageError(
+        first.startsWith('-') ? `unknown option ${first} (options go after the command)` : `unknown command '${first}'${didYouMean(first, Object.keys(COMMANDS))}`,
+      );
     }
     return await cmd(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      const hint = e.command !== undefined ? `synack help ${e.command}` : 'synack help';
-      io.err(`synack: ${e.message}\nRun '${hint}' for usage.\n`);
-      return 2;
-    }
-    const err = e as Error;
-    io.err(`synack: internal error: ${err?.message ?? String(e)}\n`);
-    if (io.env['SYNACK_DEBUG']) io.err(`${err?.stack ?? ''}\n`);
-    return 1;
+    return reportError(e, io);
   }
+}
+
+/** Prints an error as one `synack:` line and returns its exit status; anything not a CliError is a bug. */
+export function reportError(e: unknown, io: CliIo): number {
+  if (e instanceof UsageError) {
+    const hint = e.command !== undefined ? `synack help ${e.command}` : 'synack help';
+    io.err(`synack: ${oneLine(e.message)}; run '${hint}' for usage\n`);
+    return e.exitCode;
+  }
+  if (e instanceof CliError) {
+    io.err(`synack: ${oneLine(e.message)}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error | undefined;
+  io.err(`synack: internal error: ${oneLine(err?.message ?? String(e))} (a bug; SYNACK_DEBUG=1 shows where)\n`);
+  if (io.env['SYNACK_DEBUG']) io.err(`${err?.stack ?? ''}\n`);
+  return EXIT.internal;
+}
+
+/** Messages from deeper layers sometimes span lines; the CLI's contract is one line per error. */
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, '; ').trim();
 }
