@@ -6,7 +6,7 @@ import type { Stack } from '../stack/stack.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import { Socket, normalizeConnectArgs, type SocketOptions, type SocketConnectOptions, type LookupFunction } from './socket.js';
 import { Server, type ServerOptions } from './server.js';
-import { errInvalidArgType } from './validate.js';
+import { errInvalidArgType, validateBoolean, validateInt32 } from './validate.js';
 
 export { Socket, Server };
 export type { SocketOptions, SocketConnectOptions, ServerOptions, LookupFunction };
@@ -128,10 +128,12 @@ export function createNet(stack: Stack, netOptions: NetOptions = {}): SynackNet 
     SocketAddress,
     getDefaultAutoSelectFamily: () => autoSelectFamily,
     setDefaultAutoSelectFamily: (v: boolean) => {
+      validateBoolean(v, 'value');
       autoSelectFamily = v;
     },
     getDefaultAutoSelectFamilyAttemptTimeout: () => attemptTimeout,
     setDefaultAutoSelectFamilyAttemptTimeout: (v: number) => {
+      validateInt32(v, 'value', 1);
       attemptTimeout = Math.max(10, v);
     },
     _setSimultaneousAccepts: setSimultaneousAccepts,

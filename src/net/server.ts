@@ -70,6 +70,10 @@ export class Server extends EventEmitter {
   #listener: TcpListener | null = null;
   readonly #sockets = new Set<Socket>();
   readonly #live: Liveness;
+  /** Accepted connections whose Socket is not built yet (they count toward maxConnections). */
+  #accepting = 0;
+  /** Node's "family:address:port" of the listen() request. */
+  #key: string | null = null;
 
   constructor(connectionListener?: (socket: Socket) => void);
   constructor(options?: ServerOptions, connectionListener?: (socket: Socket) => void);
@@ -101,6 +105,11 @@ export class Server extends EventEmitter {
   /** Build the Socket for an accepted connection (createNet's Server returns its bound class). */
   protected createSocket(options: SocketOptions): Socket {
     return new Socket(options);
+  }
+
+  /** Node's internal key of the listening address ("6:::0"), which some code reads. */
+  get _connectionKey(): string | null {
+    return this.#key;
   }
 
   get listening(): boolean {
@@ -175,6 +184,8 @@ export class Server extends EventEmitter {
       return this;
     }
     this._handle = new ServerHandle((err, clientHandle) => this.#onHandle(err, clientHandle));
+    const bound = this.#listener.address();
+    this.#key = `${bound.family.slice(-1)}:${bound.address}:${port}`;
     this.#live.active = true;
     if (o.signal !== undefined) {
       const signal = o.signal;
@@ -188,7 +199,7 @@ export class Server extends EventEmitter {
   }
 
   #onConnection(conn: TcpConnection, info: ConnectionInfo): void {
-    if (this.maxConnections !== undefined && this.#sockets.size >= this.maxConnections) {
+    if (this.maxConnections !== undefined && this.#sockets.size + this.#accepting >= this.maxConnections) {
       closeLikeLinux(conn, this.#stack.clock.now());
       queueMicrotask(() =>
         this.emit('drop', {
@@ -204,8 +215,10 @@ export class Server extends EventEmitter {
     }
     const h = new TcpHandle(this.#stack);
     h.conn = conn;
+    this.#accepting++;
     // Events leave segment processing on a microtask; the handle goes through onconnection as in Node.
     queueMicrotask(() => {
+      this.#accepting--;
       if (this._handle !== null) this._handle.onconnection(null, h);
       else closeLikeLinux(conn, this.#stack.clock.now(), true);
     });

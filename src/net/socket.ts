@@ -185,7 +185,7 @@ export class Socket extends Duplex {
     this.#lookup = o.lookup;
     this.#noDelay = Boolean(o.noDelay);
     this.#keepAlive = Boolean(o.keepAlive);
-    this.#keepAliveDelay = ~~((o.keepAliveInitialDelay ?? 0) / 1000);
+    this.#keepAliveDelay = ~~(Math.max(0, o.keepAliveInitialDelay ?? 0) / 1000);
     const r = o.onread;
     if (r !== null && typeof r === 'object' && (r.buffer instanceof Uint8Array || typeof r.buffer === 'function') && typeof r.callback === 'function') {
       this.#onread = r;
@@ -260,7 +260,17 @@ export class Socket extends Duplex {
     if (this._handle === null) this._handle = this.#newHandle();
     if (cb !== undefined) this.once('connect', cb);
     this.connecting = true;
-    this.#live.active = true;
+    this.#activity();
+  }
+
+  /**
+   * Liveness as libuv's for a TCP handle: active while connecting, reading (started and not
+   * stopped by a full buffer or the peer's FIN) or writing, so a paused or finished socket lets
+   * the process exit, like Node's.
+   */
+  #activity(): void {
+    const tcpConnecting = this.connecting && this.#conn !== null; // a lookup that never answers holds nothing
+    this.#live.active = !this.destroyed && (tcpConnecting || (this.#wantRead && !this.#eofPushed) || this.#pending !== null);
   }
 
   #newHandle(): TcpHandle {
@@ -344,6 +354,7 @@ export class Socket extends Duplex {
     this.#info = this.#stack.connectionInfo(c) ?? null;
     this.#hook(c);
     this.#touch();
+    this.#activity();
   }
 
   /** Wrap a connection a listener accepted (already ESTABLISHED). */
@@ -351,7 +362,6 @@ export class Socket extends Duplex {
     h.onclose = () => this.#unhook(conn);
     this.#conn = conn;
     this.#info = this.#stack.connectionInfo(conn) ?? null;
-    this.#live.active = true;
     this.#hook(conn);
     this.#touch();
     if (conn.state === 'CLOSED') queueMicrotask(() => this.#onClosed(conn)); // reset before the socket existed
@@ -419,10 +429,11 @@ export class Socket extends Duplex {
     const handle = this._handle;
     if (this.#noDelay && typeof handle?.setNoDelay === 'function') handle.setNoDelay(true);
     if (this.#keepAlive && typeof handle?.setKeepAlive === 'function') handle.setKeepAlive(true, this.#keepAliveDelay);
-    this.#flushWrite(); // writes made while connecting go out now
     this.emit('connect');
     this.emit('ready');
     if (this.destroyed) return;
+    this.#flushWrite(); // writes made while connecting go out now (after 'connect', as in Node)
+    this.#activity();
     if (this.#finalCb !== null) {
       const cb = this.#finalCb;
       this.#finalCb = null;
@@ -447,11 +458,13 @@ export class Socket extends Duplex {
   readonly #runRead = (): void => {
     this.#readQueued = false;
     this.#pump();
+    this.#activity();
   };
 
   override _read(_size: number): void {
     this.#wantRead = true;
     this.#pump();
+    this.#activity();
   }
 
   /** Move bytes from the TCP receive buffer into the stream while it wants more. */
@@ -493,12 +506,14 @@ export class Socket extends Duplex {
   readonly #runWrite = (): void => {
     this.#writeQueued = false;
     this.#flushWrite();
+    this.#activity();
   };
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
     if (this.#writeRefused(cb)) return;
     this.#pending = { data: chunk, off: 0, cb };
     this.#flushWrite();
+    this.#activity();
   }
 
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (error?: Error | null) => void): void {
@@ -506,6 +521,7 @@ export class Socket extends Duplex {
     const data = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
     this.#pending = { data, off: 0, cb };
     this.#flushWrite();
+    this.#activity();
   }
 
   /** Node's checks before a write reaches the handle: none (ERR_SOCKET_CLOSED) or closed (EBADF). */
@@ -732,6 +748,21 @@ export class Socket extends Duplex {
   get bytesWritten(): number {
     return this.#accepted + this.writableLength - (this.#pending?.off ?? 0);
   }
+  /** With onread, pausing stops reading from TCP (Node's readStop), so the callback waits too. */
+  override pause(): this {
+    if (this.#onread !== null && this.#onread !== undefined) this.#wantRead = false;
+    return super.pause();
+  }
+
+  override resume(): this {
+    super.resume();
+    if (this.#onread !== null && this.#onread !== undefined && !this.connecting && !this.#wantRead) {
+      this.#wantRead = true;
+      queueMicrotask(this.#runRead);
+    }
+    return this;
+  }
+
   /** Bytes queued to write (Node's bufferSize; undefined without a handle). */
   get bufferSize(): number | undefined {
     return this._handle === null ? undefined : this.writableLength;
@@ -741,7 +772,7 @@ export class Socket extends Duplex {
     return this.connecting;
   }
   get pending(): boolean {
-    return this.#conn === null || this.connecting;
+    return this._handle === null || this.connecting;
   }
   get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
     if (this.connecting) return 'opening';
