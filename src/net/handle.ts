@@ -21,6 +21,10 @@ export class TcpHandle {
   closed = false;
   /** Set by the owning Socket: called when user code closes the handle directly. */
   onclose: (() => void) | null = null;
+  /** Whether the owner reads from the connection (Node's http flips it with readStop/readStart). */
+  reading = false;
+  /** Set by the owning Socket: reading was started or stopped from outside. */
+  onreadchange: ((reading: boolean) => void) | null = null;
 
   constructor(readonly stack: Stack) {}
 
@@ -44,6 +48,18 @@ export class TcpHandle {
       c.keepaliveAt = enable ? this.stack.clock.now() + ka.idle : Infinity;
       c.hooks.onPollNeeded?.();
     }
+    return 0;
+  }
+
+  readStart(): number {
+    this.reading = true;
+    this.onreadchange?.(true);
+    return 0;
+  }
+
+  readStop(): number {
+    this.reading = false;
+    this.onreadchange?.(false);
     return 0;
   }
 

@@ -270,7 +270,7 @@ export class Socket extends Duplex {
    */
   #activity(): void {
     const tcpConnecting = this.connecting && this.#conn !== null; // a lookup that never answers holds nothing
-    this.#live.active = !this.destroyed && (tcpConnecting || (this.#wantRead && !this.#eofPushed) || this.#pending !== null);
+    this.#live.active = !this.destroyed && (tcpConnecting || (this.#conn !== null && this.#wantRead && !this.#eofPushed) || this.#pending !== null);
   }
 
   #newHandle(): TcpHandle {
@@ -278,8 +278,16 @@ export class Socket extends Duplex {
     h.onclose = () => {
       if (this.#conn !== null) this.#unhook(this.#conn);
     };
+    h.onreadchange = this.#onReadChange;
     return h;
   }
+
+  /** readStart()/readStop() on our handle (Node's http server pauses sockets this way). */
+  readonly #onReadChange = (on: boolean): void => {
+    this.#wantRead = on;
+    if (on) queueMicrotask(this.#runRead);
+    else this.#activity();
+  };
 
   /** A destroyed socket connecting again starts over with fresh state, as Node's does. */
   #renew(): void {
@@ -360,6 +368,7 @@ export class Socket extends Duplex {
   /** Wrap a connection a listener accepted (already ESTABLISHED). */
   #adopt(h: TcpHandle, conn: TcpConnection): void {
     h.onclose = () => this.#unhook(conn);
+    h.onreadchange = this.#onReadChange;
     this.#conn = conn;
     this.#info = this.#stack.connectionInfo(conn) ?? null;
     this.#hook(conn);
