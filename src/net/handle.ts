@@ -15,6 +15,9 @@ export function closeLikeLinux(c: TcpConnection, now: number, reset = false): vo
   }
 }
 
+/** Ids for getAsyncId(), far above the ones Node's async_hooks hands out in a normal process. */
+let nextAsyncId = 1 << 30;
+
 export class TcpHandle {
   /** The connection, once connect() has opened it or a listener accepted it. */
   conn: TcpConnection | null = null;
@@ -26,7 +29,16 @@ export class TcpHandle {
   /** Set by the owning Socket: reading was started or stopped from outside. */
   onreadchange: ((reading: boolean) => void) | null = null;
 
+  /** No host descriptor stands behind a synack connection. */
+  readonly fd = -1;
+  readonly #asyncId = nextAsyncId++;
+
   constructor(readonly stack: Stack) {}
+
+  /** Node's http client asks a reused socket's handle for its async id (a trigger id, any number). */
+  getAsyncId(): number {
+    return this.#asyncId;
+  }
 
   /** TCP_NODELAY on the live connection; returns 0 as libuv does. */
   setNoDelay(enable: boolean): number {
