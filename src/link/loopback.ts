@@ -1,7 +1,8 @@
-// The loopback link (Linux `lo`): what the stack sends comes back to the same stack. Packets are
-// delivered in order on a microtask after the send returns (never re-entrantly, so TCP processing
-// is not nested inside the call that sent), at most BURST in a row; a longer train continues
-// through the Clock at the current time, so a bulk transfer on loopback yields to timers and IO.
+// The loopback link (Linux `lo`): what the stack sends comes back to the same stack, in order and
+// never re-entrantly (TCP processing is not nested inside the call that sent). On a wall clock
+// packets go on a microtask after the send returns, at most BURST in a row, then the train
+// continues through the Clock so a bulk transfer yields to timers and IO; on a virtual clock every
+// delivery is a clock entry at the current time, so runs stay deterministic and replayable.
 import { RELEASED, type Link } from './link.js';
 import type { Clock } from '../util/clock.js';
 import { recyclePacket } from '../wire/packet.js';
@@ -22,6 +23,8 @@ export class LoopbackLink implements Link {
   constructor(
     private readonly clock: Clock,
     readonly mtu: number = LOOPBACK_MTU,
+    /** Deliver on microtasks (wall-clock time) rather than clock entries (virtual time). */
+    private readonly microtasks = false,
   ) {}
 
   send(packet: Uint8Array): void {
@@ -48,7 +51,8 @@ export class LoopbackLink implements Link {
     this.#queue.push({ packet, owned });
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.#flush);
+      if (this.microtasks) queueMicrotask(this.#flush);
+      else this.clock.schedule(this.clock.now(), this.#flush);
     }
   }
 

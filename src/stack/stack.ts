@@ -150,7 +150,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.tcpHost = new TcpHost(this, this.random, opts.tcp ?? {}, this.ports, opts.backlog ?? 511, opts.synCookies ?? 'auto');
     if (opts.loopback !== false) {
       const mtu = typeof opts.loopback === 'object' ? opts.loopback.mtu ?? LOOPBACK_MTU : LOOPBACK_MTU;
-      this.loopback = this.addInterface(new LoopbackLink(this.clock, mtu), { name: 'lo', addresses: ['127.0.0.1/8', '::1/128'] });
+      const link = new LoopbackLink(this.clock, mtu, this.clock instanceof RealtimeClock);
+      this.loopback = this.addInterface(link, { name: 'lo', addresses: ['127.0.0.1/8', '::1/128'] });
     }
   }
 
