@@ -290,6 +290,9 @@ export class TcpHost {
     if (l !== undefined && !l.closed) {
       if (synOnly) {
         if (isMulticastOrBroadcast(src)) return;
+        // SYN+FIN (with or without PSH/URG) is a scanner's probe, not an opening: Linux's
+        // tcp_rcv_state_process discards it in LISTEN, and so do we (nmap fingerprints by it).
+        if (seg.flags & TcpFlag.FIN) return;
         if (l.synCookies === 'always' || (l.pending >= l.backlog && l.synCookies === 'auto')) {
           this.sendCookie(iface, l, src, dst, seg, now);
           return;

@@ -7,13 +7,16 @@ import type { TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
 import type { TcpConnection } from './connection.js';
 import { retransmitOne } from './output.js';
-import { rackActive, rackOnAck } from './loss.js';
+import { rackActive, rackOnAck, startPrr } from './loss.js';
 
 export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
   const ack = seg.ack;
   const oldWnd = c.sndWnd;
   let newlySacked = 0;
   let dsack = false;
+  const oldUna = c.sndUna;
+  const sackedBefore = c.hasSacks ? c.scoreboard.sackedBytes : 0;
+  let newlyLost = 0;
   if (c.sackOk && seg.options.sack !== undefined && seg.options.sack.length > 0) {
     dsack = isDsack(seg);
     newlySacked = c.scoreboard.update(c.sndUna, c.sndNxt, dsack ? seg.options.sack.slice(1) : seg.options.sack);
@@ -33,11 +36,24 @@ export function processAck(c: TcpConnection, seg: TcpRepr, now: number): void {
   ) {
     // RFC 5681 section 2 DUPLICATE ACKNOWLEDGMENT (SACK that covers new data counts too, RFC 6675).
     c.counters.dupAcksIn++;
-    onDupAck(c, now);
+    if (onDupAck(c, now)) newlyLost = 1;
   }
   // RFC 8985 6.2: RACK looks at every ACK that moves SND.UNA or SACKs data, once both are recorded.
   if (rackActive(c) && (advanced || newlySacked > 0 || dsack || (c.rack !== null && c.rack.tlpEndSeq !== null))) {
-    rackOnAck(c, seg, now, advanced, newlySacked > 0, dsack);
+    newlyLost += rackOnAck(c, seg, now, advanced, newlySacked > 0, dsack);
+  }
+  // RFC 6937: in SACK-based fast recovery, what this ACK delivered (cumulatively ACKed plus newly
+  // SACKed) decides how much may leave in answer to it.
+  const prr = c.prr;
+  if (prr !== null && c.inRecovery) {
+    const mss = c.sndMss;
+    const deliveredBytes = sub(c.sndUna, oldUna) + (c.hasSacks ? c.scoreboard.sackedBytes : 0) - sackedBefore;
+    prr.onAck(
+      Math.ceil(Math.max(0, deliveredBytes) / mss),
+      Math.ceil(c.flightSize() / mss),
+      Math.max(2, Math.floor(c.ensureCc().ssthresh / mss)),
+      advanced && newlyLost === 0,
+    );
   }
 
   // Window update (RFC 9293 3.10.7.4: only from segments newer than the last update).
@@ -102,6 +118,7 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
     if (ge(ack, c.recover)) {
       // Full acknowledgment: leave fast recovery (RFC 6582 3.2 step 3; RFC 6675 section 5).
       c.inRecovery = false;
+      c.prr = null;
       c.inflation = 0;
       cc.onRecoveryEnd(now);
       trace(c, now, 'recovery end');
@@ -123,20 +140,22 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
   if (dataAcked > 0) c.hooks.onWritable?.();
 }
 
-function onDupAck(c: TcpConnection, now: number): void {
+/** A duplicate ACK; true when it started fast recovery (a loss newly detected). */
+function onDupAck(c: TcpConnection, now: number): boolean {
   const cc = c.ensureCc();
   c.dupAcks++;
   if (c.inRecovery) {
     if (!c.sackOk) c.inflation += c.sndMss; // RFC 5681 3.2 step 4 (NewReno keeps it)
-    return;
+    return false;
   }
   // RACK decides from transmit times (RFC 8985 6.2 step 4 keeps DupThresh as reo_wnd = 0).
-  if (rackActive(c)) return;
+  if (rackActive(c)) return false;
   const lostBySack = c.sackOk && c.hasSacks && c.scoreboard.isLost(c.sndUna, c.sndMss, c.config.dupThresh);
-  if (c.dupAcks < c.config.dupThresh && !lostBySack) return;
+  if (c.dupAcks < c.config.dupThresh && !lostBySack) return false;
   // RFC 6582 3.2 step 2 / RFC 6675 5: duplicate ACKs for data sent before the last recovery or
   // timeout (below "recover") do not start another one.
-  if (lt(c.sndUna, c.recover)) return;
+  if (lt(c.sndUna, c.recover)) return false;
+  if (c.sackOk) startPrr(c);
   c.inRecovery = true;
   c.recover = c.sndNxt;
   cc.onLoss(now, sub(c.sndNxt, c.sndUna));
@@ -149,6 +168,7 @@ function onDupAck(c: TcpConnection, now: number): void {
   }
   retransmitOne(c, c.sndUna);
   if (c.sackOk) c.rxtEnd = add(c.sndUna, Math.min(c.sndMss, sub(c.sndNxt, c.sndUna)));
+  return true;
 }
 
 /**

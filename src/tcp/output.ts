@@ -148,7 +148,8 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
     const ptr = c.sendPtr;
     const avail = sub(c.sndBufEnd, ptr);
     const flight = c.flightSize();
-    const cwndAvail = cc.cwnd + c.inflation - flight;
+    // In SACK-based fast recovery PRR (RFC 6937, prr.ts) decides, one segment at a time.
+    const cwndAvail = c.inRecovery && c.prr !== null ? (c.prr.sndcnt > 0 ? c.sndMss : 0) : cc.cwnd + c.inflation - flight;
     const wndAvail = sub(add(c.sndUna, c.sndWnd), ptr);
     const retrans = c.rtxNxt !== -1;
     if (avail > 0) {
@@ -215,7 +216,7 @@ function sackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
   const sb = c.scoreboard;
   let sent = false;
   for (let guard = 0; guard < 1000; guard++) {
-    if (cc.cwnd - c.flightSize() < c.sndMss) break;
+    if (!recoveryMaySend(c, cc.cwnd)) break;
     const high = sb.highSacked;
     if (high === undefined) break;
     const from = gt(c.rxtEnd, c.sndUna) ? c.rxtEnd : c.sndUna;
@@ -235,13 +236,19 @@ function rackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
   const cc = c.ensureCc();
   let sent = false;
   for (let guard = 0; guard < 1000; guard++) {
-    if (cc.cwnd - c.flightSize() < c.sndMss) break;
+    if (!recoveryMaySend(c, cc.cwnd)) break;
     const hole = nextLost(c);
     if (hole === null) break;
     if (!sendAt(c, hole.start, Math.min(c.sndMss, sub(hole.end, hole.start)), now, emit, true, 'sack')) break;
     sent = true;
   }
   return sent;
+}
+
+/** May another segment leave in recovery: PRR's count in fast recovery, else the pipe under cwnd. */
+function recoveryMaySend(c: TcpConnection, cwnd: number): boolean {
+  if (c.inRecovery && c.prr !== null) return c.prr.sndcnt > 0;
+  return cwnd - c.flightSize() >= c.sndMss;
 }
 
 /**
@@ -298,6 +305,7 @@ function noteRetransmit(c: TcpConnection, seq: number, len: number, now: number,
 /** Timers and RTT timing after sending `used` sequence numbers at `seq`. */
 function afterSend(c: TcpConnection, seq: number, used: number, now: number, retrans: boolean): void {
   if (rackActive(c)) rackOf(c).onTransmit(seq, used, now); // RFC 8985 6.1
+  if (c.inRecovery) c.prr?.onSend(); // RFC 6937: prr_out
   if (c.rtoAt === Infinity) c.rtoAt = now + c.rtt.rto;
   if (c.firstUnackedAt === Infinity) c.firstUnackedAt = now;
   c.persistAt = Infinity;
@@ -384,9 +392,12 @@ function bare(c: TcpConnection, seq: number, ack: number, flags: number): TcpRep
  * usually the peer's RCV.NXT, which RFC 5961 3.2 takes without a challenge.
  */
 export function sendRst(c: TcpConnection, now: number, emit: Emit): void {
-  void now;
   c.segsOut++;
-  emit(bare(c, c.sendPtr, c.rcvNxt, RST | ACK));
+  const rst = bare(c, c.sendPtr, c.rcvNxt, RST | ACK);
+  // RFC 7323 3.2 lets a <RST> carry TSopt; Linux's active reset does (TSval, TSecr = TS.Recent),
+  // and a peer that checks timestamps on resets then takes it.
+  if (c.tsOk) rst.options = { timestamp: { val: c.tsNow(now), ecr: c.tsRecent } };
+  emit(rst);
 }
 
 /** A zero-window or keepalive probe: an old sequence number forces the peer to ACK (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6). */
