@@ -1,5 +1,5 @@
-// The docs show the library as users get it: every import in a code block of README.md and docs/
-// names the package ('synack' or one of its `exports`), never a path into src/ or dist/, and every
+// The docs show the library as users get it: every import of synack in a code block of README.md and
+// docs/ names the package ('synack' or one of its `exports`), never a path into src/ or dist/, and every
 // value it imports is exported there (checked against the source module each export compiles from).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,7 +40,8 @@ test('README and docs import only from the package names, and the names they imp
   assert.ok(imports.length >= 10, `found the docs' imports (${imports.length})`);
   const bad: string[] = [];
   for (const imp of imports) {
-    if (imp.from.startsWith('node:')) continue;
+    // Node's own modules and other packages (undici, ws) are what a user imports too.
+    if (!imp.from.startsWith('.') && !imp.from.startsWith('/') && imp.from !== 'synack' && !imp.from.startsWith('synack/')) continue;
     const key = imp.from === 'synack' ? '.' : imp.from.startsWith('synack/') ? `./${imp.from.slice('synack/'.length)}` : null;
     const target = key === null ? undefined : pkg.exports[key];
     if (target === undefined || typeof target === 'string') {

@@ -50,7 +50,7 @@ describe('the packed tarball', { skip: npmMissing ?? false }, () => {
   test('holds the built library, the bin, the addon sources and build script; no hard links, no build leftovers', () => {
     const listing = ok(sh('tar', ['-tvzf', tarball], { cwd: work }), 'tar -t').trim().split('\n');
     const files = listing.map((l) => l.split(/\s+/).slice(5).join(' '));
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'bin/synack.js', 'native/tun.c', 'native/binding.gyp', 'scripts/build-native.mjs', 'README.md', 'docs/cli.md']) {
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'bin/synack.js', 'native/tun.c', 'native/binding.gyp', 'scripts/build-native.mjs', 'README.md', 'docs/cli.md', 'dist/lab/index.html']) {
       assert.ok(files.includes(`package/${f}`), `tarball has ${f}`);
     }
     assert.deepEqual(listing.filter((l) => !l.startsWith('-')), [], 'only regular files (a hard-linked addon is dropped by npm\'s extractor)');
