@@ -120,7 +120,9 @@ test('the lab in headless Chromium', { timeout: 300_000 }, async (t) => {
   try {
     await t.test('the page loads from synack lab', async () => {
       const ms = await open('scenario=basic&seed=1');
-      console.log(`[lab] page loaded and ready in ${ms} ms (lab.js ${(js.length / 1024).toFixed(0)} KiB)`);
+      const inPage = Number(await page.getAttribute('body', 'data-ready-ms'));
+      console.log(`[lab] first run drawn ${inPage} ms after navigation started (${ms} ms including the test's round trips; lab.js ${(js.length / 1024).toFixed(0)} KiB)`);
+      assert.ok(inPage > 0);
       assert.equal(await page.textContent('h1'), 'synack lab');
     });
 
@@ -288,6 +290,14 @@ test('the lab in headless Chromium', { timeout: 300_000 }, async (t) => {
       await page.click('#to-end');
       assert.equal(await page.$eval('#tcb td[data-host="server"][data-key="state"]', (td) => td.textContent), 'CLOSED');
       assert.match((await page.textContent('#ladder')) ?? '', /on-path/);
+      // A SYN flood: spoofed SYNs from hosts that never answer, each drawn and answered.
+      const before = (await pageSegments(page)).length;
+      await page.click('#syn-flood');
+      await page.click('#to-end');
+      const after = await pageSegments(page);
+      assert.ok(after.slice(before).filter((x) => x.flags === 'SYN').length >= 8, 'eight spoofed SYNs');
+      assert.ok(after.slice(before).some((x) => x.flags === 'SYN,ACK'), 'the server answers them');
+      assert.match((await page.textContent('#ladder')) ?? '', /spoofed SYN from 198\.18\.0\.\d+/);
     });
 
     await t.test("watch mode: the page draws a watched stack's connection as its events stream in", async () => {
