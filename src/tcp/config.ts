@@ -61,6 +61,12 @@ export interface TcpConfig {
    */
   slowStartAfterIdle: boolean;
   /**
+   * Slow-start growth per ACK, in segments: RFC 3465's L (2, as RFC 5681 section 3.1 allows);
+   * 0 lets cwnd grow by every acknowledged segment, as Linux's tcp_slow_start does (a stretch ACK
+   * of ten segments grows it by ten).
+   */
+  slowStartAckLimit: number;
+  /**
    * RACK-TLP loss detection (RFC 8985), used when SACK is negotiated: losses are inferred from
    * transmit times (a later-sent segment was delivered and a reordering window passed) instead
    * of counting duplicate ACKs, and a Tail Loss Probe at about 2*SRTT replaces most RTOs at the
@@ -95,6 +101,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   finWait2Timeout: 60_000,
   dupThresh: 3,
   slowStartAfterIdle: false,
+  slowStartAckLimit: 2,
   rack: true,
   maxOutOfOrderRanges: 32,
 });
@@ -105,6 +112,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   minRto: 200,
   rtoRule: 'linux',
   slowStartAfterIdle: true,
+  slowStartAckLimit: 0,
   windowScaleShift: 7,
   congestion: 'cubic',
   delayedAck: 40,
@@ -138,6 +146,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('windowScaleShift', c.windowScaleShift, -1, 14);
   check('delayedAck', c.delayedAck, 0, 500);
   check('dupThresh', c.dupThresh, 1, 1000);
+  check('slowStartAckLimit', c.slowStartAckLimit, 0, 1000);
   if (typeof c.slowStartAfterIdle !== 'boolean') throw rangeError(`slowStartAfterIdle must be true or false, got ${String(c.slowStartAfterIdle)}`);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
