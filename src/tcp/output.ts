@@ -154,7 +154,10 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
     const avail = sub(c.sndBufEnd, ptr);
     const flight = c.flightSize();
     // In SACK-based fast recovery PRR (RFC 6937, prr.ts) decides, one segment at a time.
-    const cwndAvail = c.inRecovery && c.prr !== null ? (c.prr.sndcnt > 0 ? c.sndMss : 0) : cc.cwnd + c.inflation - flight;
+    // Limited transmit (RFC 3042) without SACK: each of the first two duplicate ACKs lets one new
+    // segment beyond cwnd go (with SACK the pipe already shrinks by what was SACKed).
+    const limited = !c.inRecovery && !c.sackOk ? Math.min(c.dupAcks, 2) * c.sndMss : 0;
+    const cwndAvail = c.inRecovery && c.prr !== null ? (c.prr.sndcnt > 0 ? c.sndMss : 0) : cc.cwnd + c.inflation + limited - flight;
     const wndAvail = sub(add(c.sndUna, c.sndWnd), ptr);
     const retrans = c.rtxNxt !== -1;
     if (avail > 0) {
