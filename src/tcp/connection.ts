@@ -767,7 +767,7 @@ export class TcpConnection {
 
   /** Congestion controller, created once the MSS is known. */
   ensureCc(): CongestionControl {
-    return (this.cc ??= createCongestion(this.config.congestion, this.sndMss));
+    return (this.cc ??= createCongestion(this.config.congestion, this.sndMss, this.config.slowStartAckLimit));
   }
 
   trace(e: TraceEvent): void {

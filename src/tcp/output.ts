@@ -130,6 +130,11 @@ function sendSyn(c: TcpConnection, now: number, emit: Emit): void {
 function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
   const cc = c.ensureCc();
   let sent = false;
+  // RFC 5681 4.1: idle for more than an RTO with nothing in flight, new data restarts from the
+  // restart window (as Linux's tcp_cwnd_restart when tcp_slow_start_after_idle is set).
+  if (c.config.slowStartAfterIdle && c.sndUna === c.sndNxt && c.rtxNxt === -1 && sub(c.sndBufEnd, c.sndNxt) > 0 && now - c.lastSendAt > c.rtt.rto) {
+    cc.onIdleRestart(now);
+  }
   if (c.inRecovery && c.sackOk) sent = sackRecovery(c, now, emit);
   // After a timeout RACK keeps finding lost (re)transmissions: resend them before the go-back
   // pointer gets there (RFC 8985 6.2 step 5 applies in RTO recovery too, as on Linux).
@@ -149,7 +154,10 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
     const avail = sub(c.sndBufEnd, ptr);
     const flight = c.flightSize();
     // In SACK-based fast recovery PRR (RFC 6937, prr.ts) decides, one segment at a time.
-    const cwndAvail = c.inRecovery && c.prr !== null ? (c.prr.sndcnt > 0 ? c.sndMss : 0) : cc.cwnd + c.inflation - flight;
+    // Limited transmit (RFC 3042) without SACK: each of the first two duplicate ACKs lets one new
+    // segment beyond cwnd go (with SACK the pipe already shrinks by what was SACKed).
+    const limited = !c.inRecovery && !c.sackOk ? Math.min(c.dupAcks, 2) * c.sndMss : 0;
+    const cwndAvail = c.inRecovery && c.prr !== null ? (c.prr.sndcnt > 0 ? c.sndMss : 0) : cc.cwnd + c.inflation + limited - flight;
     const wndAvail = sub(add(c.sndUna, c.sndWnd), ptr);
     const retrans = c.rtxNxt !== -1;
     if (avail > 0) {
