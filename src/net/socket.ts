@@ -476,8 +476,7 @@ export class Socket extends Duplex {
       const ka = c.ownConfig().keepAlive;
       ka.enabled = enable;
       if (initialDelay > 0) ka.idle = initialDelay;
-      c.keepaliveAt = enable ? this.#stack.clock.now() + ka.idle : Infinity;
-      c.hooks.onPollNeeded?.();
+      c.restartKeepalive(this.#stack.clock.now());
     }
     return this;
   }
