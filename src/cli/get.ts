@@ -8,6 +8,7 @@ import { parseArgs, formatFlags, flagBool, flagString, type FlagsSpec } from './
 import { UsageError, type CliIo } from './io.js';
 import { TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, exitFor, CommandError, openTunSession, tunSetupFromArgs } from './tun-common.js';
 import { createNet } from '../net/index.js';
+import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
 
 const GET_FLAGS: FlagsSpec = {
   output: { type: 'string', short: 'o', value: 'FILE', help: 'write the body to FILE instead of stdout' },
@@ -30,11 +31,14 @@ A status other than 2xx exits with 1 after writing the body.
 Options:
 ${formatFlags(GET_FLAGS)}
 
+${WATCH_HELP}
+
 ${TUN_HELP_FOOTER}
 `;
 
 export async function getCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, { ...GET_FLAGS, ...HIDDEN_TUN_FLAGS }, 'get');
+  const watchFlag = takeWatchFlag(argv, 'get');
+  const args = parseArgs(watchFlag.argv, { ...GET_FLAGS, ...HIDDEN_TUN_FLAGS }, 'get');
   if (flagBool(args, 'help') === true) {
     io.out(GET_USAGE);
     return EXIT.ok;
@@ -55,9 +59,13 @@ export async function getCommand(argv: readonly string[], io: CliIo): Promise<nu
   const verbose = flagBool(args, 'verbose') === true;
 
   let session;
+  let watch: Watch | null = null;
   try {
+    watch = await watchSession(watchFlag.port, setup, io);
     session = await openTunSession(setup, io);
+    watch?.attach(session.stack);
   } catch (e) {
+    void watch?.close();
     if (e instanceof CommandError) {
       io.err(`synack get: ${e.message}\n`);
       return e.exitCode;
@@ -119,5 +127,6 @@ export async function getCommand(argv: readonly string[], io: CliIo): Promise<nu
     });
   } finally {
     session.close();
+    await watch?.close();
   }
 }

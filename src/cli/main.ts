@@ -9,6 +9,7 @@ import { serveCommand, SERVE_USAGE } from './serve.js';
 import { getCommand, GET_USAGE } from './get.js';
 import { pdrillCommand, PDRILL_USAGE } from './pdrill.js';
 import { benchCommand, BENCH_USAGE } from './bench.js';
+import { labCommand, LAB_USAGE } from './lab.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -19,6 +20,7 @@ Usage: synack <command> [options]
 Commands:
   demo               run a client and a server on two in-memory stacks and draw the connection
   trace FILE.pcap    draw the ladder of every TCP connection in a capture, with inferred states
+  lab                the lab in your browser: two stacks, the ladder, states and the TCB, live
   serve DIR          HTTP file server on a TUN device (Node's http over synack)
   get URL            HTTP GET through synack on a TUN device
   nc HOST PORT       netcat over synack on a TUN device (-l to listen)
@@ -30,7 +32,7 @@ Commands:
 Run 'synack help <command>' for a command's options.
 `;
 
-const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE, bench: BENCH_USAGE };
+const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE, bench: BENCH_USAGE, lab: LAB_USAGE };
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function version(): string {
@@ -50,6 +52,7 @@ const COMMANDS: Record<string, Command> = {
   nc: (argv, io) => ncCommand(argv, io),
   pdrill: (argv, io) => pdrillCommand([...argv], io),
   bench: benchCommand,
+  lab: labCommand,
   version: async (argv, io) => {
     if (argv.length > 0) throw new UsageError(`version takes no arguments`, 'version');
     io.out(`synack ${version()}\n`);

@@ -9,6 +9,7 @@ import {
   type TunSession,
 } from './tun-common.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
+import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
 
 const NC_FLAGS: FlagsSpec = {
   listen: { type: 'boolean', short: 'l', help: 'wait for one connection on [HOST] PORT instead of connecting' },
@@ -29,6 +30,8 @@ the peer closes too. Example, with the kernel at 198.18.0.1 listening on port 70
 Options:
 ${formatFlags(NC_FLAGS)}
 
+${WATCH_HELP}
+
 ${TUN_HELP_FOOTER}
 `;
 
@@ -39,7 +42,8 @@ export interface NcStreams {
 }
 
 export async function ncCommand(argv: readonly string[], io: CliIo, streams?: NcStreams): Promise<number> {
-  const args = parseArgs(argv, { ...NC_FLAGS, ...HIDDEN_TUN_FLAGS }, 'nc');
+  const watchFlag = takeWatchFlag(argv, 'nc');
+  const args = parseArgs(watchFlag.argv, { ...NC_FLAGS, ...HIDDEN_TUN_FLAGS }, 'nc');
   if (flagBool(args, 'help') === true) {
     io.out(NC_USAGE);
     return EXIT.ok;
@@ -57,9 +61,13 @@ export async function ncCommand(argv: readonly string[], io: CliIo, streams?: Nc
   const verbose = flagBool(args, 'verbose') === true;
 
   let session: TunSession;
+  let watch: Watch | null = null;
   try {
+    watch = await watchSession(watchFlag.port, setup, io);
     session = await openTunSession(setup, io);
+    watch?.attach(session.stack);
   } catch (e) {
+    void watch?.close();
     if (e instanceof CommandError) {
       io.err(`synack nc: ${e.message}\n`);
       return e.exitCode;
@@ -71,6 +79,7 @@ export async function ncCommand(argv: readonly string[], io: CliIo, streams?: Nc
     return await runNc(session, { listen, host, port, verbose }, stdin, stdout, io);
   } finally {
     session.close();
+    await watch?.close();
   }
 }
 

@@ -7,6 +7,7 @@ import { parseArgs, formatFlags, flagBool, flagNumber, flagString, type FlagsSpe
 import { UsageError, type CliIo } from './io.js';
 import { TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, CommandError, openTunSession, tunSetupFromArgs } from './tun-common.js';
 import { createNet } from '../net/index.js';
+import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
 
 const SERVE_FLAGS: FlagsSpec = {
   port: { type: 'number', short: 'p', value: 'PORT', integer: true, min: 1, max: 65535, help: 'TCP port to listen on (default 8080)' },
@@ -29,11 +30,14 @@ GET and HEAD only; directories list their entries. Stops on SIGINT or SIGTERM.
 Options:
 ${formatFlags(SERVE_FLAGS)}
 
+${WATCH_HELP}
+
 ${TUN_HELP_FOOTER}
 `;
 
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, { ...SERVE_FLAGS, ...HIDDEN_TUN_FLAGS }, 'serve');
+  const watchFlag = takeWatchFlag(argv, 'serve');
+  const args = parseArgs(watchFlag.argv, { ...SERVE_FLAGS, ...HIDDEN_TUN_FLAGS }, 'serve');
   if (flagBool(args, 'help') === true) {
     io.out(SERVE_USAGE);
     return EXIT.ok;
@@ -52,9 +56,13 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   const quiet = flagBool(args, 'quiet') === true;
 
   let session;
+  let watch: Watch | null = null;
   try {
+    watch = await watchSession(watchFlag.port, setup, io);
     session = await openTunSession(setup, io);
+    watch?.attach(session.stack);
   } catch (e) {
+    void watch?.close();
     if (e instanceof CommandError) {
       io.err(`synack serve: ${e.message}\n`);
       return e.exitCode;
@@ -85,6 +93,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       server.close();
       http.close();
       session.close();
+      void watch?.close();
       done(code);
     };
     const onInt = (): void => stop(EXIT.ok);

@@ -77,6 +77,8 @@ export interface TunSetup {
   seed: number;
   delay: number;
   reorder: number;
+  /** Wraps the link the stack is attached to (--watch taps it); applied outermost. */
+  wrapLink?: (link: Link, clock: RealtimeClock) => Link;
 }
 
 /** Reads and checks the shared flags; throws UsageError for anything wrong. */
@@ -231,7 +233,8 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
   const lossy = impaired ? lossyLink(tun, { drop: setup.drop, delay: setup.delay, reorder: setup.reorder }, seededRandom(setup.seed)) : null;
   let iface: Interface;
   try {
-    iface = stack.addInterface(lossy ?? tun, { addresses: setup.addresses, name: tun.name });
+    const link = lossy ?? tun;
+    iface = stack.addInterface(setup.wrapLink?.(link, clock) ?? link, { addresses: setup.addresses, name: tun.name });
     // A TUN device is point to point: everything not on a connected prefix goes out of it too.
     if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 4)) stack.addRoute('0.0.0.0/0', { iface });
     if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 6)) stack.addRoute('::/0', { iface });

@@ -6,8 +6,8 @@ import { VirtualClock } from '../util/virtual-clock.js';
 import { seededRandom } from '../util/random.js';
 import { createSimPair, type SimPacketEvent } from '../link/sim.js';
 import type { Link } from '../link/link.js';
-import { parseIpPacket } from '../wire/packet.js';
-import { parseTcp, tcpFlagsToString, formatTcpOptions, type TcpRepr } from '../wire/tcp.js';
+import type { TcpRepr } from '../wire/tcp.js';
+import { tcpOfPacket, segmentEventOf } from '../trace/packet.js';
 import { add, gt } from '../wire/seq.js';
 import type { SegmentEvent, StateEvent, TraceEvent } from '../trace/events.js';
 import type { TcpConfigInput } from '../tcp/config.js';
@@ -72,14 +72,7 @@ export class ScriptedLink implements Link {
 }
 
 function tcpOf(packet: Uint8Array): TcpRepr | null {
-  return tcpAndDst(packet)?.seg ?? null;
-}
-
-function tcpAndDst(packet: Uint8Array): { seg: TcpRepr; src: Uint8Array; dst: Uint8Array } | null {
-  const ip = parseIpPacket(packet);
-  if (!ip.ok || ip.value.protocol !== 6) return null;
-  const t = parseTcp(ip.value.payload);
-  return t.ok ? { seg: t.value, src: ip.value.src, dst: ip.value.dst } : null;
+  return tcpOfPacket(packet)?.seg ?? null;
 }
 
 export class World {
@@ -137,7 +130,7 @@ export class World {
   record(from: Side | 'attacker', data: Uint8Array, lost: boolean, note?: string): void {
     const t = this.clock.now();
     this.packets.push({ t, data, lost });
-    const parsed = tcpAndDst(data);
+    const parsed = tcpOfPacket(data);
     if (parsed === null) return;
     const seg = parsed.seg;
     if (note === undefined && from !== 'attacker') note = this.noteFor?.(from, seg, parsed.dst);
@@ -155,22 +148,9 @@ export class World {
       if (high !== undefined && !gt(end, high)) retransmit = true;
       if (high === undefined || gt(end, high)) this.highSeq.set(key, end);
     }
-    const e: SegmentEvent = {
-      type: 'segment',
-      t,
-      from: from === 'attacker' ? 'client' : from,
-      to,
-      flags: tcpFlagsToString(seg.flags),
-      seq: seg.seq,
-      ack: seg.ack,
-      len: seg.payload.length,
-      win: seg.window,
-      lost,
-    };
+    const e: SegmentEvent = segmentEventOf(parsed, t, from === 'attacker' ? 'client' : from, to, lost);
     if (retransmit) e.retransmit = true;
     if (third !== undefined) e.conn = third;
-    const opts = formatTcpOptions(seg.options);
-    if (opts) e.options = opts;
     if (note !== undefined || from === 'attacker') e.note = note ?? 'spoofed';
     this.events.push(e);
   }

@@ -158,6 +158,16 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
     return;
   }
 
+  // RFC 5961 4.2: in a synchronized state a SYN (without RST) gets a rate-limited challenge ACK
+  // "regardless of the sequence number". Checked before PAWS and the window test, as Linux's
+  // tcp_validate_incoming does (syn_challenge): an out-of-window SYN counts one in SEG.LEN, so the
+  // window test would answer it as unacceptable text, with an ACK per SYN and no limit, turning
+  // blind SYNs at a known 4-tuple into an unbounded ACK reflector.
+  if (f & SYN && !(f & RST)) {
+    challenge(c, now);
+    return;
+  }
+
   // RFC 7323 5.3 R1: PAWS.
   const ts = seg.options.timestamp;
   if (c.tsOk && ts !== undefined && !(f & RST) && lt(ts.val, c.rcv.tsRecent)) {
@@ -229,11 +239,8 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
     }
   }
 
-  // fourth, the SYN bit (RFC 5961 4.2: challenge ACK, whatever its sequence number).
-  if (f & SYN) {
-    challenge(c, now);
-    return;
-  }
+  // fourth, the SYN bit: answered above, before the window test (RFC 5961 4.2). A SYN with RST
+  // reaches here only as an exact RST, which has reset the connection.
 
   // fifth, the ACK field.
   if (!(f & ACK)) {

@@ -6,3 +6,5 @@ export { renderSvg } from './svg.js';
 export { renderMermaid } from './mermaid.js';
 export { tcpPacketsFromPcap, groupConnections, inferConnection, inferConnections } from './infer.js';
 export type { TcpPacketInfo, InferredConnection } from './infer.js';
+export { tcpOfPacket, segmentEventOf, connLabelOf } from './packet.js';
+export type { TcpOfPacket } from './packet.js';
