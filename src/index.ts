@@ -6,7 +6,7 @@ export { TcpConnection } from './tcp/connection.js';
 export type { TcpHooks, TcpErrorCode } from './tcp/connection.js';
 export { resolveConfig, DEFAULT_CONFIG, LINUX_PROFILE } from './tcp/config.js';
 export type { TcpConfig, TcpConfigInput, KeepAliveConfig } from './tcp/config.js';
-export type { TcpInfo } from './tcp/info.js';
+export type { TcpInfo, TcbInfo } from './tcp/info.js';
 export type { Link } from './link/link.js';
 export { createMemoryPair, MemoryLink } from './link/memory.js';
 export type { MemoryPairOptions, MemoryLinkStats } from './link/memory.js';
