@@ -5,6 +5,7 @@ import { parseArgs, reporter, table, USAGE, enableGc, type BenchOptions, type Be
 import { GROUPS, useDriver } from './groups.js';
 
 export type { BenchOptions, BenchIo, Reporter };
+export { GROUPS };
 
 const processIo: BenchIo = {
   out: (s) => void process.stdout.write(s),
@@ -20,7 +21,7 @@ export async function runBench(argv: readonly string[], io: BenchIo = processIo,
   try {
     opts = parseArgs(argv, usage);
   } catch (e) {
-    io.err(`${(e as Error).message}\n`);
+    io.err(`synack: ${(e as Error).message.split('\n')[0]}\n`);
     return 2;
   }
   if (opts.help) {
@@ -33,7 +34,7 @@ export async function runBench(argv: readonly string[], io: BenchIo = processIo,
   }
   const unknown = opts.only.filter((n) => !GROUPS.some((g) => g.name === n));
   if (unknown.length > 0) {
-    io.err(`unknown group(s): ${unknown.join(', ')} (see --list)\n`);
+    io.err(`synack: unknown group(s): ${unknown.join(', ')} (see --list)\n`);
     return 2;
   }
   // The heap figures need forced collections; without --expose-gc, turn the flag on now.
@@ -43,15 +44,19 @@ export async function runBench(argv: readonly string[], io: BenchIo = processIo,
   rep.progress(
     `synack bench ${new Date().toISOString()} node ${process.version} ${opts.quick ? 'quick' : 'full'} runs=${opts.runs} warmup=${opts.warmup} driver=${opts.driver}`,
   );
+  let failed = 0;
   for (const g of GROUPS) {
     if (opts.only.length > 0 ? !opts.only.includes(g.name) : g.optIn === true) continue;
     rep.progress(`group ${g.name}: ${g.about}`);
     try {
       await g.run(opts, rep);
     } catch (e) {
-      rep.progress(`group ${g.name} failed: ${(e as Error).stack ?? String(e)}`);
+      // One line for the user; the stack only when asked for (the other groups still run).
+      failed++;
+      rep.progress(`synack: bench group ${g.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+      if (process.env['SYNACK_DEBUG']) rep.progress((e as Error).stack ?? '');
     }
   }
   if (!opts.json) io.out('\n' + table(rep.all()) + '\n');
-  return 0;
+  return failed > 0 ? 1 : 0;
 }

@@ -43,7 +43,7 @@ export function parseArgs(argv: readonly string[], spec: FlagsSpec, command: str
       inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
     } else if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) {
       const long = byShort.get(arg.slice(1));
-      if (long === undefined) throw new UsageError(`unknown option ${arg}`, command);
+      if (long === undefined) throw new UsageError(`unknown option ${arg}${didYouMean(arg.slice(1), optionNames(spec), '--')}`, command);
       name = long;
     } else {
       positionals.push(arg);
@@ -54,7 +54,7 @@ export function parseArgs(argv: readonly string[], spec: FlagsSpec, command: str
       flags[name.slice(3)] = false;
       continue;
     }
-    if (s === undefined) throw new UsageError(`unknown option --${name}`, command);
+    if (s === undefined) throw new UsageError(`unknown option --${name}${didYouMean(name, optionNames(spec), '--')}`, command);
     if (s.type === 'boolean') {
       if (inline !== undefined) throw new UsageError(`option --${name} takes no value`, command);
       flags[name] = true;
@@ -82,6 +82,65 @@ export function parseArgs(argv: readonly string[], spec: FlagsSpec, command: str
     flags[name] = num;
   }
   return { flags, positionals };
+}
+
+/** Every spelling of every option in `spec` (including --no-NAME for booleans), for suggestions. */
+function optionNames(spec: FlagsSpec): string[] {
+  return Object.entries(spec).flatMap(([name, s]) => (s.type === 'boolean' ? [name, `no-${name}`] : [name]));
+}
+
+/** Edit distance (insert, delete, substitute, swap two neighbours), for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The valid name closest to a mistyped one, or undefined when none is close: within a third of the
+ * length in edits (at least 1, at most 3), or the only name it is a prefix of.
+ */
+export function closest(word: string, names: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const n of names) {
+    const dist = editDistance(w, n.toLowerCase());
+    if (dist < bestD) [best, bestD] = [n, dist];
+  }
+  if (best !== undefined && bestD <= Math.min(3, Math.max(1, Math.floor(w.length / 3)))) return best;
+  const prefixed = w.length >= 2 ? names.filter((n) => n.toLowerCase().startsWith(w)) : [];
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** " (did you mean PREFIXname?)" for the closest name, or "" when nothing is close. */
+export function didYouMean(word: string, names: readonly string[], prefix = ''): string {
+  const c = closest(word, names);
+  return c === undefined ? '' : ` (did you mean ${prefix}${c}?)`;
+}
+
+/**
+ * Checks the number of positionals: `names` are the expected ones (shown in the message), of which
+ * the first `min` are required. Anything beyond is an error rather than silently ignored.
+ */
+export function expectPositionals(args: ParsedArgs, command: string, names: readonly string[], min = names.length): string[] {
+  const got = args.positionals;
+  if (got.length < min) throw new UsageError(`${command} needs ${names.slice(got.length, min).join(' ')}`, command);
+  if (got.length > names.length) {
+    const extra = got.slice(names.length).map((p) => `'${p}'`).join(' ');
+    throw new UsageError(
+      names.length === 0 ? `${command} takes no arguments, got ${extra}` : `unexpected argument${got.length - names.length > 1 ? 's' : ''} ${extra} (${command} takes ${names.join(' ')})`,
+      command,
+    );
+  }
+  return got;
 }
 
 /** The options block of a command's usage text, one flag per line. */

@@ -1,7 +1,6 @@
 // `synack demo`: two stacks on the in-memory network run a scenario and the ladder is printed.
-import { parseArgs, formatFlags, flagBool, type FlagsSpec } from './args.js';
-import { wantColor, UsageError, type CliIo } from './io.js';
-import { flagString, flagNumber } from './args.js';
+import { parseArgs, formatFlags, flagBool, flagString, flagNumber, expectPositionals, didYouMean, type FlagsSpec } from './args.js';
+import { wantColor, UsageError, writeOutput, type CliIo } from './io.js';
 import { runDemo, scenarioNames, SCENARIOS, type DemoResult, type SideSummary } from '../demo/scenarios.js';
 import { renderLadder } from '../trace/ladder.js';
 import { renderSvg } from '../trace/svg.js';
@@ -42,9 +41,11 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
     io.out(`\nScenarios:\n${scenarioNames().map((n) => `  ${n.padEnd(20)} ${SCENARIOS[n]!.description}`).join('\n')}\n`);
     return 0;
   }
+  expectPositionals(args, 'demo', []);
   const scenario = flagString(args, 'scenario') ?? 'basic';
   if (!(scenario in SCENARIOS)) {
-    throw new UsageError(`unknown scenario "${scenario}"; choose one of: ${scenarioNames().join(', ')}`, 'demo');
+    const hint = didYouMean(scenario, scenarioNames());
+    throw new UsageError(`unknown scenario "${scenario}"${hint === '' ? `; choose one of: ${scenarioNames().join(', ')}` : hint}`, 'demo');
   }
   const mss = flagNumber(args, 'mss') ?? 1460;
   const result = runDemo({
@@ -61,11 +62,11 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
     const chunks: Uint8Array[] = [];
     const w = new PcapWriter((c) => chunks.push(c.slice()), { linkType: LinkType.RAW });
     for (const p of result.packets) w.writePacket(p.data, p.t);
-    io.writeFile(pcap, concat(chunks));
+    writeOutput(io, pcap, concat(chunks));
   }
   const svg = flagString(args, 'svg');
   if (svg !== undefined) {
-    io.writeFile(svg, renderSvg(result.events, { left: 'client', right: 'server', absolute }));
+    writeOutput(io, svg, renderSvg(result.events, { left: 'client', right: 'server', absolute }));
   }
   if (flagBool(args, 'json') === true) {
     io.out(jsonLines(result, flagBool(args, 'relative') === true));

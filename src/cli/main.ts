@@ -1,7 +1,8 @@
 // The `synack` command line: dispatches subcommands (help, version, trace, demo, bench, ...), turns usage
 // mistakes into a message and exit status 2, and never lets a stack trace reach the user.
 import { readFileSync } from 'node:fs';
-import { nodeIo, UsageError, type CliIo } from './io.js';
+import { nodeIo, UsageError, CliError, EXIT, type CliIo } from './io.js';
+import { didYouMean } from './args.js';
 import { traceCommand, TRACE_USAGE } from './trace.js';
 import { demoCommand, DEMO_USAGE } from './demo.js';
 import { ncCommand, NC_USAGE } from './nc.js';
@@ -59,6 +60,7 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
   help: async (argv, io) => {
+    if (argv.length > 1) throw new UsageError(`help takes one command, got ${argv.length} arguments`, 'help');
     const topic = argv[0];
     if (topic === undefined) {
       io.out(USAGE);
@@ -70,7 +72,7 @@ const COMMANDS: Record<string, Command> = {
         io.out(USAGE);
         return 0;
       }
-      throw new UsageError(`no help for unknown command '${topic}'`);
+      throw new UsageError(`no help for unknown command '${topic}'${didYouMean(topic, Object.keys(COMMANDS))}`);
     }
     io.out(text);
     return 0;
@@ -78,8 +80,9 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /**
- * Runs the CLI with `argv` (without node and script) and returns the exit status: 0 success,
- * 1 failure (unreadable file, internal error), 2 usage error. `io` defaults to the real process.
+ * Runs the CLI with `argv` (without node and script) and returns the exit status from the EXIT table
+ * (docs/cli.md). Every error is one line on stderr starting with `synack:`; usage errors point at the
+ * command's help. `io` defaults to the real process.
  */
 export async function main(argv: string[], io: CliIo = nodeIo()): Promise<number> {
   const [first, ...rest] = argv;
@@ -92,18 +95,34 @@ export async function main(argv: string[], io: CliIo = nodeIo()): Promise<number
     if (first === '--version' || first === '-V') return await COMMANDS['version']!([], io);
     const cmd = COMMANDS[first];
     if (cmd === undefined) {
-      throw new UsageError(first.startsWith('-') ? `unknown option ${first} (options go after the command)` : `unknown command '${first}'`);
+      throw new UsageError(
+        first.startsWith('-') ? `unknown option ${first} (options go after the command)` : `unknown command '${first}'${didYouMean(first, Object.keys(COMMANDS))}`,
+      );
     }
     return await cmd(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      const hint = e.command !== undefined ? `synack help ${e.command}` : 'synack help';
-      io.err(`synack: ${e.message}\nRun '${hint}' for usage.\n`);
-      return 2;
-    }
-    const err = e as Error;
-    io.err(`synack: internal error: ${err?.message ?? String(e)}\n`);
-    if (io.env['SYNACK_DEBUG']) io.err(`${err?.stack ?? ''}\n`);
-    return 1;
+    return reportError(e, io);
   }
+}
+
+/** Prints an error as one `synack:` line and returns its exit status; anything not a CliError is a bug. */
+export function reportError(e: unknown, io: CliIo): number {
+  if (e instanceof UsageError) {
+    const hint = e.command !== undefined ? `synack help ${e.command}` : 'synack help';
+    io.err(`synack: ${oneLine(e.message)}; run '${hint}' for usage\n`);
+    return e.exitCode;
+  }
+  if (e instanceof CliError) {
+    io.err(`synack: ${oneLine(e.message)}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error | undefined;
+  io.err(`synack: internal error: ${oneLine(err?.message ?? String(e))} (a bug; SYNACK_DEBUG=1 shows where)\n`);
+  if (io.env['SYNACK_DEBUG']) io.err(`${err?.stack ?? ''}\n`);
+  return EXIT.internal;
+}
+
+/** Messages from deeper layers sometimes span lines; the CLI's contract is one line per error. */
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, '; ').trim();
 }

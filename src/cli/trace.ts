@@ -4,8 +4,8 @@ import { tcpPacketsFromPcap, inferConnections, type InferredConnection } from '.
 import { renderLadder } from '../trace/ladder.js';
 import { renderSvg } from '../trace/svg.js';
 import { renderMermaid } from '../trace/mermaid.js';
-import { parseArgs, formatFlags, flagBool, flagNumber, flagString, type FlagsSpec } from './args.js';
-import { UsageError, wantColor, type CliIo } from './io.js';
+import { parseArgs, formatFlags, flagBool, flagNumber, flagString, expectPositionals, type FlagsSpec } from './args.js';
+import { CliError, UsageError, readInput, wantColor, writeOutput, type CliIo } from './io.js';
 
 export const TRACE_FLAGS: FlagsSpec = {
   absolute: { type: 'boolean', help: 'seq/ack as on the wire (default: relative to each side\'s ISN)' },
@@ -55,29 +55,18 @@ export async function traceCommand(argv: readonly string[], io: CliIo): Promise<
     io.out(TRACE_USAGE);
     return 0;
   }
-  if (args.positionals.length !== 1) {
-    throw new UsageError(args.positionals.length === 0 ? 'trace needs a capture file' : `trace takes one file, got ${args.positionals.length}`, 'trace');
-  }
-  const file = args.positionals[0] ?? '';
-  let bytes: Uint8Array;
-  try {
-    bytes = io.readFile(file);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    io.err(`synack: cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}\n`);
-    return 1;
-  }
-  const parsed = tcpPacketsFromPcap(bytes);
+  const [file = ''] = expectPositionals(args, 'trace', ['FILE.pcap']);
+  const parsed = tcpPacketsFromPcap(readInput(io, file));
   if (!parsed.ok) {
-    io.err(`synack: ${file} is not a readable pcap file (${parsed.error.code}: ${parsed.error.message}); pcapng is not supported, save with tshark -F pcap\n`);
-    return 1;
+    // Name the way out once: the reader's own message already says so for a pcapng file.
+    const hint = /pcapng/.test(parsed.error.message) ? '' : ' (synack reads classic pcap: tcpdump -w, or tshark -F pcap)';
+    throw new CliError(`cannot read ${file}: ${parsed.error.message}${hint}`);
   }
   let conns = inferConnections(parsed.value.packets);
   const only = flagNumber(args, 'conn');
   if (only !== undefined) {
     if (only > conns.length) {
-      io.err(`synack: --conn ${only}: ${file} has ${conns.length} TCP connection${conns.length === 1 ? '' : 's'}\n`);
-      return 1;
+      throw new UsageError(`--conn ${only}: ${file} has ${conns.length} TCP connection${conns.length === 1 ? '' : 's'}`, 'trace');
     }
     conns = conns.filter((c) => c.id === only);
   }
@@ -108,12 +97,7 @@ export async function traceCommand(argv: readonly string[], io: CliIo): Promise<
     }
     if (svg !== undefined) {
       const path = svgPath(svg, c.id, conns.length > 1);
-      try {
-        io.writeFile(path, renderSvg(c.events, { left: c.client, right: c.server, absolute: opts.absolute }));
-      } catch (e) {
-        io.err(`synack: cannot write ${path}: ${(e as Error).message}\n`);
-        return 1;
-      }
+      writeOutput(io, path, renderSvg(c.events, { left: c.client, right: c.server, absolute: opts.absolute }));
       io.err(`synack: wrote ${path}\n`);
     }
   }

@@ -10,23 +10,10 @@ import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
 import { flagBool, flagNumber, flagString, type FlagsSpec, type ParsedArgs } from './args.js';
-import { UsageError, type CliIo } from './io.js';
+import { UsageError, CliError, EXIT, type CliIo } from './io.js';
 
-/** Exit statuses of the TUN commands (2 stays the CLI-wide usage error). */
-export const EXIT = {
-  ok: 0,
-  /** Setup failed (no TUN addon, not root, bad device), file errors, HTTP errors. */
-  failure: 1,
-  usage: 2,
-  /** The peer answered the SYN with RST (ECONNREFUSED). */
-  refused: 3,
-  /** The connection was reset after it was established (ECONNRESET). */
-  reset: 4,
-  /** No answer in time, or no route (ETIMEDOUT, EHOSTUNREACH, ENETUNREACH). */
-  timeout: 5,
-  /** Interrupted by SIGINT. */
-  interrupted: 130,
-} as const;
+/** Exit statuses: the CLI-wide table (src/cli/io.ts, docs/cli.md). */
+export { EXIT };
 
 /** Exit status for a Node-style error code. */
 export function exitFor(code: string | undefined): number {
@@ -124,15 +111,7 @@ function splitList(s: string): string[] {
 }
 
 /** A failure that ends a command with a message and an exit status (no stack trace). */
-export class CommandError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.failure,
-  ) {
-    super(message);
-    this.name = 'CommandError';
-  }
-}
+export { CliError as CommandError };
 
 /** Counters of the lossy wrapper. */
 export interface LossStats {
@@ -204,12 +183,12 @@ export interface TunSession {
  */
 export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSession> {
   const why = tunUnavailableReason();
-  if (why !== null) throw new CommandError(`cannot use TUN device ${setup.device}: ${why}`);
+  if (why !== null) throw new CliError(`cannot use TUN device ${setup.device}: ${why}`);
   let tun: TunLink;
   try {
     tun = await openTun({ name: setup.device, mtu: setup.mtu });
   } catch (e) {
-    throw new CommandError(e instanceof TunError ? e.message : `cannot open TUN device ${setup.device}: ${(e as Error).message}`);
+    throw new CliError(e instanceof TunError ? e.message : `cannot open TUN device ${setup.device}: ${(e as Error).message}`);
   }
   try {
     if (setup.peers.length > 0) {
@@ -225,7 +204,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     }
   } catch (e) {
     tun.close();
-    throw new CommandError(`cannot configure ${tun.name}: ${(e as Error).message}`);
+    throw new CliError(`cannot configure ${tun.name}: ${(e as Error).message}`);
   }
   const clock = new RealtimeClock();
   const stack = new Stack({ name: 'synack', clock });
@@ -240,7 +219,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 6)) stack.addRoute('::/0', { iface });
   } catch (e) {
     tun.close();
-    throw new CommandError(`bad --addr: ${(e as Error).message}`);
+    throw new CliError(`bad --addr: ${(e as Error).message}`);
   }
   tun.onError = (err) => io.err(`synack: ${err.message}\n`);
   let closed = false;

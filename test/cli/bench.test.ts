@@ -54,9 +54,11 @@ test('synack bench --list names the groups; help describes the options', async (
 test('synack bench rejects unknown groups and flags with status 2', async () => {
   const g = await run(['bench', '--only', 'nosuch']);
   assert.equal(g.code, 2);
-  assert.match(g.err, /unknown group\(s\): nosuch/);
-  const f = await run(['bench', '--fast']);
+  assert.equal(g.err, "synack: unknown group 'nosuch'; groups: bulk, churn, memory, scaling, veth; run 'synack help bench' for usage\n");
+  assert.match((await run(['bench', '--only', 'memroy'])).err, /unknown group 'memroy' \(did you mean memory\?\)/);
+  const f = await run(['bench', '--quik']);
   assert.equal(f.code, 2);
-  assert.match(f.err, /unknown argument: --fast/);
+  assert.match(f.err, /^synack: unknown option --quik \(did you mean --quick\?\); run 'synack help bench' for usage\n$/);
+  assert.equal((await run(['bench', 'extra'])).code, 2);
   assert.equal(f.out, '');
 });
