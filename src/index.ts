@@ -14,7 +14,7 @@ export { createSimPair, SimEnd } from './link/sim.js';
 export type { SimOptions, SimDirectionOptions, SimPacketEvent, SimFate, SimDirectionStats, SimPair, SimControl, BurstLossOptions, ReorderOptions } from './link/sim.js';
 export { tapLink, pcapTap } from './link/tap.js';
 export type { PacketWriter, TapDirection } from './link/tap.js';
-export { PcapWriter, PcapStreamReader, readPcap, LinkType } from './link/pcap.js';
+export { PcapWriter, PcapStreamReader, readPcap, LinkType } from './wire/pcap.js';
 export type { Clock, TimerHandle } from './util/clock.js';
 export { VirtualClock } from './util/virtual-clock.js';
 export type { RunOptions } from './util/virtual-clock.js';

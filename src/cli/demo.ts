@@ -5,7 +5,7 @@ import { runDemo, scenarioNames, SCENARIOS, type DemoResult, type SideSummary } 
 import { renderLadder } from '../trace/ladder.js';
 import { renderSvg } from '../trace/svg.js';
 import { renderMermaid } from '../trace/mermaid.js';
-import { PcapWriter, LinkType } from '../link/pcap.js';
+import { PcapWriter, LinkType } from '../wire/pcap.js';
 
 export const DEMO_FLAGS: FlagsSpec = {
   scenario: { type: 'string', value: 'NAME', help: 'which connection story to run (default: basic)' },
