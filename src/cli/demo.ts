@@ -5,7 +5,7 @@ import { runDemo, scenarioNames, SCENARIOS, type DemoResult, type SideSummary } 
 import { renderLadder } from '../trace/ladder.js';
 import { renderSvg } from '../trace/svg.js';
 import { renderMermaid } from '../trace/mermaid.js';
-import { PcapWriter, LinkType } from '../wire/pcap.js';
+import { demoPcap } from '../demo/pcap.js';
 
 export const DEMO_FLAGS: FlagsSpec = {
   scenario: { type: 'string', value: 'NAME', help: 'which connection story to run (default: basic)' },
@@ -59,10 +59,7 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
   const absolute = flagBool(args, 'absolute') === true;
   const pcap = flagString(args, 'pcap');
   if (pcap !== undefined) {
-    const chunks: Uint8Array[] = [];
-    const w = new PcapWriter((c) => chunks.push(c.slice()), { linkType: LinkType.RAW });
-    for (const p of result.packets) w.writePacket(p.data, p.t);
-    writeOutput(io, pcap, concat(chunks));
+    writeOutput(io, pcap, demoPcap(result.packets, Date.now()));
   }
   const svg = flagString(args, 'svg');
   if (svg !== undefined) {
@@ -83,16 +80,6 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
   if (pcap !== undefined) io.out(`pcap written to ${pcap} (open it with Wireshark or tshark -r)\n`);
   if (svg !== undefined) io.out(`SVG written to ${svg}\n`);
   return 0;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 /** One JSON object per line; seq/ack as on the wire unless `relative` (then from each sender's ISN). */

@@ -479,8 +479,20 @@ export function scenarioNames(): string[] {
   return Object.keys(SCENARIOS);
 }
 
-/** Run one scenario to the end (virtual time) and collect the trace and a summary. */
-export function runDemo(opts: DemoOptions): DemoResult {
+/** A scenario set up on its World, not yet run: a driver (the lab) steps its clock, then reads the result. */
+export interface DemoRun {
+  readonly world: World;
+  /** The client's and the server's connection once they exist (the lab's TCB panel reads them). */
+  connections(): { client: TcpConnection | null; server: TcpConnection | null };
+  /** The trace and summary of what has run so far. */
+  result(): DemoResult;
+}
+
+/** The virtual time a demo runs to at most (TIME-WAIT's 60 s and every retry fit well inside). */
+export const DEMO_TIME_LIMIT = 10 * 60_000;
+
+/** Set up one scenario on a fresh World without running it. */
+export function startDemo(opts: DemoOptions): DemoRun {
   const sc = SCENARIOS[opts.scenario];
   if (sc === undefined) {
     const e = new Error(`unknown scenario "${opts.scenario}"; choose one of: ${scenarioNames().join(', ')}`) as Error & { code: string };
@@ -490,7 +502,22 @@ export function runDemo(opts: DemoOptions): DemoResult {
   const w = new World(opts);
   const ctx: Ctx = { w, opts: { ...opts }, notes: [], clientConn: null, serverConn: null, errors: {}, finalStats: {} };
   sc.run(ctx);
-  w.run();
+  return {
+    world: w,
+    connections: () => ({ client: ctx.clientConn, server: ctx.serverConn }),
+    result: () => summarise(sc, ctx),
+  };
+}
+
+/** Run one scenario to the end (virtual time) and collect the trace and a summary. */
+export function runDemo(opts: DemoOptions): DemoResult {
+  const run = startDemo(opts);
+  run.world.run(DEMO_TIME_LIMIT);
+  return run.result();
+}
+
+function summarise(sc: Scenario, ctx: Ctx): DemoResult {
+  const { w, opts } = ctx;
   const events = w.sorted();
   const side = (host: 'client' | 'server'): SideSummary => {
     const states: TcpStateName[] = [];

@@ -4,7 +4,7 @@
 import { Stack } from '../stack/stack.js';
 import { VirtualClock } from '../util/virtual-clock.js';
 import { seededRandom } from '../util/random.js';
-import { createSimPair, type SimPacketEvent } from '../link/sim.js';
+import { createSimPair, type SimControl, type SimPacketEvent } from '../link/sim.js';
 import type { Link } from '../link/link.js';
 import type { TcpRepr } from '../wire/tcp.js';
 import { tcpOfPacket, segmentEventOf } from '../trace/packet.js';
@@ -81,6 +81,8 @@ export class World {
   readonly server: Stack;
   readonly clientLink: ScriptedLink;
   readonly serverLink: ScriptedLink;
+  /** The simulated link's impairments, changeable while it runs (the lab's link controls). */
+  readonly sim: SimControl;
   readonly events: TraceEvent[] = [];
   readonly packets: CapturedPacket[] = [];
   /** Highest sequence number seen per sender, to mark retransmissions. */
@@ -99,6 +101,7 @@ export class World {
       mtu: Math.max(mtu, 1280),
       onPacket: (ev) => this.onSim(ev),
     });
+    this.sim = pair;
     const tcp: TcpConfigInput = { mss: opts.mss, ...opts.tcp };
     this.client = new Stack({ name: 'client', clock: this.clock, random: seededRandom(opts.seed * 2 + 1), tcp });
     this.server = new Stack({ name: 'server', clock: this.clock, random: seededRandom(opts.seed * 2 + 2), tcp });

@@ -439,15 +439,28 @@ export type AggregateResult =
 export class SegmentAggregator {
   private parts: TcpRepr[] = [];
   private have = 0;
+  /** Whether any part repeats data sent before (a retransmission). */
+  private retransmit = false;
 
-  constructor(readonly need: number) {}
+  /**
+   * @param linuxTsoPsh Linux's flag rule for TSO packets: one of new data that carries more than
+   *   one segment always has PSH (Linux 051ba67447de, "tcp: force a PSH flag on TSO packets", a
+   *   hint for the receiver's GRO, set in tcp_write_xmit), so the packet packetdrill sees does even
+   *   when no part of it was pushed. Retransmissions keep their own flags.
+   */
+  constructor(
+    readonly need: number,
+    readonly linuxTsoPsh = false,
+  ) {}
 
-  offer(seg: TcpRepr): AggregateResult {
+  /** Offer the next captured segment; `retransmit` when it repeats data sent before. */
+  offer(seg: TcpRepr, retransmit = false): AggregateResult {
     const len = seg.payload.length;
     if (this.parts.length === 0) {
       if (len === 0 || len >= this.need) return { kind: 'complete', segment: seg, parts: 1 };
       this.parts.push(seg);
       this.have = len;
+      this.retransmit = retransmit;
       return { kind: 'partial', have: this.have, need: this.need };
     }
     const first = this.parts[0]!;
@@ -471,6 +484,7 @@ export class SegmentAggregator {
     }
     this.parts.push(seg);
     this.have = total;
+    this.retransmit ||= retransmit;
     if (total < this.need) return { kind: 'partial', have: total, need: this.need };
     const payload = new Uint8Array(total);
     let off = 0;
@@ -481,6 +495,7 @@ export class SegmentAggregator {
       flags |= p.flags;
     }
     const parts = this.parts.length;
+    if (this.linuxTsoPsh && parts > 1 && !this.retransmit) flags |= TcpFlag.PSH;
     this.parts = [];
     this.have = 0;
     return { kind: 'complete', segment: { ...first, flags, payload }, parts };

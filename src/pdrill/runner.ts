@@ -12,7 +12,9 @@ import {
   type MatchConfig, type WireOption,
 } from './match.js';
 import { ScriptTimeline, formatSecs, type ScheduledTime } from './timing.js';
-import { SocketTable, SyscallError, evalInt, type Call, type Outcome } from './syscalls.js';
+import { SocketTable, SyscallError, UnsupportedError, evalInt, type Call, type Outcome } from './syscalls.js';
+import { LinuxSysctls } from './sysctl.js';
+import { runShell } from './shell.js';
 import { describeErrno, ERRNO } from './linux.js';
 import { Stack } from '../stack/stack.js';
 import { VirtualClock } from '../util/virtual-clock.js';
@@ -23,7 +25,7 @@ import { parseIpPacket, buildTcpPacket } from '../wire/packet.js';
 import { parseTcp, TcpFlag, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
 import { parseIp } from '../wire/address.js';
 import { onesSum, foldChecksum, pseudoHeaderSum, write16 } from '../wire/bytes.js';
-import { sub } from '../wire/seq.js';
+import { add, gt, lt, sub } from '../wire/seq.js';
 
 /**
  * What `--linux` sets: LINUX_PROFILE (RTO 1 s initial / 200 ms minimum, wscale 7, CUBIC, SACK,
@@ -57,6 +59,11 @@ export interface RunScriptOptions {
   log?: (line: string) => void;
   /** Seed for the stack's randomness (ISNs, ports); default 1. */
   seed?: number;
+  /**
+   * Read a file a shell line names (`../common/defaults.sh`), relative to the script's directory;
+   * null when it cannot be read. Without it such lines make the script unsupported.
+   */
+  readFile?: (path: string) => string | null;
 }
 
 export interface ScriptFailure {
@@ -78,6 +85,13 @@ export interface RunScriptResult {
   readonly path: string;
   readonly ok: boolean;
   readonly failure: ScriptFailure | null;
+  /**
+   * Why the script cannot run on synack (a sysctl, shell command, system call or option it does
+   * not model), or null. An unsupported script is neither passed nor failed; `ok` is false.
+   */
+  readonly unsupported: string | null;
+  /** Settings and commands interpreted as no-ops, one line each (for a report once per run). */
+  readonly notes: readonly string[];
   readonly skipped: readonly SkippedEvent[];
   /** Events run (including the failing one). */
   readonly events: number;
@@ -104,9 +118,13 @@ class Fail extends Error {
   }
 }
 
+class Unsupported extends Error {}
+
 interface Captured {
   readonly at: number; // usecs
   readonly seg: TcpRepr | null;
+  /** The segment repeats sequence space sent before (a retransmission). */
+  readonly retransmit?: boolean;
   readonly options: readonly WireOption[] | null;
   readonly note: string;
 }
@@ -130,10 +148,12 @@ export function runScript(text: string, opts: RunScriptOptions = {}): RunScriptR
   const path = opts.path ?? 'script';
   const parsed = parseScript(text);
   const bad = (line: number, message: string): RunScriptResult => ({
-    path, ok: false, failure: { line, message }, skipped: [], events: 0, packetsIn: 0, packetsOut: 0, endUsecs: 0, ignoredOptions: [],
+    path, ok: false, failure: { line, message }, unsupported: null, notes: [], skipped: [], events: 0, packetsIn: 0, packetsOut: 0, endUsecs: 0, ignoredOptions: [],
   });
   if (!parsed.ok) {
     const e = parsed.errors[0]!;
+    // A packet feature the parser knows synack lacks (TCP-MD5, Fast Open options, non-TCP packets).
+    if (/ (are|is) not supported/.test(e.message)) return { ...bad(e.line, ''), failure: null, unsupported: `line ${e.line}: ${e.message}` };
     return bad(e.line, `syntax error: ${e.message} (column ${e.col})`);
   }
   const { config, errors } = resolveConfig(parsed.script.options, opts.cliOptions ?? []);
@@ -166,6 +186,11 @@ class Runner {
   private readonly random;
   private currentLine = 0;
   private ticks = 0;
+  /** The host's sysctls as the script's shell lines set them. */
+  private readonly sysctls = new LinuxSysctls();
+  private readonly notes = new Set<string>();
+  /** End of the highest sequence space the stack has sent (live numbers), to tell retransmissions. */
+  private sentEnd: number | null = null;
 
   constructor(
     private readonly path: string,
@@ -202,6 +227,7 @@ class Runner {
       bindPort: cfg.bindPort,
       now: () => this.clock.now(),
       wakeAt: (t) => void this.clock.schedule(t, () => {}),
+      hostTcp: () => ({ tcp: this.sysctls.tcp, synCookies: this.sysctls.synCookies }),
       onConnect: () => {
         // A new active open: a fresh sequence space, and the peer answers from connect_port.
         this.activeOpen = true;
@@ -228,6 +254,7 @@ class Runner {
 
   run(events: readonly ScriptEvent[]): RunScriptResult {
     let failure: ScriptFailure | null = null;
+    let unsupported: string | null = null;
     try {
       for (const ev of events) {
         this.events++;
@@ -237,6 +264,7 @@ class Runner {
       this.finish(events.length > 0 ? events[events.length - 1]!.line : 0);
     } catch (e) {
       if (e instanceof Fail) failure = e.failure;
+      else if (e instanceof Unsupported || e instanceof UnsupportedError) unsupported = `line ${this.currentLine}: ${e.message}`;
       else if (e instanceof SyscallError) failure = { line: this.currentLine, message: e.message };
       else failure = { line: this.currentLine, message: `internal error: ${(e as Error)?.message ?? String(e)}` };
     }
@@ -244,8 +272,10 @@ class Runner {
     this.link.onReceive = null;
     return {
       path: this.path,
-      ok: failure === null,
+      ok: failure === null && unsupported === null,
       failure,
+      unsupported,
+      notes: [...this.notes],
       skipped: this.skipped,
       events: this.events,
       packetsIn: this.packetsIn,
@@ -266,8 +296,14 @@ class Runner {
 
   private step(ev: ScriptEvent): void {
     if (ev.kind === 'skip') {
-      this.skipped.push({ line: ev.line, what: ev.what, text: ev.text });
-      this.log(`skipped ${ev.what} line ${ev.line}`);
+      if (ev.what === 'shell') {
+        const r = runShell(ev.text, { sysctls: this.sysctls, readFile: this.opts.readFile, note: (n) => void this.notes.add(n) });
+        if (!r.ok) throw new Unsupported(r.reason);
+        this.log(`shell line ${ev.line} interpreted`);
+      } else {
+        this.skipped.push({ line: ev.line, what: ev.what, text: ev.text });
+        this.log(`skipped ${ev.what} line ${ev.line}`);
+      }
       if (ev.time === null) return;
       const r = this.timeline.schedule(ev.time, { nowUsecs: this.base, inboundPacket: false });
       if (!r.ok) this.fail(ev.line, r.message);
@@ -362,7 +398,10 @@ class Runner {
     const options = decodeOptionList(bytes.subarray(20, doff));
     const seg = t.value;
     const note = this.describe(seg, options);
-    this.outQ.push({ at, seg, options, note });
+    const end = add(seg.seq, seg.payload.length);
+    const retransmit = this.sentEnd !== null && seg.payload.length > 0 && lt(seg.seq, this.sentEnd);
+    if (this.sentEnd === null || seg.flags & TcpFlag.SYN || gt(end, this.sentEnd)) this.sentEnd = end;
+    this.outQ.push({ at, seg, options, note, retransmit });
     this.log(`${formatSecs(at)} > ${note}`);
   }
 
@@ -388,7 +427,7 @@ class Runner {
     // Look past the deadline (up to two minutes) so a late packet is reported with its time.
     const horizon = deadline === Infinity ? this.now() + 600e6 : deadline + 120e6;
     const scriptLine = `script packet: ${formatSecs(sched.start)} ${spec.text.replace(/^>\s*/, '')}`;
-    const agg = new SegmentAggregator(spec.payloadLen);
+    const agg = new SegmentAggregator(spec.payloadLen, true);
     let firstAt = -1;
     let gathered = 0;
     let gatheredEnd: number | null = null;
@@ -408,7 +447,7 @@ class Runner {
       if (p.seg === null) this.fail(ev.line, `error handling packet: expected a TCP packet, got a ${p.note}`, scriptLine, actualLine);
       this.checkPorts(ev.line, spec, p.seg, scriptLine, actualLine);
       if (firstAt < 0) firstAt = p.at;
-      const a = agg.offer(p.seg);
+      const a = agg.offer(p.seg, p.retransmit === true);
       if (a.kind === 'mismatch') {
         // The aggregator speaks live numbers; say where the gathered data ends in script space.
         const off = this.space.localOffset();
@@ -457,6 +496,7 @@ class Runner {
     try {
       call = this.table.begin(ev.name, ev.args);
     } catch (e) {
+      if (e instanceof UnsupportedError) throw e;
       if (e instanceof SyscallError) this.fail(ev.line, `${ev.name}: ${e.message}`, `script call: ${ev.text}`);
       throw e;
     }
@@ -481,6 +521,11 @@ class Runner {
     const got = o.ret === -1 && o.errno !== null ? `-1 with errno ${describeErrno(o.errno)}` : String(o.ret);
     this.log(`${formatSecs(at)} ${ev.name} returned ${got}`);
     const want = evalResult(ev.result);
+    // packetdrill's fd mapping: the descriptor a call returned takes the script's number.
+    if (FD_CALLS.has(ev.name) && want !== null && want >= 0 && o.ret >= 0 && want !== o.ret && this.table.renumber(o.ret, want)) {
+      o = { ...o, ret: want };
+    }
+    if (o.errno === 'ENOPROTOOPT' && want !== -1) throw new Unsupported(`${ev.name}: option not modelled by synack (ENOPROTOOPT)`);
     if (want !== null && want !== o.ret) {
       this.fail(ev.line, `runtime error in ${ev.name} call: expected result ${want} but got ${got}`, scriptCall);
     }
@@ -546,6 +591,9 @@ class Runner {
     void line;
   }
 }
+
+/** Calls that return a new descriptor (mapped to the script's number, as packetdrill does). */
+const FD_CALLS = new Set(['socket', 'accept', 'accept4']);
 
 function evalResult(e: Expr): number | null {
   try {

@@ -24,6 +24,11 @@ export interface SyscallEnv {
   wakeAt(t: number): void;
   /** Told when connect() starts an active open (the runner picks its ports from it). */
   onConnect?(): void;
+  /**
+   * TCP settings the host's sysctls imply when a socket is created (Linux reads tcp_rmem,
+   * tcp_sack... per socket, so a later sysctl affects later sockets only), and the SYN-cookie mode.
+   */
+  hostTcp?(): { tcp: TcpConfigInput; synCookies: 'auto' | 'always' | 'never' | undefined };
 }
 
 /** A value the call wrote back (getsockopt's optval, ioctl's [N], poll's revents) to compare with the script. */
@@ -47,6 +52,9 @@ export interface Call {
 }
 
 export class SyscallError extends Error {}
+
+/** A call, option or symbol synack does not model: the script is unsupported, not failed. */
+export class UnsupportedError extends SyscallError {}
 
 const done = (ret: number, checks: readonly OutCheck[] = []): Outcome => ({ ret, errno: null, checks });
 const err = (errno: string): Outcome => ({ ret: -1, errno, checks: [] });
@@ -72,8 +80,16 @@ class Sock {
   keepAlive = 0;
   /** TCP config set through setsockopt before the connection exists. */
   readonly config: TcpConfigInput = {};
+  /** The host's sysctl-derived settings when the socket was created (setsockopt overrides them). */
+  host: TcpConfigInput = {};
+  synCookies: 'auto' | 'always' | 'never' | undefined = undefined;
   rcvbuf: number | null = null;
   sndbuf: number | null = null;
+}
+
+/** A `NULL` pointer argument. */
+function isNull(e: Expr | undefined): boolean {
+  return e !== undefined && e.kind === 'word' && e.name === 'NULL';
 }
 
 /** Evaluate an integer-valued expression: numbers, symbols, `a|b`, `htons(n)`, `[n]`; null for `...`. */
@@ -85,7 +101,7 @@ export function evalInt(e: Expr): number | null {
       return e.value;
     case 'word': {
       const v = symbolValue(e.name);
-      if (v === undefined) throw new SyscallError(`unknown symbol ${e.name}`);
+      if (v === undefined) throw new UnsupportedError(`unknown symbol ${e.name}`);
       return v;
     }
     case 'or': {
@@ -96,7 +112,7 @@ export function evalInt(e: Expr): number | null {
     }
     case 'call':
       if ((e.name === 'htons' || e.name === 'htonl' || e.name === 'ntohs' || e.name === 'ntohl') && e.args.length === 1) return evalInt(e.args[0]!);
-      throw new SyscallError(`unsupported expression ${e.name}(...)`);
+      throw new UnsupportedError(`unsupported expression ${e.name}(...)`);
     case 'list':
       if (e.items.length === 1) return evalInt(e.items[0]!);
       throw new SyscallError('expected a one-element list like [1]');
@@ -168,6 +184,19 @@ export class SocketTable {
 
   constructor(private readonly env: SyscallEnv) {}
 
+  /**
+   * packetdrill's fd mapping: the script's number for a descriptor a call returned (`socket(...) = 4`
+   * when the live call gave 3). Later calls name it by the script's number. False when that number
+   * already names another descriptor.
+   */
+  renumber(live: number, scriptFd: number): boolean {
+    const s = this.fds.get(live);
+    if (s === undefined || scriptFd < 0 || (this.fds.has(scriptFd) && scriptFd !== live)) return false;
+    this.fds.delete(live);
+    this.fds.set(scriptFd, s);
+    return true;
+  }
+
   /** Lowest free descriptor from 3 (0-2 are stdio), as Linux allocates them. */
   private allocFd(s: Sock): number {
     let fd = 3;
@@ -191,10 +220,10 @@ export class SocketTable {
       case 'connect':
         return this.connect(args);
       case 'read':
-        return this.blockingOn(args, name, (s) => this.read(s, intArg(args, 2, name), 0));
+        return this.blockingOn(args, name, (s) => this.read(s, intArg(args, 2, name), 0, isNull(args[1])));
       case 'recv':
       case 'recvfrom':
-        return this.blockingOn(args, name, (s) => this.read(s, intArg(args, 2, name), intArg(args, 3, name, 0)), intArg(args, 3, name, 0));
+        return this.blockingOn(args, name, (s) => this.read(s, intArg(args, 2, name), intArg(args, 3, name, 0), isNull(args[1])), intArg(args, 3, name, 0));
       case 'readv':
         return this.blockingOn(args, name, (s) => this.read(s, iovLength(arg(args, 1, name), name), 0));
       case 'write':
@@ -219,7 +248,7 @@ export class SocketTable {
       case 'poll':
         return this.poll(args);
       default:
-        throw new SyscallError(`unsupported system call ${name}`);
+        throw new UnsupportedError(`unsupported system call ${name}`);
     }
   }
 
@@ -257,6 +286,11 @@ export class SocketTable {
     if (proto !== 0 && proto !== S['IPPROTO_TCP']) return err('EPROTONOSUPPORT');
     const s = new Sock();
     if (type & S['SOCK_NONBLOCK']!) s.nonblocking = true;
+    const host = this.env.hostTcp?.();
+    if (host !== undefined) {
+      s.host = { ...host.tcp };
+      s.synCookies = host.synCookies;
+    }
     return done(this.allocFd(s));
   }
 
@@ -273,7 +307,7 @@ export class SocketTable {
   }
 
   private configOf(s: Sock): TcpConfigInput {
-    const c: TcpConfigInput = { ...s.config };
+    const c: TcpConfigInput = { ...s.host, ...s.config };
     if (s.rcvbuf !== null) c.recvBufferSize = s.rcvbuf;
     if (s.sndbuf !== null) c.sendBufferSize = s.sndbuf;
     if (s.keepAlive) c.keepAlive = { ...(s.config.keepAlive ?? {}), enabled: true };
@@ -289,13 +323,14 @@ export class SocketTable {
     }
     try {
       s.listener = this.env.stack.tcpListen(
-        { port: s.bindPort ?? 0, backlog: Math.max(1, backlog), config: this.configOf(s) },
+        { port: s.bindPort ?? 0, backlog: Math.max(1, backlog), config: this.configOf(s), ...(s.synCookies !== undefined ? { synCookies: s.synCookies } : {}) },
         (conn) => {
           const child = new Sock();
           child.conn = conn;
           child.rcvbuf = s.rcvbuf;
           child.sndbuf = s.sndbuf;
           child.keepAlive = s.keepAlive;
+          child.host = s.host;
           this.watch(child, conn);
           s.acceptQueue.push(conn);
           this.conns.push(conn);
@@ -383,12 +418,13 @@ export class SocketTable {
 
   // --- data -----------------------------------------------------------------------------------
 
-  private read(s: Sock, len: number, flags: number): Outcome | null {
+  private read(s: Sock, len: number, flags: number, nullBuf = false): Outcome | null {
     const conn = s.conn;
     if (conn === null) return err(s.listener !== null ? 'ENOTCONN' : 'ENOTCONN');
     if (flags & S['MSG_OOB']!) return err('EINVAL');
     const avail = conn.recvAvailable;
     if (avail > 0 && len > 0) {
+      if (nullBuf) return err('EFAULT'); // copying to a NULL buffer faults; the data stays queued
       const n = Math.min(avail, len);
       if (!(flags & S['MSG_PEEK']!)) conn.recv(n);
       return done(n);
@@ -402,6 +438,7 @@ export class SocketTable {
   private writeCall(args: readonly Expr[], name: string, len: number, flags: number): Call {
     const s = this.lookup(args, name);
     if (s === null) return now(err('EBADF'));
+    const nullBuf = isNull(args[1]);
     let written = 0;
     return {
       step: () => {
@@ -412,6 +449,8 @@ export class SocketTable {
         const wouldBlock = (): Outcome | null => (s.nonblocking || flags & S['MSG_DONTWAIT']! ? (written > 0 ? done(written) : err('EAGAIN')) : null);
         if (conn.state === 'SYN-SENT' || conn.state === 'SYN-RECEIVED') return wouldBlock();
         if (len === 0) return done(0);
+        // A NULL buffer: copying the user's bytes faults (Linux's tcp_sendmsg returns EFAULT).
+        if (nullBuf) return err('EFAULT');
         const chunk = Math.min(len - written, conn.sendFree);
         if (chunk > 0) {
           try {

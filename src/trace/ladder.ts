@@ -20,6 +20,11 @@ export interface LadderOptions {
   width?: number;
   /** Print the time of each row (ms since the start of the trace). Default true (Mermaid: false). */
   showTime?: boolean;
+  /**
+   * SVG only: make each segment a focusable button carrying its index and on-the-wire numbers
+   * (data-seg, data-flags, data-seq, data-ack, data-len), for pages that let a reader pick one.
+   */
+  interactive?: boolean;
 }
 
 /** Which way an arrow points. */
@@ -29,6 +34,8 @@ export type Direction = 'right' | 'left';
 export interface SegmentRow {
   kind: 'segment';
   t: number;
+  /** The segment event drawn (its numbers as on the wire). */
+  event: SegmentEvent;
   dir: Direction;
   /** Flag names joined by '-', e.g. "SYN-ACK", "PSH-ACK", "FIN-ACK"; "NONE" when no flag is set. */
   flagsLabel: string;
@@ -152,6 +159,7 @@ export function buildLadderModel(events: readonly TraceEvent[], opts: LadderOpti
     const row: Omit<SegmentRow, 'label'> = {
       kind: 'segment',
       t: e.t,
+      event: e,
       dir: e.from === left ? 'right' : 'left',
       flagsLabel: flagsLabel(e.flags),
       seq,

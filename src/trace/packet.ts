@@ -20,13 +20,9 @@ export function tcpOfPacket(packet: Uint8Array): TcpOfPacket | null {
   return t.ok ? { seg: t.value, src: ip.value.src, dst: ip.value.dst } : null;
 }
 
-/** "198.18.0.1:40000>198.18.0.2:80" (IPv6 addresses in brackets), the sender's side first. */
+/** "198.18.0.1:40000>198.18.0.2:80", the sender's side first: the form a stack's state events carry. */
 export function connLabelOf(p: TcpOfPacket): string {
-  const ep = (a: Uint8Array, port: number): string => {
-    const s = formatIp(a);
-    return s.includes(':') ? `[${s}]:${port}` : `${s}:${port}`;
-  };
-  return `${ep(p.src, p.seg.srcPort)}>${ep(p.dst, p.seg.dstPort)}`;
+  return `${formatIp(p.src)}:${p.seg.srcPort}>${formatIp(p.dst)}:${p.seg.dstPort}`;
 }
 
 /** The segment event for a parsed packet sent by `from` to `to` at time `t` (no conn, note or marks). */

@@ -64,6 +64,16 @@ const STYLE = [
   '.lost line{stroke:#c0392b;stroke-dasharray:6 4}.lost text{fill:#c0392b}.lost .x{stroke-dasharray:none;stroke-width:2}',
 ].join('');
 
+/** A focusable segment with its index and wire numbers (LadderOptions.interactive). */
+function interactiveAttrs(r: SegmentRow, i: number): string {
+  const e = r.event;
+  const ack = r.ack === undefined ? '' : String(e.ack >>> 0);
+  return (
+    ` data-seg="${i}" data-flags="${esc(e.flags)}" data-seq="${e.seq >>> 0}" data-ack="${ack}" data-len="${e.len}"` +
+    ` tabindex="0" role="button" aria-label="${esc(r.label)}"`
+  );
+}
+
 /** Renders the same rows as renderLadder as an SVG document (a complete file, XML prolog included). */
 export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): string {
   const model = buildLadderModel(events, opts);
@@ -110,6 +120,7 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
     y += STATE_ROW;
   }
 
+  let segIndex = 0;
   for (const r of model.rows) {
     if (r.kind === 'state') {
       const cy = y + STATE_ROW / 2;
@@ -150,7 +161,8 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
       parts.push(`<line class="x" x1="${n(ex - 6)}" y1="${n(ey - 6)}" x2="${n(ex + 6)}" y2="${n(ey + 6)}"/>`);
       parts.push(`<line class="x" x1="${n(ex - 6)}" y1="${n(ey + 6)}" x2="${n(ex + 6)}" y2="${n(ey - 6)}"/>`);
     }
-    body.push(`<g class="seg ${cls}">${parts.join('')}</g>`);
+    body.push(`<g class="seg ${cls}"${opts.interactive === true ? interactiveAttrs(r, segIndex) : ''}>${parts.join('')}</g>`);
+    segIndex++;
     timeText(y0, r.t);
     y += SEG_ROW;
   }

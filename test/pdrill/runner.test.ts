@@ -4,6 +4,9 @@
 // `synack pdrill` command (text, --json, exit status, usage errors).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runScript, formatFailure, inboundPacket } from '../../src/pdrill/runner.js';
 import { parseOptionArgs } from '../../src/pdrill/config.js';
 import { main } from '../../src/cli/main.js';
@@ -50,20 +53,50 @@ test('command-line options override the header (tolerance)', () => {
   assert.ok(runScript(`--tolerance_usecs=50000\n${s}`).ok);
 });
 
-test('shell and python lines are reported as skipped, never run, and keep relative timing', () => {
+test('shell lines are interpreted (sysctls apply to later sockets), python lines skipped, relative timing kept', () => {
   const s = `\`echo hi\`\n${PASSIVE}+0 %{ print("x") }%\n+.1 \`sysctl -q net.ipv4.tcp_sack=0\`\n+.1 close(4) = 0\n+0 > F. 1:1(0) ack 1\n`;
   const r = runScript(s);
   assert.ok(r.ok, formatFailure(r));
-  assert.deepEqual(r.skipped.map((k) => [k.line, k.what]), [[1, 'shell'], [9, 'python'], [10, 'shell']]);
+  assert.deepEqual(r.skipped.map((k) => [k.line, k.what]), [[9, 'python']]);
   assert.equal(r.endUsecs, 300_000);
+  // tcp_rmem's maximum decides the window scale offered, as tcp_select_initial_window does.
+  const wscale = (sh: string): string => `\`${sh}\`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 65535 <mss 1000,sackOK,nop,nop,nop,wscale 7>\n+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>\n`;
+  const eight = runScript(wscale('sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))"'), { linux: true });
+  assert.ok(eight.ok, formatFailure(eight));
+  const seven = runScript(wscale('true'), { linux: true });
+  assert.match(formatFailure(seven), /expected wscale 8 actual wscale 7/);
+  const noSack = runScript(wscale('sysctl -q net.ipv4.tcp_rmem="4096 540000 15728640" net.ipv4.tcp_sack=0'), { linux: true });
+  assert.match(formatFailure(noSack), /bad outbound TCP options/, 'tcp_sack=0: no sackOK in the SYN-ACK');
+  const bbr = runScript(wscale('sysctl -q net.ipv4.tcp_congestion_control=bbr'), { linux: true });
+  assert.equal(bbr.failure, null);
+  assert.match(bbr.unsupported ?? '', /line 1: net.ipv4.tcp_congestion_control=bbr: congestion control bbr is not implemented/);
+  const cmd = runScript(wscale('nstat > /dev/null'), { linux: true });
+  assert.match(cmd.unsupported ?? '', /shell command `nstat` is not interpreted/);
+  const defaults = runScript(wscale('../common/defaults.sh'), {
+    linux: true,
+    readFile: (p) => (p === '../common/defaults.sh' ? 'sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))"\nsysctl -q net.ipv4.tcp_frto=2\n' : null),
+  });
+  assert.ok(defaults.ok, formatFailure(defaults));
+  assert.deepEqual(defaults.notes, ['net.ipv4.tcp_frto=2: not modelled (F-RTO (RFC 5682) is not implemented; it matters only after a spurious RTO)']);
+  const unreadable = runScript(wscale('../common/missing.sh'), { linux: true, readFile: () => null });
+  assert.match(unreadable.unsupported ?? '', /cannot read the shell script/);
 });
 
-test('unsupported system calls and bad descriptors', () => {
+test('unsupported system calls are reported as unsupported; bad descriptors get EBADF; fds map to the script numbers', () => {
   const u = runScript(`${PASSIVE}+0 sendmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 10}], msg_flags=0}, 0) = 10\n`);
-  assert.equal(u.failure?.line, 8);
-  assert.match(u.failure!.message, /unsupported system call sendmsg/);
+  assert.equal(u.ok, false);
+  assert.equal(u.failure, null);
+  assert.match(u.unsupported ?? '', /^line 8: unsupported system call sendmsg/);
   const b = runScript('0 read(7, ..., 10) = -1 EBADF (Bad file descriptor)\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n+0 close(3) = 0\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n');
   assert.ok(b.ok, formatFailure(b));
+  // packetdrill's fd mapping: the script calls the socket 5 although the stack's table gave 3.
+  const m = runScript(PASSIVE.replace(/= 3\n/, '= 5\n').replace(/\((3),/g, '(5,').replace('accept(5, ..., ...) = 4', 'accept(5, ..., ...) = 7') + '+0 write(7, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n+0 read(4, ..., 10) = -1 EBADF (Bad file descriptor)\n');
+  assert.ok(m.ok, formatFailure(m));
+});
+
+test('NULL buffers: write, send and sendto fail with EFAULT; read with data queued too, and the data stays', () => {
+  const r = runScript(`${PASSIVE}+0 write(4, NULL, 1000) = -1 EFAULT (Bad address)\n+0 send(4, NULL, 1000, 0) = -1 EFAULT (Bad address)\n+0 sendto(4, NULL, 1000, 0, ..., ...) = -1 EFAULT (Bad address)\n+0 < P. 1:101(100) ack 1 win 257\n+.04 > . 1:1(0) ack 101\n+0 read(4, NULL, 100) = -1 EFAULT (Bad address)\n+0 recv(4, NULL, 100, 0) = -1 EFAULT (Bad address)\n+0 read(4, ..., 100) = 100\n`);
+  assert.ok(r.ok, formatFailure(r));
 });
 
 test('blocking calls: returning before the `...end` time or staying blocked past it are timing errors', () => {
@@ -157,13 +190,13 @@ async function cli(argv: string[], files: Record<string, string>): Promise<{ cod
 test('synack pdrill: exit 0 when all pass, 1 with packetdrill-style output when one fails', async () => {
   const good = await cli(['pdrill', 'a.pkt'], { 'a.pkt': PASSIVE });
   assert.equal(good.code, 0);
-  assert.equal(good.out, 'ok   a.pkt (7 events, 2 in / 1 out)\n');
+  assert.equal(good.out, 'ok   a.pkt (7 events, 2 in / 1 out)\n1 passed, 0 failed, 0 unsupported\n');
   const bad = PASSIVE.replace('+.1 < .', '+.1 < .').concat('+0 close(4) = 0\n+0 > R. 1:1(0) ack 1\n');
   const r = await cli(['pdrill', 'a.pkt', 'b.pkt'], { 'a.pkt': PASSIVE, 'b.pkt': bad });
   assert.equal(r.code, 1);
   assert.match(r.out, /^ok {3}a\.pkt/);
   assert.match(r.out, /FAIL b\.pkt:9: error handling packet: bad outbound TCP flags: expected R\. actual F\.\nscript packet: 0\.100000 R\. 1:1\(0\) ack 1\nactual packet: 0\.100000 F\. 1:1\(0\) ack 1 win 32768\n/);
-  assert.match(r.out, /1 of 2 scripts passed\n$/);
+  assert.match(r.out, /1 passed, 1 failed, 0 unsupported\n$/);
 });
 
 test('synack pdrill --json, --linux, --verbose, pass-through options and usage errors', async () => {
@@ -184,6 +217,48 @@ test('synack pdrill --json, --linux, --verbose, pass-through options and usage e
   assert.equal(help.code, 0);
   assert.match(help.out, /Usage: synack pdrill/);
   const badOpt = await cli(['pdrill', '--tolerance_usecs=x', 'a.pkt'], { 'a.pkt': PASSIVE });
-  assert.equal(badOpt.code, 1);
-  assert.match(badOpt.out, /--tolerance_usecs needs an integer/);
+  assert.equal(badOpt.code, 2, 'a malformed option is a usage error, found before any script runs');
+  assert.match(badOpt.err, /--tolerance_usecs needs an integer/);
+  const unknown = await cli(['pdrill', '--no_such_option=1', 'a.pkt'], { 'a.pkt': PASSIVE });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown option --no_such_option/);
+  const both = await cli(['pdrill', '--linux', '--default', 'a.pkt'], { 'a.pkt': PASSIVE });
+  assert.equal(both.code, 2);
+  const unsup = await cli(['pdrill', 'u.pkt'], { 'u.pkt': '`sysctl -q net.ipv4.tcp_congestion_control=bbr`\n' + PASSIVE });
+  assert.equal(unsup.code, 0, 'an unsupported script is not a failure');
+  assert.match(unsup.out, /^UNSUPPORTED u\.pkt: line 1: net\.ipv4\.tcp_congestion_control=bbr/);
+  assert.match(unsup.out, /0 passed, 0 failed, 1 unsupported\n$/);
+});
+
+test('synack pdrill -r DIR runs a tree as run_all.py does: IPv4 and IPv6 variants, shell files beside the scripts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'synack-pdrill-'));
+  try {
+    mkdirSync(join(dir, 'common'));
+    mkdirSync(join(dir, 'a'));
+    writeFileSync(join(dir, 'common', 'defaults.sh'), '#!/bin/bash\nsysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))"\n');
+    const syn = '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 65535 <mss 1000,nop,wscale 7>\n';
+    writeFileSync(join(dir, 'a', 'wscale.pkt'), `\`../common/defaults.sh\`\n${syn}+0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>\n`);
+    writeFileSync(join(dir, 'a', 'only-v4.pkt'), `${syn}+0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 9>\n`);
+    writeFileSync(join(dir, 'a', 'bbr-v6.pkt'), `\`sysctl -q net.ipv4.tcp_congestion_control=bbr\`\n${syn}`);
+    let out = '';
+    let err = '';
+    const io: CliIo = { out: (s) => void (out += s), err: (s) => void (err += s), isTTY: false, env: {}, readFile: (p) => readFileSync(p), writeFile: () => {} };
+    const code = await main(['pdrill', '--linux', '-r', dir], io);
+    assert.equal(code, 1);
+    assert.match(out, /^ok {3}\S+wscale\.pkt \(ipv4\)/m);
+    assert.match(out, /^ok {3}\S+wscale\.pkt \(ipv6\)/m);
+    assert.match(out, /^FAIL \(ipv4\) \S+only-v4\.pkt:\d+: error handling packet: bad outbound TCP option wscale: expected wscale 9 actual wscale 7/m);
+    assert.doesNotMatch(out, /only-v4\.pkt \(ipv6\)|only-v4\.pkt.*ipv6/, 'a *v4.pkt script has no IPv6 variant');
+    assert.match(out, /^UNSUPPORTED \S+bbr-v6\.pkt \(ipv6\): line 1: /m);
+    assert.match(out, /2 passed, 1 failed, 1 unsupported\n$/);
+    out = '';
+    await main(['pdrill', '--linux', '--json', '-r', dir], io);
+    const doc = JSON.parse(out) as { passed: number; failed: number; unsupported: number; scripts: { variant: string; result: string }[] };
+    assert.deepEqual([doc.passed, doc.failed, doc.unsupported], [2, 1, 1]);
+    assert.deepEqual(doc.scripts.map((s) => `${s.variant} ${s.result}`).sort(), ['ipv4 fail', 'ipv4 pass', 'ipv6 pass', 'ipv6 unsupported']);
+    const missing = await main(['pdrill', '-r', join(dir, 'nope')], io);
+    assert.equal(missing, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
