@@ -12,19 +12,11 @@ import { segmentArrives } from './input.js';
 import { dispatch, sendRst, synAckSent } from './output.js';
 import { onTimers } from './timers.js';
 import { tcpInfo, tcbInfo, type TcpInfo, type TcbInfo } from './info.js';
+import type { CookieSyn } from './syncookie.js';
 
 export type { TcpErrorCode, TcpHooks, OpenParams } from './tcb.js';
+export type { CookieSyn } from './syncookie.js';
 
-/** The peer's SYN as a validated SYN cookie recalls it (src/tcp/syncookie.ts). */
-export interface CookieSyn {
-  /** The peer's MSS, rounded down to the cookie table. */
-  mss: number;
-  /** The peer's window scale shift, when it offered one and timestamps carried it back. */
-  wscale?: number | undefined;
-  sackOk: boolean;
-  /** The peer's TSval (from the ACK) when timestamps are in use, else undefined. */
-  tsVal?: number | undefined;
-}
 
 /** An Error carrying a Node-style `code`. */
 export function tcpError(code: TcpErrorCode, message: string): Error & { code: TcpErrorCode } {

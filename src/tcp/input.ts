@@ -6,6 +6,7 @@ import { add, sub, lt, le, gt, ge, inWindow } from '../wire/seq.js';
 import type { DropEvent } from '../trace/events.js';
 import { Timer, type Tcb } from './tcb.js';
 import { processAck } from './ack.js';
+import { listenStep } from './listener.js';
 
 const { FIN, SYN, RST, ACK, URG } = TcpFlag;
 
@@ -41,21 +42,20 @@ function drop(c: Tcb, now: number, reason: DropEvent['reason'], detail?: string)
 
 /** RFC 9293 3.10.7.2: a TCB in LISTEN (TcpConnection.listen()). */
 function listen(c: Tcb, seg: TcpRepr, now: number): void {
-  const f = seg.flags;
-  if (f & RST) {
-    drop(c, now, 'rst-ignored', 'RST in LISTEN');
-    return;
+  switch (listenStep(seg.flags)) {
+    case 'rst':
+      drop(c, now, 'rst-ignored', 'RST in LISTEN');
+      return;
+    case 'ack':
+      queueReset(c, seg.ack); // <SEQ=SEG.ACK><CTL=RST>
+      drop(c, now, 'bad-ack', 'ACK in LISTEN');
+      return;
+    case 'syn':
+      c.acceptSyn(seg, now);
+      return;
+    default:
+      drop(c, now, 'other', 'neither SYN, ACK nor RST in LISTEN');
   }
-  if (f & ACK) {
-    queueReset(c, seg.ack); // <SEQ=SEG.ACK><CTL=RST>
-    drop(c, now, 'bad-ack', 'ACK in LISTEN');
-    return;
-  }
-  if (f & SYN) {
-    c.acceptSyn(seg, now);
-    return;
-  }
-  drop(c, now, 'other', 'neither SYN, ACK nor RST in LISTEN');
 }
 
 /** RFC 9293 3.10.7.3: SYN-SENT. */

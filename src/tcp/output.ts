@@ -84,29 +84,44 @@ function canSend(c: Tcb): boolean {
   }
 }
 
-/** SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) with our options (RFC 9293 3.7.1, RFC 7323 2.2, RFC 2018 2). */
-function sendSyn(c: Tcb, now: number, emit: Emit): void {
-  const synAck = c.state !== 'SYN-SENT';
-  const cfg = c.config;
-  const options: TcpOptions = { mss: cfg.mss };
-  if (synAck ? c.sackOk : cfg.sack) options.sackPermitted = true;
-  if (synAck ? c.tsOk : cfg.timestamps) {
-    options.timestamp = { val: c.tsNow(now), ecr: synAck ? c.rcv.tsRecent : 0 };
-  }
-  if (cfg.windowScale && (!synAck || c.snd.peerOfferedWscale)) {
-    options.wscale = c.rcv.wscale;
-  }
-  const seg: TcpRepr = {
-    srcPort: c.localPort,
-    dstPort: c.remotePort,
-    seq: c.snd.iss,
-    ack: synAck ? c.rcv.nxt : 0,
-    flags: synAck ? SYN | ACK : SYN,
-    window: c.synWindow,
+/** The options a SYN or SYN,ACK carries (RFC 9293 3.7.1, RFC 2018 2, RFC 7323 2.2 and 3.2). */
+export interface SynOptions {
+  mss: number;
+  sackOk: boolean;
+  timestamp?: { val: number; ecr: number };
+  wscale?: number;
+}
+
+/**
+ * The one SYN / SYN,ACK builder (a connection's, and a listener's stateless cookie SYN,ACK):
+ * `ack` null makes a SYN, a number a SYN,ACK acknowledging up to it.
+ */
+export function synSegment(localPort: number, remotePort: number, iss: number, ack: number | null, window: number, o: SynOptions): TcpRepr {
+  const options: TcpOptions = { mss: o.mss };
+  if (o.sackOk) options.sackPermitted = true;
+  if (o.timestamp !== undefined) options.timestamp = o.timestamp;
+  if (o.wscale !== undefined) options.wscale = o.wscale;
+  return {
+    srcPort: localPort,
+    dstPort: remotePort,
+    seq: iss,
+    ack: ack ?? 0,
+    flags: ack === null ? SYN : SYN | ACK,
+    window,
     urgent: 0,
     options,
     payload: NO_PAYLOAD,
   };
+}
+
+/** SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) with our options (RFC 9293 3.7.1, RFC 7323 2.2, RFC 2018 2). */
+function sendSyn(c: Tcb, now: number, emit: Emit): void {
+  const synAck = c.state !== 'SYN-SENT';
+  const cfg = c.config;
+  const o: SynOptions = { mss: cfg.mss, sackOk: synAck ? c.sackOk : cfg.sack };
+  if (synAck ? c.tsOk : cfg.timestamps) o.timestamp = { val: c.tsNow(now), ecr: synAck ? c.rcv.tsRecent : 0 };
+  if (cfg.windowScale && (!synAck || c.snd.peerOfferedWscale)) o.wscale = c.rcv.wscale;
+  const seg = synSegment(c.localPort, c.remotePort, c.snd.iss, synAck ? c.rcv.nxt : null, c.synWindow, o);
   if (synAck) synAckSent(c);
   else {
     c.advanceSendPtr(add(c.snd.iss, 1));
