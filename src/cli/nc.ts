@@ -2,10 +2,10 @@
 // stdin to the connection, the connection to stdout, a FIN (half-close, RFC 9293 3.10.4) at stdin
 // EOF, and an exit status that tells success, refusal and reset apart.
 import type { Readable, Writable } from 'node:stream';
-import { parseArgs, formatFlags, flagBool, type FlagsSpec } from './args.js';
+import { parseArgs, formatFlags, flagBool, flagString, type FlagsSpec } from './args.js';
 import { UsageError, type CliIo } from './io.js';
 import {
-  TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, exitFor, CommandError, openTunSession, tunSetupFromArgs,
+  TUN_FLAGS, LISTEN_TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, exitFor, CommandError, openTunSession, tunSetupFromArgs,
   type TunSession,
 } from './tun-common.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
@@ -14,6 +14,7 @@ import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js'
 const NC_FLAGS: FlagsSpec = {
   listen: { type: 'boolean', short: 'l', help: 'wait for one connection on [HOST] PORT instead of connecting' },
   verbose: { type: 'boolean', short: 'v', help: 'say on stderr when connected and how the connection ended' },
+  ...LISTEN_TUN_FLAGS,
   ...TUN_FLAGS,
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
@@ -23,7 +24,7 @@ export const NC_USAGE = `Usage: synack nc [options] HOST PORT --tun NAME --addr 
 
 Netcat over synack: connects (or with -l, accepts one connection) through a TUN device, copies stdin
 to the connection and the connection to stdout. At stdin EOF it sends FIN and keeps reading until
-the peer closes too. Example, with the kernel at 198.18.0.1 listening on port 7000:
+the peer closes too. If the TUN device goes away it exits with 1. Example, with the kernel at 198.18.0.1 listening on port 7000:
 
   synack nc 198.18.0.1 7000 --tun syn0 --addr 198.18.0.2/24 --peer 198.18.0.1 < file
 
@@ -57,6 +58,7 @@ export async function ncCommand(argv: readonly string[], io: CliIo, streams?: Nc
   else throw new UsageError(listen ? 'nc -l wants [HOST] PORT' : 'nc wants HOST PORT', 'nc');
   const port = Number(portText);
   if (!Number.isInteger(port) || port < (listen ? 0 : 1) || port > 65535) throw new UsageError(`bad port '${portText}'`, 'nc');
+  if (!listen && flagString(args, 'syn-cookies') !== undefined) throw new UsageError('--syn-cookies applies to nc -l only', 'nc');
   const setup = tunSetupFromArgs(args, 'nc');
   const verbose = flagBool(args, 'verbose') === true;
 
@@ -101,6 +103,7 @@ function runNc(session: TunSession, o: NcOptions, stdin: Readable, stdout: Writa
 
     const onSigint = (): void => finish(EXIT.interrupted, 'interrupted');
     process.once('SIGINT', onSigint);
+    session.onLinkLost((err) => finish(EXIT.failure, `the link went away: ${err.message}`));
 
     const finish = (code: number, why: string): void => {
       if (finished) return;

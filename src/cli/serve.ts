@@ -1,11 +1,17 @@
 // `synack serve DIR`: a static HTTP file server made of Node's own `http` module running over synack
 // sockets (src/net) on a TUN device, so the kernel's TCP (curl, a browser) downloads through synack.
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createReadStream, promises as fsp } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+// Node's header, request and keep-alive timeouts are in force, Nagle is off, each request is logged
+// with its bytes and rate, and the loss of the device ends the command with status 1.
+import { createServer as createHttpServer } from 'node:http';
+import { promises as fsp } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs, formatFlags, flagBool, flagNumber, flagString, type FlagsSpec } from './args.js';
 import { UsageError, type CliIo } from './io.js';
-import { TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, CommandError, openTunSession, tunSetupFromArgs } from './tun-common.js';
+import {
+  TUN_FLAGS, LISTEN_TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, CommandError, openTunSession, tunSetupFromArgs,
+} from './tun-common.js';
+import { answer, filePolicy, type Answer } from './serve-files.js';
+import { formatBytes, formatRate } from './progress.js';
 import { createNet } from '../net/index.js';
 import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
 
@@ -13,6 +19,11 @@ const SERVE_FLAGS: FlagsSpec = {
   port: { type: 'number', short: 'p', value: 'PORT', integer: true, min: 1, max: 65535, help: 'TCP port to listen on (default 8080)' },
   host: { type: 'string', value: 'IP', help: 'listen on this one stack address only (default: all of them)' },
   quiet: { type: 'boolean', short: 'q', help: 'do not log requests to stderr' },
+  'follow-symlinks': { type: 'boolean', help: 'also serve files whose real path is outside DIR (symlinks leading out); off by default' },
+  'headers-timeout': { type: 'number', value: 'SECS', min: 0.1, max: 86_400, help: 'close a connection whose request headers take longer (default 60, as Node)' },
+  'request-timeout': { type: 'number', value: 'SECS', min: 0.1, max: 86_400, help: 'close a connection whose whole request takes longer (default 300, as Node)' },
+  'keep-alive-timeout': { type: 'number', value: 'SECS', min: 0.1, max: 86_400, help: 'close an idle keep-alive connection after this long (default 5, as Node)' },
+  ...LISTEN_TUN_FLAGS,
   ...TUN_FLAGS,
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
@@ -24,8 +35,13 @@ kernel reaches it through the TUN device at the stack's address, e.g.
 
   synack serve ./public --tun syn0 --addr 198.18.0.2/24 --peer 198.18.0.1 --port 8080
   curl -o out http://198.18.0.2:8080/file
+  curl -C - -o out http://198.18.0.2:8080/file     # resume: Range requests get 206
 
-GET and HEAD only; directories list their entries. Stops on SIGINT or SIGTERM.
+GET and HEAD only; directories list their entries; single byte ranges (206, 416) and
+If-Modified-Since (304) are answered. A file whose real path is outside DIR (a symlink leading out)
+gets 403 unless --follow-symlinks. Each request is logged to stderr as
+  PEER METHOD PATH STATUS BYTES SECONDS RATE retrans=N
+Stops on SIGINT or SIGTERM (status 0); exits with 1 if the TUN device goes away.
 
 Options:
 ${formatFlags(SERVE_FLAGS)}
@@ -44,8 +60,10 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   }
   if (args.positionals.length !== 1) throw new UsageError('serve wants one directory', 'serve');
   const root = resolve(args.positionals[0] as string);
+  let policy;
   try {
     if (!(await fsp.stat(root)).isDirectory()) throw new Error('not a directory');
+    policy = await filePolicy(root, flagBool(args, 'follow-symlinks') === true);
   } catch (e) {
     io.err(`synack serve: cannot serve ${root}: ${(e as Error).message}\n`);
     return EXIT.failure;
@@ -54,6 +72,9 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   const port = flagNumber(args, 'port') ?? 8080;
   const host = flagString(args, 'host');
   const quiet = flagBool(args, 'quiet') === true;
+  const headersTimeout = (flagNumber(args, 'headers-timeout') ?? 60) * 1000;
+  const requestTimeout = Math.max((flagNumber(args, 'request-timeout') ?? 300) * 1000, headersTimeout);
+  const keepAliveTimeout = (flagNumber(args, 'keep-alive-timeout') ?? 5) * 1000;
 
   let session;
   let watch: Watch | null = null;
@@ -70,27 +91,51 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     throw e;
   }
   const net = createNet(session.stack);
-  const http = createHttpServer((req, res) => {
-    handle(root, req, res).then(
-      (status) => {
-        if (!quiet) io.err(`${req.socket.remoteAddress ?? '?'} ${req.method ?? '?'} ${req.url ?? '?'} ${status}\n`);
-      },
-      (e: Error) => {
+  const http = createHttpServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout,
+      // How often Node checks the header and request deadlines: often enough that a short timeout
+      // is kept to within a quarter of itself, never more than once a second.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)),
+    },
+    (req, res) => {
+      const t0 = performance.now();
+      const log = (a: Answer): void => {
+        if (quiet) return;
+        const secs = (performance.now() - t0) / 1000;
+        const retrans = (req.socket as { tcp?: { stats(): { retransSegs: number } } | null }).tcp?.stats().retransSegs ?? 0;
+        io.err(
+          `${req.socket.remoteAddress ?? '?'} ${req.method ?? '?'} ${req.url ?? '?'} ${a.status} ${a.bytes} ` +
+            `${secs.toFixed(3)}s ${formatRate(a.bytes / Math.max(secs, 1e-6))} retrans=${retrans}${a.bytes >= 1024 ? ` (${formatBytes(a.bytes)})` : ''}\n`,
+        );
+      };
+      answer(policy, req, res).then(log, (e: Error) => {
         if (!res.headersSent) {
           res.statusCode = 500;
           res.end();
         } else res.destroy();
         io.err(`synack serve: ${req.url ?? '?'}: ${e.message}\n`);
-      },
-    );
+      });
+    },
+  );
+  // Node's http takes any Duplex as a connection: hand it each synack socket. Node turns Nagle off
+  // only for sockets its own net.Server accepts, so do it here: otherwise the last small segment of
+  // each answer waits for the client's delayed ACK (~40 ms a response on keep-alive).
+  const server = net.createServer((sock) => {
+    sock.setNoDelay(true);
+    http.emit('connection', sock);
   });
-  // Node's http takes any Duplex as a connection: hand it each synack socket.
-  const server = net.createServer((sock) => http.emit('connection', sock));
   return await new Promise<number>((done) => {
+    let stopped = false;
     const stop = (code: number): void => {
+      if (stopped) return;
+      stopped = true;
       process.removeListener('SIGINT', onInt);
       process.removeListener('SIGTERM', onTerm);
       server.close();
+      http.closeAllConnections();
       http.close();
       session.close();
       void watch?.close();
@@ -100,11 +145,18 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     const onTerm = (): void => stop(EXIT.ok);
     process.once('SIGINT', onInt);
     process.once('SIGTERM', onTerm);
+    session.onLinkLost(() => {
+      io.err('synack serve: the TUN device is gone; stopping\n');
+      stop(EXIT.failure);
+    });
     server.once('error', (e: Error & { code?: string }) => {
       io.err(`synack serve: ${e.message}\n`);
       stop(EXIT.failure);
     });
     const listening = (): void => {
+      // Node arms its headersTimeout/requestTimeout checks when the http server emits 'listening',
+      // which it never does itself here (it does not own the listening socket).
+      http.emit('listening');
       const a = server.address();
       const shown = host ?? setup.addresses.map((x) => x.split('/')[0] ?? '').join(', ');
       io.err(`synack serve: listening on port ${a?.port ?? port} of ${shown} (${root})\n`);
@@ -112,61 +164,4 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     if (host !== undefined) server.listen(port, host, listening);
     else server.listen(port, listening);
   });
-}
-
-const TYPES: Record<string, string> = {
-  html: 'text/html; charset=utf-8',
-  txt: 'text/plain; charset=utf-8',
-  json: 'application/json',
-  js: 'text/javascript',
-  css: 'text/css',
-  png: 'image/png',
-  svg: 'image/svg+xml',
-  pcap: 'application/vnd.tcpdump.pcap',
-};
-
-/** Answers one request from files under `root`; resolves with the status sent. */
-async function handle(root: string, req: IncomingMessage, res: ServerResponse): Promise<number> {
-  const send = (status: number, text: string, extra: Record<string, string> = {}): number => {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), ...extra });
-    res.end(req.method === 'HEAD' ? undefined : text);
-    return status;
-  };
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n', { allow: 'GET, HEAD' });
-  let path: string;
-  try {
-    path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-  } catch {
-    return send(400, 'bad path\n');
-  }
-  const full = resolve(join(root, path));
-  if (full !== root && !full.startsWith(root + sep)) return send(403, 'forbidden\n');
-  let st;
-  try {
-    st = await fsp.stat(full);
-  } catch {
-    return send(404, 'not found\n');
-  }
-  if (st.isDirectory()) {
-    const names = (await fsp.readdir(full, { withFileTypes: true })).map((d) => (d.isDirectory() ? `${d.name}/` : d.name)).sort();
-    return send(200, names.join('\n') + (names.length > 0 ? '\n' : ''));
-  }
-  if (!st.isFile()) return send(403, 'not a regular file\n');
-  const ext = full.slice(full.lastIndexOf('.') + 1).toLowerCase();
-  res.writeHead(200, {
-    'content-type': TYPES[ext] ?? 'application/octet-stream',
-    'content-length': String(st.size),
-    'last-modified': st.mtime.toUTCString(),
-  });
-  if (req.method === 'HEAD') {
-    res.end();
-    return 200;
-  }
-  await new Promise<void>((ok, fail) => {
-    const file = createReadStream(full, { highWaterMark: 256 * 1024 });
-    file.once('error', fail);
-    res.once('close', ok);
-    file.pipe(res);
-  });
-  return 200;
 }

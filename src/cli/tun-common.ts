@@ -1,16 +1,20 @@
-// What the TUN commands (serve, get, nc) share: the --tun/--addr/--peer/--mtu/--ss flags, a Stack on a
-// RealtimeClock attached to a TunLink (kernel side configured idempotently), a seeded lossy Link
-// wrapper behind the hidden --drop/--delay/--reorder/--seed flags, exit statuses, and the `ss -tan`-style table.
+// What the TUN commands (serve, get, nc) share: the --tun/--addr/--peer/--mtu/--ss flags (and
+// --syn-cookies for the listening ones), a Stack on a RealtimeClock attached to a TunLink (kernel side
+// configured idempotently, with a transmit queue deep enough for load), a seeded lossy Link wrapper
+// behind the hidden --drop/--delay/--reorder/--seed flags, exit statuses, the loss of the device as an
+// event, and the `ss -tan`-style table with bytes and rates per connection.
 import { isIP } from 'node:net';
 import { openTun, configureKernelSide, tunUnavailableReason, TunError, type TunLink } from '../link/tun.js';
 import type { Link } from '../link/link.js';
 import { Stack } from '../stack/stack.js';
+import { SYN_COOKIE_MODES, type SynCookieMode } from '../stack/syn-cookies.js';
 import type { Interface } from '../stack/route.js';
 import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
 import { flagBool, flagNumber, flagString, type FlagsSpec, type ParsedArgs } from './args.js';
 import { UsageError, CliError, EXIT, type CliIo } from './io.js';
+import { formatBytes, formatRate } from './progress.js';
 
 /** Exit statuses: the CLI-wide table (src/cli/io.ts, docs/cli.md). */
 export { EXIT };
@@ -41,6 +45,22 @@ export const TUN_FLAGS: FlagsSpec = {
   ss: { type: 'boolean', help: 'print a connection table (like `ss -tan`) to stderr every second; SIGUSR2 prints one at any time' },
 };
 
+/** Flags of the commands that accept connections (serve, nc -l). */
+export const LISTEN_TUN_FLAGS: FlagsSpec = {
+  'syn-cookies': {
+    type: 'string',
+    value: 'auto|always|never',
+    help: 'SYN cookies (RFC 4987 3.6): auto once the backlog is full (default), always, or never (drop SYNs when full)',
+  },
+};
+
+/**
+ * The kernel's transmit queue on the TUN device, in packets: what the kernel may hold while synack's
+ * event loop is busy. Linux's default (500) overflows under a few thousand concurrent connections, and
+ * every packet dropped there costs the sender a retransmission timeout.
+ */
+export const TUN_TXQUEUELEN = 10_000;
+
 /** Test-only flags, parsed but not shown in help: stack-side loss, delay and reordering. */
 export const HIDDEN_TUN_FLAGS: FlagsSpec = {
   drop: { type: 'number', value: 'P', min: 0, max: 1, help: 'drop each packet in and out of the stack with probability P' },
@@ -64,6 +84,7 @@ export interface TunSetup {
   seed: number;
   delay: number;
   reorder: number;
+  synCookies: SynCookieMode;
   /** Wraps the link the stack is attached to (--watch taps it); applied outermost. */
   wrapLink?: (link: Link, clock: RealtimeClock) => Link;
 }
@@ -103,7 +124,15 @@ export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
     seed: flagNumber(args, 'seed') ?? 1,
     delay: flagNumber(args, 'delay') ?? 0,
     reorder: flagNumber(args, 'reorder') ?? 0,
+    synCookies: synCookieMode(flagString(args, 'syn-cookies'), command),
   };
+}
+
+function synCookieMode(text: string | undefined, command: string): SynCookieMode {
+  if (text === undefined) return 'auto';
+  const mode = SYN_COOKIE_MODES.find((m) => m === text);
+  if (mode === undefined) throw new UsageError(`--syn-cookies wants ${SYN_COOKIE_MODES.join(', ')}; got '${text}'`, command);
+  return mode;
 }
 
 function splitList(s: string): string[] {
@@ -172,6 +201,11 @@ export interface TunSession {
   /** The `ss -tan`-style table of every connection and listener right now. */
   table(): string;
   lossStats(): LossStats | null;
+  /**
+   * Calls `cb` once if the TUN device fails under the session (deleted, taken down for good): the
+   * commands then end with EXIT.failure instead of waiting on a link that is gone.
+   */
+  onLinkLost(cb: (err: TunError) => void): void;
   /** Close the stack, the device and the timers (idempotent). */
   close(): void;
 }
@@ -196,18 +230,18 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
         const fam = isIP(peer);
         const own = setup.addresses.find((a) => isIP(a.split('/')[0] ?? '') === fam) ?? '';
         const prefix = Number(own.split('/')[1]);
-        await configureKernelSide(tun.name, { peer, prefix, mtu: setup.mtu });
+        await configureKernelSide(tun.name, { peer, prefix, mtu: setup.mtu, txqueuelen: TUN_TXQUEUELEN });
       }
     } else if (tun.created) {
       // A device we just made is down; bring it up (and set its MTU) but leave addresses alone.
-      await configureKernelSide(tun.name, { mtu: setup.mtu });
+      await configureKernelSide(tun.name, { mtu: setup.mtu, txqueuelen: TUN_TXQUEUELEN });
     }
   } catch (e) {
     tun.close();
     throw new CliError(`cannot configure ${tun.name}: ${(e as Error).message}`);
   }
   const clock = new RealtimeClock();
-  const stack = new Stack({ name: 'synack', clock });
+  const stack = new Stack({ name: 'synack', clock, synCookies: setup.synCookies });
   const impaired = setup.drop > 0 || setup.delay > 0;
   const lossy = impaired ? lossyLink(tun, { drop: setup.drop, delay: setup.delay, reorder: setup.reorder }, seededRandom(setup.seed)) : null;
   let iface: Interface;
@@ -221,7 +255,14 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     tun.close();
     throw new CliError(`bad --addr: ${(e as Error).message}`);
   }
-  tun.onError = (err) => io.err(`synack: ${err.message}\n`);
+  let lost: TunError | null = null;
+  const lostWaiters: ((err: TunError) => void)[] = [];
+  tun.onError = (err) => {
+    io.err(`synack: ${err.message}\n`);
+    lost = err;
+    for (const cb of lostWaiters.splice(0)) cb(err);
+  };
+  const rates = new RateMemo();
   let closed = false;
   let ssTimer: ReturnType<typeof setInterval> | null = null;
   const session: TunSession = {
@@ -230,8 +271,12 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     tun,
     iface,
     setup,
-    table: () => connectionTable(stack),
+    table: () => connectionTable(stack, rates),
     lossStats: () => lossy?.lossStats() ?? null,
+    onLinkLost: (cb) => {
+      if (lost !== null) queueMicrotask(() => cb(lost as TunError));
+      else lostWaiters.push(cb);
+    },
     close: () => {
       if (closed) return;
       closed = true;
@@ -273,17 +318,38 @@ function endpoint(addr: string, port: number | string): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
-/** A table in the spirit of `ss -tan` (plus rtt/cwnd/retrans columns from tcp_info). */
-export function connectionTable(stack: Stack): string {
+/**
+ * The byte counters seen at the previous table, per connection, so each table shows the rate since
+ * the one before (what `ss` cannot, but `--ss` users ask: is this connection moving?).
+ */
+export class RateMemo {
+  private last = new WeakMap<object, { t: number; sent: number; recv: number }>();
+
+  /** Bytes per second out and in since the previous call for `key` (0 the first time). */
+  rates(key: object, t: number, sent: number, recv: number): { out: number; in: number } {
+    const prev = this.last.get(key);
+    this.last.set(key, { t, sent, recv });
+    if (prev === undefined || t <= prev.t) return { out: 0, in: 0 };
+    const secs = (t - prev.t) / 1000;
+    return { out: (sent - prev.sent) / secs, in: (recv - prev.recv) / secs };
+  }
+}
+
+/** A table in the spirit of `ss -tan` (plus rtt/cwnd/retrans, bytes and rates from tcp_info). */
+export function connectionTable(stack: Stack, memo: RateMemo = new RateMemo(), now: number = performance.now()): string {
   const listeners = stack.tcpListeners();
-  const rows: string[][] = [['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'rtt', 'cwnd', 'retrans']];
+  const rows: string[][] = [
+    ['State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'rtt', 'cwnd', 'retrans', 'sent', 'recv', 'rate-out', 'rate-in', ''],
+  ];
   for (const l of listeners) {
     const a = l.address();
     const local = a.address === '::' ? `*:${a.port}` : endpoint(a.address, a.port);
-    rows.push(['LISTEN', String(l.pending), String(l.backlog), local, a.address.includes(':') ? '[::]:*' : '*:*', '', '', '']);
+    const cookies = `syncookies sent=${l.cookiesSent} valid=${l.cookiesValid} failed=${l.cookiesFailed} dropped-syns=${l.dropped}`;
+    rows.push(['LISTEN', String(l.pending), String(l.backlog), local, a.address.includes(':') ? '[::]:*' : '*:*', '', '', '', '', '', '', '', cookies]);
   }
   for (const c of stack.connections()) {
     const s = c.stats;
+    const r = memo.rates(c.conn, now, s.bytesAcked, s.bytesReceived);
     rows.push([
       SS_STATE[c.state],
       String(s.recvQueued),
@@ -293,6 +359,10 @@ export function connectionTable(stack: Stack): string {
       s.rtt > 0 ? `${s.rtt.toFixed(1)}ms` : '-',
       String(s.cwnd),
       String(s.retransSegs),
+      formatBytes(s.bytesAcked),
+      formatBytes(s.bytesReceived),
+      formatRate(r.out),
+      formatRate(r.in),
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

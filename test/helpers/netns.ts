@@ -129,14 +129,40 @@ export class Netns {
   }
 
   /** Kernel counters of a device in this namespace (`ip -s -j link`). */
-  async linkStats(dev: string): Promise<{ rxPackets: number; txPackets: number; rxDropped: number; txDropped: number }> {
+  async linkStats(dev: string): Promise<LinkStats> {
     const out = JSON.parse(await this.ip('-s', '-j', 'link', 'show', 'dev', dev)) as {
-      stats64: { rx: { packets: number; dropped: number }; tx: { packets: number; dropped: number } };
+      stats64: { rx: { packets: number; bytes: number; dropped: number }; tx: { packets: number; bytes: number; dropped: number } };
     }[];
     const s = out[0]?.stats64;
     if (s === undefined) throw new Error(`no stats for ${dev} in ${this.name}`);
-    return { rxPackets: s.rx.packets, txPackets: s.tx.packets, rxDropped: s.rx.dropped, txDropped: s.tx.dropped };
+    return {
+      rxPackets: s.rx.packets,
+      rxBytes: s.rx.bytes,
+      txPackets: s.tx.packets,
+      txBytes: s.tx.bytes,
+      rxDropped: s.rx.dropped,
+      txDropped: s.tx.dropped,
+    };
   }
+
+  /** The namespace's kernel TCP counters from /proc/net/snmp (RetransSegs, OutSegs, ActiveOpens, ...). */
+  async tcpSnmp(): Promise<Record<string, number>> {
+    const text = await this.run('cat', ['/proc/net/snmp']);
+    const lines = text.split('\n').filter((l) => l.startsWith('Tcp:'));
+    const names = (lines[0] ?? '').split(/\s+/).slice(1);
+    const values = (lines[1] ?? '').split(/\s+/).slice(1).map(Number);
+    return Object.fromEntries(names.map((n, i) => [n, values[i] ?? 0]));
+  }
+}
+
+/** A device's kernel counters: rx is what the kernel received on it, tx what it sent out of it. */
+export interface LinkStats {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  rxDropped: number;
+  txDropped: number;
 }
 
 const live = new Set<NetnsHarness>();

@@ -2,12 +2,13 @@
 // the synack CLI (from source, through tsx) as a child inside a namespace, and waiting for readiness.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tunUnavailableReason } from '../../src/link/tun.js';
-import { missingTool, netnsUnavailableReason, type Netns, type NetnsHarness } from '../helpers/netns.js';
+import assert from 'node:assert/strict';
+import { missingTool, netnsUnavailableReason, type LinkStats, type Netns, type NetnsHarness } from '../helpers/netns.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const cliEntry = fileURLToPath(new URL('./synack-cli.ts', import.meta.url));
@@ -112,13 +113,14 @@ function wrap(proc: ChildProcess): Child {
 
 /**
  * Runs `synack ARGS` from source inside `ns`; stdin/stdout go to the given files (or /dev/null),
- * stderr is captured. The harness kills it on cleanup.
+ * stderr is captured; `prefix` runs it under another command (e.g. prlimit). The harness kills it on cleanup.
  */
-export function synack(ns: Netns, args: string[], io: { stdin?: string; stdout?: string } = {}): Child {
+export function synack(ns: Netns, args: string[], io: { stdin?: string; stdout?: string; prefix?: string[] } = {}): Child {
   const inFd = openSync(io.stdin ?? '/dev/null', 'r');
   const outFd = openSync(io.stdout ?? '/dev/null', 'w');
+  const [cmd, ...pre] = [...(io.prefix ?? []), process.execPath];
   try {
-    const proc = ns.spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+    const proc = ns.spawn(cmd as string, [...pre, '--import', 'tsx', cliEntry, ...args], {
       cwd: repoRoot,
       stdio: [inFd, outFd, 'pipe'],
       env: { ...process.env, SYNACK_DEBUG: '1' },
@@ -222,3 +224,85 @@ export async function tunHost(h: NetnsHarness, opts: { mtu?: number; netem?: str
 export function hasTool(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
+
+/**
+ * What the kernel counted on the TUN device and in its TCP since `start()`: the oracle that a transfer
+ * really crossed synack. With synack out of the path (a kernel socket to a kernel address) the bytes
+ * would go over `lo` and these counters would stay near zero.
+ */
+export class PathWitness {
+  private constructor(
+    private readonly host: TunHost,
+    private readonly link0: LinkStats,
+    private readonly tcp0: Record<string, number>,
+  ) {}
+
+  static async start(host: TunHost): Promise<PathWitness> {
+    return new PathWitness(host, await host.ns.linkStats(host.dev), await host.ns.tcpSnmp());
+  }
+
+  /** Counter deltas: toSynack = what the kernel wrote into the device, fromSynack = what it read from it. */
+  async delta(): Promise<{ toSynack: LinkStats['txBytes']; fromSynack: LinkStats['rxBytes']; kernelDropped: number; kernelRetrans: number }> {
+    const l = await this.host.ns.linkStats(this.host.dev);
+    const t = await this.host.ns.tcpSnmp();
+    return {
+      toSynack: l.txBytes - this.link0.txBytes,
+      fromSynack: l.rxBytes - this.link0.rxBytes,
+      kernelDropped: l.txDropped - this.link0.txDropped,
+      kernelRetrans: (t['RetransSegs'] ?? 0) - (this.tcp0['RetransSegs'] ?? 0),
+    };
+  }
+
+  /**
+   * Asserts that at least `bytes` went from the kernel to synack (`toSynack`) and/or from synack to
+   * the kernel (`fromSynack`) through the device, and returns the deltas.
+   */
+  async assertCrossed(expect: { toSynack?: number; fromSynack?: number }, what: string): ReturnType<PathWitness['delta']> {
+    const d = await this.delta();
+    if (expect.toSynack !== undefined) {
+      assert.ok(d.toSynack >= expect.toSynack, `${what}: the kernel wrote ${d.toSynack} bytes into ${this.host.dev}, fewer than the ${expect.toSynack} transferred: synack was not in the path`);
+    }
+    if (expect.fromSynack !== undefined) {
+      assert.ok(d.fromSynack >= expect.fromSynack, `${what}: the kernel read ${d.fromSynack} bytes from ${this.host.dev}, fewer than the ${expect.fromSynack} transferred: synack was not in the path`);
+    }
+    return d;
+  }
+}
+
+/**
+ * An nginx on the kernel side at port 8081 (both families) serving `root`; its access log (DIR/access.log)
+ * records who connected ($remote_addr), the status and the body bytes sent. `extra` goes in the server block.
+ */
+export function nginxConf(dir: string, root: string, extra = ''): string {
+  const conf = join(dir, 'nginx.conf');
+  const t = (n: string): string => join(dir, n);
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process off;
+user root;
+worker_processes 1;
+pid ${t('nginx.pid')};
+error_log ${t('error.log')};
+events { worker_connections 64; }
+http {
+  log_format peer '$remote_addr $status $body_bytes_sent';
+  access_log ${t('access.log')} peer;
+  client_body_temp_path ${t('body')};
+  proxy_temp_path ${t('proxy')};
+  fastcgi_temp_path ${t('fastcgi')};
+  uwsgi_temp_path ${t('uwsgi')};
+  scgi_temp_path ${t('scgi')};
+  server {
+    listen ${V4.kernel}:8081;
+    listen [${V6.kernel}]:8081;
+    root ${root};
+    sendfile on;
+${extra}
+  }
+}
+`,
+  );
+  return conf;
+}
+

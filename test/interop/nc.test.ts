@@ -1,12 +1,14 @@
 // `synack nc` against the kernel's TCP through a TUN device inside a throwaway namespace: 64 MiB each
 // way at once with half-close (socat on the kernel side), the same through netem and through
-// stack-side loss, IPv6 with the kernel opening, and the exit statuses for refusal and reset.
+// stack-side loss, IPv6 with the kernel opening, and the exit statuses for refusal and reset. socat
+// (the peer) reports synack's address, and the kernel's counters on the TUN device show both
+// directions' bytes crossing it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { NetnsHarness } from '../helpers/netns.js';
 import {
-  BIG, LOSSY, MiB, V4, V6, interopSkip, orSkipWithoutNetem, randomFile, scratch, sha256File, spawnIn, synack, tunHost, waitListening, within,
+  BIG, LOSSY, MiB, PathWitness, V4, V6, interopSkip, orSkipWithoutNetem, randomFile, scratch, sha256File, spawnIn, synack, tunHost, waitListening, within,
 } from './helpers.js';
 
 const skip = interopSkip('socat', 'ss', 'tc', 'python3');
@@ -15,7 +17,8 @@ const skip = interopSkip('socat', 'ss', 'tc', 'python3');
 function socatExchange(listen: string, send: string, recv: string): string[] {
   // The shell closes its own stdout so the socket sees EOF as soon as `cat send` is done (half-close),
   // while `cat > recv` keeps reading until synack's FIN. -t: wait for the other direction that long.
-  return ['-b', '65536', '-t', '120', listen, `SYSTEM:(cat ${send}; exec 1>&-) & exec 1>&-; cat > ${recv}; wait`];
+  // -d -d: socat names the peer of each connection on stderr.
+  return ['-d', '-d', '-b', '65536', '-t', '120', listen, `SYSTEM:(cat ${send}; exec 1>&-) & exec 1>&-; cat > ${recv}; wait`];
 }
 
 async function exchange(opts: { size: number; netem?: string; extra?: string[]; limitMs: number }): Promise<void> {
@@ -31,6 +34,7 @@ async function exchange(opts: { size: number; netem?: string; extra?: string[]; 
     const synackGot = join(tmp.dir, 'synack-got');
     const socat = spawnIn(host.ns, 'socat', socatExchange('TCP-LISTEN:7000,reuseaddr', down, kernelGot));
     await waitListening(host.ns, 7000);
+    const witness = await PathWitness.start(host);
     const t0 = performance.now();
     const nc = synack(host.ns, ['nc', '-v', V4.kernel, '7000', ...host.flags, ...(opts.extra ?? [])], { stdin: up, stdout: synackGot });
     const [ncCode, socatCode] = await within(Promise.all([nc.exited, socat.exited]), opts.limitMs, 'nc <-> socat exchange');
@@ -40,6 +44,8 @@ async function exchange(opts: { size: number; netem?: string; extra?: string[]; 
     assert.match(nc.stderr(), /closed \(TIME-WAIT|closed \(CLOSED/);
     assert.equal(await sha256File(kernelGot), upHash, 'bytes synack sent arrived intact at the kernel');
     assert.equal(await sha256File(synackGot), downHash, 'bytes the kernel sent arrived intact at synack');
+    assert.match(socat.stderr(), new RegExp(`accepting connection from AF=2 ${V4.stack.replace(/\./g, '\\.')}:\\d+`), "socat's peer is synack's address");
+    await witness.assertCrossed({ toSynack: opts.size, fromSynack: opts.size }, 'nc <-> socat');
     const mib = opts.size / MiB;
     console.log(`# nc <-> socat ${mib} MiB each way${opts.netem ? ` (netem ${opts.netem})` : ''}${opts.extra ? ` (${opts.extra.join(' ')})` : ''}: ${secs.toFixed(2)} s, ${((2 * mib) / secs).toFixed(1)} MiB/s both ways together`);
   } finally {
@@ -79,6 +85,7 @@ describe('synack nc <-> socat over TUN', { skip: skip ?? false }, () => {
       const synackGot = join(tmp.dir, 'synack-got');
       const nc = synack(host.ns, ['nc', '-v', '-l', V6.stack, '9000', ...host.flags], { stdin: up, stdout: synackGot });
       await nc.waitFor('listening');
+      const witness = await PathWitness.start(host);
       const socat = spawnIn(host.ns, 'socat', socatExchange(`TCP6:[${V6.stack}]:9000`, down, kernelGot));
       const [ncCode, socatCode] = await within(Promise.all([nc.exited, socat.exited]), 120_000, 'IPv6 exchange');
       assert.equal(ncCode, 0, nc.stderr());
@@ -86,6 +93,8 @@ describe('synack nc <-> socat over TUN', { skip: skip ?? false }, () => {
       assert.match(nc.stderr(), new RegExp(`connection from ${V6.kernel.replace(/:/g, ':')}`));
       assert.equal(await sha256File(kernelGot), upHash);
       assert.equal(await sha256File(synackGot), downHash);
+      assert.match(socat.stderr(), /successfully connected from local address AF=10 \[2001:0db8:0000:0000:0000:0000:0000:0001\]/);
+      await witness.assertCrossed({ toSynack: size, fromSynack: size }, 'IPv6 nc -l <-> socat');
     } finally {
       await h.cleanup();
       tmp.remove();
