@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { openTun, configureKernelSide, tunUnavailableReason, TunError, type TunLink } from '../link/tun.js';
 import type { Link } from '../link/link.js';
 import { Stack } from '../stack/stack.js';
-import { SYN_COOKIE_MODES, type SynCookieMode } from '../stack/syn-cookies.js';
+import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
 import type { Interface } from '../stack/route.js';
 import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
