@@ -218,7 +218,7 @@ export class TcpHost {
       iss: this.isn.next(now, local, localPort, remote, remotePort),
       now,
       config: this.configFor(iface, remote, opts.config, pmtu),
-      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
+      hooks: e, // the entry is the connection's hooks object (tcp-entry.ts)
       tsOffset: this.random.u32(),
     });
     this.register(e);
@@ -327,7 +327,7 @@ export class TcpHost {
       iss: this.isn.next(now, local, syn.dstPort, remote, syn.srcPort),
       now,
       config: this.configFor(iface, remote, l.config, Infinity),
-      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
+      hooks: e, // the entry is the connection's hooks object (tcp-entry.ts)
       tsOffset: this.random.u32(),
     });
     l.pending++;
@@ -358,7 +358,7 @@ export class TcpHost {
       iss: cookie.iss,
       now,
       config: this.configFor(iface, remote, l.config, Infinity),
-      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
+      hooks: e, // the entry is the connection's hooks object (tcp-entry.ts)
       tsOffset: cookie.tsOffset,
     });
     this.register(e);

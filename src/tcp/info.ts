@@ -3,7 +3,7 @@
 
 import { sub } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
-import { TIMER_NAMES, type Tcb } from './tcb.js';
+import { TIMER_NAMES, type Tcb, type TimerKind } from './tcb.js';
 import { NO_COUNTERS } from './counters.js';
 
 export interface TcpInfo {
@@ -162,7 +162,7 @@ export interface TcbInfo {
 
 export function tcbInfo(c: Tcb): TcbInfo {
   const timers = { userTimeout: c.userTimeoutAt } as TcbInfo['timers'];
-  TIMER_NAMES.forEach((name, i) => (timers[name] = c.timers[i]!));
+  TIMER_NAMES.forEach((name, i) => (timers[name] = c.deadline(i as TimerKind)));
   const { snd, rcv, rec } = c;
   return {
     state: c.state,

@@ -42,8 +42,8 @@ export interface TcpHooks {
   onClosed?(): void;
   /** A user call created output: the owner should call poll() soon. */
   onPollNeeded?(): void;
-  /** Only set when someone listens: drops, timers, retransmissions, congestion changes. */
-  onTrace?(e: TraceEvent): void;
+  /** Only set when someone listens: drops, timers, retransmissions, congestion changes (a getter may answer undefined). */
+  onTrace?: ((e: TraceEvent) => void) | undefined;
 }
 
 export interface OpenParams {
@@ -63,7 +63,7 @@ export const OFF = Infinity;
 
 /**
  * The connection's timers (RFC 9293 3.10.8, RFC 6298, RFC 1122 4.2.3.6, RFC 8985 6.2 and 7.2), as
- * indices into Tcb.timers. The user timeout is not here: it is derived from when the oldest
+ * indices into the TCB's deadline array. The user timeout is not here: it is derived from when the oldest
  * unacknowledged data was sent (Tcb.userTimeoutAt).
  */
 export const Timer = {
@@ -223,8 +223,11 @@ export class Tcb {
   readonly rcv: RecvSeq;
   readonly rec: Recovery;
   readonly out = new PendingOutput();
-  /** Deadlines in ms (OFF = not armed), indexed by Timer. */
-  readonly timers: number[] = [OFF, OFF, OFF, OFF, OFF, OFF, OFF, OFF];
+  /**
+   * Deadlines in ms (OFF = not armed), indexed by Timer; null while none is armed, which is how an
+   * idle connection spends most of its life (the array costs about 110 bytes).
+   */
+  #timers: number[] | null = null;
   readonly rtt: RttEstimator;
 
   sackOk = false;
@@ -312,21 +315,33 @@ export class Tcb {
   // --- timers ---------------------------------------------------------------------------------
 
   deadline(k: TimerKind): number {
-    return this.timers[k]!;
+    const t = this.#timers;
+    return t === null ? OFF : t[k]!;
   }
   arm(k: TimerKind, at: number): void {
-    this.timers[k] = at;
+    if (this.#timers === null) {
+      if (at === OFF) return;
+      this.#timers = [OFF, OFF, OFF, OFF, OFF, OFF, OFF, OFF];
+    }
+    this.#timers[k] = at;
   }
   disarm(k: TimerKind): void {
-    this.timers[k] = OFF;
+    if (this.#timers !== null) this.#timers[k] = OFF;
+  }
+  /** Every deadline off. */
+  disarmAll(): void {
+    this.#timers = null;
   }
 
   /** Earliest deadline (ms), the user timeout included; OFF when nothing is scheduled. */
   nextTimer(): number {
-    const t = this.timers;
-    let m = this.userTimeoutAt;
-    for (let i = 0; i < t.length; i++) if (t[i]! < m) m = t[i]!;
-    return m;
+    const t = this.#timers;
+    if (t === null) return this.userTimeoutAt;
+    let first = OFF;
+    for (let i = 0; i < t.length; i++) if (t[i]! < first) first = t[i]!;
+    if (first === OFF) this.#timers = null; // all off: give the array back
+    const ut = this.userTimeoutAt;
+    return ut < first ? ut : first;
   }
 
   /** When unacknowledged data exceeds the user timeout (RFC 9293 3.10.8), or OFF. */
@@ -444,7 +459,7 @@ export class Tcb {
     } else {
       this.setState('CLOSED', cause);
     }
-    this.timers.fill(OFF);
+    this.disarmAll();
     this.rec.rack = null;
     this.sendBuf.clear();
     this.sendBuf.release();
@@ -466,7 +481,7 @@ export class Tcb {
   enterTimeWait(now: number, cause: string): void {
     this.setState('TIME-WAIT', cause);
     const delayedAck = this.deadline(Timer.DelayedAck);
-    this.timers.fill(OFF);
+    this.disarmAll();
     this.arm(Timer.DelayedAck, delayedAck);
     this.rec.rack = null;
     this.arm(Timer.TimeWait, now + 2 * this.config.msl);
