@@ -136,7 +136,9 @@ function connect(ctx: Ctx, onEstablished: (c: TcpConnection) => void, port = POR
   const conn = ctx.w.client.tcpConnect({ address: SERVER_ADDR, port });
   ctx.clientConn = conn;
   watch(ctx, 'client', conn);
-  conn.hooks.onConnected = () => onEstablished(conn);
+  // The application runs after the stack has answered the SYN-ACK, so the handshake's third ACK
+  // goes out on its own before any data, as Linux sends it (the write comes a moment later).
+  conn.hooks.onConnected = () => ctx.w.after(0, () => onEstablished(conn));
   return conn;
 }
 
@@ -405,7 +407,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   'syn-flood': {
-    description: "spoofed SYNs fill the server's backlog of 2; the client's SYN is answered with a SYN cookie (RFC 4987 3.6) instead of being dropped, and its ACK, data included, rebuilds the connection with nothing stored in between",
+    description: "spoofed SYNs fill the server's backlog of 2; the client's SYN is answered with a SYN cookie (RFC 4987 3.6) instead of being dropped, and the ACK that ends its handshake rebuilds the connection with nothing stored in between",
     run: synFlood,
   },
 };

@@ -21,6 +21,16 @@ export interface LadderOptions {
   /** Print the time of each row (ms since the start of the trace). Default true (Mermaid: false). */
   showTime?: boolean;
   /**
+   * Terminal only: no line is wider than this; labels that do not fit between the lifelines wrap
+   * onto more lines. Unset: the ladder grows to fit its longest label.
+   */
+  maxWidth?: number;
+  /**
+   * Terminal only: draw at most this many segments, the first and last halves, with a break row
+   * summing up the ones left out (a long transfer would otherwise print a line pair per segment).
+   */
+  maxSegments?: number;
+  /**
    * SVG only: make each segment a focusable button carrying its index and on-the-wire numbers
    * (data-seg, data-flags, data-seq, data-ack, data-len), for pages that let a reader pick one.
    */
@@ -181,6 +191,101 @@ export function formatTime(t: number): string {
   return t.toFixed(3);
 }
 
+/** The terminal gutter's time with its unit: "12.5 ms" below 10 s, "60.070 s" from there on. */
+export function gutterTime(t: number): string {
+  return t < 10_000 ? `${t.toFixed(1)} ms` : `${(t / 1000).toFixed(3)} s`;
+}
+
+/** Quiet stretches at least this long (ms) are drawn as a break in the terminal ladder. */
+export const BREAK_GAP = 1000;
+
+/** A break in the terminal ladder: a long quiet time (TIME-WAIT, a backed-off timer), or segments left out. */
+interface BreakRow {
+  kind: 'break';
+  t: number;
+  text: string;
+}
+
+/** Words of `text` in lines of at most `width` characters (a longer word gets a line of its own). */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of text.split(' ')) {
+    if (cur === '') cur = w;
+    else if (cur.length + 1 + w.length <= width) cur += ' ' + w;
+    else {
+      lines.push(cur);
+      cur = w;
+    }
+  }
+  if (cur !== '' || lines.length === 0) lines.push(cur);
+  return lines;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(3)} s`;
+}
+
+/**
+ * The rows the terminal draws: the model's rows with at most `maxSegments` segments (a break row
+ * sums up the rest), and a break row before each row that follows a quiet stretch of BREAK_GAP or
+ * more, saying who was waiting in TIME-WAIT (2*MSL, RFC 9293 3.6.1) when that is why.
+ */
+function terminalRows(model: LadderModel, maxSegments: number | undefined): (LadderRow | BreakRow)[] {
+  let rows: (LadderRow | BreakRow)[] = model.rows;
+  const segCount = model.rows.filter((r) => r.kind === 'segment').length;
+  if (maxSegments !== undefined && segCount > maxSegments) {
+    const head = Math.ceil(maxSegments / 2);
+    const tailFrom = segCount - Math.floor(maxSegments / 2);
+    const out: (LadderRow | BreakRow)[] = [];
+    let i = 0;
+    let left: SegmentRow[] = [];
+    const flush = (): void => {
+      if (left.length === 0) return;
+      const dir = (d: Direction): string => {
+        const segs = left.filter((r) => r.dir === d);
+        const bytes = segs.reduce((n, r) => n + r.len, 0);
+        const from = d === 'right' ? model.left : model.right;
+        return `${segs.length} from ${from} (${bytes} bytes of data)`;
+      };
+      out.push({ kind: 'break', t: left[0]!.t, text: `${left.length} segments not drawn, ${seconds(left[0]!.t)} to ${seconds(left[left.length - 1]!.t)}: ${dir('right')}, ${dir('left')}` });
+      left = [];
+    };
+    for (const r of model.rows) {
+      if (r.kind === 'segment') {
+        if (i >= head && i < tailFrom) {
+          left.push(r);
+          i++;
+          continue;
+        }
+        i++;
+      }
+      // State changes in the left-out stretch are kept; they come after the break.
+      if (r.kind === 'segment' || left.length === 0) flush();
+      out.push(r);
+    }
+    flush();
+    rows = out;
+  }
+  const out: (LadderRow | BreakRow)[] = [];
+  const state: Record<'left' | 'right', TcpStateName | undefined> = { left: model.initialLeft, right: model.initialRight };
+  let prevT: number | undefined;
+  for (const r of rows) {
+    if (prevT !== undefined && r.kind !== 'break' && r.t - prevT >= BREAK_GAP) {
+      const waiting = (['left', 'right'] as const).filter((s) => state[s] === 'TIME-WAIT').map((s) => (s === 'left' ? model.left : model.right));
+      const why = waiting.length > 0 ? `: ${waiting.join(' and ')} in TIME-WAIT (2*MSL)` : ' with nothing sent';
+      out.push({ kind: 'break', t: prevT, text: `${seconds(r.t - prevT)} pass${why}` });
+    }
+    if (r.kind === 'state') {
+      if (r.left !== undefined) state.left = r.left.to;
+      if (r.right !== undefined) state.right = r.right.to;
+    }
+    prevT = r.t;
+    out.push(r);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Terminal rendering
 
@@ -284,11 +389,12 @@ function stateText(s: TcpStateName): string {
  */
 export function renderLadder(events: readonly TraceEvent[], opts: LadderOptions): string {
   const model = buildLadderModel(events, opts);
+  const rows = terminalRows(model, opts.maxSegments);
   const g = opts.ascii ? ASCII : UNICODE;
   const color = opts.color === true;
   const showTime = opts.showTime !== false;
 
-  const times = model.rows.map((r) => formatTime(r.t));
+  const times = rows.map((r) => gutterTime(r.t));
   const timeW = showTime ? Math.max(4, ...times.map((s) => s.length)) : 0;
   const gutter = showTime ? timeW + 2 : 1;
   const widest = Math.max(model.left.length, model.right.length, stateText('SYN-RECEIVED').length);
@@ -296,14 +402,18 @@ export function renderLadder(events: readonly TraceEvent[], opts: LadderOptions)
   const xL = gutter + half;
   const longestLabel = Math.max(0, ...model.rows.map((r) => (r.kind === 'segment' ? r.label.length : 0)));
   const preferred = opts.width ?? 72;
-  const xR = Math.max(preferred - 1 - half, xL + longestLabel + 6, xL + 24);
+  let xR = Math.max(preferred - 1 - half, xL + longestLabel + 6, xL + 24);
+  if (opts.maxWidth !== undefined) xR = Math.max(Math.min(xR, opts.maxWidth - 1 - half), xL + 24);
   const total = xR + half + 1;
+  const span = xR - xL - 1; // cells strictly between the lifelines
+  /** Text between the lifelines, wrapped to fit them (with a space either side). */
+  const fit = (text: string): string[] => (text.length <= span - 4 ? [text] : wrapText(text, span - 4));
 
   const lines: string[] = [];
-  const blank = (): Line => {
+  const blank = (life = g.life): Line => {
     const l = new Line(total);
-    l.put(xL, g.life);
-    l.put(xR, g.life);
+    l.put(xL, life);
+    l.put(xR, life);
     return l;
   };
   const centred = (l: Line, x: number, text: string, style?: string): void => {
@@ -311,7 +421,7 @@ export function renderLadder(events: readonly TraceEvent[], opts: LadderOptions)
     l.put(start, text, style);
   };
   const time = (l: Line, t: number): void => {
-    if (showTime) l.put(0, formatTime(t).padStart(timeW), ANSI.dim);
+    if (showTime) l.put(0, gutterTime(t).padStart(timeW), ANSI.dim);
   };
 
   const head = new Line(total);
@@ -325,7 +435,19 @@ export function renderLadder(events: readonly TraceEvent[], opts: LadderOptions)
     lines.push(l.toString(color));
   }
 
-  for (const r of model.rows) {
+  for (const r of rows) {
+    if (r.kind === 'break') {
+      // Dotted lifelines and the reason, so a wait of 60 s does not look like 10 ms.
+      const dots = opts.ascii ? ':' : '┆';
+      lines.push(blank(dots).toString(color));
+      for (const text of fit(r.text)) {
+        const l = blank(dots);
+        centred(l, Math.floor((xL + xR) / 2), text, ANSI.dim);
+        lines.push(l.toString(color));
+      }
+      lines.push(blank(dots).toString(color));
+      continue;
+    }
     if (r.kind === 'state') {
       const l = blank();
       time(l, r.t);
@@ -335,13 +457,14 @@ export function renderLadder(events: readonly TraceEvent[], opts: LadderOptions)
       continue;
     }
     const style = segmentStyle(r);
-    const labelLine = blank();
-    centred(labelLine, Math.floor((xL + xR) / 2), r.label, style);
-    lines.push(labelLine.toString(color));
+    for (const text of fit(r.label)) {
+      const labelLine = blank();
+      centred(labelLine, Math.floor((xL + xR) / 2), text, style);
+      lines.push(labelLine.toString(color));
+    }
 
     const arrow = blank();
     time(arrow, r.t);
-    const span = xR - xL - 1; // cells strictly between the lifelines
     const shaft = g.line.repeat(span);
     if (!r.lost) {
       if (r.dir === 'right') {

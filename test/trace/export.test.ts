@@ -9,7 +9,7 @@ test("'synack/trace' resolves to the compiled trace package with its renderers",
     t.skip('dist/ is not built (npm install or npm run build compiles it)');
     return;
   }
-  const trace = (await import('synack/trace')) as typeof import('../../src/trace/index.js');
+  const trace = (await import('synack/trace')) as unknown as typeof import('../../src/trace/index.js');
   const events = [
     { type: 'segment', t: 0, from: 'a', to: 'b', flags: 'SYN', seq: 1000, ack: 0, len: 0, win: 65535, lost: false },
     { type: 'segment', t: 1, from: 'b', to: 'a', flags: 'SYN,ACK', seq: 5000, ack: 1001, len: 0, win: 65535, lost: false },
