@@ -548,6 +548,13 @@ export class SocketTable {
       const set = <K extends keyof TcpConfig>(k: K, val: TcpConfig[K]): void => {
         (s.config as Record<string, unknown>)[k] = val;
         if (cfg !== null) cfg[k] = val;
+        // On a listener the option applies to connections it accepts later (Linux copies the
+        // listener's settings into each child: TCP_MAXSEG set after listen() is the SYN-ACK's MSS).
+        const l = s.listener;
+        if (l !== null && l.config !== undefined) {
+          (l.config as Record<string, unknown>)[k] = val;
+          l.cookieConfigs.clear();
+        }
       };
       const ka = (patch: Partial<TcpConfig['keepAlive']>): void => {
         s.config.keepAlive = { ...(s.config.keepAlive ?? {}), ...patch };

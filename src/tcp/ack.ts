@@ -7,13 +7,16 @@ import type { TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
 import { Timer, type Tcb } from './tcb.js';
 import { retransmitOne } from './output.js';
-import { rackActive, rackOnAck } from './loss.js';
+import { rackActive, rackOnAck, startPrr } from './loss.js';
 
 export function processAck(c: Tcb, seg: TcpRepr, now: number): void {
   const ack = seg.ack;
   const oldWnd = c.snd.wnd;
   let newlySacked = 0;
   let dsack = false;
+  const oldUna = c.snd.una;
+  const sackedBefore = c.hasSacks ? c.scoreboard.sackedBytes : 0;
+  let newlyLost = 0;
   if (c.sackOk && seg.options.sack !== undefined && seg.options.sack.length > 0) {
     dsack = isDsack(seg);
     newlySacked = c.scoreboard.update(c.snd.una, c.snd.nxt, dsack ? seg.options.sack.slice(1) : seg.options.sack);
@@ -33,11 +36,24 @@ export function processAck(c: Tcb, seg: TcpRepr, now: number): void {
   ) {
     // RFC 5681 section 2 DUPLICATE ACKNOWLEDGMENT (SACK that covers new data counts too, RFC 6675).
     c.counters.dupAcksIn++;
-    onDupAck(c, now);
+    if (onDupAck(c, now)) newlyLost = 1;
   }
   // RFC 8985 6.2: RACK looks at every ACK that moves SND.UNA or SACKs data, once both are recorded.
   if (rackActive(c) && (advanced || newlySacked > 0 || dsack || (c.rec.rack !== null && c.rec.rack.tlpEndSeq !== null))) {
-    rackOnAck(c, seg, now, advanced, newlySacked > 0, dsack);
+    newlyLost += rackOnAck(c, seg, now, advanced, newlySacked > 0, dsack);
+  }
+  // RFC 6937: in SACK-based fast recovery, what this ACK delivered (cumulatively ACKed plus newly
+  // SACKed) decides how much may leave in answer to it.
+  const prr = c.rec.prr;
+  if (prr !== null && c.rec.inRecovery) {
+    const mss = c.sendMss;
+    const deliveredBytes = sub(c.snd.una, oldUna) + (c.hasSacks ? c.scoreboard.sackedBytes : 0) - sackedBefore;
+    prr.onAck(
+      Math.ceil(Math.max(0, deliveredBytes) / mss),
+      Math.ceil(c.flightSize() / mss),
+      Math.max(2, Math.floor(c.ensureCc().ssthresh / mss)),
+      advanced && newlyLost === 0,
+    );
   }
 
   // Window update (RFC 9293 3.10.7.4: only from segments newer than the last update).
@@ -102,6 +118,7 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
     if (ge(ack, c.rec.recover)) {
       // Full acknowledgment: leave fast recovery (RFC 6582 3.2 step 3; RFC 6675 section 5).
       c.rec.inRecovery = false;
+      c.rec.prr = null;
       c.rec.inflation = 0;
       cc.onRecoveryEnd(now);
       trace(c, now, 'recovery end');
@@ -123,20 +140,22 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
   if (dataAcked > 0) c.hooks.onWritable?.();
 }
 
-function onDupAck(c: Tcb, now: number): void {
+/** A duplicate ACK; true when it started fast recovery (a loss newly detected). */
+function onDupAck(c: Tcb, now: number): boolean {
   const cc = c.ensureCc();
   c.rec.dupAcks++;
   if (c.rec.inRecovery) {
     if (!c.sackOk) c.rec.inflation += c.snd.mss; // RFC 5681 3.2 step 4 (NewReno keeps it)
-    return;
+    return false;
   }
   // RACK decides from transmit times (RFC 8985 6.2 step 4 keeps DupThresh as reo_wnd = 0).
-  if (rackActive(c)) return;
+  if (rackActive(c)) return false;
   const lostBySack = c.sackOk && c.hasSacks && c.scoreboard.isLost(c.snd.una, c.snd.mss, c.config.dupThresh);
-  if (c.rec.dupAcks < c.config.dupThresh && !lostBySack) return;
+  if (c.rec.dupAcks < c.config.dupThresh && !lostBySack) return false;
   // RFC 6582 3.2 step 2 / RFC 6675 5: duplicate ACKs for data sent before the last recovery or
   // timeout (below "recover") do not start another one.
-  if (lt(c.snd.una, c.rec.recover)) return;
+  if (lt(c.snd.una, c.rec.recover)) return false;
+  if (c.sackOk) startPrr(c);
   c.rec.inRecovery = true;
   c.rec.recover = c.snd.nxt;
   cc.onLoss(now, sub(c.snd.nxt, c.snd.una));
@@ -149,6 +168,7 @@ function onDupAck(c: Tcb, now: number): void {
   }
   retransmitOne(c, c.snd.una);
   if (c.sackOk) c.rec.rxtEnd = add(c.snd.una, Math.min(c.snd.mss, sub(c.snd.nxt, c.snd.una)));
+  return true;
 }
 
 /**

@@ -144,6 +144,8 @@ export interface TcbInfo {
   retransmits: number;
   dupAcks: number;
   cwnd: number;
+  /** Proportional Rate Reduction (RFC 6937) during SACK-based fast recovery, else null. */
+  prr: { recoverFs: number; delivered: number; out: number; sndcnt: number } | null;
   /** RACK (RFC 8985): reordering seen, and the reordering window multiplier (6.2 step 4); false and 1 before RACK ran. */
   rackReorderingSeen: boolean;
   rackReoWndMult: number;
@@ -205,6 +207,7 @@ export function tcbInfo(c: Tcb): TcbInfo {
     retransmits: rec.retransmits,
     dupAcks: rec.dupAcks,
     cwnd: rec.cc?.cwnd ?? 0,
+    prr: rec.prr === null ? null : { recoverFs: rec.prr.recoverFs, delivered: rec.prr.delivered, out: rec.prr.out, sndcnt: rec.prr.sndcnt },
     rackReorderingSeen: rec.rack?.reorderingSeen ?? false,
     rackReoWndMult: rec.rack?.reoWndMult ?? 1,
     timers,

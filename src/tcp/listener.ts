@@ -12,7 +12,7 @@ import { synSegment, type SynOptions } from './output.js';
 import { synWindow } from './tcb.js';
 import { SynCookies, decodeTsOptions, type CookieTuple, type CookieSyn } from './syncookie.js';
 
-const { SYN, ACK, RST } = TcpFlag;
+const { SYN, ACK, RST, FIN } = TcpFlag;
 
 /**
  * When a listener answers with cookies: 'auto' only once its SYN queue (backlog) is full, as
@@ -40,8 +40,8 @@ export type ListenDecision =
   | { kind: 'cookie'; synAck: TcpRepr }
   /** A valid returning cookie: rebuild the connection from it (TcpConnection.fromCookie), then give it the ACK. */
   | { kind: 'from-cookie'; cookie: CookieAccept }
-  /** Drop silently: a RST (3.10.7.2 first), neither SYN nor ACK, a SYN beyond a full backlog. */
-  | { kind: 'drop'; reason: 'rst' | 'no-ack' | 'backlog-full' }
+  /** Drop silently: a RST (3.10.7.2 first), neither SYN nor ACK, SYN+FIN, a SYN beyond a full backlog. */
+  | { kind: 'drop'; reason: 'rst' | 'no-ack' | 'syn-fin' | 'backlog-full' }
   /** Answer as a closed port does (3.10.7.1): an ACK, or a SYN,ACK; `cookie` tells why a cookie check failed. */
   | { kind: 'reset'; cookie?: CookieVerdict & { ok: false } };
 
@@ -161,6 +161,9 @@ export class Listener {
   segment(seg: TcpRepr, local: Uint8Array, remote: Uint8Array, cfg: () => TcpConfig, now: number): ListenDecision {
     const step = listenStep(seg.flags);
     if (step === 'syn') {
+      // SYN+FIN (with or without PSH/URG) is a scanner's probe, not an opening: Linux's
+      // tcp_rcv_state_process discards it in LISTEN, and so do we (nmap fingerprints by it).
+      if (seg.flags & FIN) return { kind: 'drop', reason: 'syn-fin' };
       // third, check for a SYN: a new connection, a cookie once the SYN queue is full, or a drop.
       if (this.synCookies === 'always' || (this.pending >= this.backlog && this.synCookies === 'auto')) {
         this.cookiesSent++;

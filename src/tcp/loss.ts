@@ -7,6 +7,12 @@ import type { TcpRepr } from '../wire/tcp.js';
 import { sub, lt, ge, gt } from '../wire/seq.js';
 import { Timer, type Tcb } from './tcb.js';
 import { Rack } from './rack.js';
+import { Prr } from './prr.js';
+
+/** Begin Proportional Rate Reduction (RFC 6937) as fast recovery starts: RecoverFS = FlightSize. */
+export function startPrr(c: Tcb): void {
+  c.rec.prr = new Prr(Math.ceil(sub(c.snd.nxt, c.snd.una) / c.sendMss));
+}
 
 /** TLP.max_ack_delay (RFC 8985 7.2): Linux's TCP_DELACK_MAX / TCP_RTO_MIN, 200 ms. */
 export const TLP_MAX_ACK_DELAY = 200;
@@ -34,7 +40,8 @@ export function rackOf(c: Tcb): Rack {
 }
 
 /** RFC 8985 6.2 after SND.UNA and the scoreboard took the ACK; `sackInfo`: it carried new SACK data. */
-export function rackOnAck(c: Tcb, seg: TcpRepr, now: number, advanced: boolean, sackInfo: boolean, dsack = false): void {
+/** Returns how many segments this ACK newly marked lost. */
+export function rackOnAck(c: Tcb, seg: TcpRepr, now: number, advanced: boolean, sackInfo: boolean, dsack = false): number {
   const rack = rackOf(c);
   // Step 4's DSACK bookkeeping: one step per round trip with a D-SACK, reset after 16 recoveries.
   const inRec = inLossRecovery(c);
@@ -65,23 +72,25 @@ export function rackOnAck(c: Tcb, seg: TcpRepr, now: number, advanced: boolean, 
     }
   }
 
-  detectAndArm(c, now);
+  const lost = detectAndArm(c, now);
   if (advanced) scheduleTlp(c, now);
   else if (rack.segsSacked > 0 || inLossRecovery(c)) c.disarm(Timer.Tlp);
+  return lost;
 }
 
-/** RACK_detect_loss_and_arm_timer (RFC 8985 6.2 step 5); enters fast recovery on new losses. */
-export function detectAndArm(c: Tcb, now: number): void {
+/** RACK_detect_loss_and_arm_timer (RFC 8985 6.2 step 5); enters fast recovery on new losses. Returns the segments newly marked lost. */
+export function detectAndArm(c: Tcb, now: number): number {
   const rack = rackOf(c);
   const reo = rack.reoWnd(inLossRecovery(c), c.config.dupThresh, c.rtt.srtt);
   const lost = rack.detectLoss(now, reo);
   const timeout = rack.lossTimeout;
   c.arm(Timer.Rack, timeout > 0 ? now + timeout : Infinity);
-  if (lost === 0) return;
+  if (lost === 0) return 0;
   // RFC 8985 9.3: loss detected by RACK starts fast recovery (RFC 6675 section 5), once per
   // window: not while SND.UNA is below the point of an earlier recovery or timeout.
   if (!c.rec.inRecovery && !lt(c.snd.una, c.rec.recover)) {
     const cc = c.ensureCc();
+    startPrr(c);
     c.rec.inRecovery = true;
     c.rec.recover = c.snd.nxt;
     c.rec.rxtEnd = c.snd.una;
@@ -96,6 +105,7 @@ export function detectAndArm(c: Tcb, now: number): void {
   }
   c.disarm(Timer.Tlp);
   c.hooks.onPollNeeded?.();
+  return lost;
 }
 
 /**

@@ -172,7 +172,8 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
     const ptr = c.sendPtr;
     const avail = sub(c.sndBufEnd, ptr);
     const flight = c.flightSize();
-    const cwndAvail = cc.cwnd + c.rec.inflation - flight;
+    // In SACK-based fast recovery PRR (RFC 6937, prr.ts) decides, one segment at a time.
+    const cwndAvail = c.rec.inRecovery && c.rec.prr !== null ? (c.rec.prr.sndcnt > 0 ? c.snd.mss : 0) : cc.cwnd + c.rec.inflation - flight;
     const wndAvail = sub(add(c.snd.una, c.snd.wnd), ptr);
     const retrans = c.snd.rtxNxt !== -1;
     if (avail > 0) {
@@ -239,7 +240,7 @@ function sackRecovery(c: Tcb, now: number, emit: Emit): boolean {
   const sb = c.scoreboard;
   let sent = false;
   for (let guard = 0; guard < 1000; guard++) {
-    if (cc.cwnd - c.flightSize() < c.snd.mss) break;
+    if (!recoveryMaySend(c, cc.cwnd)) break;
     const high = sb.highSacked;
     if (high === undefined) break;
     const from = gt(c.rec.rxtEnd, c.snd.una) ? c.rec.rxtEnd : c.snd.una;
@@ -259,13 +260,19 @@ function rackRecovery(c: Tcb, now: number, emit: Emit): boolean {
   const cc = c.ensureCc();
   let sent = false;
   for (let guard = 0; guard < 1000; guard++) {
-    if (cc.cwnd - c.flightSize() < c.snd.mss) break;
+    if (!recoveryMaySend(c, cc.cwnd)) break;
     const hole = nextLost(c);
     if (hole === null) break;
     if (!sendAt(c, hole.start, Math.min(c.snd.mss, sub(hole.end, hole.start)), now, emit, true, 'sack')) break;
     sent = true;
   }
   return sent;
+}
+
+/** May another segment leave in recovery: PRR's count in fast recovery, else the pipe under cwnd. */
+function recoveryMaySend(c: Tcb, cwnd: number): boolean {
+  if (c.rec.inRecovery && c.rec.prr !== null) return c.rec.prr.sndcnt > 0;
+  return cwnd - c.flightSize() >= c.snd.mss;
 }
 
 /**
@@ -322,6 +329,7 @@ function noteRetransmit(c: Tcb, seq: number, len: number, now: number, reason: '
 /** Timers and RTT timing after sending `used` sequence numbers at `seq`. */
 function afterSend(c: Tcb, seq: number, used: number, now: number, retrans: boolean): void {
   if (rackActive(c)) rackOf(c).onTransmit(seq, used, now); // RFC 8985 6.1
+  if (c.rec.inRecovery) c.rec.prr?.onSend(); // RFC 6937: prr_out
   if (c.deadline(Timer.Rto) === Infinity) c.arm(Timer.Rto, now + c.rtt.rto);
   if (c.firstUnackedAt === Infinity) c.firstUnackedAt = now;
   c.disarm(Timer.Persist);
@@ -407,9 +415,12 @@ function bare(c: Tcb, seq: number, ack: number, flags: number): TcpRepr {
  * usually the peer's RCV.NXT, which RFC 5961 3.2 takes without a challenge.
  */
 export function sendRst(c: Tcb, now: number, emit: Emit): void {
-  void now;
   c.segsOut++;
-  emit(bare(c, c.sendPtr, c.rcv.nxt, RST | ACK));
+  const rst = bare(c, c.sendPtr, c.rcv.nxt, RST | ACK);
+  // RFC 7323 3.2 lets a <RST> carry TSopt; Linux's active reset does (TSval, TSecr = TS.Recent),
+  // and a peer that checks timestamps on resets then takes it.
+  if (c.tsOk) rst.options = { timestamp: { val: c.tsNow(now), ecr: c.rcv.tsRecent } };
+  emit(rst);
 }
 
 /** A zero-window or keepalive probe: an old sequence number forces the peer to ACK (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6). */

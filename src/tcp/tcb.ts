@@ -15,6 +15,7 @@ import { RingBuffer } from './ring-buffer.js';
 import { Assembler } from './assembler.js';
 import { SackScoreboard } from './scoreboard.js';
 import type { Rack } from './rack.js';
+import type { Prr } from './prr.js';
 import { RttEstimator } from './rtt.js';
 import type { CongestionControl } from './congestion/cc.js';
 import { createCongestion } from './congestion/index.js';
@@ -159,6 +160,8 @@ export class Recovery {
   keepaliveProbes = 0;
   dupAcks = 0;
   inRecovery = false;
+  /** Proportional Rate Reduction (RFC 6937) in SACK-based fast recovery; null outside it. */
+  prr: Prr | null = null;
   /** RFC 6582 "recover": the highest sequence number sent when recovery began. */
   recover: number;
   /** NewReno fast-recovery inflation (bytes added to cwnd by duplicate ACKs). */

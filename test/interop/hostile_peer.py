@@ -345,7 +345,7 @@ def main():
         return got, ok
 
     lp, cp = o.port, o.closed_port
-    fresh_case('SYN+FIN to the listener', 'RFC 9293 3.10.7.2 (SYN: answer SYN,ACK; FIN queued)', lp, S | F, 'syn-ack')
+    fresh_case('SYN+FIN to the listener', 'dropped, as Linux drops it in LISTEN (a scanner probe, not an opening)', lp, S | F, 'none')
     fresh_case('SYN+RST to the listener', 'RFC 9293 3.10.7.2 first (RST ignored)', lp, S | R, 'none')
     fresh_case('all flags (Xmas) to the listener', 'RFC 9293 3.10.7.2 first (RST ignored)', lp, F | S | R | P | A | U | E | C, 'none')
     fresh_case('no flags (null) to the listener', 'RFC 9293 3.10.7.2 fourth (drop)', lp, 0, 'none')
