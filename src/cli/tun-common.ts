@@ -9,12 +9,14 @@ import type { Link } from '../link/link.js';
 import { Stack } from '../stack/stack.js';
 import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
 import type { Interface } from '../stack/route.js';
+import { addEthernetInterface } from '../ethernet/attach.js';
 import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
 import { flagBool, flagNumber, flagString, type FlagsSpec, type ParsedArgs } from './args.js';
 import { UsageError, CliError, EXIT, type CliIo } from './io.js';
 import { formatBytes, formatRate } from './progress.js';
+import { startMemoryRelief } from './memory.js';
 
 /** Exit statuses: the CLI-wide table (src/cli/io.ts, docs/cli.md). */
 export { EXIT };
@@ -39,6 +41,8 @@ export function exitFor(code: string | undefined): number {
 /** Flags every TUN command takes. */
 export const TUN_FLAGS: FlagsSpec = {
   tun: { type: 'string', value: 'NAME', help: 'TUN device to attach to (e.g. made by `ip tuntap add`) or create' },
+  tap: { type: 'string', value: 'NAME', help: 'instead of --tun: a TAP device (Ethernet; synack answers ARP and neighbour discovery)' },
+  mac: { type: 'string', value: 'MAC', help: "with --tap: the stack's MAC address (default a random locally administered one)" },
   addr: { type: 'string', value: 'CIDR[,CIDR]', help: "the stack's address(es): 198.18.0.2/24, 2001:db8::2/64 or both" },
   peer: { type: 'string', value: 'IP[,IP]', help: "give the kernel's side of the device this address (same prefix); omit to leave it" },
   mtu: { type: 'number', value: 'BYTES', integer: true, min: 576, max: 65535, help: 'MTU of the device and the stack (default 1500)' },
@@ -67,6 +71,7 @@ export const HIDDEN_TUN_FLAGS: FlagsSpec = {
   seed: { type: 'number', value: 'N', integer: true, min: 0, help: 'seed for --drop and --reorder' },
   delay: { type: 'number', value: 'MS', min: 0, max: 10_000, help: 'hold packets coming into the stack this long (netem delay, on our side)' },
   reorder: { type: 'number', value: 'P', min: 0, max: 1, help: 'with --delay: pass this share of incoming packets at once, overtaking the held ones' },
+  'neigh-reachable': { type: 'number', value: 'MS', integer: true, min: 100, help: 'with --tap: a confirmed neighbour stays REACHABLE, and a used STALE one waits before probing, this long (defaults 30000 and 5000)' },
 };
 
 export const TUN_HELP_FOOTER = `Addresses: IPv4 and IPv6 work the same way (--addr 2001:db8::2/64 --peer 2001:db8::1); give one of
@@ -76,6 +81,10 @@ Exit status: 0 success, 1 setup or I/O failure, 2 usage, 3 connection refused, 4
 
 export interface TunSetup {
   device: string;
+  /** A TAP device (Ethernet frames) rather than TUN. */
+  tap: boolean;
+  mac?: string;
+  neighReachableMs?: number;
   addresses: string[];
   peers: string[];
   mtu: number;
@@ -91,8 +100,15 @@ export interface TunSetup {
 
 /** Reads and checks the shared flags; throws UsageError for anything wrong. */
 export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
-  const device = flagString(args, 'tun');
-  if (device === undefined) throw new UsageError('--tun NAME is required', command);
+  const tun = flagString(args, 'tun');
+  const tap = flagString(args, 'tap');
+  if (tun !== undefined && tap !== undefined) throw new UsageError('give --tun NAME or --tap NAME, not both', command);
+  const device = tun ?? tap;
+  if (device === undefined) throw new UsageError('--tun NAME (or --tap NAME) is required', command);
+  const mac = flagString(args, 'mac');
+  if (mac !== undefined && tap === undefined) throw new UsageError('--mac needs --tap', command);
+  if (mac !== undefined && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new UsageError(`--mac wants six hex bytes like 02:00:5e:00:53:01, got '${mac}'`, command);
+  const neighReachable = flagNumber(args, 'neigh-reachable');
   if (Buffer.byteLength(device) > 15 || /[\s/]/.test(device)) throw new UsageError(`invalid interface name '${device}'`, command);
   const addrText = flagString(args, 'addr');
   if (addrText === undefined) throw new UsageError("--addr CIDR is required (the stack's address, e.g. 198.18.0.2/24)", command);
@@ -116,6 +132,9 @@ export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
   }
   return {
     device,
+    tap: tap !== undefined,
+    ...(mac !== undefined ? { mac } : {}),
+    ...(neighReachable !== undefined ? { neighReachableMs: neighReachable } : {}),
     addresses,
     peers,
     mtu,
@@ -220,7 +239,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
   if (why !== null) throw new CliError(`cannot use TUN device ${setup.device}: ${why}`);
   let tun: TunLink;
   try {
-    tun = await openTun({ name: setup.device, mtu: setup.mtu });
+    tun = await openTun({ name: setup.device, mtu: setup.mtu, tap: setup.tap });
   } catch (e) {
     throw new CliError(e instanceof TunError ? e.message : `cannot open TUN device ${setup.device}: ${(e as Error).message}`);
   }
@@ -247,7 +266,16 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
   let iface: Interface;
   try {
     const link = lossy ?? tun;
-    iface = stack.addInterface(setup.wrapLink?.(link, clock) ?? link, { addresses: setup.addresses, name: tun.name });
+    const wrap = (l: Link): Link => setup.wrapLink?.(l, clock) ?? l;
+    iface = setup.tap
+      ? addEthernetInterface(stack, link, {
+          addresses: setup.addresses,
+          name: tun.name,
+          ...(setup.mac !== undefined ? { mac: setup.mac } : {}),
+          ...(setup.neighReachableMs !== undefined ? { timings: { reachableMs: setup.neighReachableMs, delayMs: Math.min(5000, setup.neighReachableMs) } } : {}),
+          wrap,
+        }).iface
+      : stack.addInterface(wrap(link), { addresses: setup.addresses, name: tun.name });
     // A TUN device is point to point: everything not on a connected prefix goes out of it too.
     if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 4)) stack.addRoute('0.0.0.0/0', { iface });
     if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 6)) stack.addRoute('::/0', { iface });
@@ -263,6 +291,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     for (const cb of lostWaiters.splice(0)) cb(err);
   };
   const rates = new RateMemo();
+  const stopRelief = startMemoryRelief({ activity: () => tun.stats().rxPackets });
   let closed = false;
   let ssTimer: ReturnType<typeof setInterval> | null = null;
   const session: TunSession = {
@@ -281,6 +310,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
       if (closed) return;
       closed = true;
       if (ssTimer !== null) clearInterval(ssTimer);
+      stopRelief();
       process.removeListener('SIGUSR2', onUsr2);
       stack.close();
       tun.close();

@@ -1,6 +1,7 @@
-// The Linux TUN link: the only file that does OS packet IO. It opens a TUN device through the
-// optional native addon (native/), hands received IP packets to the stack and writes the stack's
-// packets back in batches; configureKernelSide sets up the kernel's end with `ip`.
+// The Linux TUN and TAP links: the only file that does OS packet IO. It opens a TUN device (IP
+// packets) or a TAP device (Ethernet frames, for src/ethernet) through the optional native addon
+// (native/), hands what it reads to the stack and writes the stack's packets back in batches;
+// configureKernelSide sets up the kernel's end with `ip`.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
@@ -10,7 +11,7 @@ import type { Link } from './link.js';
 
 /** The addon's surface (native/tun.c). Handles are opaque externals. */
 interface NativeTun {
-  open(name: string, netnsPath: string | null, persist: number): { handle: unknown; name: string; created: boolean };
+  open(name: string, netnsPath: string | null, persist: number, tap: boolean): { handle: unknown; name: string; created: boolean };
   start(handle: unknown, cb: ((batch: Buffer | null, ends: Uint32Array | null, count: number, errno: number) => void) | null): void;
   stop(handle: unknown): void;
   ref(handle: unknown, on: boolean): void;
@@ -18,6 +19,7 @@ interface NativeTun {
   writeBatch(handle: unknown, packets: Uint8Array[], count: number): number;
   close(handle: unknown): void;
   stats(handle: unknown): NativeStats;
+  trim(): boolean;
 }
 
 interface NativeStats {
@@ -25,6 +27,8 @@ interface NativeStats {
   rxBytes: number;
   rxBatches: number;
   rxErrors: number;
+  /** Packets read between writes of a long batch (so the kernel's queue cannot overflow) and delivered after. */
+  rxQueued: number;
   txPackets: number;
   txBytes: number;
   txErrors: number;
@@ -77,7 +81,15 @@ export interface OpenTunOptions {
   persist?: boolean;
   /** Keep the Node process alive while the device is open (default true). */
   ref?: boolean;
+  /**
+   * Open a TAP device (IFF_TAP: Ethernet frames, each up to mtu + 14 bytes) instead of a TUN device.
+   * Put src/ethernet's EthernetInterface between it and a Stack.
+   */
+  tap?: boolean;
 }
+
+/** Ethernet II header bytes (destination, source, EtherType) on a TAP device's frames. */
+const ETHERNET_HEADER = 14;
 
 export interface TunLink extends Link {
   /** The interface name the kernel gave the device. */
@@ -155,33 +167,42 @@ export function tunUnavailableReason(): string | null {
   return null;
 }
 
+/**
+ * Returns freed heap pages to the system (glibc malloc_trim, through the addon); false when nothing
+ * was released or the addon is not loaded. See src/cli/memory.ts for when the commands call it.
+ */
+export function trimHeap(): boolean {
+  const loaded = loadAddon();
+  return 'addon' in loaded ? loaded.addon.trim() : false;
+}
+
 function netnsPath(netns: string): string {
   return netns.startsWith('/') ? netns : `/var/run/netns/${netns}`;
 }
 
-function explainOpenError(name: string, netns: string | undefined, e: unknown): TunError {
+function explainOpenError(name: string, netns: string | undefined, e: unknown, kind: 'TUN' | 'TAP'): TunError {
   const err = e as { code?: string; message?: string };
   const where = netns === undefined ? '' : ` in netns ${netns}`;
   const detail = err.message ?? String(e);
   switch (err.code) {
     case 'EPERM':
     case 'EACCES':
-      return new TunError(TunFailure.notRoot, `not root: opening TUN device "${name}"${where} needs root (CAP_NET_ADMIN) (${detail})`, err.code);
+      return new TunError(TunFailure.notRoot, `not root: opening ${kind} device "${name}"${where} needs root (CAP_NET_ADMIN) (${detail})`, err.code);
     case 'EBUSY':
-      return new TunError(TunFailure.busy, `TUN device "${name}"${where} is already attached to another process (${detail})`, err.code);
+      return new TunError(TunFailure.busy, `${kind} device "${name}"${where} is already attached to another process (${detail})`, err.code);
     case 'EINVAL':
-      return new TunError(TunFailure.wrongType, `"${name}"${where} exists but is not a TUN device, or the name is invalid (${detail})`, err.code);
+      return new TunError(TunFailure.wrongType, `"${name}"${where} exists but is not a ${kind} device, or the name is invalid (${detail})`, err.code);
     case 'ENOENT':
       if (detail.includes('/dev/net/tun')) {
         return new TunError(TunFailure.noDevice, `/dev/net/tun does not exist (load the tun module: modprobe tun) (${detail})`, err.code);
       }
       return new TunError(TunFailure.noNamespace, `network namespace ${netns ?? ''} does not exist (${detail})`, err.code);
     default:
-      return new TunError(TunFailure.other, `cannot open TUN device "${name}"${where}: ${detail}`, err.code);
+      return new TunError(TunFailure.other, `cannot open ${kind} device "${name}"${where}: ${detail}`, err.code);
   }
 }
 
-/** Opens (creating if needed) a TUN device and returns it as a Link that starts reading at once. */
+/** Opens (creating if needed) a TUN or TAP device and returns it as a Link that starts reading at once. */
 export async function openTun(opts: OpenTunOptions): Promise<TunLink> {
   const loaded = loadAddon();
   if ('error' in loaded) throw loaded.error;
@@ -192,14 +213,17 @@ export async function openTun(opts: OpenTunOptions): Promise<TunLink> {
     throw new TunError(TunFailure.noNamespace, `network namespace ${opts.netns} does not exist (${netnsPath(opts.netns)})`);
   }
   const mtu = opts.mtu ?? 1500;
-  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new RangeError(`mtu must be an integer in 68..65535, got ${mtu}`);
+  const tap = opts.tap === true;
+  // The addon reads into 64 KiB slots, so a TAP frame (MTU + 14-byte header) must fit in one.
+  const maxMtu = tap ? 65536 - ETHERNET_HEADER : 65535;
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > maxMtu) throw new RangeError(`mtu must be an integer in 68..${maxMtu}, got ${mtu}`);
   let opened: ReturnType<NativeTun['open']>;
   try {
-    opened = loaded.addon.open(opts.name, opts.netns === undefined ? null : netnsPath(opts.netns), opts.persist === undefined ? -1 : opts.persist ? 1 : 0);
+    opened = loaded.addon.open(opts.name, opts.netns === undefined ? null : netnsPath(opts.netns), opts.persist === undefined ? -1 : opts.persist ? 1 : 0, tap);
   } catch (e) {
-    throw explainOpenError(opts.name, opts.netns, e);
+    throw explainOpenError(opts.name, opts.netns, e, tap ? 'TAP' : 'TUN');
   }
-  const link = new NativeTunLink(loaded.addon, opened.handle, opened.name, opened.created, opts.netns, mtu);
+  const link = new NativeTunLink(loaded.addon, opened.handle, opened.name, opened.created, opts.netns, mtu, tap ? ETHERNET_HEADER : 0);
   if (opts.ref === false) link.unref();
   return link;
 }
@@ -226,13 +250,15 @@ class NativeTunLink implements TunLink {
     readonly created: boolean,
     readonly netns: string | undefined,
     readonly mtu: number,
+    /** Link-layer header bytes on top of the MTU (14 on a TAP device). */
+    private readonly header: number,
   ) {
     addon.start(handle, (batch, ends, count, errno) => this.onBatch(batch, ends, count, errno));
   }
 
   send(packet: Uint8Array): void {
     if (this.closed) return;
-    if (packet.length > this.mtu) {
+    if (packet.length > this.mtu + this.header) {
       this.txOversize++;
       return;
     }

@@ -129,8 +129,28 @@ export interface SynCookieEvent {
   conn?: string;
 }
 
+/**
+ * Link-layer news from an Ethernet interface (src/ethernet): each ARP or neighbour discovery
+ * message sent or received (`summary` in tcpdump's words), and each neighbour cache state change.
+ */
+export interface NeighbourEvent {
+  type: 'neighbour';
+  t: number;
+  host: string;
+  /** 'in'/'out' for a message on the wire, 'cache' for a state change of the entry for `ip`. */
+  dir: 'in' | 'out' | 'cache';
+  ip: string;
+  mac: string | null;
+  /** The entry's state after the change (INCOMPLETE, REACHABLE, STALE, DELAY, PROBE, FAILED), or the message kind. */
+  state: string;
+  summary: string;
+  /** Link-layer events belong to no connection (present so every event can be filtered by conn). */
+  conn?: undefined;
+}
+
 export type TraceEvent =
   | SegmentEvent
+  | NeighbourEvent
   | SynCookieEvent
   | StateEvent
   | DropEvent

@@ -1,0 +1,29 @@
+// Putting an Ethernet interface under a Stack: the frame link is wrapped in an EthernetInterface,
+// which the Stack sees as an ordinary IP Link, and which reads its addresses from the Stack's
+// Interface (one owner) and reports neighbour events into the Stack's trace.
+import type { Link } from '../link/link.js';
+import type { Stack, InterfaceOptions } from '../stack/stack.js';
+import type { Interface } from '../stack/route.js';
+import { EthernetInterface, type EthernetOptions } from './interface.js';
+
+export interface EthernetAttachOptions extends InterfaceOptions, Omit<EthernetOptions, 'clock' | 'onTrace'> {
+  /** Wraps the IP-side link before the Stack sees it (a tap that watches packets, say). */
+  wrap?: (link: Link) => Link;
+}
+
+/** Attach `frames` (a link carrying Ethernet frames) to `stack` as an interface with a MAC address. */
+export function addEthernetInterface(stack: Stack, frames: Link, opts: EthernetAttachOptions): { iface: Interface; eth: EthernetInterface } {
+  const { addresses, name, wrap, ...l2 } = opts;
+  const eth = new EthernetInterface(frames, {
+    random: stack.random,
+    ...l2,
+    clock: stack.clock,
+    name: stack.name,
+    onTrace: (e) => {
+      if (stack.tracing) stack.trace(e);
+    },
+  });
+  const iface = stack.addInterface(wrap?.(eth) ?? eth, name === undefined ? { addresses } : { addresses, name });
+  eth.bind(iface);
+  return { iface, eth };
+}
