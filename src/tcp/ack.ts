@@ -81,11 +81,11 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
   if (c.tsOk && ts !== undefined && ts.ecr !== 0) {
     const r = (c.tsNow(now) - ts.ecr) >>> 0;
     if (r < 0x7fffffff) {
-      c.rtt.sample(r);
+      c.rtt.sample(r, ack, c.snd.nxt);
       c.rec.rack?.noteRtt(r, now);
     }
   } else if (c.rec.rttSeq >= 0 && gt(ack, c.rec.rttSeq)) {
-    c.rtt.sample(Math.max(0, now - c.rec.rttStart));
+    c.rtt.sample(Math.max(0, now - c.rec.rttStart), ack, c.snd.nxt);
     c.rec.rack?.noteRtt(Math.max(0, now - c.rec.rttStart), now);
     c.rec.rttSeq = -1;
   }

@@ -95,9 +95,9 @@ function synSent(c: Tcb, seg: TcpRepr, now: number): void {
   }
   if (gt(c.snd.una, c.snd.iss)) {
     // Our SYN is acknowledged: ESTABLISHED; ACK their SYN.
-    if (c.rtt.backoffs === 0 && c.rec.rttSeq === c.snd.iss) c.rtt.sample(Math.max(0, now - c.rec.rttStart));
+    if (c.rtt.backoffs === 0 && c.rec.rttSeq === c.snd.iss) c.rtt.sample(Math.max(0, now - c.rec.rttStart), seg.ack, c.snd.nxt);
     else if (c.tsOk && seg.options.timestamp && seg.options.timestamp.ecr !== 0) {
-      c.rtt.sample(Math.max(0, (c.tsNow(now) - seg.options.timestamp.ecr) >>> 0));
+      c.rtt.sample(Math.max(0, (c.tsNow(now) - seg.options.timestamp.ecr) >>> 0), seg.ack, c.snd.nxt);
     }
     c.rec.rttSeq = -1;
     c.disarm(Timer.Rto);

@@ -279,6 +279,7 @@ export class Tcb {
       initialRto: this.config.initialRto,
       minRto: this.config.minRto,
       maxRto: this.config.maxRto,
+      linux: this.config.rtoRule === 'linux',
     });
     this.tsOffset = (p.tsOffset ?? 0) >>> 0;
     this.openedAt = p.now;
