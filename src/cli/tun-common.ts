@@ -9,7 +9,7 @@ import type { Link } from '../link/link.js';
 import { Stack } from '../stack/stack.js';
 import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
 import type { Interface } from '../stack/route.js';
-import { addEthernetInterface } from '../ethernet/attach.js';
+import { HIDDEN_L2_FLAGS, L2_FLAGS, attachEthernet, l2SetupFromArgs, openQemuLink, type L2Setup } from './l2-common.js';
 import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
@@ -41,8 +41,7 @@ export function exitFor(code: string | undefined): number {
 /** Flags every TUN command takes. */
 export const TUN_FLAGS: FlagsSpec = {
   tun: { type: 'string', value: 'NAME', help: 'TUN device to attach to (e.g. made by `ip tuntap add`) or create' },
-  tap: { type: 'string', value: 'NAME', help: 'instead of --tun: a TAP device (Ethernet; synack answers ARP and neighbour discovery)' },
-  mac: { type: 'string', value: 'MAC', help: "with --tap: the stack's MAC address (default a random locally administered one)" },
+  ...L2_FLAGS,
   addr: { type: 'string', value: 'CIDR[,CIDR]', help: "the stack's address(es): 198.18.0.2/24, 2001:db8::2/64 or both" },
   peer: { type: 'string', value: 'IP[,IP]', help: "give the kernel's side of the device this address (same prefix); omit to leave it" },
   mtu: { type: 'number', value: 'BYTES', integer: true, min: 576, max: 65535, help: 'MTU of the device and the stack (default 1500)' },
@@ -71,7 +70,7 @@ export const HIDDEN_TUN_FLAGS: FlagsSpec = {
   seed: { type: 'number', value: 'N', integer: true, min: 0, help: 'seed for --drop and --reorder' },
   delay: { type: 'number', value: 'MS', min: 0, max: 10_000, help: 'hold packets coming into the stack this long (netem delay, on our side)' },
   reorder: { type: 'number', value: 'P', min: 0, max: 1, help: 'with --delay: pass this share of incoming packets at once, overtaking the held ones' },
-  'neigh-reachable': { type: 'number', value: 'MS', integer: true, min: 100, help: 'with --tap: a confirmed neighbour stays REACHABLE, and a used STALE one waits before probing, this long (defaults 30000 and 5000)' },
+  ...HIDDEN_L2_FLAGS,
 };
 
 export const TUN_HELP_FOOTER = `Addresses: IPv4 and IPv6 work the same way (--addr 2001:db8::2/64 --peer 2001:db8::1); give one of
@@ -81,10 +80,8 @@ Exit status: 0 success, 1 setup or I/O failure, 2 usage, 3 connection refused, 4
 
 export interface TunSetup {
   device: string;
-  /** A TAP device (Ethernet frames) rather than TUN. */
-  tap: boolean;
-  mac?: string;
-  neighReachableMs?: number;
+  /** A TAP device or QEMU socket (Ethernet frames) rather than TUN. */
+  l2: L2Setup | null;
   addresses: string[];
   peers: string[];
   mtu: number;
@@ -101,15 +98,10 @@ export interface TunSetup {
 /** Reads and checks the shared flags; throws UsageError for anything wrong. */
 export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
   const tun = flagString(args, 'tun');
-  const tap = flagString(args, 'tap');
-  if (tun !== undefined && tap !== undefined) throw new UsageError('give --tun NAME or --tap NAME, not both', command);
-  const device = tun ?? tap;
-  if (device === undefined) throw new UsageError('--tun NAME (or --tap NAME) is required', command);
-  const mac = flagString(args, 'mac');
-  if (mac !== undefined && tap === undefined) throw new UsageError('--mac needs --tap', command);
-  if (mac !== undefined && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new UsageError(`--mac wants six hex bytes like 02:00:5e:00:53:01, got '${mac}'`, command);
-  const neighReachable = flagNumber(args, 'neigh-reachable');
-  if (Buffer.byteLength(device) > 15 || /[\s/]/.test(device)) throw new UsageError(`invalid interface name '${device}'`, command);
+  const l2 = l2SetupFromArgs(args, command, tun);
+  const device = tun ?? l2?.target;
+  if (device === undefined) throw new UsageError('--tun NAME (or --tap NAME, or --qemu SOCKET) is required', command);
+  if (l2?.kind !== 'qemu' && (Buffer.byteLength(device) > 15 || /[\s/]/.test(device))) throw new UsageError(`invalid interface name '${device}'`, command);
   const addrText = flagString(args, 'addr');
   if (addrText === undefined) throw new UsageError("--addr CIDR is required (the stack's address, e.g. 198.18.0.2/24)", command);
   const addresses = splitList(addrText);
@@ -132,9 +124,7 @@ export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
   }
   return {
     device,
-    tap: tap !== undefined,
-    ...(mac !== undefined ? { mac } : {}),
-    ...(neighReachable !== undefined ? { neighReachableMs: neighReachable } : {}),
+    l2,
     addresses,
     peers,
     mtu,
@@ -210,11 +200,18 @@ export function lossyLink(inner: Link, imp: number | Impairment, random: RandomS
   return outer;
 }
 
+/** What the session needs of the device under the stack: a TunLink or a QemuLink. */
+export interface DeviceLink extends Link {
+  readonly name: string;
+  stats(): { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number };
+}
+
 /** A running stack on a TUN device. */
 export interface TunSession {
   readonly stack: Stack;
   readonly clock: RealtimeClock;
-  readonly tun: TunLink;
+  /** The TUN/TAP device, or the QEMU socket link. */
+  readonly tun: DeviceLink;
   readonly iface: Interface;
   readonly setup: TunSetup;
   /** The `ss -tan`-style table of every connection and listener right now. */
@@ -224,7 +221,7 @@ export interface TunSession {
    * Calls `cb` once if the TUN device fails under the session (deleted, taken down for good): the
    * commands then end with EXIT.failure instead of waiting on a link that is gone.
    */
-  onLinkLost(cb: (err: TunError) => void): void;
+  onLinkLost(cb: (err: Error) => void): void;
   /** Close the stack, the device and the timers (idempotent). */
   close(): void;
 }
@@ -235,11 +232,20 @@ export interface TunSession {
  * message when TUN cannot be used here.
  */
 export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSession> {
+  if (setup.l2?.kind === 'qemu') {
+    let link;
+    try {
+      link = await openQemuLink(setup.l2.target, setup.mtu);
+    } catch (e) {
+      throw new CliError(`cannot open QEMU socket ${setup.l2.target}: ${(e as Error).message}`);
+    }
+    return attachStack(setup, io, link);
+  }
   const why = tunUnavailableReason();
   if (why !== null) throw new CliError(`cannot use TUN device ${setup.device}: ${why}`);
   let tun: TunLink;
   try {
-    tun = await openTun({ name: setup.device, mtu: setup.mtu, tap: setup.tap });
+    tun = await openTun({ name: setup.device, mtu: setup.mtu, tap: setup.l2?.kind === 'tap' });
   } catch (e) {
     throw new CliError(e instanceof TunError ? e.message : `cannot open TUN device ${setup.device}: ${(e as Error).message}`);
   }
@@ -259,6 +265,11 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     tun.close();
     throw new CliError(`cannot configure ${tun.name}: ${(e as Error).message}`);
   }
+  return attachStack(setup, io, tun);
+}
+
+/** A Stack on a RealtimeClock attached to `tun` (through an Ethernet interface for --tap/--qemu). */
+function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLink & { onError: ((err: E) => void) | null }): TunSession {
   const clock = new RealtimeClock();
   const stack = new Stack({ name: 'synack', clock, synCookies: setup.synCookies });
   const impaired = setup.drop > 0 || setup.delay > 0;
@@ -267,15 +278,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
   try {
     const link = lossy ?? tun;
     const wrap = (l: Link): Link => setup.wrapLink?.(l, clock) ?? l;
-    iface = setup.tap
-      ? addEthernetInterface(stack, link, {
-          addresses: setup.addresses,
-          name: tun.name,
-          ...(setup.mac !== undefined ? { mac: setup.mac } : {}),
-          ...(setup.neighReachableMs !== undefined ? { timings: { reachableMs: setup.neighReachableMs, delayMs: Math.min(5000, setup.neighReachableMs) } } : {}),
-          wrap,
-        }).iface
-      : stack.addInterface(wrap(link), { addresses: setup.addresses, name: tun.name });
+    iface = setup.l2 !== null ? attachEthernet(stack, link, setup.l2, setup.addresses, tun.name, wrap) : stack.addInterface(wrap(link), { addresses: setup.addresses, name: tun.name });
     // A TUN device is point to point: everything not on a connected prefix goes out of it too.
     if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 4)) stack.addRoute('0.0.0.0/0', { iface });
     if (setup.addresses.some((a) => isIP(a.split('/')[0] ?? '') === 6)) stack.addRoute('::/0', { iface });
@@ -283,8 +286,8 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     tun.close();
     throw new CliError(`bad --addr: ${(e as Error).message}`);
   }
-  let lost: TunError | null = null;
-  const lostWaiters: ((err: TunError) => void)[] = [];
+  let lost: E | null = null;
+  const lostWaiters: ((err: Error) => void)[] = [];
   tun.onError = (err) => {
     io.err(`synack: ${err.message}\n`);
     lost = err;
@@ -303,7 +306,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     table: () => connectionTable(stack, rates),
     lossStats: () => lossy?.lossStats() ?? null,
     onLinkLost: (cb) => {
-      if (lost !== null) queueMicrotask(() => cb(lost as TunError));
+      if (lost !== null) queueMicrotask(() => cb(lost as E));
       else lostWaiters.push(cb);
     },
     close: () => {

@@ -15,6 +15,9 @@ import { ArpOp, emitArp, parseArp } from './arp.js';
 import { BROADCAST_MAC, EtherType, buildFrame, formatMac, isGroupMac, macEquals, multicastMac, parseEthernet, parseMac, randomMac } from './frame.js';
 import { formatArp, formatNdp } from './format.js';
 import { ALL_NODES, NaFlag, NdpType, UNSPECIFIED6, buildNdp, icmpv6TypeOf, parseNdp, solicitedNode } from './ndp.js';
+import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, type DhcpServer } from './dhcp.js';
+import { buildUdpPacket } from '../wire/packet.js';
+import { UDP_PROTOCOL } from '../wire/udp.js';
 import { DEFAULT_TIMINGS, NeighbourCache, type NeighbourEntry, type NeighbourTimings } from './neighbours.js';
 
 /** The addresses an Ethernet interface answers for; the Stack's Interface (src/stack/route.ts) is one. */
@@ -46,6 +49,11 @@ export interface EthernetOptions {
   name?: string;
   /** Receives neighbour events (messages and cache changes); built only when set. */
   onTrace?: ((e: NeighbourEvent) => void) | null;
+  /**
+   * A DHCPv4 server (dhcp.ts) answering clients on this segment: requests to UDP port 67 go to it
+   * instead of the Stack, and its replies leave straight to the client's MAC (or broadcast).
+   */
+  dhcp?: DhcpServer;
   /** Called when DAD finds an IPv6 address in use by someone else (the address is then not answered for). */
   onDuplicate?: (addr: string, mac: string) => void;
 }
@@ -92,6 +100,7 @@ export class EthernetInterface implements Link {
   private readonly gateway4: Uint8Array | null;
   private readonly gateway6: Uint8Array | null;
   private readonly dad: boolean;
+  private readonly dhcp: DhcpServer | null;
   private readonly onDuplicate: ((addr: string, mac: string) => void) | undefined;
   private source: AddressSource = { addresses: [] };
   /** IPv6 addresses still under DAD, and ones found duplicated: neither is answered for. */
@@ -113,6 +122,7 @@ export class EthernetInterface implements Link {
     this.gateway4 = parseGateway(opts.gateway4, 4);
     this.gateway6 = parseGateway(opts.gateway6, 16);
     this.dad = opts.dad ?? true;
+    this.dhcp = opts.dhcp ?? null;
     this.onDuplicate = opts.onDuplicate;
     this.onTrace = opts.onTrace ?? null;
     const timings = { ...DEFAULT_TIMINGS, ...opts.timings };
@@ -211,7 +221,9 @@ export class EthernetInterface implements Link {
         // Strip Ethernet padding: a short packet arrives in a 60-byte frame.
         if (payload.length < 20) break;
         const total = read16(payload, 2);
-        return this.deliver(total >= 20 && total < payload.length ? payload.subarray(0, total) : payload);
+        const pkt = total >= 20 && total < payload.length ? payload.subarray(0, total) : payload;
+        if (this.dhcp !== null && this.dhcpInput(pkt)) return undefined;
+        return this.deliver(pkt);
       }
       case EtherType.IPV6: {
         if (payload.length < 40) break;
@@ -230,6 +242,20 @@ export class EthernetInterface implements Link {
     }
     this.stats.framesIgnored++;
     return undefined;
+  }
+
+  /** A UDP datagram to port 67 goes to the DHCP server; returns false for anything else. */
+  private dhcpInput(pkt: Uint8Array): boolean {
+    const ihl = (pkt[0]! & 0x0f) * 4;
+    if (pkt[9] !== UDP_PROTOCOL || pkt.length < ihl + 8 || read16(pkt, ihl + 2) !== DHCP_SERVER_PORT) return false;
+    if ((read16(pkt, 6) & 0x3fff) !== 0) return true; // a fragment: DHCP messages fit in one packet
+    const src = this.source.addresses.find((a) => a.addr.length === 4);
+    const reply = src === undefined ? null : this.dhcp!.handle(pkt.subarray(ihl + 8, Math.min(pkt.length, ihl + read16(pkt, ihl + 4))), this.clock.now());
+    if (reply === null || src === undefined) return true;
+    const out = buildUdpPacket(src.addr, reply.ip, { srcPort: DHCP_SERVER_PORT, dstPort: DHCP_CLIENT_PORT, payload: reply.payload }, { dontFragment: false });
+    this.traceMessage('out', reply.ip, reply.mac, reply.summary);
+    this.transmit(reply.mac ?? BROADCAST_MAC, EtherType.IPV4, out);
+    return true;
   }
 
   private deliver(pkt: Uint8Array): unknown {
