@@ -135,6 +135,7 @@ function sendSyn(c: Tcb, now: number, emit: Emit): void {
     c.trace({ type: 'retransmit', t: now, host: '', seq: c.snd.iss, len: 0, reason: 'syn' });
   }
   c.arm(Timer.Rto, now + c.rtt.rto);
+  c.lastSendAt = now;
   emit(seg);
 }
 
@@ -154,6 +155,11 @@ export function synAckSent(c: Tcb): void {
 function sendData(c: Tcb, now: number, emit: Emit): boolean {
   const cc = c.ensureCc();
   let sent = false;
+  // RFC 5681 4.1: idle for more than an RTO with nothing in flight, new data restarts from the
+  // restart window (as Linux's tcp_cwnd_restart when tcp_slow_start_after_idle is set).
+  if (c.config.slowStartAfterIdle && c.snd.una === c.snd.nxt && c.snd.rtxNxt === -1 && sub(c.sndBufEnd, c.snd.nxt) > 0 && now - c.lastSendAt > c.rtt.rto) {
+    cc.onIdleRestart(now);
+  }
   if (c.rec.inRecovery && c.sackOk) sent = sackRecovery(c, now, emit);
   // After a timeout RACK keeps finding lost (re)transmissions: resend them before the go-back
   // pointer gets there (RFC 8985 6.2 step 5 applies in RTO recovery too, as on Linux).
@@ -173,7 +179,10 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
     const avail = sub(c.sndBufEnd, ptr);
     const flight = c.flightSize();
     // In SACK-based fast recovery PRR (RFC 6937, prr.ts) decides, one segment at a time.
-    const cwndAvail = c.rec.inRecovery && c.rec.prr !== null ? (c.rec.prr.sndcnt > 0 ? c.snd.mss : 0) : cc.cwnd + c.rec.inflation - flight;
+    // Limited transmit (RFC 3042) without SACK: each of the first two duplicate ACKs lets one new
+    // segment beyond cwnd go (with SACK the pipe already shrinks by what was SACKed).
+    const limited = !c.rec.inRecovery && !c.sackOk ? Math.min(c.rec.dupAcks, 2) * c.snd.mss : 0;
+    const cwndAvail = c.rec.inRecovery && c.rec.prr !== null ? (c.rec.prr.sndcnt > 0 ? c.snd.mss : 0) : cc.cwnd + c.rec.inflation + limited - flight;
     const wndAvail = sub(add(c.snd.una, c.snd.wnd), ptr);
     const retrans = c.snd.rtxNxt !== -1;
     if (avail > 0) {
@@ -374,6 +383,7 @@ export function segment(c: Tcb, seq: number, flags: number, payload: Uint8Array,
     c.out.unackedSegs = 0;
   }
   c.segsOut++;
+  c.lastSendAt = now;
   return {
     srcPort: c.localPort,
     dstPort: c.remotePort,

@@ -246,8 +246,9 @@ export class Tcb {
   released = false;
   /** When the oldest unacknowledged data was first sent (user timeout, RFC 9293 3.10.8). */
   firstUnackedAt = OFF;
-  /** Last time anything arrived from the peer (keepalive). */
+  /** Last time anything arrived from the peer (keepalive), and the last time we sent (restart after idle). */
   lastRecvAt: number;
+  lastSendAt: number;
   /** Rate limits for challenge ACKs and out-of-window ACKs, created the first time one is asked for. */
   #limits: ReplyLimits | null = null;
   /** A soft ICMP error, reported if the connection later times out (RFC 1122 4.2.3.9). */
@@ -284,6 +285,7 @@ export class Tcb {
     this.tsOffset = (p.tsOffset ?? 0) >>> 0;
     this.openedAt = p.now;
     this.lastRecvAt = p.now;
+    this.lastSendAt = p.now;
   }
 
   // --- the shared formulas --------------------------------------------------------------------
@@ -379,7 +381,7 @@ export class Tcb {
 
   /** Congestion controller, created once the MSS is known. */
   ensureCc(): CongestionControl {
-    return (this.rec.cc ??= createCongestion(this.config.congestion, this.snd.mss));
+    return (this.rec.cc ??= createCongestion(this.config.congestion, this.snd.mss, this.config.slowStartAckLimit));
   }
 
   /** May we ACK an out-of-window segment without text now? (input.ts answers data and zero-window probes always.) */
