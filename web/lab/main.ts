@@ -54,6 +54,13 @@ function newRun(): void {
 }
 
 function applyLang(): void {
+  applyTexts();
+  lastDrawn = -1;
+  render();
+}
+
+/** The interface's fixed texts in the current language. */
+function applyTexts(): void {
   document.documentElement.lang = lang;
   for (const el of Array.from(document.querySelectorAll<HTMLElement>('[data-t]'))) el.textContent = tr(lang, el.dataset['t'] as TextKey);
   const sel = $('scenario') as HTMLSelectElement;
@@ -61,8 +68,6 @@ function applyLang(): void {
     if (o.value === 'free') o.textContent = tr(lang, 'freePlay');
     else o.textContent = `${o.value}: ${STORIES[o.value]?.title[lang] ?? ''}`;
   }
-  lastDrawn = -1;
-  render();
 }
 
 function fillScenarios(): void {
@@ -426,7 +431,11 @@ function wire(): void {
 
 fillScenarios();
 wire();
-if (params.has('watch')) startWatch();
-else newRun();
-applyLang();
+applyTexts();
+if (params.has('watch')) {
+  startWatch();
+  render();
+} else newRun();
+// Milliseconds from navigation start to the first run drawn (the load time docs/lab.md reports).
+document.body.dataset['readyMs'] = String(Math.round(performance.now()));
 document.body.dataset['ready'] = 'true';
