@@ -140,3 +140,5 @@ export function listen(stack: Stack, opts: WebListenOptions = {}): WebListener {
 }
 export { connectRelay, attachRelay } from './relay.js';
 export type { RelayLink, RelayHello, WebSocketLike } from './relay.js';
+export { V86Link, attachV86 } from './v86.js';
+export type { V86Bus } from './v86.js';
