@@ -13,27 +13,43 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <node_api.h>
 #include <uv.h>
 
-// One read slot: the largest IP packet a TUN device without IFF_VNET_HDR can hand us. A read into a
-// smaller buffer would make the kernel drop the packet (EFAULT), so a slot is never shortened.
+// One read: the largest IP packet a TUN device without IFF_VNET_HDR can hand us. A read into a
+// smaller buffer would make the kernel drop the packet (EFAULT), so every read offers this much:
+// straight into the batch buffer while 64 KiB of it are free, else into a scratch slot whose packet
+// is copied in (or, if it does not fit, delivered on its own after the batch). Packets are packed
+// end to end, so a batch holds ~1,400 MTU-sized packets per 2 MiB.
 #define SLOT_BYTES 65536u
-#define DEFAULT_BATCH_BYTES (1u << 20)
-#define DEFAULT_BATCH_PACKETS 1024u
+#define DEFAULT_BATCH_BYTES (2u << 20)
+#define DEFAULT_BATCH_PACKETS 4096u
 
 typedef struct {
   int fd;
   int closed;        // close() ran: fd is gone, poll handle is closing
   int finalized;     // the JS external was garbage collected
-  int poll_closing;  // uv_close issued, callback pending
+  int poll_closing;  // uv_close calls issued whose callbacks are pending (poll and idle handles)
   int polling;
   napi_env env;
   uv_poll_t poll;
   napi_ref callback;
   napi_async_context async_ctx;
+  uv_idle_t idle;     // runs once the loop turns when packets wait in the rx queue
+  int idle_active;
+  // Packets read while JS was busy writing (see drain_to_queue), delivered before the next read.
+  uint8_t *q;
+  size_t q_used, q_cap;
+  uint32_t *q_ends;
+  uint32_t q_count, q_ends_cap;
+  double rx_queued;   // packets that went through the queue (stats)
   uint8_t *buf;
+  uint8_t *scratch;   // SLOT_BYTES for reads when the batch buffer has less than that free
+  size_t carry;       // bytes of a packet read into scratch that did not fit in the batch
   uint32_t *ends;
   size_t cap;
   uint32_t max_packets;
@@ -98,6 +114,9 @@ static void throw_errno(napi_env env, const char *syscall, const char *what, int
 static void free_if_done(tun_t *t) {
   if (t->finalized && !t->poll_closing) {
     free(t->buf);
+    free(t->q);
+    free(t->q_ends);
+    free(t->scratch);
     free(t->ends);
     free(t);
   }
@@ -105,7 +124,7 @@ static void free_if_done(tun_t *t) {
 
 static void on_poll_closed(uv_handle_t *h) {
   tun_t *t = (tun_t *)h->data;
-  t->poll_closing = 0;
+  t->poll_closing--;
   free_if_done(t);
 }
 
@@ -115,8 +134,13 @@ static void tun_shutdown(tun_t *t, int from_finalizer) {
   t->closed = 1;
   t->polling = 0;
   uv_poll_stop(&t->poll);
-  t->poll_closing = 1;
+  uv_idle_stop(&t->idle);
+  t->idle_active = 0;
+  t->poll_closing = 2;
   uv_close((uv_handle_t *)&t->poll, on_poll_closed);
+  uv_close((uv_handle_t *)&t->idle, on_poll_closed);
+  t->q_used = 0;
+  t->q_count = 0;
   close(t->fd);
   t->fd = -1;
   (void)from_finalizer;
@@ -166,6 +190,87 @@ out:
   napi_close_handle_scope(env, scope);
 }
 
+// Bounded so a reader that never gets to JS cannot grow without limit; past it packets stay in the
+// kernel's queue (txqueuelen), as before.
+#define RX_QUEUE_MAX_BYTES (16u << 20)
+
+static void on_idle(uv_idle_t *h);
+
+// Appends one packet from scratch to the rx queue; 0 when it would exceed the bound or memory.
+static int queue_packet(tun_t *t, size_t n) {
+  if (t->q_used + n > RX_QUEUE_MAX_BYTES) return 0;
+  if (t->q_used + n > t->q_cap) {
+    size_t cap = t->q_cap == 0 ? (256u << 10) : t->q_cap;
+    while (cap < t->q_used + n) cap *= 2;
+    uint8_t *q = (uint8_t *)realloc(t->q, cap);
+    if (!q) return 0;
+    t->q = q, t->q_cap = cap;
+  }
+  if (t->q_count == t->q_ends_cap) {
+    uint32_t cap = t->q_ends_cap == 0 ? 1024 : t->q_ends_cap * 2;
+    uint32_t *e = (uint32_t *)realloc(t->q_ends, sizeof(uint32_t) * cap);
+    if (!e) return 0;
+    t->q_ends = e, t->q_ends_cap = cap;
+  }
+  memcpy(t->q + t->q_used, t->scratch, n);
+  t->q_used += n;
+  t->q_ends[t->q_count++] = (uint32_t)t->q_used;
+  return 1;
+}
+
+// Called between writes of a long batch: every packet the kernel answers with (ACKs, mostly) lands
+// in the device's transmit queue while we write, and nothing reads it until JS returns to the loop;
+// a burst of thousands of writes would overflow that queue (txqueuelen) and the kernel would drop
+// silently. Moving them into our own queue keeps the kernel's side empty.
+static void drain_to_queue(tun_t *t) {
+  if (t->closed || !t->polling) return;
+  for (;;) {
+    if (t->q_used + SLOT_BYTES > RX_QUEUE_MAX_BYTES) break;
+    ssize_t n = read(t->fd, t->scratch, SLOT_BYTES);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EAGAIN, or an error on_readable will see and report
+    if (!queue_packet(t, (size_t)n)) break;  // (the packet is lost only if realloc failed)
+  }
+  if (t->q_count > 0 && !t->idle_active) {
+    uv_idle_start(&t->idle, on_idle);
+    t->idle_active = 1;
+  }
+}
+
+// Hands the queued packets to JS as one batch (oldest first, before anything read later).
+static void deliver_queue(tun_t *t) {
+  if (t->idle_active) {
+    uv_idle_stop(&t->idle);
+    t->idle_active = 0;
+  }
+  if (t->q_count == 0 || t->closed) return;
+  uint32_t count = t->q_count;
+  size_t used = t->q_used;
+  t->q_count = 0;
+  t->q_used = 0;
+  t->rx_packets += count;
+  t->rx_bytes += (double)used;
+  t->rx_batches++;
+  t->rx_queued += count;
+  // deliver() copies out of buf/ends; point it at the queue for this call.
+  uint8_t *buf = t->buf;
+  uint32_t *ends = t->ends;
+  t->buf = t->q, t->ends = t->q_ends;
+  deliver(t, used, count, 0);
+  t->buf = buf, t->ends = ends;
+}
+
+static void on_idle(uv_idle_t *h) {
+  tun_t *t = (tun_t *)h->data;
+  if (!t->polling) {
+    // Paused: keep the queue for resume (start() re-arms the idle handle).
+    uv_idle_stop(&t->idle);
+    t->idle_active = 0;
+    return;
+  }
+  deliver_queue(t);
+}
+
 static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   tun_t *t = (tun_t *)h->data;
@@ -179,19 +284,30 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     deliver(t, 0, 0, -status);
     return;
   }
+  deliver_queue(t);
+  if (t->closed || !t->polling) return;
   size_t used = 0;
   uint32_t count = 0;
   int err = 0;
-  // Level-triggered: if the batch fills up we return and libuv calls us again on its next turn,
+  // Level-triggered: when the batch is full we return and libuv calls us again on its next turn,
   // so a packet storm cannot starve timers and other IO.
-  while (count < t->max_packets && t->cap - used >= SLOT_BYTES) {
-    ssize_t n = read(t->fd, t->buf + used, SLOT_BYTES);
+  while (count < t->max_packets) {
+    size_t room = t->cap - used;
+    uint8_t *dst = room >= SLOT_BYTES ? t->buf + used : t->scratch;
+    ssize_t n = read(t->fd, dst, SLOT_BYTES);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
       break;
     }
     if (n == 0) break;
+    if (dst == t->scratch) {
+      if ((size_t)n > room) {
+        t->carry = (size_t)n;
+        break;
+      }
+      memcpy(t->buf + used, t->scratch, (size_t)n);
+    }
     used += (size_t)n;
     t->ends[count++] = (uint32_t)used;
   }
@@ -200,6 +316,18 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     t->rx_bytes += (double)used;
     t->rx_batches++;
     deliver(t, used, count, 0);
+  }
+  if (t->carry > 0 && !t->closed) {
+    // The packet that did not fit after the batch: hand it over on its own now rather than keep it
+    // until the next readable event (which may not come soon).
+    size_t n = t->carry;
+    t->carry = 0;
+    memcpy(t->buf, t->scratch, n);
+    t->ends[0] = (uint32_t)n;
+    t->rx_packets += 1;
+    t->rx_bytes += (double)n;
+    t->rx_batches++;
+    deliver(t, n, 1, 0);
   }
   if (err != 0 && !t->closed) {
     // The device went away (EBADFD/EIO): stop polling and tell JS once.
@@ -317,25 +445,30 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
 
   tun_t *t = (tun_t *)calloc(1, sizeof(tun_t));
   uint8_t *buf = (uint8_t *)malloc(DEFAULT_BATCH_BYTES);
+  uint8_t *scratch = (uint8_t *)malloc(SLOT_BYTES);
   uint32_t *ends = (uint32_t *)malloc(sizeof(uint32_t) * DEFAULT_BATCH_PACKETS);
-  if (!t || !buf || !ends) {
-    free(t), free(buf), free(ends), close(fd);
+  if (!t || !buf || !scratch || !ends) {
+    free(t), free(buf), free(scratch), free(ends), close(fd);
     napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
   }
   t->fd = fd;
   t->env = env;
   t->buf = buf;
+  t->scratch = scratch;
   t->ends = ends;
   t->cap = DEFAULT_BATCH_BYTES;
   t->max_packets = DEFAULT_BATCH_PACKETS;
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &t->poll, fd) != 0) {
-    close(fd), free(t), free(buf), free(ends);
+    close(fd), free(t), free(buf), free(scratch), free(ends);
     napi_throw_error(env, "ESYNACKUV", "uv_poll_init failed");
     return NULL;
   }
   t->poll.data = t;
+  uv_idle_init(loop, &t->idle);
+  t->idle.data = t;
+  uv_unref((uv_handle_t *)&t->idle);
 
   napi_value handle, result, actual, created_v, resource_name;
   if (napi_create_external(env, t, tun_finalize, NULL, &handle) != napi_ok) {
@@ -386,6 +519,10 @@ static napi_value tun_start(napi_env env, napi_callback_info info) {
       return NULL;
     }
     t->polling = 1;
+    if (t->q_count > 0 && !t->idle_active) {
+      uv_idle_start(&t->idle, on_idle);
+      t->idle_active = 1;
+    }
   }
   return NULL;
 }
@@ -505,7 +642,9 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
       continue;
     }
     if (write_one(t, data, len) == 0) ok++;
+    if ((i & 31) == 31) drain_to_queue(t);
   }
+  if (count >= 32) drain_to_queue(t);
   CHECK(env, napi_create_uint32(env, ok, &out));
   return out;
 }
@@ -536,12 +675,27 @@ static napi_value tun_stats(napi_env env, napi_callback_info info) {
   set_num(env, obj, "rxBytes", t->rx_bytes);
   set_num(env, obj, "rxBatches", t->rx_batches);
   set_num(env, obj, "rxErrors", t->rx_errors);
+  set_num(env, obj, "rxQueued", t->rx_queued);
   set_num(env, obj, "txPackets", t->tx_packets);
   set_num(env, obj, "txBytes", t->tx_bytes);
   set_num(env, obj, "txErrors", t->tx_errors);
   set_num(env, obj, "lastTxErrno", -(double)t->last_tx_errno);
   set_num(env, obj, "lastRxErrno", -(double)t->last_rx_errno);
   return obj;
+}
+
+// trim(): hands freed heap memory back to the system (glibc's malloc_trim). After a load, the
+// buffers of thousands of finished connections are freed but glibc keeps the pages in its arenas,
+// so the process's RSS would stay at its peak. Returns whether anything was released.
+static napi_value tun_trim(napi_env env, napi_callback_info info) {
+  (void)info;
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value out;
+  if (napi_get_boolean(env, released != 0, &out) != napi_ok) return NULL;
+  return out;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -554,6 +708,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"writeBatch", NULL, tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, tun_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"trim", NULL, tun_trim, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -25,6 +25,8 @@ Options:
                      scripts without one run on synack's defaults)
   -r, --recursive DIR  run every *.pkt under DIR, as packetdrill's run_all.py does: IPv4 and
                      IPv6 variants of scripts whose names do not end in v4.pkt / v6.pkt
+  --strict           also fail on an outbound packet no '>' line asked for (at the next event,
+                     and at the end); packetdrill only compares outbound packets at '>' lines
   --json             print a JSON report instead of text
   -v, --verbose      print every packet and system call
   --seed N           seed for the stack's ISNs and ports (default 1)
@@ -67,6 +69,7 @@ export async function pdrillCommand(argv: string[], io: CliIo): Promise<number> 
   let profile: 'linux' | 'default' | null = null;
   let json = false;
   let verbose = false;
+  let strict = false;
   let seed = 1;
   const passthrough: string[] = [];
   const files: string[] = [];
@@ -84,6 +87,7 @@ export async function pdrillCommand(argv: string[], io: CliIo): Promise<number> 
       profile = p;
     } else if (a === '--json') json = true;
     else if (a === '--verbose' || a === '-v') verbose = true;
+    else if (a === '--strict') strict = true;
     else if (a === '--help' || a === '-h') {
       io.out(PDRILL_USAGE);
       return 0;
@@ -155,6 +159,7 @@ export async function pdrillCommand(argv: string[], io: CliIo): Promise<number> 
       linux,
       cliOptions: [...variantOpts, ...cliOptions],
       seed,
+      strict,
       verbose: verbose && !json,
       log: (line) => io.out(`  ${line}\n`),
       readFile: (p) => {

@@ -19,6 +19,10 @@ const SERVE_FLAGS: FlagsSpec = {
   port: { type: 'number', short: 'p', value: 'PORT', integer: true, min: 1, max: 65535, help: 'TCP port to listen on (default 8080)' },
   host: { type: 'string', value: 'IP', help: 'listen on this one stack address only (default: all of them)' },
   quiet: { type: 'boolean', short: 'q', help: 'do not log requests to stderr' },
+  backlog: {
+    type: 'number', value: 'N', integer: true, min: 1, max: 65535,
+    help: 'connections allowed to wait in the handshake before SYN cookies (or drops) start (default 4096, as Linux somaxconn)',
+  },
   'follow-symlinks': { type: 'boolean', help: 'also serve files whose real path is outside DIR (symlinks leading out); off by default' },
   'headers-timeout': { type: 'number', value: 'SECS', min: 0.1, max: 86_400, help: 'close a connection whose request headers take longer (default 60, as Node)' },
   'request-timeout': { type: 'number', value: 'SECS', min: 0.1, max: 86_400, help: 'close a connection whose whole request takes longer (default 300, as Node)' },
@@ -51,6 +55,13 @@ ${WATCH_HELP}
 ${TUN_HELP_FOOTER}
 `;
 
+/**
+ * The listener's backlog: Linux's somaxconn (4096 since 5.4) rather than Node's 511, so a burst of a
+ * few thousand clients is answered with ordinary SYN-ACKs and the SYN-cookie path (which loses the
+ * window scale and SACK options) is kept for floods.
+ */
+const DEFAULT_BACKLOG = 4096;
+
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const watchFlag = takeWatchFlag(argv, 'serve');
   const args = parseArgs(watchFlag.argv, { ...SERVE_FLAGS, ...HIDDEN_TUN_FLAGS }, 'serve');
@@ -71,6 +82,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   const setup = tunSetupFromArgs(args, 'serve');
   const port = flagNumber(args, 'port') ?? 8080;
   const host = flagString(args, 'host');
+  const backlog = flagNumber(args, 'backlog') ?? DEFAULT_BACKLOG;
   const quiet = flagBool(args, 'quiet') === true;
   const headersTimeout = (flagNumber(args, 'headers-timeout') ?? 60) * 1000;
   const requestTimeout = Math.max((flagNumber(args, 'request-timeout') ?? 300) * 1000, headersTimeout);
@@ -161,7 +173,6 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       const shown = host ?? setup.addresses.map((x) => x.split('/')[0] ?? '').join(', ');
       io.err(`synack serve: listening on port ${a?.port ?? port} of ${shown} (${root})\n`);
     };
-    if (host !== undefined) server.listen(port, host, listening);
-    else server.listen(port, listening);
+    server.listen({ port, backlog, ...(host !== undefined ? { host } : {}) }, listening);
   });
 }

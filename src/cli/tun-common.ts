@@ -16,6 +16,7 @@ import { seededRandom, randomFloat, type RandomSource } from '../util/random.js'
 import { flagBool, flagNumber, flagString, type FlagsSpec, type ParsedArgs } from './args.js';
 import { UsageError, CliError, EXIT, type CliIo } from './io.js';
 import { formatBytes, formatRate } from './progress.js';
+import { startMemoryRelief } from './memory.js';
 
 /** Exit statuses: the CLI-wide table (src/cli/io.ts, docs/cli.md). */
 export { EXIT };
@@ -294,6 +295,7 @@ function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLin
     for (const cb of lostWaiters.splice(0)) cb(err);
   };
   const rates = new RateMemo();
+  const stopRelief = startMemoryRelief({ activity: () => tun.stats().rxPackets });
   let closed = false;
   let ssTimer: ReturnType<typeof setInterval> | null = null;
   const session: TunSession = {
@@ -312,6 +314,7 @@ function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLin
       if (closed) return;
       closed = true;
       if (ssTimer !== null) clearInterval(ssTimer);
+      stopRelief();
       process.removeListener('SIGUSR2', onUsr2);
       stack.close();
       tun.close();

@@ -19,6 +19,7 @@ interface NativeTun {
   writeBatch(handle: unknown, packets: Uint8Array[], count: number): number;
   close(handle: unknown): void;
   stats(handle: unknown): NativeStats;
+  trim(): boolean;
 }
 
 interface NativeStats {
@@ -26,6 +27,8 @@ interface NativeStats {
   rxBytes: number;
   rxBatches: number;
   rxErrors: number;
+  /** Packets read between writes of a long batch (so the kernel's queue cannot overflow) and delivered after. */
+  rxQueued: number;
   txPackets: number;
   txBytes: number;
   txErrors: number;
@@ -162,6 +165,15 @@ export function tunUnavailableReason(): string | null {
     return 'not root: opening a TUN device needs root (CAP_NET_ADMIN)';
   }
   return null;
+}
+
+/**
+ * Returns freed heap pages to the system (glibc malloc_trim, through the addon); false when nothing
+ * was released or the addon is not loaded. See src/cli/memory.ts for when the commands call it.
+ */
+export function trimHeap(): boolean {
+  const loaded = loadAddon();
+  return 'addon' in loaded ? loaded.addon.trim() : false;
 }
 
 function netnsPath(netns: string): string {

@@ -81,11 +81,11 @@ function onNewAck(c: TcpConnection, seg: TcpRepr, acked: number, now: number): v
   if (c.tsOk && ts !== undefined && ts.ecr !== 0) {
     const r = (c.tsNow(now) - ts.ecr) >>> 0;
     if (r < 0x7fffffff) {
-      c.rtt.sample(r);
+      c.rtt.sample(r, ack, c.sndNxt);
       c.rack?.noteRtt(r, now);
     }
   } else if (c.rttSeq >= 0 && gt(ack, c.rttSeq)) {
-    c.rtt.sample(Math.max(0, now - c.rttStart));
+    c.rtt.sample(Math.max(0, now - c.rttStart), ack, c.sndNxt);
     c.rack?.noteRtt(Math.max(0, now - c.rttStart), now);
     c.rttSeq = -1;
   }

@@ -24,6 +24,12 @@ export interface TcpConfig {
   initialRto: number;
   /** RFC 6298 recommends 1 s; Linux uses 200 ms. */
   minRto: number;
+  /**
+   * How the RTO follows the RTT: 'rfc6298' (RTO = SRTT + max(G, 4*RTTVAR), then at least minRto)
+   * or 'linux' (tcp_rtt_estimator: RTO = SRTT + RTTVAR, RTTVAR at least minRto and decaying once per
+   * round trip). Linux's RTO is larger than RFC 6298's whenever 4*RTTVAR < minRto.
+   */
+  rtoRule: 'rfc6298' | 'linux';
   maxRto: number;
   /** SYN (and SYN-ACK) retransmissions before giving up with ETIMEDOUT. */
   synRetries: number;
@@ -66,6 +72,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   msl: 30_000,
   initialRto: 1000,
   minRto: 200,
+  rtoRule: 'rfc6298',
   maxRto: 120_000,
   synRetries: 6,
   retries: 15,
@@ -89,6 +96,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
 export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   initialRto: 1000,
   minRto: 200,
+  rtoRule: 'linux',
   windowScaleShift: 7,
   congestion: 'cubic',
   delayedAck: 40,
@@ -123,6 +131,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('delayedAck', c.delayedAck, 0, 500);
   check('dupThresh', c.dupThresh, 1, 1000);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
+  if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {
     throw rangeError(`congestion must be "newreno" or "cubic", got ${String(c.congestion)}`);
   }

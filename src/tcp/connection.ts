@@ -300,6 +300,7 @@ export class TcpConnection {
       initialRto: this.config.initialRto,
       minRto: this.config.minRto,
       maxRto: this.config.maxRto,
+      linux: this.config.rtoRule === 'linux',
     });
     this.tsOffset = (p.tsOffset ?? 0) >>> 0;
     this.rcvWscale = this.config.windowScale

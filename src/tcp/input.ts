@@ -95,9 +95,9 @@ function synSent(c: TcpConnection, seg: TcpRepr, now: number): void {
   }
   if (gt(c.sndUna, c.iss)) {
     // Our SYN is acknowledged: ESTABLISHED; ACK their SYN.
-    if (c.rtt.backoffs === 0 && c.rttSeq === c.iss) c.rtt.sample(Math.max(0, now - c.rttStart));
+    if (c.rtt.backoffs === 0 && c.rttSeq === c.iss) c.rtt.sample(Math.max(0, now - c.rttStart), seg.ack, c.sndNxt);
     else if (c.tsOk && seg.options.timestamp && seg.options.timestamp.ecr !== 0) {
-      c.rtt.sample(Math.max(0, (c.tsNow(now) - seg.options.timestamp.ecr) >>> 0));
+      c.rtt.sample(Math.max(0, (c.tsNow(now) - seg.options.timestamp.ecr) >>> 0), seg.ack, c.sndNxt);
     }
     c.rttSeq = -1;
     c.rtoAt = Infinity;

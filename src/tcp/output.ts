@@ -142,7 +142,7 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
       if (hole === null) c.rtxNxt = -1;
       else {
         c.rtxNxt = hole.start;
-        limit = Math.min(limit, sub(hole.end, hole.start));
+        limit = resendLen(c, hole.start, hole.end);
       }
     }
     const ptr = c.sendPtr;
@@ -223,7 +223,7 @@ function sackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
     if (!lt(from, high)) break;
     const hole = sb.nextHole(from, high);
     if (hole === null || !sb.isLost(hole.start, c.sndMss, c.config.dupThresh)) break;
-    const len = Math.min(c.sndMss, sub(hole.end, hole.start));
+    const len = resendLen(c, hole.start, hole.end);
     sendAt(c, hole.start, len, now, emit, true, 'sack');
     c.rxtEnd = add(hole.start, len);
     sent = true;
@@ -239,10 +239,21 @@ function rackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
     if (!recoveryMaySend(c, cc.cwnd)) break;
     const hole = nextLost(c);
     if (hole === null) break;
-    if (!sendAt(c, hole.start, Math.min(c.sndMss, sub(hole.end, hole.start)), now, emit, true, 'sack')) break;
+    if (!sendAt(c, hole.start, resendLen(c, hole.start, hole.end), now, emit, true, 'sack')) break;
     sent = true;
   }
   return sent;
+}
+
+/**
+ * How much to resend of the hole [start, end): at most one MSS, and a whole MSS (as far as data
+ * was sent) even when a SACK block cuts the hole shorter. Linux counts SACKed data only in whole
+ * MSS-sized pieces of a segment (tcp_match_skb_to_sack), so a SACK of the last byte of a segment
+ * leaves the segment un-SACKed and it is resent whole, not as a 999-byte remainder.
+ */
+function resendLen(c: TcpConnection, start: number, end: number): number {
+  const len = sub(end, start);
+  return len >= c.sndMss ? c.sndMss : Math.max(len, Math.min(c.sndMss, sub(c.sndNxt, start)));
 }
 
 /** May another segment leave in recovery: PRR's count in fast recovery, else the pipe under cwnd. */
@@ -272,6 +283,9 @@ function sendAt(
       emit(segment(c, seq, FIN | ACK, NO_PAYLOAD, now));
       afterSend(c, seq, 1, now, retrans);
       if (retrans) noteRetransmit(c, seq, 0, now, 'fin');
+      // Move the send (or go-back) pointer past the FIN, as for data: a FIN that RACK resent after
+      // a timeout would otherwise leave a second time from the go-back loop at the same instant.
+      if (c.sendPtr === seq) c.advanceSendPtr(add(seq, 1));
       return true;
     }
     return false;

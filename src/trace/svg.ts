@@ -2,7 +2,7 @@
 // RFC 9293 (section 3.3.2) state names, dashed short arrows with a cross for lost segments.
 
 import type { TcpStateName, TraceEvent } from './events.js';
-import { buildLadderModel, formatTime, type LadderOptions, type SegmentRow } from './ladder.js';
+import { buildLadderModel, gutterTime, type LadderOptions, type SegmentRow } from './ladder.js';
 
 const CHAR_W = 7.2; // approximate advance of the 12px monospace font
 const FONT = 12;
@@ -78,7 +78,7 @@ function interactiveAttrs(r: SegmentRow, i: number): string {
 export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): string {
   const model = buildLadderModel(events, opts);
   const showTime = opts.showTime !== false;
-  const gutter = showTime ? Math.max(...model.rows.map((r) => formatTime(r.t).length), 4) * 6.6 + 16 : 10;
+  const gutter = showTime ? Math.max(...model.rows.map((r) => gutterTime(r.t).length), 4) * 6.6 + 16 : 10;
   const widestName = Math.max(model.left.length, model.right.length, 'SYN-RECEIVED'.length) * CHAR_W + 24;
   const half = widestName / 2;
   const xL = gutter + half;
@@ -110,7 +110,7 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
     );
   };
   const timeText = (cy: number, t: number): void => {
-    if (showTime) body.push(`<text class="time" x="${n(gutter - 10)}" y="${n(cy + 4)}" text-anchor="end">${formatTime(t)}</text>`);
+    if (showTime) body.push(`<text class="time" x="${n(gutter - 10)}" y="${n(cy + 4)}" text-anchor="end">${gutterTime(t)}</text>`);
   };
 
   if (model.initialLeft !== undefined || model.initialRight !== undefined) {

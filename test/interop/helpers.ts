@@ -113,14 +113,15 @@ function wrap(proc: ChildProcess): Child {
 
 /**
  * Runs `synack ARGS` from source inside `ns`; stdin/stdout go to the given files (or /dev/null),
- * stderr is captured; `prefix` runs it under another command (e.g. prlimit). The harness kills it on cleanup.
+ * stderr is captured; `prefix` runs it under another command (e.g. prlimit), `nodeFlags` go to node.
+ * The harness kills it on cleanup.
  */
-export function synack(ns: Netns, args: string[], io: { stdin?: string; stdout?: string; prefix?: string[] } = {}): Child {
+export function synack(ns: Netns, args: string[], io: { stdin?: string; stdout?: string; prefix?: string[]; nodeFlags?: string[] } = {}): Child {
   const inFd = openSync(io.stdin ?? '/dev/null', 'r');
   const outFd = openSync(io.stdout ?? '/dev/null', 'w');
   const [cmd, ...pre] = [...(io.prefix ?? []), process.execPath];
   try {
-    const proc = ns.spawn(cmd as string, [...pre, '--import', 'tsx', cliEntry, ...args], {
+    const proc = ns.spawn(cmd as string, [...pre, ...(io.nodeFlags ?? []), '--import', 'tsx', cliEntry, ...args], {
       cwd: repoRoot,
       stdio: [inFd, outFd, 'pipe'],
       env: { ...process.env, SYNACK_DEBUG: '1' },

@@ -262,3 +262,13 @@ test('synack pdrill -r DIR runs a tree as run_all.py does: IPv4 and IPv6 variant
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('outbound packets no line asks for: strict fails at the next event; packetdrill semantics only at the next > line', () => {
+  const extra = `${PASSIVE}+0 < P. 1:101(100) ack 1 win 257\n+.1 read(4, ..., 100) = 100\n`;
+  const strict = runScript(extra, { path: 'x.pkt' });
+  assert.match(formatFailure(strict), /x\.pkt:9: unexpected outbound packet before this event\nactual packet: 0\.1\d+ \. 1:1\(0\) ack 101/);
+  const lax = runScript(extra, { path: 'x.pkt', strict: false });
+  assert.ok(lax.ok, 'the ACK after the last > line is never looked at, as in packetdrill');
+  const mismatch = runScript(`${extra}+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 101\n`, { path: 'x.pkt', strict: false });
+  assert.match(formatFailure(mismatch), /x\.pkt:11: error handling packet: bad outbound TCP flags: expected P\. actual \./, 'a queued packet is compared with the next > line');
+});

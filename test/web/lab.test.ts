@@ -2,7 +2,8 @@
 // seq, ack, len) and both endpoints' state sequences equal `synack demo --scenario NAME --json` at
 // the same seed; the TCB panel shows SND.NXT = ISS + 1 after the SYN and RCV.NXT = seq + len after
 // data; the downloaded pcap reads in tshark with no malformed packet; English and Korean render;
-// a pcap of a real curl-to-nginx exchange (two namespaces, captured by tshark) draws its connection.
+// a pcap of a real curl-to-nginx exchange (two namespaces, captured by tshark) draws its connection;
+// free play's buttons and attackers act on the stacks; and the --watch page draws a live stack.
 // Skips when Chromium is missing (Debian: apt-get install chromium); the pcap parts skip without
 // tshark, the curl/nginx part without root, namespaces, curl or nginx.
 import { test } from 'node:test';
@@ -17,6 +18,11 @@ import type { CliIo } from '../../src/cli/io.js';
 import { scenarioNames } from '../../src/demo/scenarios.js';
 import { tcpPacketsFromPcap, inferConnections } from '../../src/trace/infer.js';
 import { NetnsHarness, netnsUnavailableReason, missingTool } from '../helpers/netns.js';
+import { startWatch } from '../../src/cli/watch.js';
+import { Stack } from '../../src/stack/stack.js';
+import { VirtualClock } from '../../src/util/virtual-clock.js';
+import { createMemoryPair } from '../../src/link/memory.js';
+import { seededRandom } from '../../src/util/random.js';
 
 const CHROMIUM = process.env['SYNACK_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -255,6 +261,68 @@ test('the lab in headless Chromium', { timeout: 300_000 }, async (t) => {
         assert.match((await page.textContent('#ladder')) ?? '', /198\.18\.9\.1/);
       } finally {
         rmSync(file.dir, { recursive: true, force: true });
+      }
+    });
+
+    await t.test('free play: connect, send, drop the next segment, and the two attackers', async () => {
+      await open('scenario=free&seed=5');
+      await page.click('#connect');
+      await page.click('#to-end');
+      assert.equal(await page.$eval('#tcb td[data-host="client"][data-key="state"]', (td) => td.textContent), 'ESTABLISHED');
+      await page.fill('#n-client', '5000');
+      await page.click('#drop-next');
+      await page.click('#send-client');
+      await page.click('#to-end');
+      const segs = await pageSegments(page);
+      const lost = await page.$$eval('#ladder g.seg.lost', (g) => g.length);
+      assert.ok(lost >= 1, 'the dropped segment is drawn as lost');
+      const iss = await tcb(page, 'client', 'iss');
+      assert.equal(await tcb(page, 'server', 'rcvNxt'), (iss + 1 + 5000) >>> 0, 'all 5000 bytes arrived despite the drop');
+      assert.ok(segs.length > 4);
+      // Off-path guesses fail: both ends stay ESTABLISHED.
+      await page.click('#off-path');
+      await page.click('#to-end');
+      assert.equal(await page.$eval('#tcb td[data-host="server"][data-key="state"]', (td) => td.textContent), 'ESTABLISHED');
+      // An on-path attacker knows RCV.NXT: one RST and the server's connection is gone.
+      await page.click('#on-path');
+      await page.click('#to-end');
+      assert.equal(await page.$eval('#tcb td[data-host="server"][data-key="state"]', (td) => td.textContent), 'CLOSED');
+      assert.match((await page.textContent('#ladder')) ?? '', /on-path/);
+    });
+
+    await t.test("watch mode: the page draws a watched stack's connection as its events stream in", async () => {
+      const clock = new VirtualClock();
+      const [l1, l2] = createMemoryPair({ clock });
+      const watch = await startWatch(0, 'synack');
+      try {
+        const watched = new Stack({ name: 'synack', clock, random: seededRandom(5) });
+        const peer = new Stack({ name: 'kernel', clock, random: seededRandom(6) });
+        watched.addInterface(watch.tap(l1, clock), { addresses: ['198.18.0.2/24'] });
+        peer.addInterface(l2, { addresses: ['198.18.0.1/24'] });
+        watch.attach(watched);
+        await page.goto(watch.url);
+        await page.waitForSelector('body[data-ready="true"]');
+        await page.waitForSelector('#watch-pane:not([hidden])');
+        peer.tcpListen({ port: 80 }, (c) => {
+          c.hooks.onReadable = () => {
+            while (c.recv() !== null);
+            c.send(new Uint8Array(300));
+          };
+        });
+        const conn = watched.tcpConnect({ address: '198.18.0.1', port: 80 });
+        conn.hooks.onConnected = () => clock.schedule(clock.now(), () => conn.send(new TextEncoder().encode('hello')));
+        clock.runUntil(1000);
+        await page.waitForFunction(() => document.querySelectorAll('#ladder g.seg').length >= 5);
+        const segs = await pageSegments(page);
+        assert.deepEqual(segs.slice(0, 3).map((s) => s.flags), ['SYN', 'SYN,ACK', 'ACK']);
+        assert.equal(segs[0]!.seq, conn.iss >>> 0);
+        assert.equal(segs[3]!.len, 5);
+        assert.deepEqual(await pageStates(page, 'client'), ['CLOSED', 'SYN-SENT', 'ESTABLISHED']);
+        conn.abort();
+        watched.close();
+        peer.close();
+      } finally {
+        await watch.close();
       }
     });
 

@@ -236,6 +236,7 @@ function renderStory(events: readonly TraceEvent[]): void {
   const ended = mode.run.nextAt() === Infinity;
   const shown = story.beats.filter((b) => beatReached(b, events, ended));
   const desc = SCENARIOS[mode.run.scenario]?.description ?? '';
+  const before = box.querySelectorAll('.beats li').length;
   box.innerHTML =
     `<h3>${esc(story.title[lang])}</h3>` +
     (lang === 'en' ? `<p class="desc">${esc(desc)}</p>` : '') +
@@ -245,6 +246,10 @@ function renderStory(events: readonly TraceEvent[]): void {
         return `<li${i === shown.length - 1 ? ' class="latest" aria-current="step"' : ''}>${esc(b.text[lang])}${myth}</li>`;
       })
       .join('')}</ol>`;
+  // Keep the newest beat in view as the story goes on.
+  // (The box only: scrolling the page would pull a phone's view away from the ladder.)
+  const latest = box.querySelector<HTMLElement>('.beats li.latest');
+  if (shown.length !== before && latest !== null) box.scrollTop = Math.max(0, latest.offsetTop + latest.offsetHeight - box.clientHeight + 8);
 }
 
 // --- files --------------------------------------------------------------------------------------

@@ -95,3 +95,30 @@ test('RFC 6298 (5.7): RTO raised to 3 s after SYN loss only while no sample exis
   e.resetAfterSynLoss();
   assert.equal(e.rto, 300);
 });
+
+test('Linux rule: RTO = SRTT + RTTVAR, RTTVAR at least minRto, decaying once per round trip', () => {
+  const linux = new RttEstimator({ initialRto: 1000, minRto: 200, maxRto: 120_000, linux: true });
+  const rfc = new RttEstimator({ initialRto: 1000, minRto: 200, maxRto: 120_000 });
+  linux.sample(20, 1, 1001);
+  rfc.sample(20);
+  assert.equal(linux.rto, 220, '20 + max(2*20, 200)');
+  assert.equal(rfc.rto, 200, 'max(200, 20 + 4*10)');
+  // A steady 20 ms: the deviation shrinks, but RTTVAR stays at the 200 ms floor.
+  // (A round ends when SND.UNA passes the SND.NXT recorded at its start.)
+  for (let i = 0; i < 20; i++) linux.sample(20, 1002 + i * 1000, 2001 + i * 1000);
+  assert.equal(linux.rto, 220);
+  // A jump to 300 ms raises RTTVAR at once (the round's largest deviation)...
+  linux.sample(300, 21_002, 22_001);
+  const srtt = 20 + 280 / 8;
+  assert.ok(Math.abs(linux.srtt - srtt) < 1e-9);
+  assert.ok(linux.rto > srtt + 200, `RTTVAR rose above the floor: rto ${linux.rto}`);
+  const high = linux.rto;
+  // ...and only decays a quarter of the way per round trip.
+  linux.sample(55, 21_500, 22_500); // same round (SND.UNA not past 22_001): no decay
+  const sameRound = linux.rto;
+  assert.ok(Math.abs(sameRound - high) < 0.01, 'RTTVAR kept within the round');
+  linux.sample(55, 22_002, 23_001); // next round
+  assert.ok(linux.rto < sameRound && linux.rto > 255, `decays gradually: ${high} -> ${sameRound} -> ${linux.rto}`);
+  linux.backoff();
+  assert.equal(linux.backoffs, 1);
+});

@@ -1,0 +1,140 @@
+// Load on `synack serve` over a TUN device, in a throwaway namespace, with clients nobody here wrote
+// (ApacheBench): N concurrent 64 KiB downloads (time, failures, packets the kernel dropped at the TUN
+// queue, serve's RSS before, at the peak and after every connection closed), and `ab -k` keep-alive
+// requests per second against the same request handler (src/cli/serve-files.ts) on Node's http over
+// the kernel's TCP in the same namespace. Needs root, the TUN addon, ab (apache2-utils) and prlimit.
+// Run: node --import tsx bench/serve-load.ts [--conns 5000] [--size 65536] [--keepalive-requests 20000] [--json]
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NetnsHarness, missingTool, netnsUnavailableReason } from '../test/helpers/netns.js';
+import { PathWitness, V4, randomFile, scratch, spawnIn, synack, tunHost, waitListening, within, type TunHost } from '../test/interop/helpers.js';
+import { tunUnavailableReason } from '../src/link/tun.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1] ?? fallback) : fallback;
+}
+
+const CONNS = arg('conns', 5000);
+const SIZE = arg('size', 65536);
+const KA_REQUESTS = arg('keepalive-requests', 20000);
+const KA_CONC = arg('keepalive-concurrency', 32);
+/** How long to wait after the load before the last RSS reading (past TIME-WAIT, 60 s). */
+const AFTER_SECS = arg('after-secs', 70);
+const json = process.argv.includes('--json');
+const say = (s: string): void => void process.stderr.write(`bench/serve-load: ${s}\n`);
+
+/** Resident set size of a process, bytes. */
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) * 1024;
+}
+
+interface AbResult {
+  complete: number;
+  failed: number;
+  secs: number;
+  rps: number;
+  stderr: string;
+}
+
+async function ab(host: TunHost, args: string[]): Promise<AbResult> {
+  const r = await host.ns.exec('prlimit', ['--nofile=20000:20000', '--', 'ab', '-q', '-r', '-s', '60', ...args], { timeoutMs: 300_000 });
+  const num = (re: RegExp): number => Number(re.exec(r.stdout)?.[1] ?? NaN);
+  const res = {
+    complete: num(/Complete requests:\s+(\d+)/),
+    failed: num(/Failed requests:\s+(\d+)/),
+    secs: num(/Time taken for tests:\s+([\d.]+)/),
+    rps: num(/Requests per second:\s+([\d.]+)/),
+    stderr: r.stderr.trim(),
+  };
+  if (r.code !== 0 || Number.isNaN(res.complete)) throw new Error(`ab ${args.join(' ')} failed (${r.code}): ${r.stderr}\n${r.stdout}`);
+  return res;
+}
+
+async function main(): Promise<void> {
+  const why = netnsUnavailableReason() ?? tunUnavailableReason() ?? missingTool('ab') ?? missingTool('prlimit');
+  if (why !== null) {
+    say(`skipped: ${why}`);
+    return;
+  }
+  const h = new NetnsHarness();
+  const tmp = scratch();
+  try {
+    const host = await tunHost(h);
+    const www = join(tmp.dir, 'www');
+    mkdirSync(www);
+    randomFile(join(www, 'f.bin'), SIZE);
+    randomFile(join(www, 'small.bin'), 1024);
+    // SYN-cookie mode and backlog stay at their defaults: a burst of 5,000 SYNs is what a real server sees.
+    const serve = synack(host.ns, ['serve', www, '--port', '8080', '--quiet', ...host.flags]);
+    await serve.waitFor('listening on port 8080');
+    const pid = serve.proc.pid as number;
+    await new Promise((r) => setTimeout(r, 1000));
+    const rssBefore = rss(pid);
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss(pid))), 100);
+
+    say(`${CONNS} concurrent ${SIZE}-byte downloads ...`);
+    const witness = await PathWitness.start(host);
+    const load = await ab(host, ['-n', String(CONNS), '-c', String(CONNS), `http://${V4.stack}:8080/f.bin`]);
+    const d = await witness.delta();
+    clearInterval(sampler);
+    const stats = await host.ns.linkStats(host.dev);
+
+    // After the load: every connection closes (synack is the active closer, so its side waits out
+    // TIME-WAIT, 2*MSL = 60 s); RSS is read once the table is empty.
+    const t0 = performance.now();
+    const rssSoon = rss(pid);
+    let rssAfter = rss(pid);
+    for (let waited = 0; waited < AFTER_SECS * 1000; waited += 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      rssAfter = rss(pid);
+    }
+    const afterSecs = (performance.now() - t0) / 1000;
+
+    say(`ab -k ${KA_REQUESTS} requests, ${KA_CONC} at a time, synack serve vs Node http on kernel TCP ...`);
+    const kaSynack = await ab(host, ['-k', '-n', String(KA_REQUESTS), '-c', String(KA_CONC), `http://${V4.stack}:8080/small.bin`]);
+    const kernelServer = fileURLToPath(new URL('./serve-load-kernel.ts', import.meta.url));
+    const ks = spawnIn(host.ns, process.execPath, ['--import', 'tsx', kernelServer, www, V4.kernel, '8082']);
+    await waitListening(host.ns, 8082);
+    const kaKernel = await ab(host, ['-k', '-n', String(KA_REQUESTS), '-c', String(KA_CONC), `http://${V4.kernel}:8082/small.bin`]);
+    ks.proc.kill('SIGTERM');
+    serve.proc.kill('SIGTERM');
+    await within(serve.exited, 10_000, 'serve exit');
+
+    const mib = (n: number): string => (n / 1048576).toFixed(1);
+    const result = {
+      conns: CONNS,
+      size: SIZE,
+      loadSecs: load.secs,
+      complete: load.complete,
+      failed: load.failed,
+      tunDropped: d.kernelDropped,
+      tunTxDroppedTotal: stats.txDropped,
+      kernelRetrans: d.kernelRetrans,
+      bytesOnLink: d.fromSynack,
+      rssBeforeMiB: Number(mib(rssBefore)),
+      rssPeakMiB: Number(mib(rssPeak)),
+      rssSoonMiB: Number(mib(rssSoon)),
+      rssAfterMiB: Number(mib(rssAfter)),
+      rssAfterSecs: Math.round(afterSecs),
+      rssRatio: Number((rssAfter / rssBefore).toFixed(2)),
+      keepAliveRps: { synack: kaSynack.rps, kernelNode: kaKernel.rps, ratio: Number((kaSynack.rps / kaKernel.rps).toFixed(2)) },
+      keepAliveFailed: { synack: kaSynack.failed, kernelNode: kaKernel.failed },
+    };
+    if (json) console.log(JSON.stringify(result));
+    else {
+      console.log(`${CONNS} concurrent ${SIZE}-byte downloads: ${load.secs.toFixed(2)} s, ${load.complete} complete, ${load.failed} failed`);
+      console.log(`  TUN queue drops (kernel tx dropped on ${host.dev}): ${d.kernelDropped}; kernel retransmissions: ${d.kernelRetrans}; ${mib(d.fromSynack)} MiB from synack on the link`);
+      console.log(`  serve RSS: before ${mib(rssBefore)} MiB, peak ${mib(rssPeak)} MiB, right after ${mib(rssSoon)} MiB, ${Math.round(afterSecs)} s after ${mib(rssAfter)} MiB (${result.rssRatio}x before)`);
+      console.log(`ab -k -n ${KA_REQUESTS} -c ${KA_CONC} (1 KiB): synack serve ${kaSynack.rps.toFixed(0)} req/s, Node http on kernel TCP ${kaKernel.rps.toFixed(0)} req/s (${(result.keepAliveRps.ratio * 100).toFixed(0)}%)`);
+    }
+  } finally {
+    await h.cleanup();
+    tmp.remove();
+  }
+}
+
+await main();
