@@ -26,7 +26,7 @@ const MiB = 1 << 20;
 const SIZE = 8 * MiB;
 const DEV = 'rly0';
 
-const skip = interopSkip('nginx', 'tshark') ?? (existsSync(CHROMIUM) ? null : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set SYNACK_CHROMIUM)`);
+const skip = interopSkip('nginx', 'tshark', 'dumpcap') ?? (existsSync(CHROMIUM) ? null : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set SYNACK_CHROMIUM)`);
 
 async function freePort(): Promise<number> {
   const s = http.createServer();
