@@ -11,7 +11,8 @@ import { RelayHub } from './relay-hub.js';
 
 const RELAY_FLAGS: FlagsSpec = {
   listen: { type: 'string', value: 'HOST:PORT', help: 'where WebSocket clients connect (default 127.0.0.1:8765)' },
-  tun: { type: 'string', value: 'NAME', help: "TUN device the clients' packets go to (created if missing)" },
+  tun: { type: 'string', value: 'NAME', help: "TUN device the clients' IP packets go to (created if missing)" },
+  tap: { type: 'string', value: 'NAME', help: "instead of --tun: a TAP device; clients send Ethernet frames, each with its own MAC" },
   peer: { type: 'string', value: 'CIDR', help: "the kernel's address on the device and the clients' subnet, e.g. 198.18.0.1/24 (required)" },
   pool: { type: 'string', value: 'FIRST-LAST', help: 'client addresses, one per connection, inside the --peer subnet (required)' },
   mtu: { type: 'number', value: 'BYTES', integer: true, min: 576, max: 65535, help: 'largest packet a client may send and the device MTU (default 1500)' },
@@ -25,11 +26,12 @@ const HIDDEN_FLAGS: FlagsSpec = {
   netns: { type: 'string', value: 'NAME', help: 'create the TUN device in this namespace' },
 };
 
-export const RELAY_USAGE = `Usage: synack relay --tun NAME --peer CIDR --pool FIRST-LAST [--listen HOST:PORT]
+export const RELAY_USAGE = `Usage: synack relay --tun NAME|--tap NAME --peer CIDR --pool FIRST-LAST [--listen HOST:PORT]
 
-Relays IP packets between WebSocket clients (synack stacks in browsers, using connectRelay from
-synack/web) and a TUN device. Each client gets one address from --pool, announced in a first text
-message; it may send only packets from that address, to destinations that are not loopback,
+Relays IP packets (--tun) or Ethernet frames (--tap) between WebSocket clients (synack stacks in
+browsers, using attachRelay from synack/web) and a TUN or TAP device. Each client gets one address
+from --pool (and on TAP one MAC), announced in a first text message; it may send only packets from
+that address (frames from that MAC, ARP for that address), to destinations that are not loopback,
 unspecified, multicast or broadcast, at most --rate packets per second. The kernel routes the rest.
 
   synack relay --tun rly0 --peer 198.18.0.1/24 --pool 198.18.0.10-198.18.0.50 --listen 127.0.0.1:8765
@@ -47,8 +49,12 @@ export async function relayCommand(argv: readonly string[], io: CliIo): Promise<
     return EXIT.ok;
   }
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}'`, 'relay');
-  const dev = flagString(args, 'tun');
-  if (dev === undefined) throw new UsageError('--tun NAME is required', 'relay');
+  const tunName = flagString(args, 'tun');
+  const tapName = flagString(args, 'tap');
+  if (tunName !== undefined && tapName !== undefined) throw new UsageError('give --tun NAME or --tap NAME, not both', 'relay');
+  const dev = tunName ?? tapName;
+  if (dev === undefined) throw new UsageError('--tun NAME or --tap NAME is required', 'relay');
+  const mode = tapName !== undefined ? 'ethernet' : 'ip';
   const peer = flagString(args, 'peer');
   const [peerIp, peerLen] = (peer ?? '').split('/');
   if (peer === undefined || isIP(peerIp ?? '') !== 4 || !/^\d+$/.test(peerLen ?? '') || Number(peerLen) < 8 || Number(peerLen) > 30) {
@@ -75,14 +81,14 @@ export async function relayCommand(argv: readonly string[], io: CliIo): Promise<
   let tun: TunLink;
   let hub: RelayHub;
   try {
-    tun = await openTun({ name: dev, mtu, ...(netns !== undefined ? { netns } : {}) });
+    tun = await openTun({ name: dev, mtu, tap: mode === 'ethernet', ...(netns !== undefined ? { netns } : {}) });
   } catch (e) {
     io.err(`synack relay: ${(e as Error).message}\n`);
     return EXIT.failure;
   }
   try {
     await configureKernelSide(tun.name, { peer: peerIp!, prefix: Number(peerLen), mtu, ...(netns !== undefined ? { netns } : {}) });
-    hub = new RelayHub(tun, { first, last, prefix: Number(peerLen), gateway: peerIp!, mtu, rate, burst: 2000, maxBuffered: 4 << 20 });
+    hub = new RelayHub(tun, { mode, first, last, prefix: Number(peerLen), gateway: peerIp!, mtu, rate, burst: 2000, maxBuffered: 4 << 20 });
   } catch (e) {
     tun.close();
     io.err(`synack relay: ${(e as Error).message}\n`);

@@ -1,12 +1,17 @@
-// The browser side of `synack relay`: a Link whose IP packets travel as binary WebSocket messages to
-// a relay that puts them on a TUN device. The relay's first (text) message gives the address this
-// client may use; attachRelay puts it on a Stack with a default route through the relay.
+// The browser side of `synack relay`: a Link whose IP packets (relay on a TUN device) or Ethernet
+// frames (relay on a TAP device) travel as binary WebSocket messages. The relay's first (text)
+// message gives the address (and MAC) this client may use; attachRelay puts it on a Stack, through
+// an Ethernet interface in the second case, with a default route through the relay.
 import type { Link } from '../link/link.js';
 import type { Stack } from '../stack/stack.js';
 import type { Interface } from '../stack/route.js';
+import { addEthernetInterface } from '../ethernet/attach.js';
 
 /** What the relay announces when a client connects. */
 export interface RelayHello {
+  /** 'ip': binary messages are IPv4 packets; 'ethernet': Ethernet frames from `mac`. */
+  mode: 'ip' | 'ethernet';
+  mac?: string;
   address: string;
   prefix: number;
   gateway: string;
@@ -73,7 +78,7 @@ export function connectRelay(url: string, opts: { WebSocket?: new (url: string) 
           closed,
           onReceive: null,
           send(packet: Uint8Array): void {
-            if (ws.readyState === OPEN && packet.length <= hello.mtu) ws.send(packet);
+            if (ws.readyState === OPEN && packet.length <= hello.mtu + (hello.mode === 'ethernet' ? 14 : 0)) ws.send(packet);
           },
           close(): void {
             ws.close(1000);
@@ -87,10 +92,17 @@ export function connectRelay(url: string, opts: { WebSocket?: new (url: string) 
   });
 }
 
-/** Connects to the relay and attaches the link to `stack` with the announced address and a default route. */
+/**
+ * Connects to the relay and attaches the link to `stack` with the announced address (and, on a TAP
+ * relay, an Ethernet interface with the announced MAC) and a default route.
+ */
 export async function attachRelay(stack: Stack, url: string, opts: Parameters<typeof connectRelay>[1] = {}): Promise<{ link: RelayLink; iface: Interface }> {
   const link = await connectRelay(url, opts);
-  const iface = stack.addInterface(link, { addresses: [`${link.address}/${link.prefix}`], name: 'relay' });
+  const addresses = [`${link.address}/${link.prefix}`];
+  const iface =
+    link.mode === 'ethernet'
+      ? addEthernetInterface(stack, link, { addresses, name: 'relay', ...(link.mac !== undefined ? { mac: link.mac } : {}), gateway4: link.gateway }).iface
+      : stack.addInterface(link, { addresses, name: 'relay' });
   stack.addRoute('0.0.0.0/0', { iface });
   return { link, iface };
 }

@@ -16,9 +16,9 @@ import { parseIp, formatIp } from '../../src/wire/address.js';
 const echo = (src: string, dst: string, size = 8): Uint8Array =>
   buildIcmpPacket(parseIp(src)!, parseIp(dst)!, { kind: 'echo-request', id: 1, seq: 1, data: new Uint8Array(size) });
 
-async function setup(opts: { rate?: number; burst?: number; last?: string } = {}) {
+async function setup(opts: { rate?: number; burst?: number; last?: string; mode?: 'ip' | 'ethernet' } = {}) {
   const [dev, kernel] = createMemoryPair({ mtu: 1500 });
-  const hub = new RelayHub(dev, { first: '198.18.0.10', last: opts.last ?? '198.18.0.11', prefix: 24, gateway: '198.18.0.1', mtu: 1500, rate: opts.rate ?? 1000, burst: opts.burst ?? 100, maxBuffered: 1 << 20 });
+  const hub = new RelayHub(dev, { mode: opts.mode ?? 'ip', first: '198.18.0.10', last: opts.last ?? '198.18.0.11', prefix: 24, gateway: '198.18.0.1', mtu: 1500, rate: opts.rate ?? 1000, burst: opts.burst ?? 100, maxBuffered: 1 << 20 });
   const atKernel: Uint8Array[] = [];
   kernel.onReceive = (p) => void atKernel.push(p.slice());
   const server = http.createServer();
@@ -119,6 +119,57 @@ test('the WebSocket server answers a plain HTTP request with 400 and no upgrade'
       req.end();
     });
     assert.equal(res, 400);
+  } finally {
+    s.hub.close();
+    s.server.close();
+  }
+});
+
+test('relay on a TAP device: each client has its MAC; frames with another source MAC or ARP sender are dropped; unicast and broadcast delivery', async () => {
+  const s = await setup({ mode: 'ethernet' });
+  try {
+    const a = await s.client();
+    const b = await s.client();
+    assert.equal((a.hello as unknown as { mac: string }).mac, '02:53:c6:12:00:0a');
+    const mac = (t: string): Uint8Array => new Uint8Array(t.split(':').map((x) => parseInt(x, 16)));
+    const A = mac('02:53:c6:12:00:0a');
+    const B = mac('02:53:c6:12:00:0b');
+    const K = mac('02:00:00:00:00:01');
+    const BC = mac('ff:ff:ff:ff:ff:ff');
+    const frame = (dst: Uint8Array, src: Uint8Array, type: number, body: Uint8Array): Uint8Array => {
+      const f = new Uint8Array(14 + body.length);
+      f.set(dst, 0);
+      f.set(src, 6);
+      f[12] = type >> 8;
+      f[13] = type & 255;
+      f.set(body, 14);
+      return f;
+    };
+    const arp = (senderMac: Uint8Array, senderIp: string, targetIp: string): Uint8Array => {
+      const p = new Uint8Array(28);
+      p.set([0, 1, 8, 0, 6, 4, 0, 1]);
+      p.set(senderMac, 8);
+      p.set(parseIp(senderIp)!, 14);
+      p.set(parseIp(targetIp)!, 24);
+      return p;
+    };
+    a.ws.send(frame(BC, A, 0x0806, arp(A, '198.18.0.10', '198.18.0.1'))); // honest: to the device and to B
+    b.ws.send(frame(BC, A, 0x0806, arp(A, '198.18.0.10', '198.18.0.1'))); // B with A's source MAC
+    b.ws.send(frame(BC, B, 0x0806, arp(B, '198.18.0.10', '198.18.0.1'))); // B claiming A's address
+    b.ws.send(frame(K, B, 0x0800, echo('198.18.0.11', '127.0.0.1'))); // loopback
+    b.ws.send(frame(K, B, 0x0800, echo('198.18.0.11', '198.18.0.1'))); // honest unicast to the device
+    await s.settle();
+    assert.equal(s.atKernel.length, 2);
+    assert.equal(s.hub.stats.spoofed, 2);
+    assert.equal(s.hub.stats.refused, 1);
+    assert.equal(b.got.length, 1, "B saw A's broadcast ARP");
+    s.kernel.send(frame(A, K, 0x0800, echo('198.18.0.1', '198.18.0.10')));
+    s.kernel.send(frame(BC, K, 0x0806, arp(K, '198.18.0.1', '198.18.0.11')));
+    await s.settle();
+    assert.equal(a.got.length, 2, 'A: its unicast frame and the broadcast');
+    assert.equal(b.got.length, 2, 'B: the broadcast only (plus A\'s ARP before)');
+    a.ws.close();
+    b.ws.close();
   } finally {
     s.hub.close();
     s.server.close();

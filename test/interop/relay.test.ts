@@ -137,14 +137,16 @@ test('synack relay: a stack in Chromium downloads from nginx through the relay; 
     tab.on('pageerror', (e) => errors.push(String(e)));
     await tab.goto(`http://127.0.0.1:${pagePort}/`);
     await tab.waitForFunction(() => typeof (globalThis as { fetchThroughRelay?: unknown }).fetchThroughRelay === 'function', undefined, { timeout: 30_000 });
-    const r = (await within(
-      tab.evaluate(
-        ([u]) => (globalThis as unknown as { fetchThroughRelay(u: string, h: string, p: number, path: string): Promise<unknown> }).fetchThroughRelay(u, '198.18.0.1', 8081, '/f.bin'),
-        [`ws://127.0.0.1:${port}/`] as const,
-      ),
-      120_000,
-      'page download through the relay',
-    )) as RelayPageResult;
+    const download = async (relayPort: number): Promise<RelayPageResult> =>
+      (await within(
+        tab.evaluate(
+          ([u]) => (globalThis as unknown as { fetchThroughRelay(u: string, h: string, p: number, path: string): Promise<unknown> }).fetchThroughRelay(u, '198.18.0.1', 8081, '/f.bin'),
+          [`ws://127.0.0.1:${relayPort}/`] as const,
+        ),
+        120_000,
+        'page download through the relay',
+      )) as RelayPageResult;
+    const r = await download(port);
     console.log(`# chromium page <- nginx through synack relay: ${SIZE / MiB} MiB in ${(r.ms / 1000).toFixed(2)} s`);
     assert.deepEqual(errors, []);
     assert.equal(r.status, 'HTTP/1.1 200 OK');
@@ -177,6 +179,21 @@ test('synack relay: a stack in Chromium downloads from nginx through the relay; 
     relay.proc.kill('SIGTERM');
     assert.equal(await within(relay.exited, 10_000, 'relay exit'), 0, relay.stderr());
     assert.match(relay.stderr(), /"spoofed":1/);
+
+    // The same through a relay on a TAP device: the page's stack is then an Ethernet host (its MAC
+    // from the relay), and the kernel resolves it by ARP across the relay.
+    const port2 = await freePort();
+    const relay2 = hostProcess(['relay', '--tap', 'rly1', '--netns', ns.name, '--peer', '198.18.0.1/24', '--pool', '198.18.0.20-198.18.0.22', '--listen', `127.0.0.1:${port2}`]);
+    procs.push(relay2.proc);
+    await relay2.waitFor('listening on', 30_000);
+    const r2 = await download(port2);
+    console.log(`# chromium page <- nginx through synack relay --tap: ${SIZE / MiB} MiB in ${(r2.ms / 1000).toFixed(2)} s`);
+    assert.equal(r2.address, '198.18.0.20');
+    assert.equal(r2.sha256, hash, 'through the TAP relay too, byte for byte');
+    assert.match(readFileSync(join(tmp.dir, 'access.log'), 'utf8'), new RegExp(`^198\\.18\\.0\\.20 GET /f\\.bin HTTP/1\\.0 200 ${SIZE}$`, 'm'));
+    assert.match(await ns.run('ip', ['neigh', 'show', 'dev', 'rly1']), /198\.18\.0\.20 lladdr 02:53:c6:12:00:14/, 'the kernel resolved the page by ARP');
+    relay2.proc.kill('SIGTERM');
+    assert.equal(await within(relay2.exited, 10_000, 'relay --tap exit'), 0, relay2.stderr());
     nginx.proc.kill('SIGTERM');
   } finally {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
