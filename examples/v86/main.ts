@@ -3,9 +3,9 @@
 //   npx esbuild examples/v86/main.ts --bundle --format=esm --outfile=examples/v86/synack-v86.js
 // then serve examples/v86/ with libv86.js, v86.wasm, seabios.bin, vgabios.bin and a guest image
 // (e.g. a Buildroot or Alpine ISO from copy.sh/v86) next to index.html.
-import { Stack, RealtimeClock } from '../../src/index.js';
+import { Stack, RealtimeClock, DhcpServer } from '../../src/index.js';
 import { attachV86, listen, type V86Bus } from '../../src/web/index.js';
-import { DhcpServer } from '../../src/ethernet/dhcp.js';
+
 
 declare const V86: new (opts: Record<string, unknown>) => { add_listener(name: string, fn: (...a: unknown[]) => void): void };
 
