@@ -4,12 +4,18 @@
 
 /** Linux errno values Node reports (negated) for the codes synack produces. */
 const ERRNO: Readonly<Record<string, number>> = Object.freeze({
+  ENOENT: 2,
+  EBADF: 9,
+  EINVAL: 22,
   EPIPE: 32,
+  ENOTSOCK: 88,
+  EAFNOSUPPORT: 97,
   EADDRINUSE: 98,
   EADDRNOTAVAIL: 99,
   ENETUNREACH: 101,
   ECONNABORTED: 103,
   ECONNRESET: 104,
+  EISCONN: 106,
   ENOTCONN: 107,
   ETIMEDOUT: 110,
   ECONNREFUSED: 111,
@@ -20,6 +26,8 @@ const ERRNO: Readonly<Record<string, number>> = Object.freeze({
 const DESCRIPTION: Readonly<Record<string, string>> = Object.freeze({
   EADDRINUSE: 'address already in use',
   EADDRNOTAVAIL: 'address not available',
+  EAFNOSUPPORT: 'address family not supported',
+  ENOTSOCK: 'socket operation on non-socket',
 });
 
 export interface NetError extends Error {

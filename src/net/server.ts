@@ -10,6 +10,9 @@ import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import { Socket, kAccept, closeLikeLinux, type SocketOptions } from './socket.js';
 import { netError, lookupError, codeError, validatePort } from './errors.js';
+import { Liveness } from './liveness.js';
+import { ServerHandle, TcpHandle } from './handle.js';
+import { errInvalidArgType, errInvalidArgValue, isPipeName, validateAbortSignal, validateNumber } from './validate.js';
 
 export interface ServerOptions {
   stack?: Stack;
@@ -24,14 +27,20 @@ export interface ServerOptions {
   hosts?: Readonly<Record<string, string>>;
   /** TCP settings for accepted connections. */
   tcp?: TcpConfigInput;
+  /** EventEmitter's: a rejected async 'connection' listener destroys that socket with the error. */
+  captureRejections?: boolean;
 }
 
 export interface ServerListenOptions {
   port?: number | string;
   host?: string;
   backlog?: number;
-  /** Accepted for Node compatibility; IPC is not supported. */
+  /** Unix socket path: not available on a synack stack (the 'error' says so). */
   path?: string;
+  /** A descriptor: not a synack socket (the 'error' is ENOTSOCK). */
+  fd?: number;
+  handle?: unknown;
+  _handle?: unknown;
   signal?: AbortSignal;
   ipv6Only?: boolean;
   exclusive?: boolean;
@@ -46,24 +55,51 @@ export interface AddressInfo {
 export class Server extends EventEmitter {
   /** Connections beyond this many are closed on arrival and reported with 'drop'. */
   maxConnections?: number;
+  /** Node's handle: a ServerHandle while listening, else null. */
+  _handle: ServerHandle | null = null;
+  allowHalfOpen: boolean;
+  pauseOnConnect: boolean;
+  noDelay: boolean;
+  keepAlive: boolean;
+  /** Seconds, as Node keeps it. */
+  keepAliveInitialDelay: number;
+  highWaterMark: number | undefined;
 
   readonly #stack: Stack;
   readonly #opts: ServerOptions;
   #listener: TcpListener | null = null;
   readonly #sockets = new Set<Socket>();
+  readonly #live: Liveness;
+  /** Accepted connections whose Socket is not built yet (they count toward maxConnections). */
+  #accepting = 0;
+  /** Node's "family:address:port" of the listen() request. */
+  #key: string | null = null;
 
   constructor(connectionListener?: (socket: Socket) => void);
   constructor(options?: ServerOptions, connectionListener?: (socket: Socket) => void);
-  constructor(a?: ServerOptions | ((socket: Socket) => void), b?: (socket: Socket) => void) {
-    super();
-    const opts = typeof a === 'function' || a === undefined ? {} : a;
+  constructor(a?: ServerOptions | ((socket: Socket) => void) | null, b?: (socket: Socket) => void) {
+    if (a !== undefined && a !== null && typeof a !== 'function' && typeof a !== 'object') throw errInvalidArgType('options', 'of type object', a);
+    const opts: ServerOptions = typeof a === 'function' || a === undefined || a === null ? {} : { ...a };
+    super(opts.captureRejections !== undefined ? { captureRejections: opts.captureRejections } : {});
     const listener = typeof a === 'function' ? a : b;
     if (opts.stack === undefined) {
       throw codeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'a synack Server needs a stack: use createNet(stack).createServer');
     }
+    if (opts.keepAliveInitialDelay !== undefined) {
+      validateNumber(opts.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+      if (opts.keepAliveInitialDelay < 0) opts.keepAliveInitialDelay = 0;
+    }
+    if (opts.highWaterMark !== undefined) validateNumber(opts.highWaterMark, 'options.highWaterMark', 0);
     this.#stack = opts.stack;
+    this.#live = new Liveness(opts.stack.clock);
     this.#opts = opts;
-    if (listener !== undefined) this.on('connection', listener);
+    this.allowHalfOpen = opts.allowHalfOpen === true;
+    this.pauseOnConnect = Boolean(opts.pauseOnConnect);
+    this.noDelay = Boolean(opts.noDelay);
+    this.keepAlive = Boolean(opts.keepAlive);
+    this.keepAliveInitialDelay = ~~((opts.keepAliveInitialDelay ?? 0) / 1000);
+    this.highWaterMark = opts.highWaterMark;
+    if (typeof listener === 'function') this.on('connection', listener);
   }
 
   /** Build the Socket for an accepted connection (createNet's Server returns its bound class). */
@@ -71,41 +107,58 @@ export class Server extends EventEmitter {
     return new Socket(options);
   }
 
+  /** Node's internal key of the listening address ("6:::0"), which some code reads. */
+  get _connectionKey(): string | null {
+    return this.#key;
+  }
+
   get listening(): boolean {
     return this.#listener !== null;
   }
 
-  listen(port?: number | string, host?: string, backlog?: number, listeningListener?: () => void): this;
-  listen(port?: number | string, host?: string, listeningListener?: () => void): this;
-  listen(port?: number | string, backlog?: number, listeningListener?: () => void): this;
-  listen(port?: number | string, listeningListener?: () => void): this;
+  listen(port?: number | string | null, host?: string, backlog?: number, listeningListener?: () => void): this;
+  listen(port?: number | string | null, host?: string, listeningListener?: () => void): this;
+  listen(port?: number | string | null, backlog?: number, listeningListener?: () => void): this;
+  listen(port?: number | string | null, listeningListener?: () => void): this;
   listen(options: ServerListenOptions, listeningListener?: () => void): this;
   listen(listeningListener?: () => void): this;
   listen(...args: unknown[]): this {
     const last = args[args.length - 1];
     const cb = typeof last === 'function' ? (last as () => void) : undefined;
-    const rest = cb === undefined ? args : args.slice(0, -1);
+    const a0 = args[0];
     let o: ServerListenOptions;
-    const a0 = rest[0];
     if (a0 !== null && typeof a0 === 'object') {
-      o = a0 as ServerListenOptions;
+      o = { ...(a0 as ServerListenOptions) };
+    } else if (isPipeName(a0)) {
+      o = { path: a0 };
     } else {
       o = {};
-      if (a0 !== undefined && a0 !== null) o.port = a0 as number | string;
-      if (typeof rest[1] === 'string') {
-        o.host = rest[1];
-        if (typeof rest[2] === 'number') o.backlog = rest[2];
-      } else if (typeof rest[1] === 'number') {
-        o.backlog = rest[1];
+      if (a0 !== undefined && a0 !== null && typeof a0 !== 'function') o.port = a0 as number | string;
+      if (typeof args[1] === 'string') {
+        o.host = args[1];
+        if (typeof args[2] === 'number') o.backlog = args[2];
+      } else if (typeof args[1] === 'number') {
+        o.backlog = args[1];
       }
     }
-    if (this.#listener !== null) {
+    if (this._handle !== null) {
       throw codeError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
     }
-    if (o.port === undefined && o.path !== undefined) {
-      throw codeError(Error, 'ERR_NOT_SUPPORTED', 'synack servers speak TCP only: IPC paths are not supported');
+    if (o.signal !== undefined) validateAbortSignal(o.signal, 'options.signal');
+    // listen(), listen(null), listen(cb) and { port: undefined | null } take an ephemeral port.
+    if (args.length === 0 || typeof a0 === 'function' || a0 === null || ('port' in o && (o.port === undefined || o.port === null))) o.port = 0;
+    let port = 0;
+    if (typeof o.port === 'number' || typeof o.port === 'string') {
+      port = validatePort(o.port, 'options.port');
+    } else if (o.path !== undefined || o.fd !== undefined || o.handle !== undefined || o._handle !== undefined) {
+      if (cb !== undefined) this.once('listening', cb);
+      // No Unix sockets or host descriptors exist on a synack stack.
+      const err = o.fd !== undefined ? netError('ENOTSOCK', 'listen') : netError('EAFNOSUPPORT', 'listen', String(o.path ?? ''));
+      process.nextTick(() => this.emit('error', err));
+      return this;
+    } else {
+      throw errInvalidArgValue('options', o, 'must have the property "port" or "path"');
     }
-    const port = o.port === undefined ? 0 : validatePort(o.port, 'options.port');
     if (cb !== undefined) this.once('listening', cb);
 
     let address: string | undefined;
@@ -119,6 +172,7 @@ export class Server extends EventEmitter {
     }
     const req: StackListenOptions = { port };
     if (address !== undefined) req.address = address;
+    if (o.ipv6Only === true) req.ipv6Only = true;
     if (o.backlog !== undefined && o.backlog > 0) req.backlog = o.backlog;
     if (this.#opts.tcp !== undefined) req.config = this.#opts.tcp;
     try {
@@ -129,6 +183,10 @@ export class Server extends EventEmitter {
       process.nextTick(() => this.emit('error', err));
       return this;
     }
+    this._handle = new ServerHandle((err, clientHandle) => this.#onHandle(err, clientHandle));
+    const bound = this.#listener.address();
+    this.#key = `${bound.family.slice(-1)}:${bound.address}:${port}`;
+    this.#live.active = true;
     if (o.signal !== undefined) {
       const signal = o.signal;
       if (signal.aborted) this.close();
@@ -141,7 +199,7 @@ export class Server extends EventEmitter {
   }
 
   #onConnection(conn: TcpConnection, info: ConnectionInfo): void {
-    if (this.maxConnections !== undefined && this.#sockets.size >= this.maxConnections) {
+    if (this.maxConnections !== undefined && this.#sockets.size + this.#accepting >= this.maxConnections) {
       closeLikeLinux(conn, this.#stack.clock.now());
       queueMicrotask(() =>
         this.emit('drop', {
@@ -155,24 +213,47 @@ export class Server extends EventEmitter {
       );
       return;
     }
-    const o = this.#opts;
-    const sopts: SocketOptions = { stack: this.#stack };
-    if (o.allowHalfOpen !== undefined) sopts.allowHalfOpen = o.allowHalfOpen;
-    if (o.highWaterMark !== undefined) sopts.highWaterMark = o.highWaterMark;
+    const h = new TcpHandle(this.#stack);
+    h.conn = conn;
+    this.#accepting++;
+    // Events leave segment processing on a microtask; the handle goes through onconnection as in Node.
+    queueMicrotask(() => {
+      this.#accepting--;
+      if (this._handle !== null) this._handle.onconnection(null, h);
+      else closeLikeLinux(conn, this.#stack.clock.now(), true);
+    });
+  }
+
+  /** Node's onconnection: apply the server's options to the handle, wrap it, emit 'connection'. */
+  #onHandle(err: Error | null, h: TcpHandle): void {
+    if (err !== null) {
+      this.emit('error', err);
+      return;
+    }
+    const sopts: SocketOptions = { stack: this.#stack, handle: h, allowHalfOpen: this.allowHalfOpen, pauseOnCreate: this.pauseOnConnect };
+    if (this.highWaterMark !== undefined) sopts.highWaterMark = this.highWaterMark;
     const s = this.createSocket(sopts);
+    if (this.noDelay && typeof h.setNoDelay === 'function') {
+      s[kAccept]({ noDelay: true });
+      h.setNoDelay(true);
+    }
+    if (this.keepAlive && typeof h.setKeepAlive === 'function') {
+      s[kAccept]({ keepAlive: true, keepAliveInitialDelay: this.keepAliveInitialDelay });
+      h.setKeepAlive(true, this.keepAliveInitialDelay);
+    }
     s.server = this;
     this.#sockets.add(s);
     s.once('close', () => {
       this.#sockets.delete(s);
       this.#emitCloseIfDrained();
     });
-    const accept: Parameters<Socket[typeof kAccept]>[2] = {};
-    if (o.pauseOnConnect !== undefined) accept.pauseOnConnect = o.pauseOnConnect;
-    if (o.noDelay !== undefined) accept.noDelay = o.noDelay;
-    if (o.keepAlive !== undefined) accept.keepAlive = o.keepAlive;
-    if (o.keepAliveInitialDelay !== undefined) accept.keepAliveInitialDelay = o.keepAliveInitialDelay;
-    s[kAccept](conn, info, accept);
-    queueMicrotask(() => this.emit('connection', s));
+    this.emit('connection', s);
+  }
+
+  /** captureRejections: a rejected 'connection' listener destroys that socket (Node's behaviour). */
+  override [EventEmitter.captureRejectionSymbol](err: Error, event: string, ...args: unknown[]): void {
+    if (event === 'connection' && args[0] instanceof Socket) args[0].destroy(err);
+    else this.emit('error', err);
   }
 
   address(): AddressInfo | null {
@@ -181,7 +262,7 @@ export class Server extends EventEmitter {
 
   /** Stop accepting now; 'close' (and `cb`) follow once every accepted socket has closed. */
   close(cb?: (err?: Error) => void): this {
-    if (cb !== undefined) {
+    if (typeof cb === 'function') {
       if (this.#listener === null) {
         this.once('close', () => cb(codeError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
       } else {
@@ -191,6 +272,8 @@ export class Server extends EventEmitter {
     if (this.#listener !== null) {
       this.#listener.close();
       this.#listener = null;
+      this._handle = null;
+      this.#live.active = false;
     }
     this.#emitCloseIfDrained();
     return this;
@@ -207,11 +290,14 @@ export class Server extends EventEmitter {
     return this;
   }
 
-  /** No-ops: the link and the clock decide what keeps a process alive. */
+  /** Keep the process alive while listening (the default), as Node's server handle does. */
   ref(): this {
+    this.#live.refed = true;
     return this;
   }
+  /** Let the process exit even though the server still listens. */
   unref(): this {
+    this.#live.refed = false;
     return this;
   }
 

@@ -63,6 +63,7 @@ export function classifyIcmpError(repr: IcmpRepr, v6: boolean): IcmpAction | nul
  * section 4: IPv6 never goes below 1280; IPv4 never below an MSS of 64, the smallest synack configures).
  */
 export function mssForMtu(mtu: number, v6: boolean): number {
-  const m = v6 ? Math.max(mtu, MIN_MTU_V6) : Math.max(mtu, MIN_MTU_V4);
+  // An IPv4 packet's total length is 16 bits, so lo's 65536 gives 65535 - 40 (Linux clamps too).
+  const m = v6 ? Math.max(mtu, MIN_MTU_V6) : Math.min(Math.max(mtu, MIN_MTU_V4), 65535);
   return Math.max(m - (v6 ? 60 : 40), v6 ? 1220 : 64);
 }

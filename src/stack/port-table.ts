@@ -3,10 +3,12 @@
 // are refused (EADDRINUSE).
 import { ipEquals } from '../wire/address.js';
 
-/** 0 = any address of either family, 4 = any IPv4 address, 'addr' = exactly `addr`. */
+/** With addr null: 0 = any address of either family, 4 = any IPv4, 6 = any IPv6 (IPV6_V6ONLY). */
+export type AnyFamily = 0 | 4 | 6;
+
 export interface Binding<T> {
   readonly addr: Uint8Array | null;
-  readonly anyFamily: 0 | 4;
+  readonly anyFamily: AnyFamily;
   readonly value: T;
 }
 
@@ -24,7 +26,7 @@ export class PortTable<T> {
   }
 
   /** Whether binding (addr, anyFamily) on `port` would overlap an existing binding. */
-  conflicts(port: number, addr: Uint8Array | null, anyFamily: 0 | 4): boolean {
+  conflicts(port: number, addr: Uint8Array | null, anyFamily: AnyFamily): boolean {
     const list = this.ports.get(port);
     if (list === undefined) return false;
     for (const b of list) {
@@ -54,7 +56,7 @@ export class PortTable<T> {
     if (list.length === 0) this.ports.delete(port);
   }
 
-  /** The binding that receives traffic for dst:port: exact address, then any-IPv4, then any. */
+  /** The binding that receives traffic for dst:port: exact address, then any of its family, then any. */
   lookup(dst: Uint8Array, port: number): T | undefined {
     const list = this.ports.get(port);
     if (list === undefined) return undefined;
@@ -63,7 +65,7 @@ export class PortTable<T> {
     for (const b of list) {
       if (b.addr === null) {
         if (b.anyFamily === 0) any ??= b.value;
-        else if (dst.length === 4) family ??= b.value;
+        else if (b.anyFamily === (dst.length === 4 ? 4 : 6)) family ??= b.value;
       } else if (ipEquals(b.addr, dst)) {
         return b.value;
       }

@@ -3,6 +3,8 @@
 // dropped), ICMP echo and errors (RFC 792, RFC 4443, RFC 1122 3.2.2), UDP sockets (RFC 768), TCP
 // through TcpHost, counters, and trace events that cost nothing when nobody listens.
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { RealtimeClock } from '../util/realtime-clock.js';
+import { LoopbackLink, LOOPBACK_MTU } from '../link/loopback.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { RELEASED, type Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
@@ -21,7 +23,7 @@ import {
   Interface, RouteTable, addrKey, isMulticastOrBroadcast, isUnspecified, networkOf,
   parseIpOrThrow, parsePrefixOrThrow, type Route,
 } from './route.js';
-import { PortTable } from './port-table.js';
+import { PortTable, type AnyFamily } from './port-table.js';
 import { EphemeralPorts, type PortRange } from './ports.js';
 import { UdpSocket, codedError, type UdpHost } from './udp.js';
 import { classifyIcmpError, quoteFor } from './icmp.js';
@@ -31,7 +33,13 @@ import { SYN_COOKIE_MODES, type SynCookieMode } from './syn-cookies.js';
 export interface StackOptions {
   /** Host name used in trace events (default "stack"). */
   name?: string;
-  clock: Clock;
+  /** Time source (default: a new RealtimeClock, i.e. wall-clock time). */
+  clock?: Clock;
+  /**
+   * The loopback interface `lo` with 127.0.0.1/8 and ::1/128 (default on, MTU 65536 as Linux):
+   * `false` leaves it out, `{ mtu }` sets its MTU.
+   */
+  loopback?: boolean | { mtu?: number };
   /** Randomness for ISNs, ephemeral ports and ping ids (default: crypto-strong). */
   random?: RandomSource;
   /** TCP defaults for every connection of this stack. */
@@ -99,6 +107,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly interfaces: Interface[] = [];
+  /** The loopback interface `lo` (null when the stack was made with `loopback: false`). */
+  readonly loopback: Interface | null = null;
   readonly routes = new RouteTable();
   readonly counters = newCounters();
   /** True while someone listens to 'trace'. */
@@ -127,10 +137,10 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   /** The last address tcpConnect parsed: clients tend to connect to one server again and again. */
   private lastDst: { text: string; bytes: Uint8Array } | null = null;
 
-  constructor(opts: StackOptions) {
+  constructor(opts: StackOptions = {}) {
     super();
     this.name = opts.name ?? 'stack';
-    this.clock = opts.clock;
+    this.clock = opts.clock ?? new RealtimeClock();
     this.random = opts.random ?? cryptoRandom();
     this.ttl = opts.ttl ?? 64;
     this.tcpBuild = { ttl: this.ttl };
@@ -138,6 +148,11 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.pingId = this.random.u32() & 0xffff;
     checkSynCookieMode(opts.synCookies);
     this.tcpHost = new TcpHost(this, this.random, opts.tcp ?? {}, this.ports, opts.backlog ?? 511, opts.synCookies ?? 'auto');
+    if (opts.loopback !== false) {
+      const mtu = typeof opts.loopback === 'object' ? opts.loopback.mtu ?? LOOPBACK_MTU : LOOPBACK_MTU;
+      const link = new LoopbackLink(this.clock, mtu, this.clock instanceof RealtimeClock);
+      this.loopback = this.addInterface(link, { name: 'lo', addresses: ['127.0.0.1/8', '::1/128'] });
+    }
   }
 
   protected override listenersChanged(event: keyof StackEvents): void {
@@ -153,7 +168,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 
   /** Attach a link with its addresses; adds a connected route for each address's prefix. */
   addInterface(link: Link, opts: InterfaceOptions): Interface {
-    const iface = new Interface(opts.name ?? `if${this.interfaces.length}`, link);
+    // Default names count the interfaces besides lo: the first link is if0.
+    const iface = new Interface(opts.name ?? `if${this.interfaces.length - (this.loopback === null ? 0 : 1)}`, link);
     for (const text of opts.addresses) {
       const { addr, prefix } = parsePrefixOrThrow(text);
       if (isUnspecified(addr) || isMulticastOrBroadcast(addr)) throw new TypeError(`not a unicast address: ${text}`);
@@ -193,6 +209,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 
   /** The route and source address for reaching `dst`, or null. */
   private pathTo(dst: Uint8Array, localAddress?: Uint8Array): { iface: Interface; src: Uint8Array } | null {
+    // One of our own addresses is reached through lo, as Linux's local routing table does.
+    if (this.loopback !== null && this.local.has(addrKey(dst))) return { iface: this.loopback, src: localAddress ?? dst };
     const r = this.routes.lookup(dst);
     if (r === null) return null;
     if (localAddress !== undefined) return { iface: r.iface, src: localAddress };
@@ -235,6 +253,12 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       return undefined;
     }
     const ip = r.value;
+    if (iface !== this.loopback && (isLoopback(ip.dst) || isLoopback(ip.src))) {
+      // RFC 1122 3.2.1.3, RFC 4291 2.5.3: loopback addresses never arrive from a real link.
+      c.ipNotForUs++;
+      this.drop('other', `loopback address from ${iface.name}`);
+      return undefined;
+    }
     if (ip.version === 4 ? !this.local4.has(v4key(ip.dst, 0)) : !this.local.has(addrKey(ip.dst))) {
       // Not for us and we do not forward (a host, RFC 1122 3.3.1).
       c.ipNotForUs++;
@@ -299,6 +323,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     if (total < 40 || total > pkt.length || foldChecksum(onesSum(pkt, 0, 20)) !== 0) return false;
     const dst = this.local4.get(v4key(pkt, 16));
     if (dst === undefined) return false;
+    if ((pkt[12] === 127 || pkt[16] === 127) && iface !== this.loopback) return false; // the general path drops it
     const srcKey = v4key(pkt, 12);
     let src = this.remote4.get(srcKey);
     if (src === undefined) {
@@ -484,8 +509,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     return sock;
   }
 
-  private bindAddress(address: string | undefined): { addr: Uint8Array | null; anyFamily: 0 | 4; text: string } {
-    if (address === undefined || address === '::') return { addr: null, anyFamily: 0, text: '::' };
+  private bindAddress(address: string | undefined, ipv6Only = false): { addr: Uint8Array | null; anyFamily: AnyFamily; text: string } {
+    if (address === undefined || address === '::') return { addr: null, anyFamily: ipv6Only ? 6 : 0, text: '::' };
     if (address === '0.0.0.0') return { addr: null, anyFamily: 4, text: '0.0.0.0' };
     const addr = parseIpOrThrow(address);
     if (!this.isLocalAddress(addr)) throw codedError('EADDRNOTAVAIL', `address not available ${address}`);
@@ -516,7 +541,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
 
   /** Listen for TCP connections; `onConnection` receives each one once it is ESTABLISHED. */
   tcpListen(opts: ListenOptions, onConnection: (conn: TcpConnection, info: ConnectionInfo) => void): TcpListener {
-    const { addr, anyFamily, text } = this.bindAddress(opts.address);
+    const { addr, anyFamily, text } = this.bindAddress(opts.address, opts.ipv6Only === true);
     if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
       throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
     }
@@ -529,6 +554,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     let dst: Uint8Array;
     if (this.lastDst !== null && this.lastDst.text === opts.address) dst = this.lastDst.bytes;
     else this.lastDst = { text: opts.address, bytes: (dst = parseIpOrThrow(opts.address)) };
+    // Linux: connecting to 0.0.0.0 (or ::) reaches the local host through loopback.
+    if (isUnspecified(dst) && this.loopback !== null) dst = this.loopback.addresses[dst.length === 4 ? 0 : 1]!.addr;
     if (!Number.isInteger(opts.port) || opts.port <= 0 || opts.port > 65535) {
       throw codedError('ERR_SOCKET_BAD_PORT', `bad port ${opts.port}`);
     }
@@ -593,6 +620,13 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.closed = true;
     for (const i of this.interfaces) i.link.onReceive = null;
   }
+}
+
+/** 127.0.0.0/8 or ::1 (RFC 1122 3.2.1.3, RFC 4291 2.5.3). */
+function isLoopback(a: Uint8Array): boolean {
+  if (a.length === 4) return a[0] === 127;
+  for (let i = 0; i < 15; i++) if (a[i] !== 0) return false;
+  return a[15] === 1;
 }
 
 /** An IPv4 address as a signed 32-bit number: a small-integer Map key, no boxed double per lookup. */

@@ -13,7 +13,7 @@ import { replyToClosed } from '../tcp/output.js';
 import { resolveConfig, shareConfig, type TcpConfig, type TcpConfigInput } from '../tcp/config.js';
 import { IsnGenerator } from '../tcp/isn.js';
 import { tupleKey, isMulticastOrBroadcast, ipEquals, type Interface } from './route.js';
-import { PortTable } from './port-table.js';
+import { PortTable, type AnyFamily } from './port-table.js';
 import { EphemeralPorts } from './ports.js';
 import { mssForMtu, type IcmpAction } from './icmp.js';
 import { CookieJar, type SynCookieMode } from './syn-cookies.js';
@@ -41,6 +41,8 @@ export interface ListenOptions {
   address?: string;
   /** 0 or omitted picks an ephemeral port. */
   port?: number;
+  /** With address '::', accept IPv6 only (IPV6_V6ONLY), leaving the port free for IPv4. */
+  ipv6Only?: boolean;
   /** Connections allowed in SYN-RECEIVED at once (default the stack's, 511). */
   backlog?: number;
   /** SYN cookies when the backlog is full (default the stack's, 'auto'). */
@@ -209,7 +211,8 @@ export class TcpHost {
     const remotePort = opts.port;
     let localPort = opts.localPort ?? 0;
     if (localPort !== 0) {
-      if (this.conns.has(tupleKey(local, localPort, remote, remotePort))) {
+      // A port a listener holds cannot be bound by a client (Linux bind() without SO_REUSEPORT).
+      if (this.conns.has(tupleKey(local, localPort, remote, remotePort)) || this.listeners.lookup(local, localPort) !== undefined) {
         throw codedError('EADDRINUSE', `connect EADDRINUSE ${formatIp(local)}:${localPort}`);
       }
     } else {
@@ -238,7 +241,7 @@ export class TcpHost {
 
   // --- passive open -----------------------------------------------------------------------------
 
-  listen(addr: Uint8Array | null, anyFamily: 0 | 4, addressText: string, opts: ListenOptions,
+  listen(addr: Uint8Array | null, anyFamily: AnyFamily, addressText: string, opts: ListenOptions,
     onConnection: (conn: TcpConnection, info: ConnectionInfo) => void): TcpListener {
     let port = opts.port ?? 0;
     if (port === 0) {

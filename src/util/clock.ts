@@ -13,4 +13,9 @@ export interface Clock {
   /** Run `fn` once at time `t` (ms, absolute). Callbacks at equal times run in scheduling order. */
   schedule(t: number, fn: () => void): TimerHandle;
   cancel(h: TimerHandle): void;
+  /**
+   * Optional: keep the host process alive (one ref'd host handle however many hold it) until the
+   * returned release function is called, as an active Node handle does. A virtual clock has none.
+   */
+  hold?(): () => void;
 }

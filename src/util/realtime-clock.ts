@@ -21,6 +21,8 @@ export interface RealtimeClockOptions {
   unref?: boolean;
 }
 
+const noop = (): void => {};
+
 function monotonicNow(): () => number {
   const perf = (globalThis as { performance?: { now(): number } }).performance;
   if (perf !== undefined && typeof perf.now === 'function') return () => perf.now();
@@ -37,6 +39,9 @@ export class RealtimeClock implements Clock {
   private armedAt = Infinity;
   private readonly unref: boolean;
   private readonly onTimer = (): void => this.fireDue();
+  /** How many holders want the process kept alive, and the one host handle that does it. */
+  private holders = 0;
+  private keepAlive: unknown = null;
 
   constructor(opts: RealtimeClockOptions = {}) {
     this.unref = opts.unref ?? true;
@@ -70,6 +75,29 @@ export class RealtimeClock implements Clock {
 
   pending(): number {
     return this.live;
+  }
+
+  /**
+   * Keep the process alive until the returned function is called (idempotent). Sockets and servers
+   * of the net API hold while they are active and ref'd, so a program whose only work is on a
+   * synack stack exits when that work ends, as with Node's own handles.
+   */
+  hold(): () => void {
+    if (this.holders++ === 0) {
+      // A long interval (ref'd) is the handle; its callback never matters.
+      const g = globalThis as unknown as { setInterval(fn: () => void, ms: number): unknown };
+      this.keepAlive = g.setInterval(noop, 0x3fffffff);
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holders === 0) {
+        const g = globalThis as unknown as { clearInterval(h: unknown): void };
+        g.clearInterval(this.keepAlive);
+        this.keepAlive = null;
+      }
+    };
   }
 
   /** Cancel everything and release the host timer. */

@@ -68,7 +68,7 @@ describe('synack get: resume, redirects, timeouts, statuses', { skip: skip ?? fa
     });
   });
 
-  test('-L follows a redirect on the same host; a redirect to another host is refused (exit 1)', async () => {
+  test('-L follows a redirect on the same host; without -o the body goes to stdout; a redirect to another host is refused (exit 1)', async () => {
     const extra = `    location = /old { return 302 /f.bin; }\n    location = /away { return 302 http://198.18.0.77:8081/f.bin; }`;
     await withNginx(extra, async ({ host, dir, www }) => {
       const hash = randomFile(join(www, 'f.bin'), 1 * MiB);
@@ -76,6 +76,11 @@ describe('synack get: resume, redirects, timeouts, statuses', { skip: skip ?? fa
       const get = synack(host.ns, ['get', '-L', `http://${V4.kernel}:8081/old`, '-o', out, ...host.flags]);
       assert.equal(await within(get.exited, 60_000, 'synack get -L'), 0, get.stderr());
       assert.equal(await sha256File(out), hash);
+      // Without -o the body goes to stdout.
+      const piped = join(dir, 'stdout');
+      const toStdout = synack(host.ns, ['get', `http://${V4.kernel}:8081/f.bin`, ...host.flags], { stdout: piped });
+      assert.equal(await within(toStdout.exited, 60_000, 'synack get to stdout'), 0, toStdout.stderr());
+      assert.equal(await sha256File(piped), hash);
       const away = synack(host.ns, ['get', '-L', `http://${V4.kernel}:8081/away`, '-o', join(dir, 'x'), ...host.flags]);
       assert.equal(await within(away.exited, 60_000, 'synack get -L to another host'), 1, away.stderr());
       assert.match(away.stderr(), /not following a redirect to another host or port: http:\/\/198\.18\.0\.77:8081\/f\.bin/);
@@ -83,7 +88,7 @@ describe('synack get: resume, redirects, timeouts, statuses', { skip: skip ?? fa
       assert.equal(await within(missing.exited, 60_000, 'synack get of a 404'), 1, missing.stderr());
       assert.match(missing.stderr(), /HTTP 404/);
       const log = readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
-      assert.deepEqual(log, [`${V4.stack} 302`, `${V4.stack} 200`, `${V4.stack} 302`, `${V4.stack} 404`]);
+      assert.deepEqual(log, [`${V4.stack} 302`, `${V4.stack} 200`, `${V4.stack} 200`, `${V4.stack} 302`, `${V4.stack} 404`]);
     });
   });
 

@@ -183,7 +183,7 @@ test('ICMP packet too big lowers the MSS of the connection it quotes', () => {
   mtuReported = true;
   // Inject on a's receive path as if from 198.18.0.254.
   const icmp = buildIcmpPacket(ip('198.18.0.254'), ip(A4), { kind: 'packet-too-big', mtu: 1000, quoted: quote });
-  (a.interfaces[0]!.link.onReceive as (p: Uint8Array) => void)(icmp);
+  (a.interfaces.find((i) => i !== a.loopback)!.link.onReceive as (p: Uint8Array) => void)(icmp);
   assert.equal(c.stats().sndMss, 1000 - 40 - 12);
   assert.equal(a.pathMtu(B4), 1000);
   pkts.length = 0;
