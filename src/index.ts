@@ -23,5 +23,5 @@ export type { RealtimeClockOptions } from './util/realtime-clock.js';
 export { cryptoRandom, seededRandom, randomFloat } from './util/random.js';
 export type { RandomSource } from './util/random.js';
 export type * from './trace/events.js';
-export { EthernetInterface, addEthernetInterface, NeighbourCache, formatFrame, parseMac, formatMac, EtherType } from './ethernet/index.js';
-export type { EthernetOptions, EthernetStats, EthernetAttachOptions, AddressSource, NeighbourEntry, NeighbourState, NeighbourTimings } from './ethernet/index.js';
+export { EthernetInterface, addEthernetInterface, NeighbourCache, DhcpServer, formatFrame, parseMac, formatMac, EtherType } from './ethernet/index.js';
+export type { EthernetOptions, EthernetStats, EthernetAttachOptions, AddressSource, NeighbourEntry, NeighbourState, NeighbourTimings, DhcpServerOptions, DhcpLease } from './ethernet/index.js';
