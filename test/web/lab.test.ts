@@ -262,6 +262,10 @@ test('the lab in headless Chromium', { timeout: 300_000 }, async (t) => {
         assert.ok(segs.some((s) => s.len > 0), 'nginx answered with data');
         assert.deepEqual(await pageStates(page, 'client'), [...inferred(conns[0]!, 'client')]);
         assert.match((await page.textContent('#ladder')) ?? '', /198\.18\.9\.1/);
+        // The inspector shows a captured segment's own bytes: curl's SYN, IPv4 from 198.18.9.1.
+        await page.click('#ladder g.seg[data-seg="0"]');
+        assert.match((await page.textContent('#inspector')) ?? '', /198\.18\.9\.1:\d+ → 198\.18\.9\.2:8080/);
+        assert.match((await page.textContent('#inspector pre.hex')) ?? '', /^0000 {2}45 /);
       } finally {
         rmSync(file.dir, { recursive: true, force: true });
       }
