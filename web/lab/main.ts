@@ -3,7 +3,7 @@
 // out, and live watching of a TUN stack (`--watch`) to the DOM. Everything is keyboard-operable.
 import { renderSvg } from '../../src/trace/svg.js';
 import { tcpPacketsFromPcap, groupConnections, inferConnection, type InferredConnection, type TcpPacketInfo } from '../../src/trace/infer.js';
-import { readPcap } from '../../src/link/pcap.js';
+import { readPcap } from '../../src/wire/pcap.js';
 import type { SegmentEvent, TraceEvent, TcpStateName } from '../../src/trace/events.js';
 import { scenarioNames, SCENARIOS } from '../../src/demo/scenarios.js';
 import { demoPcap } from '../../src/demo/pcap.js';
