@@ -221,7 +221,10 @@ static int queue_packet(tun_t *t, size_t n) {
 // Called between writes of a long batch: every packet the kernel answers with (ACKs, mostly) lands
 // in the device's transmit queue while we write, and nothing reads it until JS returns to the loop;
 // a burst of thousands of writes would overflow that queue (txqueuelen) and the kernel would drop
-// silently. Moving them into our own queue keeps the kernel's side empty.
+// silently. Moving them into our own queue keeps the kernel's side empty. Bounded by bytes only:
+// capping it at 16,384 packets, or at two packets per write (what our writes can have caused), let
+// 32,000-39,000 drops per 5,000 concurrent downloads back in; the kernel answers a long burst with
+// more than that. Under a SYN flood a delivery can therefore be a large batch (up to 16 MiB).
 static void drain_to_queue(tun_t *t) {
   if (t->closed || !t->polling) return;
   for (;;) {

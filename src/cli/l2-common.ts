@@ -75,18 +75,30 @@ export async function openQemuLink(target: string, mtu: number): Promise<QemuLin
   return listenQemuStream(target, { mtu });
 }
 
+/** The DHCP server for --dhcp on the stack's IPv4 --addr (its subnet, server address and router). */
+function dhcpServer(range: { first: string; last: string }, addresses: string[]): DhcpServer {
+  const own = addresses.find((a) => isIP(a.split('/')[0] ?? '') === 4);
+  if (own === undefined) throw new Error('needs an IPv4 --addr (the server address and subnet)');
+  const [ip, prefix] = own.split('/') as [string, string];
+  return new DhcpServer({ serverIp: ip, prefix: Number(prefix), first: range.first, last: range.last });
+}
+
+/** Checks --dhcp against --addr at argument time, so a bad range is a usage error. */
+export function checkDhcp(l2: L2Setup | null, addresses: string[], command: string): void {
+  if (l2?.dhcp === undefined) return;
+  try {
+    dhcpServer(l2.dhcp, addresses);
+  } catch (e) {
+    throw new UsageError(`--dhcp: ${(e as Error).message}`, command);
+  }
+}
+
 /**
  * Puts `stack` on an Ethernet interface over `frames`, with a DHCP server for --dhcp (its subnet,
  * server address and router are the stack's own IPv4 --addr). Throws on a bad --dhcp range.
  */
 export function attachEthernet(stack: Stack, frames: Link, l2: L2Setup, addresses: string[], name: string, wrap: (l: Link) => Link): Interface {
-  let dhcp: DhcpServer | undefined;
-  if (l2.dhcp !== undefined) {
-    const own = addresses.find((a) => isIP(a.split('/')[0] ?? '') === 4);
-    if (own === undefined) throw new Error('--dhcp needs an IPv4 --addr (the server address and subnet)');
-    const [ip, prefix] = own.split('/') as [string, string];
-    dhcp = new DhcpServer({ serverIp: ip, prefix: Number(prefix), first: l2.dhcp.first, last: l2.dhcp.last });
-  }
+  const dhcp = l2.dhcp === undefined ? undefined : dhcpServer(l2.dhcp, addresses);
   const r = l2.neighReachableMs;
   return addEthernetInterface(stack, frames, {
     addresses,

@@ -11,6 +11,7 @@ import { getCommand, GET_USAGE } from './get.js';
 import { pdrillCommand, PDRILL_USAGE } from './pdrill.js';
 import { benchCommand, BENCH_USAGE } from './bench.js';
 import { labCommand, LAB_USAGE } from './lab.js';
+import { relayCommand, RELAY_USAGE } from './relay.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -25,6 +26,7 @@ Commands:
   serve DIR          HTTP file server on a TUN device (Node's http over synack)
   get URL            HTTP GET through synack on a TUN device
   nc HOST PORT       netcat over synack on a TUN device (-l to listen)
+  relay              WebSocket relay: synack stacks in browsers reach the network through a TUN device
   pdrill FILE.pkt... run packetdrill scripts against synack on a virtual clock
   bench              measure throughput, connection churn, memory and scaling beside the kernel
   version            print the version
@@ -33,7 +35,7 @@ Commands:
 Run 'synack help <command>' for a command's options.
 `;
 
-const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE, bench: BENCH_USAGE, lab: LAB_USAGE };
+const HELP: Record<string, string> = { trace: TRACE_USAGE, demo: DEMO_USAGE, pdrill: PDRILL_USAGE, serve: SERVE_USAGE, get: GET_USAGE, nc: NC_USAGE, bench: BENCH_USAGE, lab: LAB_USAGE, relay: RELAY_USAGE };
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 export function version(): string {
@@ -54,6 +56,7 @@ const COMMANDS: Record<string, Command> = {
   pdrill: (argv, io) => pdrillCommand([...argv], io),
   bench: benchCommand,
   lab: labCommand,
+  relay: relayCommand,
   version: async (argv, io) => {
     if (argv.length > 0) throw new UsageError(`version takes no arguments`, 'version');
     io.out(`synack ${version()}\n`);

@@ -7,9 +7,9 @@ import { isIP } from 'node:net';
 import { openTun, configureKernelSide, tunUnavailableReason, TunError, type TunLink } from '../link/tun.js';
 import type { Link } from '../link/link.js';
 import { Stack } from '../stack/stack.js';
-import { SYN_COOKIE_MODES, type SynCookieMode } from '../stack/syn-cookies.js';
+import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
 import type { Interface } from '../stack/route.js';
-import { HIDDEN_L2_FLAGS, L2_FLAGS, attachEthernet, l2SetupFromArgs, openQemuLink, type L2Setup } from './l2-common.js';
+import { HIDDEN_L2_FLAGS, L2_FLAGS, attachEthernet, checkDhcp, l2SetupFromArgs, openQemuLink, type L2Setup } from './l2-common.js';
 import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
@@ -114,6 +114,7 @@ export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
     }
     if (fam === 6 && mtu < 1280) throw new UsageError('IPv6 needs an MTU of at least 1280', command);
   }
+  checkDhcp(l2, addresses, command);
   const peers = splitList(flagString(args, 'peer') ?? '');
   for (const p of peers) {
     const fam = isIP(p);

@@ -7,3 +7,4 @@ export * from './neighbours.js';
 export * from './interface.js';
 export * from './attach.js';
 export * from './format.js';
+export * from './dhcp.js';

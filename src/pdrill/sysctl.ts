@@ -115,7 +115,12 @@ const ENTRIES: Readonly<Record<string, Entry>> = {
     s.synCookies = m;
     return applied;
   },
-  'net.ipv4.tcp_slow_start_after_idle': only('0', 'cwnd is not reset after idle (RFC 5681 4.1 restart window)'),
+  'net.ipv4.tcp_slow_start_after_idle': (v, s) => {
+    const n = intOf(v);
+    if (n === null || n < 0) return unsupported(`value ${JSON.stringify(v)} is not a number`);
+    s.tcp.slowStartAfterIdle = n !== 0;
+    return applied;
+  },
   'net.ipv4.tcp_frto': feature('F-RTO (RFC 5682) is not implemented; it matters only after a spurious RTO'),
   'net.ipv4.tcp_fack': feature('FACK was removed from Linux (4.15); no effect there either'),
   'net.ipv4.tcp_ecn': (v) => (intOf(v) === 0 || intOf(v) === 2 ? ignored('ECN is not implemented; a script that negotiates it fails by itself') : unsupported('ECN is not implemented')),

@@ -55,6 +55,18 @@ export interface TcpConfig {
   /** Duplicate ACKs that trigger fast retransmit (RFC 5681 section 3.2). */
   dupThresh: number;
   /**
+   * RFC 5681 4.1 restart window: after more than one RTO without sending, new data starts from
+   * min(cwnd, IW) again (Linux's tcp_slow_start_after_idle, on there by default). Off keeps the
+   * window across idle periods.
+   */
+  slowStartAfterIdle: boolean;
+  /**
+   * Slow-start growth per ACK, in segments: RFC 3465's L (2, as RFC 5681 section 3.1 allows);
+   * 0 lets cwnd grow by every acknowledged segment, as Linux's tcp_slow_start does (a stretch ACK
+   * of ten segments grows it by ten).
+   */
+  slowStartAckLimit: number;
+  /**
    * RACK-TLP loss detection (RFC 8985), used when SACK is negotiated: losses are inferred from
    * transmit times (a later-sent segment was delivered and a reordering window passed) instead
    * of counting duplicate ACKs, and a Tail Loss Probe at about 2*SRTT replaces most RTOs at the
@@ -88,6 +100,8 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   challengeAckLimit: 1000,
   finWait2Timeout: 60_000,
   dupThresh: 3,
+  slowStartAfterIdle: false,
+  slowStartAckLimit: 2,
   rack: true,
   maxOutOfOrderRanges: 32,
 });
@@ -97,6 +111,8 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   initialRto: 1000,
   minRto: 200,
   rtoRule: 'linux',
+  slowStartAfterIdle: true,
+  slowStartAckLimit: 0,
   windowScaleShift: 7,
   congestion: 'cubic',
   delayedAck: 40,
@@ -130,6 +146,8 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('windowScaleShift', c.windowScaleShift, -1, 14);
   check('delayedAck', c.delayedAck, 0, 500);
   check('dupThresh', c.dupThresh, 1, 1000);
+  check('slowStartAckLimit', c.slowStartAckLimit, 0, 1000);
+  if (typeof c.slowStartAfterIdle !== 'boolean') throw rangeError(`slowStartAfterIdle must be true or false, got ${String(c.slowStartAfterIdle)}`);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {

@@ -199,8 +199,8 @@ export function gutterTime(t: number): string {
 /** Quiet stretches at least this long (ms) are drawn as a break in the terminal ladder. */
 export const BREAK_GAP = 1000;
 
-/** A break in the terminal ladder: a long quiet time (TIME-WAIT, a backed-off timer), or segments left out. */
-interface BreakRow {
+/** A break in the ladder: a long quiet time (TIME-WAIT, a backed-off timer), or segments left out (terminal). */
+export interface BreakRow {
   kind: 'break';
   t: number;
   text: string;
@@ -228,8 +228,7 @@ function seconds(ms: number): string {
 
 /**
  * The rows the terminal draws: the model's rows with at most `maxSegments` segments (a break row
- * sums up the rest), and a break row before each row that follows a quiet stretch of BREAK_GAP or
- * more, saying who was waiting in TIME-WAIT (2*MSL, RFC 9293 3.6.1) when that is why.
+ * sums up the rest), and the quiet-stretch breaks of withBreaks.
  */
 function terminalRows(model: LadderModel, maxSegments: number | undefined): (LadderRow | BreakRow)[] {
   let rows: (LadderRow | BreakRow)[] = model.rows;
@@ -267,6 +266,15 @@ function terminalRows(model: LadderModel, maxSegments: number | undefined): (Lad
     flush();
     rows = out;
   }
+  return withBreaks(model, rows);
+}
+
+/**
+ * `rows` with a break row before each row that follows a quiet stretch of BREAK_GAP or more,
+ * saying who was waiting in TIME-WAIT (2*MSL, RFC 9293 3.6.1) when that is why. The terminal and
+ * SVG ladders both draw them, so a 60 s wait does not look like the 10 ms rows around it.
+ */
+export function withBreaks(model: LadderModel, rows: readonly (LadderRow | BreakRow)[] = model.rows): (LadderRow | BreakRow)[] {
   const out: (LadderRow | BreakRow)[] = [];
   const state: Record<'left' | 'right', TcpStateName | undefined> = { left: model.initialLeft, right: model.initialRight };
   let prevT: number | undefined;

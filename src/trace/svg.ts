@@ -2,7 +2,7 @@
 // RFC 9293 (section 3.3.2) state names, dashed short arrows with a cross for lost segments.
 
 import type { TcpStateName, TraceEvent } from './events.js';
-import { buildLadderModel, gutterTime, type LadderOptions, type SegmentRow } from './ladder.js';
+import { buildLadderModel, gutterTime, withBreaks, type LadderOptions, type SegmentRow } from './ladder.js';
 
 const CHAR_W = 7.2; // approximate advance of the 12px monospace font
 const FONT = 12;
@@ -11,6 +11,7 @@ const STATE_H = 20;
 const STATE_ROW = 28;
 const SLANT = 22;
 const SEG_ROW = 40;
+const BREAK_ROW = 34;
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -61,6 +62,7 @@ const STYLE = [
   '.data line{stroke:#111}.data polygon{fill:#111}',
   '.ack line{stroke:#555}.ack polygon{fill:#555}.ack text{fill:#444}',
   '.rexmit line{stroke:#7b3fa0}.rexmit polygon{fill:#7b3fa0}.rexmit text{fill:#7b3fa0}',
+  '.gap line{stroke:#999;stroke-width:1.5;stroke-dasharray:2 4}.gap text{fill:#555;font-style:italic}',
   '.lost line{stroke:#c0392b;stroke-dasharray:6 4}.lost text{fill:#c0392b}.lost .x{stroke-dasharray:none;stroke-width:2}',
 ].join('');
 
@@ -121,7 +123,19 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
   }
 
   let segIndex = 0;
-  for (const r of model.rows) {
+  for (const r of withBreaks(model)) {
+    if (r.kind === 'break') {
+      // The lifelines go dashed across the gap, with how long it was and why.
+      const y0 = y + 4;
+      const h = BREAK_ROW - 8;
+      body.push(
+        `<g class="gap"><rect x="${n(xL - 6)}" y="${n(y0)}" width="${n(xR - xL + 12)}" height="${h}" fill="#ffffff"/>` +
+          `<line x1="${n(xL)}" y1="${n(y0)}" x2="${n(xL)}" y2="${n(y0 + h)}"/><line x1="${n(xR)}" y1="${n(y0)}" x2="${n(xR)}" y2="${n(y0 + h)}"/>` +
+          `<text x="${n((xL + xR) / 2)}" y="${n(y0 + h / 2 + 4)}" text-anchor="middle">${esc(r.text)}</text></g>`,
+      );
+      y += BREAK_ROW;
+      continue;
+    }
     if (r.kind === 'state') {
       const cy = y + STATE_ROW / 2;
       timeText(cy, r.t);

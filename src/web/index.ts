@@ -138,3 +138,7 @@ export class WebListener implements AsyncIterable<TcpStream> {
 export function listen(stack: Stack, opts: WebListenOptions = {}): WebListener {
   return new WebListener(stack, opts);
 }
+export { connectRelay, attachRelay } from './relay.js';
+export type { RelayLink, RelayHello, WebSocketLike } from './relay.js';
+export { V86Link, attachV86 } from './v86.js';
+export type { V86Bus } from './v86.js';

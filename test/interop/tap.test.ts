@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { NetnsHarness, type Netns } from '../helpers/netns.js';
 import { BIG, MiB, V4, V6, interopSkip, randomFile, scratch, sha256File, spawnIn, synack, within } from './helpers.js';
 
-const skip = interopSkip('curl', 'tshark', 'ping');
+const skip = interopSkip('curl', 'tshark', 'dumpcap', 'ping');
 const MAC = '02:00:5e:00:53:02';
 const DEV = 'syntap0';
 

@@ -2,7 +2,8 @@
 // `synack demo --svg`), the state diagram, the TCB panel, the inspector, the stories, pcap in and
 // out, and live watching of a TUN stack (`--watch`) to the DOM. Everything is keyboard-operable.
 import { renderSvg } from '../../src/trace/svg.js';
-import { tcpPacketsFromPcap, inferConnections, type InferredConnection } from '../../src/trace/infer.js';
+import { tcpPacketsFromPcap, groupConnections, inferConnection, type InferredConnection, type TcpPacketInfo } from '../../src/trace/infer.js';
+import { readPcap } from '../../src/wire/pcap.js';
 import type { SegmentEvent, TraceEvent, TcpStateName } from '../../src/trace/events.js';
 import { scenarioNames, SCENARIOS } from '../../src/demo/scenarios.js';
 import { demoPcap } from '../../src/demo/pcap.js';
@@ -54,6 +55,13 @@ function newRun(): void {
 }
 
 function applyLang(): void {
+  applyTexts();
+  lastDrawn = -1;
+  render();
+}
+
+/** The interface's fixed texts in the current language. */
+function applyTexts(): void {
   document.documentElement.lang = lang;
   for (const el of Array.from(document.querySelectorAll<HTMLElement>('[data-t]'))) el.textContent = tr(lang, el.dataset['t'] as TextKey);
   const sel = $('scenario') as HTMLSelectElement;
@@ -61,8 +69,6 @@ function applyLang(): void {
     if (o.value === 'free') o.textContent = tr(lang, 'freePlay');
     else o.textContent = `${o.value}: ${STORIES[o.value]?.title[lang] ?? ''}`;
   }
-  lastDrawn = -1;
-  render();
 }
 
 function fillScenarios(): void {
@@ -272,8 +278,15 @@ function openPcap(name: string, bytes: Uint8Array): void {
     return;
   }
   setPlaying(false);
-  const conns = inferConnections(parsed.value.packets);
-  const raw = conns.map(() => [] as Uint8Array[]);
+  // The raw packets beside the parsed ones (same order, TCP only), so the inspector can show bytes.
+  const file = readPcap(bytes);
+  const tcpRaw = file.ok ? file.value.packets.map((r) => r.data).filter((d) => tcpOfPacket(d) !== null) : [];
+  const packets = parsed.value.packets;
+  const aligned = tcpRaw.length === packets.length && packets.every((p, i) => tcpOfPacket(tcpRaw[i]!)?.seg.seq === p.seq);
+  const index = new Map<TcpPacketInfo, number>(packets.map((p, i) => [p, i]));
+  const groups = groupConnections(packets);
+  const conns = groups.map((g, i) => inferConnection(g, i + 1));
+  const raw = groups.map((g) => (aligned ? g.map((p) => tcpRaw[index.get(p) ?? -1]!) : []));
   mode = { kind: 'pcap', name, conns, pick: 0, raw };
   const sel = $('pcap-conn') as HTMLSelectElement;
   sel.innerHTML = conns.map((c, i) => `<option value="${i}">${c.id}: ${esc(c.client)} → ${esc(c.server)}</option>`).join('');
@@ -426,7 +439,11 @@ function wire(): void {
 
 fillScenarios();
 wire();
-if (params.has('watch')) startWatch();
-else newRun();
-applyLang();
+applyTexts();
+if (params.has('watch')) {
+  startWatch();
+  render();
+} else newRun();
+// Milliseconds from navigation start to the first run drawn (the load time docs/lab.md reports).
+document.body.dataset['readyMs'] = String(Math.round(performance.now()));
 document.body.dataset['ready'] = 'true';

@@ -3,8 +3,8 @@
 // what the stacks actually did. English and Korean; RFC 9293 sections where a rule comes from.
 import type { TraceEvent } from '../../src/trace/events.js';
 
-/** When a beat shows: a side reaching a state, a side sending a segment with these flags, a lost segment, or the end. */
-export type Trigger = { state: string } | { seg: string } | { lost: true } | { retransmit: true } | { note: string } | { end: true };
+/** When a beat shows: a side reaching a state, a side sending a segment with these flags, a lost or repeated segment, a zero window, a note, or the end. */
+export type Trigger = { state: string } | { seg: string } | { lost: true } | { retransmit: true } | { zeroWindow: true } | { note: string } | { end: true };
 
 export interface Text {
   en: string;
@@ -285,7 +285,7 @@ export const STORIES: Record<string, Story> = {
         text: { en: 'The server\'s application stops reading; its receive buffer fills.', ko: '서버 애플리케이션이 읽기를 멈추고, 수신 버퍼가 찬다.' },
       },
       {
-        at: { retransmit: true },
+        at: { zeroWindow: true },
         text: {
           en: 'The server advertises win=0. The client must not send, so it probes the window with backoff (RFC 9293 3.8.6.1).',
           ko: '서버가 win=0을 알린다. 클라이언트는 보낼 수 없으므로 간격을 늘려 가며 윈도를 탐침한다(RFC 9293 3.8.6.1).',
@@ -346,6 +346,7 @@ export function beatReached(b: Beat, events: readonly TraceEvent[], ended: boole
     if ('seg' in a) return `${e.from}:${e.flags}` === a.seg && e.conn === undefined;
     if ('lost' in a) return e.lost;
     if ('retransmit' in a) return e.retransmit === true;
+    if ('zeroWindow' in a) return e.win === 0 && !e.flags.includes('RST');
     return e.note !== undefined && e.note.includes(a.note);
   });
 }

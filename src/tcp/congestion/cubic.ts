@@ -16,6 +16,8 @@ export const CUBIC_ALPHA = (3 * (1 - CUBIC_BETA)) / (1 + CUBIC_BETA);
 export interface CubicOptions {
   /** Fast convergence (RFC 9438 section 4.7), on by default. */
   fastConvergence?: boolean;
+  /** Slow-start growth per ACK in segments (RFC 3465's L, default 2); 0: every acknowledged byte, as Linux. */
+  abcLimit?: number;
 }
 
 export class Cubic implements CongestionControl {
@@ -27,6 +29,7 @@ export class Cubic implements CongestionControl {
   #ssthresh = Number.POSITIVE_INFINITY;
   /** W_max in segments: the window just before the last reduction (undefined before any). */
   #wMax: number | undefined;
+  readonly #abcLimit: number;
   /** Start of the current congestion-avoidance epoch (ms), or undefined outside one. */
   #epochStart: number | undefined;
   /** cwnd_epoch in segments. */
@@ -40,6 +43,7 @@ export class Cubic implements CongestionControl {
     this.#mss = mss;
     this.#cwnd = initialWindow(mss);
     this.#fastConvergence = opts.fastConvergence ?? true;
+    this.#abcLimit = opts.abcLimit ?? ABC_LIMIT;
   }
 
   get cwnd(): number {
@@ -81,7 +85,7 @@ export class Cubic implements CongestionControl {
     const mss = this.#mss;
     if (this.#cwnd < this.#ssthresh) {
       // Slow start as in RFC 5681 / RFC 3465 (RFC 9438 section 4.10 allows HyStart++; not used).
-      const inc = Math.min(acked, ABC_LIMIT * mss, this.#ssthresh - this.#cwnd);
+      const inc = Math.min(acked, this.#abcLimit > 0 ? this.#abcLimit * mss : acked, this.#ssthresh - this.#cwnd);
       this.#cwnd += inc;
       acked = this.#cwnd >= this.#ssthresh ? acked - inc : 0;
       if (acked <= 0) return;
@@ -163,6 +167,6 @@ export class Cubic implements CongestionControl {
 }
 
 /** A CUBIC controller for a sender with maximum segment size `mss`. */
-export function createCubic(mss: number): CongestionControl {
-  return new Cubic(mss);
+export function createCubic(mss: number, opts: CubicOptions = {}): CongestionControl {
+  return new Cubic(mss, opts);
 }

@@ -8,13 +8,16 @@ export type { CongestionControl, CongestionName, CongestionFactory } from './cc.
 export { createNewReno, NewReno, initialWindow } from './newreno.js';
 export { createCubic, Cubic } from './cubic.js';
 
-/** The controller called `name` for a sender with maximum segment size `mss`. */
-export function createCongestion(name: CongestionName, mss: number): CongestionControl {
+/**
+ * The controller called `name` for a sender with maximum segment size `mss`; `abcLimit` caps
+ * slow-start growth per ACK in segments (RFC 3465's L, default 2; 0 for none, as Linux).
+ */
+export function createCongestion(name: CongestionName, mss: number, abcLimit?: number): CongestionControl {
   switch (name) {
     case 'newreno':
-      return createNewReno(mss);
+      return createNewReno(mss, abcLimit);
     case 'cubic':
-      return createCubic(mss);
+      return createCubic(mss, abcLimit === undefined ? {} : { abcLimit });
     default: {
       const never: never = name;
       throw new TypeError(`unknown congestion control ${String(never)}`);

@@ -25,9 +25,13 @@ export class NewReno implements CongestionControl {
   /** Bytes acknowledged in congestion avoidance since cwnd last grew (RFC 5681 section 3.1). */
   #bytesAcked = 0;
 
-  constructor(mss: number) {
+  /** Slow-start growth per ACK in segments (RFC 3465's L); 0: every acknowledged byte, as Linux. */
+  readonly #abcLimit: number;
+
+  constructor(mss: number, abcLimit = ABC_LIMIT) {
     this.#mss = mss;
     this.#cwnd = initialWindow(mss);
+    this.#abcLimit = abcLimit;
   }
 
   get cwnd(): number {
@@ -51,7 +55,7 @@ export class NewReno implements CongestionControl {
       // Slow start, RFC 5681 eq. (2) with RFC 3465's L = 2; stop at ssthresh and let the
       // remainder of this ACK count toward congestion avoidance.
       const room = this.#ssthresh - this.#cwnd;
-      const inc = Math.min(acked, ABC_LIMIT * this.#mss, room);
+      const inc = Math.min(acked, this.#abcLimit > 0 ? this.#abcLimit * this.#mss : acked, room);
       this.#cwnd += inc;
       acked = this.#cwnd >= this.#ssthresh ? acked - inc : 0;
       if (acked <= 0) return;
@@ -100,6 +104,6 @@ export class NewReno implements CongestionControl {
 }
 
 /** A NewReno controller for a sender with maximum segment size `mss`. */
-export function createNewReno(mss: number): CongestionControl {
-  return new NewReno(mss);
+export function createNewReno(mss: number, abcLimit?: number): CongestionControl {
+  return new NewReno(mss, abcLimit);
 }

@@ -1,0 +1,45 @@
+// A v86 guest whose network is synack, in the browser: synack serves a page over HTTP at
+// 198.18.0.1 and hands the guest an address by DHCP. Build and open (see index.html):
+//   npx esbuild examples/v86/main.ts --bundle --format=esm --outfile=examples/v86/synack-v86.js
+// then serve examples/v86/ with libv86.js, v86.wasm, seabios.bin, vgabios.bin and a guest image
+// (e.g. a Buildroot or Alpine ISO from copy.sh/v86) next to index.html.
+import { Stack, RealtimeClock, DhcpServer } from '../../src/index.js';
+import { attachV86, listen, type V86Bus } from '../../src/web/index.js';
+
+
+declare const V86: new (opts: Record<string, unknown>) => { add_listener(name: string, fn: (...a: unknown[]) => void): void };
+
+const clock = new RealtimeClock();
+const stack = new Stack({ name: 'synack', clock });
+const log = (s: string): void => {
+  const el = document.getElementById('log');
+  if (el) el.textContent += s + '\n';
+};
+stack.on('trace', (e) => {
+  if (e.type === 'neighbour' && e.dir !== 'cache') log(`${e.dir} ${e.summary}`);
+});
+
+new V86({
+  wasm_path: 'v86.wasm',
+  bios: { url: 'seabios.bin' },
+  vga_bios: { url: 'vgabios.bin' },
+  cdrom: { url: 'guest.iso' },
+  screen_container: document.getElementById('screen'),
+  autostart: true,
+  // v86 calls this with its bus; synack becomes a host on the guest's Ethernet segment.
+  network_adapter: (bus: V86Bus) => {
+    attachV86(stack, bus, {
+      addresses: ['198.18.0.1/24'],
+      dhcp: new DhcpServer({ serverIp: '198.18.0.1', prefix: 24, first: '198.18.0.100', last: '198.18.0.150' }),
+    });
+    log('synack attached: 198.18.0.1, DHCP 198.18.0.100-150');
+  },
+});
+
+// In the guest: udhcpc -i eth0 && wget -O - http://198.18.0.1/
+const enc = new TextEncoder();
+for await (const conn of listen(stack, { port: 80 })) {
+  const w = conn.writable.getWriter();
+  const body = `hello from synack in your browser at ${new Date().toISOString()}\n`;
+  void w.write(enc.encode(`HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`)).then(() => w.close());
+}

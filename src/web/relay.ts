@@ -1,0 +1,108 @@
+// The browser side of `synack relay`: a Link whose IP packets (relay on a TUN device) or Ethernet
+// frames (relay on a TAP device) travel as binary WebSocket messages. The relay's first (text)
+// message gives the address (and MAC) this client may use; attachRelay puts it on a Stack, through
+// an Ethernet interface in the second case, with a default route through the relay.
+import type { Link } from '../link/link.js';
+import type { Stack } from '../stack/stack.js';
+import type { Interface } from '../stack/route.js';
+import { addEthernetInterface } from '../ethernet/attach.js';
+
+/** What the relay announces when a client connects. */
+export interface RelayHello {
+  /** 'ip': binary messages are IPv4 packets; 'ethernet': Ethernet frames from `mac`. */
+  mode: 'ip' | 'ethernet';
+  mac?: string;
+  address: string;
+  prefix: number;
+  gateway: string;
+  mtu: number;
+}
+
+export interface RelayLink extends Link, Omit<RelayHello, 'mtu'> {
+  /** Resolves when the WebSocket closes (with its close code). */
+  readonly closed: Promise<number>;
+}
+
+/** The part of the WHATWG WebSocket this link uses (so tests can pass Node's `ws`). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => unknown) | null;
+  onmessage: ((ev: { data: unknown }) => unknown) | null;
+  onclose: ((ev: { code: number }) => unknown) | null;
+  onerror: ((ev: unknown) => unknown) | null;
+}
+
+const OPEN = 1;
+
+/** Connects to a relay (ws:// or wss:// URL) and resolves once it has announced our address. */
+export function connectRelay(url: string, opts: { WebSocket?: new (url: string) => WebSocketLike; timeoutMs?: number } = {}): Promise<RelayLink> {
+  const Ctor = opts.WebSocket ?? (globalThis as unknown as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  if (Ctor === undefined) return Promise.reject(new Error('connectRelay: no WebSocket in this environment (pass opts.WebSocket)'));
+  const ws = new Ctor(url);
+  ws.binaryType = 'arraybuffer';
+  return new Promise<RelayLink>((resolve, reject) => {
+    let link: RelayLink | null = null;
+    let closedWith: (code: number) => void = () => {};
+    const closed = new Promise<number>((r) => (closedWith = r));
+    const timer = setTimeout(() => {
+      ws.close();
+      reject(new Error(`relay ${url}: no greeting within ${opts.timeoutMs ?? 10_000} ms`));
+    }, opts.timeoutMs ?? 10_000);
+    ws.onerror = () => {
+      if (link === null) {
+        clearTimeout(timer);
+        reject(new Error(`relay ${url}: connection failed`));
+      }
+    };
+    ws.onclose = (ev) => {
+      clearTimeout(timer);
+      if (link === null) reject(new Error(`relay ${url}: closed (${ev.code}) before greeting`));
+      closedWith(ev.code);
+    };
+    ws.onmessage = (ev) => {
+      if (link === null) {
+        if (typeof ev.data !== 'string') return;
+        let hello: RelayHello;
+        try {
+          hello = JSON.parse(ev.data) as RelayHello;
+        } catch {
+          ws.close(1002, 'bad greeting');
+          return;
+        }
+        clearTimeout(timer);
+        link = {
+          ...hello,
+          closed,
+          onReceive: null,
+          send(packet: Uint8Array): void {
+            if (ws.readyState === OPEN && packet.length <= hello.mtu + (hello.mode === 'ethernet' ? 14 : 0)) ws.send(packet);
+          },
+          close(): void {
+            ws.close(1000);
+          },
+        };
+        resolve(link);
+        return;
+      }
+      if (ev.data instanceof ArrayBuffer) link.onReceive?.(new Uint8Array(ev.data));
+    };
+  });
+}
+
+/**
+ * Connects to the relay and attaches the link to `stack` with the announced address (and, on a TAP
+ * relay, an Ethernet interface with the announced MAC) and a default route.
+ */
+export async function attachRelay(stack: Stack, url: string, opts: Parameters<typeof connectRelay>[1] = {}): Promise<{ link: RelayLink; iface: Interface }> {
+  const link = await connectRelay(url, opts);
+  const addresses = [`${link.address}/${link.prefix}`];
+  const iface =
+    link.mode === 'ethernet'
+      ? addEthernetInterface(stack, link, { addresses, name: 'relay', ...(link.mac !== undefined ? { mac: link.mac } : {}), gateway4: link.gateway }).iface
+      : stack.addInterface(link, { addresses, name: 'relay' });
+  stack.addRoute('0.0.0.0/0', { iface });
+  return { link, iface };
+}
