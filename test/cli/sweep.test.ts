@@ -107,6 +107,11 @@ test('bad input over every command: the documented exit status, one line startin
       { argv: ['get', 'http://198.18.0.1/', ...tun, '--mtu', '100'], code: usage, msg: /--mtu must be at least 576/ },
       { argv: ['get', 'http://198.18.0.1/', '-o', '/nonexistent/dir/out', ...tun], code: failure, msg: /nonexistent\/dir\/out|TUN addon/ },
       { argv: ['get', 'http://198.18.0.1/', ...tun], code: failure, msg: noAddon },
+      // relay
+      { argv: ['relay'], code: usage, msg: /--tun NAME or --tap NAME is required/ },
+      { argv: ['relay', '--tun', 'rly0', '--peer', '198.18.0.1/24'], code: usage, msg: /--pool wants FIRST-LAST/ },
+      { argv: ['relay', 'extra', '--tun', 'rly0'], code: usage, msg: /unexpected argument 'extra'/ },
+      { argv: ['relay', '--tun', 'rly0', '--peer', '198.18.0.1/24', '--pool', '198.18.0.10-198.18.0.50'], code: failure, msg: noAddon },
       // nc
       { argv: ['nc'], code: usage, msg: /nc wants HOST PORT/ },
       { argv: ['nc', '198.18.0.1', ...tun], code: usage, msg: /nc wants HOST PORT/ },
@@ -125,7 +130,7 @@ test('bad input over every command: the documented exit status, one line startin
           const lines = r.err.split('\n').filter((l) => l !== '');
           if (r.code !== c.code) problems.push(`${what}: exit ${r.code}, want ${c.code}: ${r.err.trim()}`);
           if (lines.length !== 1 || !r.err.endsWith('\n')) problems.push(`${what}: ${lines.length} lines on stderr, want 1: ${r.err}`);
-          if (!/^synack(?: (?:get|serve|nc|pdrill))?: \S/.test(r.err)) problems.push(`${what}: stderr does not start with 'synack:': ${r.err}`);
+          if (!/^synack(?: (?:get|serve|nc|relay|pdrill))?: \S/.test(r.err)) problems.push(`${what}: stderr does not start with 'synack:': ${r.err}`);
           if (!c.msg.test(lines[0] ?? '')) problems.push(`${what}: message ${JSON.stringify(lines[0])} does not match ${String(c.msg)}`);
           if (/\n\s+at |internal error|node:internal|Error: /.test(r.err + r.out)) problems.push(`${what}: a stack trace or internal error: ${r.err}`);
         }),
