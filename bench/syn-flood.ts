@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Stack } from '../src/stack/stack.js';
-import type { SynCookieMode } from '../src/stack/syn-cookies.js';
+import type { SynCookieMode } from '../src/tcp/listener.js';
 import type { TcpListener } from '../src/stack/tcp-host.js';
 import type { TcpConnection } from '../src/tcp/connection.js';
 import { VirtualClock } from '../src/util/virtual-clock.js';

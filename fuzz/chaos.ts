@@ -324,7 +324,7 @@ export function runChaos(seed: number, opts: ChaosOptions = {}): ChaosResult {
     for (const p of pairs) {
       for (const ep of [p.c, p.s]) {
         const c = ep.conn;
-        if (c !== null && !ep.closed && c.pollAt() <= clock.now() && c.keepaliveAt <= clock.now()) knownBug = KEEPALIVE_FP_LIVELOCK;
+        if (c !== null && !ep.closed && c.pollAt() <= clock.now() && c.info().timers.keepalive <= clock.now()) knownBug = KEEPALIVE_FP_LIVELOCK;
       }
     }
   }
@@ -343,8 +343,8 @@ export function runChaos(seed: number, opts: ChaosOptions = {}): ChaosResult {
 
 /** The TCB fields that explain a stuck connection. */
 function tcb(c: TcpConnection): string {
-  return `pollAt ${c.pollAt()} rto ${c.rtoAt} persist ${c.persistAt} delack ${c.delackAt} keepalive ${c.keepaliveAt} timeWait ${c.timeWaitAt} finWait2 ${c.finWait2At} userTimeout ${c.userTimeoutAt} una ${c.sndUna} nxt ${c.sndNxt} rtx ${c.rtxNxt} ` +
-    `wnd ${c.sndWnd} rcvNxt ${c.rcvNxt} rcvAdv ${c.rcvAdv} sendQ ${c.sendQueued} recvQ ${c.recvBuf.length} ooo ${c.hasOutOfOrder} finSeq ${c.finSeq} retransmits ${c.retransmits}`;
+  return `pollAt ${c.pollAt()} rto ${c.info().timers.rto} persist ${c.info().timers.persist} delack ${c.info().timers.delayedAck} keepalive ${c.info().timers.keepalive} timeWait ${c.info().timers.timeWait} finWait2 ${c.info().timers.finWait2} userTimeout ${c.info().timers.userTimeout} una ${c.info().sndUna} nxt ${c.info().sndNxt} rtx ${c.info().rtxNxt} ` +
+    `wnd ${c.info().sndWnd} rcvNxt ${c.info().rcvNxt} rcvAdv ${c.info().rcvAdv} sendQ ${c.sendQueued} recvQ ${c.info().recvQueued} ooo ${c.info().hasOutOfOrder} finSeq ${c.info().finSeq} retransmits ${c.info().retransmits}`;
 }
 
 export function replayCommand(seed: number): string {

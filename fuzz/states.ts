@@ -6,6 +6,7 @@
 //   node --import tsx fuzz/states.ts --seed 1 --replay 1234         (one case, verbose)
 
 import { TcpConnection } from '../src/tcp/connection.js';
+import type { TcbInfo } from '../src/tcp/info.js';
 import { ALL_STATES, type TcpStateName } from '../src/tcp/state.js';
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../src/wire/tcp.js';
 import { add, lt, le, ge } from '../src/wire/seq.js';
@@ -114,10 +115,14 @@ function randomOptions(r: RandomSource, edges: readonly number[]): TcpOptions {
   return o;
 }
 
+/** The sequence edges of a connection that makeSegment aims at (a TcpConnection's info() has them). */
+export type SegmentEdges = Pick<TcbInfo, 'rcvNxt' | 'rcvAdv' | 'irs' | 'recvCapacity' | 'sndUna' | 'sndNxt' | 'iss'>;
+
 /** A segment built from scratch or by mutating a plausible one (seq = RCV.NXT, ack = SND.NXT). */
-export function makeSegment(r: RandomSource, c: TcpConnection): TcpRepr {
-  const seqEdges = [c.rcvNxt, c.rcvAdv, c.irs, add(c.rcvNxt, c.recvBuf.capacity)];
-  const ackEdges = [c.sndUna, c.sndNxt, c.sndMax, c.iss];
+export function makeSegment(r: RandomSource, c: SegmentEdges): TcpRepr {
+  const seqEdges = [c.rcvNxt, c.rcvAdv, c.irs, add(c.rcvNxt, c.recvCapacity)];
+  // SND.NXT twice: the draw keeps its old odds (this list once named SND.MAX beside it).
+  const ackEdges = [c.sndUna, c.sndNxt, c.sndNxt, c.iss];
   const plausible = pick(r, 3) !== 0;
   let flags = plausible ? TcpFlag.ACK : pick(r, 2) ? SPECIAL_FLAGS[pick(r, SPECIAL_FLAGS.length)]! : pick(r, 256);
   let seq = plausible ? c.rcvNxt : nearEdge(r, seqEdges);
@@ -162,11 +167,12 @@ function userCall(fn: () => unknown): void {
 /** TCB invariants after every event; returns a message when one is broken. */
 export function checkInvariants(c: TcpConnection): string | null {
   if (!VALID.has(c.state)) return `invalid state ${String(c.state)}`;
-  if (!le(c.sndUna, c.sndNxt)) return `SND.UNA ${c.sndUna} > SND.NXT ${c.sndNxt}`;
-  if (c.rtxNxt !== -1 && !(le(c.sndUna, c.rtxNxt) && lt(c.rtxNxt, c.sndNxt))) return `go-back pointer ${c.rtxNxt} outside [SND.UNA ${c.sndUna}, SND.NXT ${c.sndNxt})`;
-  if (!ge(c.rcvAdv, c.rcvNxt)) return `RCV.ADV ${c.rcvAdv} < RCV.NXT ${c.rcvNxt}`;
-  if (c.sendBuf.length > c.sendBuf.capacity) return `sendBuf ${c.sendBuf.length} > capacity ${c.sendBuf.capacity}`;
-  if (c.recvBuf.length > c.recvBuf.capacity) return `recvBuf ${c.recvBuf.length} > capacity ${c.recvBuf.capacity}`;
+  if (!le(c.info().sndUna, c.info().sndNxt)) return `SND.UNA ${c.info().sndUna} > SND.NXT ${c.info().sndNxt}`;
+  if (c.info().rtxNxt !== -1 && !(le(c.info().sndUna, c.info().rtxNxt) && lt(c.info().rtxNxt, c.info().sndNxt))) return `go-back pointer ${c.info().rtxNxt} outside [SND.UNA ${c.info().sndUna}, SND.NXT ${c.info().sndNxt})`;
+  if (!ge(c.info().rcvAdv, c.info().rcvNxt)) return `RCV.ADV ${c.info().rcvAdv} < RCV.NXT ${c.info().rcvNxt}`;
+  const q = c.info();
+  if (q.sendQueued > q.sendCapacity) return `sendBuf ${q.sendQueued} > capacity ${q.sendCapacity}`;
+  if (q.recvQueued > q.recvCapacity) return `recvBuf ${q.recvQueued} > capacity ${q.recvCapacity}`;
   const at = c.pollAt();
   if (typeof at !== 'number' || Number.isNaN(at)) return `pollAt() returned ${String(at)}`;
   return null;
@@ -219,7 +225,7 @@ export function runStateFuzz(opts: FuzzOptions): FuzzResult {
         const k = pick(r, 32);
         if (k === 0) h.advance(pick(r, 2) ? pick(r, 300) : pick(r, 130000)); // timers, incl. TIME-WAIT / FIN-WAIT-2 ends
         else if (k <= 3) userCall(() => (k === 1 ? c.send(PAYLOAD.subarray(0, pick(r, 3000))) : k === 2 ? c.recv() : pick(r, 4) === 0 && c.close(h.now)));
-        const s = makeSegment(r, c);
+        const s = makeSegment(r, c.info());
         last = describe(s) + (s.options && Object.keys(s.options).length ? ` opts=${JSON.stringify(s.options)}` : '');
         if (opts.verbose) console.log(`${h.state} <- ${last}`);
         h.now += pick(r, 3);

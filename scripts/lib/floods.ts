@@ -216,7 +216,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     victimSide === 'server'
       ? [parseIp(A)!, parseIp(B)!, clientPort, PORT, serverLink]
       : [parseIp(B)!, parseIp(A)!, PORT, clientPort, clientLink];
-  const streamStart = add(sc.irs, 1); // sequence number of stream offset 0 (client -> server)
+  const streamStart = add(sc.info().irs, 1); // sequence number of stream offset 0 (client -> server)
 
   const r = seededRandom(o.seed * 31 + 17);
   const perMs = o.rate / 1000;
@@ -228,21 +228,21 @@ export function runFlood(o: FloodOptions): FloodResult {
   let maxOooBytes = 0;
   let maxUncommitted = 0;
   const challengeTimes: number[] = [];
-  let lastChallenges = victim.counters.challengeAcks;
+  let lastChallenges = victim.stats().challengeAcks;
   const noteChallenges = (): void => {
-    const n = victim.counters.challengeAcks;
+    const n = victim.stats().challengeAcks;
     for (let i = lastChallenges; i < n; i++) challengeTimes.push(clock.now());
     lastChallenges = n;
   };
-  const segsInBefore = victim.segsIn;
+  const segsInBefore = victim.stats().segsIn;
 
   const craft = (): TcpRepr => {
     const v = victim;
-    const rcvWnd = Math.max(1, sub(v.rcvAdv, v.rcvNxt));
-    const window = (v.sndWnd >>> v.sndWscale) & 0xffff || 1024;
+    const rcvWnd = Math.max(1, sub(v.info().rcvAdv, v.info().rcvNxt));
+    const window = (v.info().sndWnd >>> v.info().sndWscale) & 0xffff || 1024;
     const seg: TcpRepr = { srcPort, dstPort, seq: 0, ack: 0, flags: TcpFlag.ACK, window, urgent: 0, options: {}, payload: junk.subarray(0, 0) };
     const blind = o.attacker === 'off-path';
-    const oldAck = (): number => add(v.sndUna, -(Math.max(v.maxSndWnd, 1) + 1 + u(r, 1 << 20)));
+    const oldAck = (): number => add(v.info().sndUna, -(Math.max(v.info().maxSndWnd, 1) + 1 + u(r, 1 << 20)));
     switch (o.kind) {
       case 'ooo': {
         const len = 1 + u(r, 1460);
@@ -253,8 +253,8 @@ export function runFlood(o: FloodOptions): FloodResult {
           // Half in the window (never at RCV.NXT itself), a quarter beyond it, a quarter behind it.
           const pick = randomFloat(r);
           const offset = pick < 0.5 ? 1 + u(r, rcvWnd) : pick < 0.75 ? rcvWnd + u(r, 3 * rcvWnd) : -(1 + u(r, rcvWnd));
-          seg.seq = add(v.rcvNxt, offset);
-          seg.ack = o.attacker === 'in-window' ? v.sndNxt : oldAck();
+          seg.seq = add(v.info().rcvNxt, offset);
+          seg.ack = o.attacker === 'in-window' ? v.info().sndNxt : oldAck();
         }
         const streamOff = sub(seg.seq, streamStart);
         for (let i = 0; i < len; i++) junk[i] = junkByte(streamOff + i);
@@ -265,20 +265,20 @@ export function runFlood(o: FloodOptions): FloodResult {
       case 'ack': {
         // Old (below SND.UNA - MAX.SND.WND), duplicate (= SND.UNA) and future (> SND.NXT) ACKs.
         const pick = u(r, 3);
-        seg.seq = blind ? r.u32() : add(v.rcvNxt, u(r, rcvWnd));
+        seg.seq = blind ? r.u32() : add(v.info().rcvNxt, u(r, rcvWnd));
         if (blind) seg.ack = r.u32();
         else if (pick === 0 || o.attacker === 'in-window-old-ack') seg.ack = oldAck();
-        else if (pick === 1) seg.ack = v.sndUna;
-        else seg.ack = add(v.sndMax, 1 + u(r, 1 << 20));
+        else if (pick === 1) seg.ack = v.info().sndUna;
+        else seg.ack = add(v.info().sndNxt, 1 + u(r, 1 << 20));
         return seg;
       }
       case 'rst': {
         // Never the exact RCV.NXT: only that may reset (RFC 5961 3.2).
-        let s = blind ? r.u32() : add(v.rcvNxt, u(r, 3 * rcvWnd) - rcvWnd);
-        if (s === v.rcvNxt) s = add(s, 1);
+        let s = blind ? r.u32() : add(v.info().rcvNxt, u(r, 3 * rcvWnd) - rcvWnd);
+        if (s === v.info().rcvNxt) s = add(s, 1);
         seg.seq = s;
         seg.flags = TcpFlag.RST | (u(r, 2) === 0 ? TcpFlag.ACK : 0);
-        seg.ack = seg.flags & TcpFlag.ACK ? (blind ? r.u32() : v.sndNxt) : 0;
+        seg.ack = seg.flags & TcpFlag.ACK ? (blind ? r.u32() : v.info().sndNxt) : 0;
         return seg;
       }
       default:
@@ -291,13 +291,10 @@ export function runFlood(o: FloodOptions): FloodResult {
     sample();
   };
   const sample = (): void => {
-    const v = victim;
-    if (v.hasOutOfOrder) {
-      const a = v.assembler;
-      if (a.count > maxRanges) maxRanges = a.count;
-      if (a.bytes > maxOooBytes) maxOooBytes = a.bytes;
-    }
-    if (v.recvBuf.uncommitted > maxUncommitted) maxUncommitted = v.recvBuf.uncommitted;
+    const v = victim.info();
+    if (v.oooRanges > maxRanges) maxRanges = v.oooRanges;
+    if (v.oooBytes > maxOooBytes) maxOooBytes = v.oooBytes;
+    if (v.recvUncommitted > maxUncommitted) maxUncommitted = v.recvUncommitted;
   };
 
   let heapBefore = 0;
@@ -318,11 +315,11 @@ export function runFlood(o: FloodOptions): FloodResult {
       const pkts: Uint8Array[] = [];
       for (let i = 0; i < n; i++) pkts.push(buildTcpPacket(srcAddr, dstAddr, craft()));
       for (const p of pkts) {
-        const kept = victim.counters.bytesReceived + (victim.hasOutOfOrder ? victim.assembler.bytes : 0);
+        const kept = victim.stats().bytesReceived + victim.info().oooBytes;
         const t0 = performance.now();
         rx.onReceive!(p);
         injectNs += (performance.now() - t0) * 1e6;
-        if (victim.counters.bytesReceived + (victim.hasOutOfOrder ? victim.assembler.bytes : 0) > kept) attackerKept++;
+        if (victim.stats().bytesReceived + victim.info().oooBytes > kept) attackerKept++;
         // Sample after every segment: the bounds must hold at every point, not only between batches.
         sample();
       }
@@ -333,7 +330,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     sample();
   }
   if (o.exactRst === true && victim.state !== 'CLOSED') {
-    const rst: TcpRepr = { srcPort, dstPort, seq: victim.rcvNxt, ack: 0, flags: TcpFlag.RST, window: 0, urgent: 0, options: {}, payload: junk.subarray(0, 0) };
+    const rst: TcpRepr = { srcPort, dstPort, seq: victim.info().rcvNxt, ack: 0, flags: TcpFlag.RST, window: 0, urgent: 0, options: {}, payload: junk.subarray(0, 0) };
     rx.onReceive!(buildTcpPacket(srcAddr, dstAddr, rst));
     injected++;
   }
@@ -342,7 +339,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     heapDelta = process.memoryUsage().heapUsed - heapBefore;
   }
   flooding = false;
-  const reached = victim.segsIn - segsInBefore - legitSegsToVictim;
+  const reached = victim.stats().segsIn - segsInBefore - legitSegsToVictim;
   clock.runUntilIdle({ maxTime: clock.now() + SETTLE_LIMIT });
   noteChallenges();
 
@@ -416,7 +413,7 @@ export function dataSegmentCost(seed: number, segments: number): number {
   let ns = 0;
   for (let i = 0; i < segments; i++) {
     const seg: TcpRepr = {
-      srcPort: c.tuple.localPort, dstPort: PORT, seq: s.rcvNxt, ack: s.sndNxt, flags: TcpFlag.ACK | TcpFlag.PSH,
+      srcPort: c.tuple.localPort, dstPort: PORT, seq: s.info().rcvNxt, ack: s.info().sndNxt, flags: TcpFlag.ACK | TcpFlag.PSH,
       window: 1024, urgent: 0, options: {}, payload,
     };
     const p = buildTcpPacket(src, dst, seg);

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { openTun, configureKernelSide, tunUnavailableReason, TunError, type TunLink } from '../link/tun.js';
 import type { Link } from '../link/link.js';
 import { Stack } from '../stack/stack.js';
-import { SYN_COOKIE_MODES, type SynCookieMode } from '../stack/syn-cookies.js';
+import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
 import type { Interface } from '../stack/route.js';
 import { HIDDEN_L2_FLAGS, L2_FLAGS, attachEthernet, l2SetupFromArgs, openQemuLink, type L2Setup } from './l2-common.js';
 import type { TcpStateName } from '../trace/events.js';

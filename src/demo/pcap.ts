@@ -1,6 +1,6 @@
 // A demo run's packets as a pcap file (link type raw IP), stamped from a real start time so tools
 // show a date, not 1970: used by `synack demo --pcap` and the lab's download.
-import { PcapWriter, LinkType } from '../link/pcap.js';
+import { PcapWriter, LinkType } from '../wire/pcap.js';
 
 /** Packets with their send time in ms since the run began; `startMs` is the wall-clock start (ms since 1970). */
 export function demoPcap(packets: readonly { t: number; data: Uint8Array }[], startMs: number): Uint8Array {

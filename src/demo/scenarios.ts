@@ -335,7 +335,7 @@ export const SCENARIOS: Record<string, Scenario> = {
         dataSegs++;
         if (dataSegs === 3) return true; // the middle: duplicate ACKs follow
         const s = ctx.serverConn;
-        if (!lastDropped && s !== null && add(seg.seq, seg.payload.length) === add(s.iss, 1 + total)) {
+        if (!lastDropped && s !== null && add(seg.seq, seg.payload.length) === add(s.info().iss, 1 + total)) {
           lastDropped = true; // the tail: only a timer (the loss probe, RFC 8985) can find it
           return true;
         }

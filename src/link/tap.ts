@@ -3,7 +3,7 @@
 import type { Link } from './link.js';
 import type { Clock } from '../util/clock.js';
 
-/** The part of PcapWriter (src/link/pcap.ts) a tap needs. */
+/** The part of PcapWriter (src/wire/pcap.ts) a tap needs. */
 export interface PacketWriter {
   writePacket(data: Uint8Array, timeMs: number): void;
 }

@@ -57,8 +57,7 @@ export class TcpHandle {
       const ka = c.ownConfig().keepAlive;
       ka.enabled = enable;
       if (delaySeconds > 0) ka.idle = delaySeconds * 1000;
-      c.keepaliveAt = enable ? this.stack.clock.now() + ka.idle : Infinity;
-      c.hooks.onPollNeeded?.();
+      c.restartKeepalive(this.stack.clock.now());
     }
     return 0;
   }

@@ -537,8 +537,7 @@ export class SocketTable {
           s.keepAlive = v ? 1 : 0;
           if (cfg !== null && conn !== null) {
             cfg.keepAlive = { ...cfg.keepAlive, enabled: v !== 0 };
-            conn.keepaliveAt = v ? this.env.now() + cfg.keepAlive.idle : Infinity;
-            kick();
+            conn.restartKeepalive(this.env.now());
           }
           return done(0);
         default:
@@ -561,8 +560,8 @@ export class SocketTable {
         s.config.keepAlive = { ...(s.config.keepAlive ?? {}), ...patch };
         if (cfg !== null && conn !== null) {
           cfg.keepAlive = { ...cfg.keepAlive, ...patch };
-          if (cfg.keepAlive.enabled) conn.keepaliveAt = conn.lastRecvAt + cfg.keepAlive.idle;
-          kick();
+          if (cfg.keepAlive.enabled) conn.restartKeepalive(conn.lastRecvAt);
+          else kick();
         }
       };
       switch (opt) {
@@ -648,7 +647,7 @@ export class SocketTable {
           v = (cfg?.noDelay ?? s.config.noDelay) ? 1 : 0;
           break;
         case S['TCP_MAXSEG']:
-          v = conn !== null && conn.state !== 'SYN-SENT' ? conn.sndMss : (s.config.mss ?? 536);
+          v = conn !== null && conn.state !== 'SYN-SENT' ? conn.sendMss : (s.config.mss ?? 536);
           break;
         case S['TCP_KEEPIDLE']:
           v = Math.round((cfg?.keepAlive.idle ?? s.config.keepAlive?.idle ?? 7_200_000) / 1000);

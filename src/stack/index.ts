@@ -8,6 +8,6 @@ export type { RemoteInfo, UdpAddressInfo } from './udp.js';
 export { TcpListener } from './tcp-host.js';
 export type { ConnectOptions, ListenOptions, ConnectionInfo } from './tcp-host.js';
 export { Emitter } from './emitter.js';
-export type { SynCookieMode } from './syn-cookies.js';
+export type { SynCookieMode } from '../tcp/listener.js';
 export { EphemeralPorts, DEFAULT_EPHEMERAL } from './ports.js';
 export type { PortRange } from './ports.js';

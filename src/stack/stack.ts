@@ -28,7 +28,7 @@ import { EphemeralPorts, type PortRange } from './ports.js';
 import { UdpSocket, codedError, type UdpHost } from './udp.js';
 import { classifyIcmpError, quoteFor } from './icmp.js';
 import { TcpHost, type ConnectOptions, type ConnectionInfo, type ListenOptions, type TcpListener } from './tcp-host.js';
-import { SYN_COOKIE_MODES, type SynCookieMode } from './syn-cookies.js';
+import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
 
 export interface StackOptions {
   /** Host name used in trace events (default "stack"). */

@@ -7,7 +7,6 @@ import type { TraceEvent, TcpStateName } from '../trace/events.js';
 import { formatIp } from '../wire/address.js';
 import type { TcpConnection, TcpHooks, TcpErrorCode } from '../tcp/connection.js';
 import type { Interface } from './route.js';
-import type { TcpListener } from './tcp-host.js';
 
 /** Addresses and ports of a connection, as Node's socket.address() / remoteAddress report them. */
 export interface ConnectionInfo {
@@ -16,6 +15,18 @@ export interface ConnectionInfo {
   remoteAddress: string;
   remotePort: number;
   family: 'IPv4' | 'IPv6';
+}
+
+/**
+ * The listener a passive connection came from, as the connection's entry holds it until accepted
+ * (TcpListener in tcp-host.ts; an interface here so that this file does not import tcp-host.ts).
+ */
+export interface PassiveOrigin {
+  /** Connections in SYN-RECEIVED that count against the backlog, and those handed to the application. */
+  pending: number;
+  accepted: number;
+  readonly closed: boolean;
+  onConnection(conn: TcpConnection, info: ConnectionInfo): void;
 }
 
 /** What an Entry needs from its host (TcpHost implements it). */
@@ -68,7 +79,7 @@ export class Entry {
     readonly remote: Uint8Array,
     readonly remotePort: number,
     /** The listener this passive connection goes to once ESTABLISHED (null when active or accepted). */
-    public listener: TcpListener | null,
+    public listener: PassiveOrigin | null,
     user?: TcpHooks,
   ) {
     if (user !== undefined) {

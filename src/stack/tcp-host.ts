@@ -1,5 +1,5 @@
-// TCP inside the stack: demultiplexing by packed 4-tuple (one Map lookup per segment), listeners
-// with a backlog and SYN cookies once it is full (RFC 4987 3.6), active opens with RFC 6056
+// TCP inside the stack: demultiplexing by packed 4-tuple (one Map lookup per segment) to a
+// connection or to a listener (whose LISTEN decisions are tcp/listener.ts's), active opens with RFC 6056
 // ephemeral ports and RFC 6528 ISNs, RSTs for closed ports (RFC 9293 3.10.7.1), ICMP errors handed
 // to connections, and the single timer queue that drives every connection's poll()/pollAt() with
 // lazy rescheduling.
@@ -16,7 +16,7 @@ import { tupleKey, isMulticastOrBroadcast, ipEquals, type Interface } from './ro
 import { PortTable, type AnyFamily } from './port-table.js';
 import { EphemeralPorts } from './ports.js';
 import { mssForMtu, type IcmpAction } from './icmp.js';
-import { CookieJar, type SynCookieMode } from './syn-cookies.js';
+import { CookieJar, Listener, type SynCookieMode, type CookieAccept } from '../tcp/listener.js';
 import { Entry, type ConnectionInfo } from './tcp-entry.js';
 
 export type { ConnectionInfo };
@@ -50,20 +50,8 @@ export interface ListenOptions {
   config?: TcpConfigInput;
 }
 
-/** A listening endpoint (passive OPEN, RFC 9293 3.10.1). */
-export class TcpListener {
-  closed = false;
-  /** Connections in SYN-RECEIVED that count against the backlog. */
-  pending = 0;
-  /** SYNs dropped because the backlog was full (synCookies 'never'). */
-  dropped = 0;
-  accepted = 0;
-  /** SYN-ACKs sent with a cookie, and ACKs checked as cookies that passed or failed. */
-  cookiesSent = 0;
-  cookiesValid = 0;
-  cookiesFailed = 0;
-  /** When the last cookie was sent (ms); in 'auto' mode ACKs are checked as cookies only for two slots after. */
-  lastCookieAt = -Infinity;
+/** A listening endpoint (passive OPEN, RFC 9293 3.10.1): LISTEN (tcp/listener.ts) at an address and port. */
+export class TcpListener extends Listener {
   /** Resolved configs for cookie SYN-ACKs, per interface and family (read-only use). */
   readonly cookieConfigs = new Map<Interface, [TcpConfig | null, TcpConfig | null]>();
 
@@ -72,11 +60,14 @@ export class TcpListener {
     readonly addr: Uint8Array | null,
     readonly addressText: string,
     readonly port: number,
-    public backlog: number,
+    backlog: number,
     readonly config: TcpConfigInput | undefined,
     readonly onConnection: (conn: TcpConnection, info: ConnectionInfo) => void,
-    public synCookies: SynCookieMode = 'auto',
-  ) {}
+    synCookies: SynCookieMode,
+    jar: CookieJar,
+  ) {
+    super(backlog, synCookies, jar);
+  }
 
   address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } {
     return { address: this.addressText, family: this.addressText.includes(':') ? 'IPv6' : 'IPv4', port: this.port };
@@ -230,7 +221,7 @@ export class TcpHost {
       iss: this.isn.next(now, local, localPort, remote, remotePort),
       now,
       config: this.configFor(iface, remote, opts.config, pmtu),
-      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
+      hooks: e, // the entry is the connection's hooks object (tcp-entry.ts)
       tsOffset: this.random.u32(),
     });
     this.register(e);
@@ -251,7 +242,7 @@ export class TcpHost {
       throw codedError('EADDRINUSE', `listen EADDRINUSE: address already in use ${addressText}:${port}`);
     }
     const l = new TcpListener(this, addr, addressText, port, opts.backlog ?? this.defaultBacklog, opts.config, onConnection,
-      opts.synCookies ?? this.defaultSynCookies);
+      opts.synCookies ?? this.defaultSynCookies, this.cookies);
     this.listeners.add(port, { addr, anyFamily, value: l });
     return l;
   }
@@ -285,34 +276,46 @@ export class TcpHost {
       e.conn.abort();
       if (!e.closed) this.forget(e);
     }
-    // LISTEN (RFC 9293 3.10.7.2).
+    // LISTEN (RFC 9293 3.10.7.2): the listener decides, the host carries it out.
     const l = this.listeners.lookup(dst, seg.dstPort);
-    if (l !== undefined && !l.closed) {
-      if (synOnly) {
-        if (isMulticastOrBroadcast(src)) return;
-        // SYN+FIN (with or without PSH/URG) is a scanner's probe, not an opening: Linux's
-        // tcp_rcv_state_process discards it in LISTEN, and so do we (nmap fingerprints by it).
-        if (seg.flags & TcpFlag.FIN) return;
-        if (l.synCookies === 'always' || (l.pending >= l.backlog && l.synCookies === 'auto')) {
-          this.sendCookie(iface, l, src, dst, seg, now);
-          return;
-        }
-        if (l.pending >= l.backlog) {
-          l.dropped++;
-          this.ip.countDrop('tcpBacklogDrops', 'backlog-full', `listener port ${l.port} backlog ${l.backlog}`);
-          return;
-        }
+    if (l === undefined || l.closed) {
+      this.ip.countDrop('tcpNoListener', 'no-listener', `port ${seg.dstPort}`);
+      this.resetClosed(iface, src, dst, seg);
+      return;
+    }
+    if (synOnly && isMulticastOrBroadcast(src)) return;
+    const d = l.segment(seg, dst, src, () => this.cookieConfig(l, iface, src), now);
+    switch (d.kind) {
+      case 'accept':
         this.accept(iface, l, src, dst, seg, now);
         return;
-      }
-      if ((seg.flags & TcpFlag.RST) !== 0) return; // RST to LISTEN: ignore
-      if ((seg.flags & TcpFlag.ACK) === 0) return; // neither SYN nor ACK: drop
-      if ((seg.flags & TcpFlag.SYN) === 0 && this.cookieExpected(l, now) && this.acceptCookie(iface, l, src, dst, seg, now)) return;
-      // An ACK to LISTEN gets <SEQ=SEG.ACK><CTL=RST>, the same as a closed port answers.
-    } else {
-      this.ip.countDrop('tcpNoListener', 'no-listener', `port ${seg.dstPort}`);
+      case 'cookie':
+        this.ip.counters.tcpSynCookiesSent++;
+        if (this.ip.tracing) {
+          const conn = `${formatIp(dst)}:${seg.dstPort}>${formatIp(src)}:${seg.srcPort}`;
+          const detail = `backlog ${l.pending}/${l.backlog}, mode ${l.synCookies}`;
+          this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'sent', detail, conn });
+        }
+        this.ip.sendTcp(iface, dst, src, d.synAck);
+        return;
+      case 'from-cookie':
+        this.acceptCookie(iface, l, src, dst, seg, d.cookie, now);
+        return;
+      case 'drop':
+        if (d.reason === 'backlog-full') this.ip.countDrop('tcpBacklogDrops', 'backlog-full', `listener port ${l.port} backlog ${l.backlog}`);
+        return;
+      case 'reset':
+        if (d.cookie !== undefined) {
+          this.ip.counters.tcpSynCookiesFailed++;
+          if (this.ip.tracing) {
+            const conn = `${formatIp(dst)}:${seg.dstPort}>${formatIp(src)}:${seg.srcPort}`;
+            this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'failed', detail: d.cookie.reason, conn });
+          }
+        }
+        // An ACK to LISTEN gets <SEQ=SEG.ACK><CTL=RST>, the same as a closed port answers.
+        this.resetClosed(iface, src, dst, seg);
+        return;
     }
-    this.resetClosed(iface, src, dst, seg);
   }
 
   private accept(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, syn: TcpRepr, now: number): void {
@@ -327,7 +330,7 @@ export class TcpHost {
       iss: this.isn.next(now, local, syn.dstPort, remote, syn.srcPort),
       now,
       config: this.configFor(iface, remote, l.config, Infinity),
-      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
+      hooks: e, // the entry is the connection's hooks object (tcp-entry.ts)
       tsOffset: this.random.u32(),
     });
     l.pending++;
@@ -337,58 +340,29 @@ export class TcpHost {
 
   // --- SYN cookies (RFC 4987 section 3.6) ---------------------------------------------------------
 
-  /** Answer a SYN statelessly: a SYN-ACK whose ISS (and TSval) is a cookie; nothing is stored. */
-  private sendCookie(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, syn: TcpRepr, now: number): void {
-    const cfg = this.cookieConfig(l, iface, src);
-    const seg = this.cookies.synAck(syn, dst, src, cfg, now);
-    l.cookiesSent++;
-    l.lastCookieAt = now;
-    this.ip.counters.tcpSynCookiesSent++;
-    if (this.ip.tracing) {
-      const conn = `${formatIp(dst)}:${syn.dstPort}>${formatIp(src)}:${syn.srcPort}`;
-      const detail = `backlog ${l.pending}/${l.backlog}, mode ${l.synCookies}`;
-      this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'sent', detail, conn });
-    }
-    this.ip.sendTcp(iface, dst, src, seg);
-  }
-
-  /** 'always' checks every stray ACK; 'auto' only within two counter slots of the last cookie sent. */
-  private cookieExpected(l: TcpListener, now: number): boolean {
-    if (l.synCookies === 'always') return true;
-    return l.synCookies === 'auto' && now - l.lastCookieAt < 2 * this.cookies.slotMs;
-  }
-
   /**
-   * An ACK to a listener with no connection: if `ack - 1` is a valid cookie, create the connection
-   * straight into the handshake's last step and let it take the ACK (and any data on it).
-   * Returns false (and counts) when the cookie fails; the caller then answers with RST.
+   * An ACK whose cookie the listener found valid: create the connection straight into the
+   * handshake's last step and let it take the ACK (and any data on it).
    */
-  private acceptCookie(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, now: number): boolean {
-    const v = this.cookies.check(seg, dst, src, this.cookieConfig(l, iface, src).timestamps, now);
-    const tracing = this.ip.tracing;
-    const label = tracing ? `${formatIp(dst)}:${seg.dstPort}>${formatIp(src)}:${seg.srcPort}` : '';
-    if (!v.ok) {
-      l.cookiesFailed++;
-      this.ip.counters.tcpSynCookiesFailed++;
-      if (tracing) this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'failed', detail: v.reason, conn: label });
-      return false;
-    }
-    l.cookiesValid++;
+  private acceptCookie(iface: Interface, l: TcpListener, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, cookie: CookieAccept, now: number): void {
     this.ip.counters.tcpSynCookiesValid++;
-    if (tracing) this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'valid', conn: label });
+    if (this.ip.tracing) {
+      const conn = `${formatIp(dst)}:${seg.dstPort}>${formatIp(src)}:${seg.srcPort}`;
+      this.ip.trace({ type: 'syncookie', t: now, host: this.ip.name, action: 'valid', conn });
+    }
     const local = ownAddress(iface, dst);
     const remote = this.internAddress(src);
     const key = tupleKey(local, seg.dstPort, remote, seg.srcPort);
     const e = new Entry(this, key, iface, local, seg.dstPort, remote, seg.srcPort, l);
     e.inBacklog = false;
-    e.conn = TcpConnection.fromCookie(seg, v.value.syn, {
+    e.conn = TcpConnection.fromCookie(seg, cookie.syn, {
       localPort: seg.dstPort,
       remotePort: seg.srcPort,
-      iss: v.value.iss,
+      iss: cookie.iss,
       now,
       config: this.configFor(iface, remote, l.config, Infinity),
-      hooks: e as unknown as TcpHooks, // onTrace is a getter that may be undefined (no listener)
-      tsOffset: v.value.tsOffset,
+      hooks: e, // the entry is the connection's hooks object (tcp-entry.ts)
+      tsOffset: cookie.tsOffset,
     });
     this.register(e);
     e.inInput = true;
@@ -398,7 +372,6 @@ export class TcpHost {
     // to, a TCB with no SYN-ACK to retransmit must not linger.
     if (!e.closed && e.conn.state === 'SYN-RECEIVED') e.conn.abort();
     if (!e.closed) this.pollConn(e, now);
-    return true;
   }
 
   /** The listener's resolved config for cookie SYN-ACKs on `iface` (cached: one per family). */

@@ -1,8 +1,9 @@
-// Per-connection statistics in the spirit of Linux's tcp_info / `ss -ti` (RFC 9293 3.10.6 STATUS).
+// Read-only snapshots of a connection for its owner and for tools: statistics in the spirit of
+// Linux's tcp_info / `ss -ti` (RFC 9293 3.10.6 STATUS), and a copy of the TCB's variables.
 
 import { sub } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
-import type { TcpConnection } from './connection.js';
+import { TIMER_NAMES, type Tcb, type TimerKind } from './tcb.js';
 import { NO_COUNTERS } from './counters.js';
 
 export interface TcpInfo {
@@ -38,6 +39,8 @@ export interface TcpInfo {
   /** Tail Loss Probes sent (RFC 8985 section 7). */
   tlpProbes: number;
   challengeAcks: number;
+  /** Out-of-window segments without text left unanswered (the ACK-loop breaker, reply-limits.ts). */
+  oowAcksSkipped: number;
   dropped: number;
   outOfOrder: number;
   unacked: number;
@@ -48,22 +51,22 @@ export interface TcpInfo {
   age: number;
 }
 
-export function tcpInfo(c: TcpConnection, now?: number): TcpInfo {
+export function tcpInfo(c: Tcb, now?: number): TcpInfo {
   const k = c.countersIfAny ?? NO_COUNTERS;
   return {
     state: c.state,
     rtt: c.rtt.srtt,
     rttvar: c.rtt.rttvar,
     rto: c.rtt.rto,
-    cwnd: c.cc?.cwnd ?? 0,
-    ssthresh: c.cc?.ssthresh ?? Infinity,
+    cwnd: c.rec.cc?.cwnd ?? 0,
+    ssthresh: c.rec.cc?.ssthresh ?? Infinity,
     congestion: c.config.congestion,
-    sndMss: c.sndMss,
+    sndMss: c.snd.mss,
     rcvMss: c.config.mss,
-    sndWnd: c.sndWnd,
-    rcvWnd: Math.max(0, sub(c.rcvAdv, c.rcvNxt)),
-    sndWscale: c.sndWscale,
-    rcvWscale: c.rcvWscale,
+    sndWnd: c.snd.wnd,
+    rcvWnd: c.rcvWnd,
+    sndWscale: c.snd.wscale,
+    rcvWscale: c.rcv.wscale,
     sack: c.sackOk,
     timestamps: c.tsOk,
     bytesSent: k.bytesSent,
@@ -80,12 +83,141 @@ export function tcpInfo(c: TcpConnection, now?: number): TcpInfo {
     persistProbes: k.persistProbes,
     tlpProbes: k.tlpProbes,
     challengeAcks: k.challengeAcks,
+    oowAcksSkipped: k.oowAcksSkipped,
     dropped: k.dropped,
     outOfOrder: k.ooo,
-    unacked: Math.max(0, sub(c.sndNxt, c.sndUna)),
+    unacked: Math.max(0, sub(c.snd.nxt, c.snd.una)),
     inFlight: c.state === 'CLOSED' ? 0 : c.flightSize(),
     sendQueued: c.sendBuf.length,
     recvQueued: c.recvBuf.length,
     age: now === undefined ? 0 : now - c.openedAt,
+  };
+}
+
+/** The TCB's variables (RFC 9293 3.3.1) at one moment: a copy, so changing it changes nothing. */
+export interface TcbInfo {
+  state: TcpStateName;
+  localPort: number;
+  remotePort: number;
+  /** Born from a listener (passive OPEN). */
+  passive: boolean;
+  iss: number;
+  sndUna: number;
+  sndNxt: number;
+  /** Go-back retransmission pointer after a timeout, -1 when not going back. */
+  rtxNxt: number;
+  sndWnd: number;
+  sndWl1: number;
+  sndWl2: number;
+  maxSndWnd: number;
+  sndWscale: number;
+  /** Effective send MSS and the MSS the peer announced. */
+  sndMss: number;
+  peerMss: number;
+  irs: number;
+  rcvNxt: number;
+  /** Right edge of the window we last advertised, and what is left of it (RCV.WND). */
+  rcvAdv: number;
+  rcvWnd: number;
+  rcvUp: number;
+  rcvWscale: number;
+  sackOk: boolean;
+  tsOk: boolean;
+  tsOffset: number;
+  tsRecent: number;
+  lastAckSent: number;
+  /** Sequence number of the send buffer's first byte. */
+  sndBufSeq: number;
+  finQueued: boolean;
+  finSeq: number;
+  finReceived: boolean;
+  /** Our FIN was sent and acknowledged. */
+  finAcked: boolean;
+  released: boolean;
+  /** Out-of-order data waits for a hole to fill; the peer's SACK blocks are recorded. */
+  hasOutOfOrder: boolean;
+  hasSacks: boolean;
+  /** Loss recovery (RFC 6582, RFC 6675, RFC 8985). */
+  inRecovery: boolean;
+  recover: number;
+  rxtEnd: number;
+  retransmits: number;
+  dupAcks: number;
+  cwnd: number;
+  /** Proportional Rate Reduction (RFC 6937) during SACK-based fast recovery, else null. */
+  prr: { recoverFs: number; delivered: number; out: number; sndcnt: number } | null;
+  /** RACK (RFC 8985): reordering seen, and the reordering window multiplier (6.2 step 4); false and 1 before RACK ran. */
+  rackReorderingSeen: boolean;
+  rackReoWndMult: number;
+  /** Deadlines in ms, Infinity when off. */
+  timers: Record<(typeof TIMER_NAMES)[number] | 'userTimeout', number>;
+  lastRecvAt: number;
+  sendQueued: number;
+  recvQueued: number;
+  sendCapacity: number;
+  recvCapacity: number;
+  /** Out-of-order ranges and bytes held in the receive buffer, and how far past the readable end they reach. */
+  oooRanges: number;
+  oooBytes: number;
+  recvUncommitted: number;
+}
+
+export function tcbInfo(c: Tcb): TcbInfo {
+  const timers = { userTimeout: c.userTimeoutAt } as TcbInfo['timers'];
+  TIMER_NAMES.forEach((name, i) => (timers[name] = c.deadline(i as TimerKind)));
+  const { snd, rcv, rec } = c;
+  return {
+    state: c.state,
+    localPort: c.localPort,
+    remotePort: c.remotePort,
+    passive: c.passive,
+    iss: snd.iss,
+    sndUna: snd.una,
+    sndNxt: snd.nxt,
+    rtxNxt: snd.rtxNxt,
+    sndWnd: snd.wnd,
+    sndWl1: snd.wl1,
+    sndWl2: snd.wl2,
+    maxSndWnd: snd.maxWnd,
+    sndWscale: snd.wscale,
+    sndMss: snd.mss,
+    peerMss: snd.peerMss,
+    irs: rcv.irs,
+    rcvNxt: rcv.nxt,
+    rcvAdv: rcv.adv,
+    rcvWnd: c.rcvWnd,
+    rcvUp: rcv.up,
+    rcvWscale: rcv.wscale,
+    sackOk: c.sackOk,
+    tsOk: c.tsOk,
+    tsOffset: c.tsOffset,
+    tsRecent: rcv.tsRecent,
+    lastAckSent: rcv.lastAckSent,
+    sndBufSeq: snd.bufSeq,
+    finQueued: snd.finQueued,
+    finSeq: snd.finSeq,
+    finReceived: rcv.finReceived,
+    finAcked: c.finAcked,
+    released: c.released,
+    hasOutOfOrder: c.hasOutOfOrder,
+    hasSacks: c.hasSacks,
+    inRecovery: rec.inRecovery,
+    recover: rec.recover,
+    rxtEnd: rec.rxtEnd,
+    retransmits: rec.retransmits,
+    dupAcks: rec.dupAcks,
+    cwnd: rec.cc?.cwnd ?? 0,
+    prr: rec.prr === null ? null : { recoverFs: rec.prr.recoverFs, delivered: rec.prr.delivered, out: rec.prr.out, sndcnt: rec.prr.sndcnt },
+    rackReorderingSeen: rec.rack?.reorderingSeen ?? false,
+    rackReoWndMult: rec.rack?.reoWndMult ?? 1,
+    timers,
+    lastRecvAt: c.lastRecvAt,
+    sendQueued: c.sendBuf.length,
+    recvQueued: c.recvBuf.length,
+    sendCapacity: c.sendBuf.capacity,
+    recvCapacity: c.recvBuf.capacity,
+    oooRanges: c.hasOutOfOrder ? c.assembler.count : 0,
+    oooBytes: c.hasOutOfOrder ? c.assembler.bytes : 0,
+    recvUncommitted: c.recvBuf.uncommitted,
   };
 }

@@ -4,15 +4,16 @@
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt, ge, inWindow } from '../wire/seq.js';
 import type { DropEvent } from '../trace/events.js';
-import type { TcpConnection } from './connection.js';
+import { Timer, type Tcb } from './tcb.js';
 import { processAck } from './ack.js';
+import { listenStep } from './listener.js';
 
 const { FIN, SYN, RST, ACK, URG } = TcpFlag;
 
 /** RFC 7323 section 5.5: a TS.Recent older than 24 days is no longer trusted. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 
-export function segmentArrives(c: TcpConnection, seg: TcpRepr, now: number): void {
+export function segmentArrives(c: Tcb, seg: TcpRepr, now: number): void {
   switch (c.state) {
     case 'CLOSED':
       return; // the stack answers for tuples without a connection (3.10.7.1)
@@ -30,7 +31,7 @@ export function segmentArrives(c: TcpConnection, seg: TcpRepr, now: number): voi
   }
 }
 
-function drop(c: TcpConnection, now: number, reason: DropEvent['reason'], detail?: string): void {
+function drop(c: Tcb, now: number, reason: DropEvent['reason'], detail?: string): void {
   c.counters.dropped++;
   if (c.hooks.onTrace) {
     const e: DropEvent = { type: 'drop', t: now, host: '', reason };
@@ -40,30 +41,29 @@ function drop(c: TcpConnection, now: number, reason: DropEvent['reason'], detail
 }
 
 /** RFC 9293 3.10.7.2: a TCB in LISTEN (TcpConnection.listen()). */
-function listen(c: TcpConnection, seg: TcpRepr, now: number): void {
-  const f = seg.flags;
-  if (f & RST) {
-    drop(c, now, 'rst-ignored', 'RST in LISTEN');
-    return;
+function listen(c: Tcb, seg: TcpRepr, now: number): void {
+  switch (listenStep(seg.flags)) {
+    case 'rst':
+      drop(c, now, 'rst-ignored', 'RST in LISTEN');
+      return;
+    case 'ack':
+      queueReset(c, seg.ack); // <SEQ=SEG.ACK><CTL=RST>
+      drop(c, now, 'bad-ack', 'ACK in LISTEN');
+      return;
+    case 'syn':
+      c.acceptSyn(seg, now);
+      return;
+    default:
+      drop(c, now, 'other', 'neither SYN, ACK nor RST in LISTEN');
   }
-  if (f & ACK) {
-    queueReset(c, seg.ack); // <SEQ=SEG.ACK><CTL=RST>
-    drop(c, now, 'bad-ack', 'ACK in LISTEN');
-    return;
-  }
-  if (f & SYN) {
-    c.acceptSyn(seg, now);
-    return;
-  }
-  drop(c, now, 'other', 'neither SYN, ACK nor RST in LISTEN');
 }
 
 /** RFC 9293 3.10.7.3: SYN-SENT. */
-function synSent(c: TcpConnection, seg: TcpRepr, now: number): void {
+function synSent(c: Tcb, seg: TcpRepr, now: number): void {
   const f = seg.flags;
   // first, check the ACK bit
   if (f & ACK) {
-    if (le(seg.ack, c.iss) || gt(seg.ack, c.sndNxt)) {
+    if (le(seg.ack, c.snd.iss) || gt(seg.ack, c.snd.nxt)) {
       if (!(f & RST)) queueReset(c, seg.ack);
       drop(c, now, 'bad-ack', 'ACK outside (ISS, SND.NXT] in SYN-SENT');
       return;
@@ -80,45 +80,45 @@ function synSent(c: TcpConnection, seg: TcpRepr, now: number): void {
     drop(c, now, 'other', 'neither SYN nor RST in SYN-SENT');
     return;
   }
-  c.irs = seg.seq;
-  c.rcvNxt = add(seg.seq, 1);
-  c.rcvAdv = c.rcvNxt;
+  c.rcv.irs = seg.seq;
+  c.rcv.nxt = add(seg.seq, 1);
+  c.rcv.adv = c.rcv.nxt;
   c.negotiate(seg, now);
   if (f & ACK) {
-    c.sndUna = seg.ack;
+    c.snd.una = seg.ack;
     // A timeout that had us going back to resend the SYN is over: it is acknowledged.
-    if (c.rtxNxt !== -1 && lt(c.rtxNxt, c.sndUna)) c.advanceSendPtr(c.sndUna);
-    c.sndWnd = seg.window; // a SYN's window is never scaled (RFC 7323 2.2)
-    c.maxSndWnd = c.sndWnd;
-    c.sndWl1 = seg.seq;
-    c.sndWl2 = seg.ack;
+    if (c.snd.rtxNxt !== -1 && lt(c.snd.rtxNxt, c.snd.una)) c.advanceSendPtr(c.snd.una);
+    c.snd.wnd = seg.window; // a SYN's window is never scaled (RFC 7323 2.2)
+    c.snd.maxWnd = c.snd.wnd;
+    c.snd.wl1 = seg.seq;
+    c.snd.wl2 = seg.ack;
   }
-  if (gt(c.sndUna, c.iss)) {
+  if (gt(c.snd.una, c.snd.iss)) {
     // Our SYN is acknowledged: ESTABLISHED; ACK their SYN.
-    if (c.rtt.backoffs === 0 && c.rttSeq === c.iss) c.rtt.sample(Math.max(0, now - c.rttStart), seg.ack, c.sndNxt);
+    if (c.rtt.backoffs === 0 && c.rec.rttSeq === c.snd.iss) c.rtt.sample(Math.max(0, now - c.rec.rttStart), seg.ack, c.snd.nxt);
     else if (c.tsOk && seg.options.timestamp && seg.options.timestamp.ecr !== 0) {
-      c.rtt.sample(Math.max(0, (c.tsNow(now) - seg.options.timestamp.ecr) >>> 0), seg.ack, c.sndNxt);
+      c.rtt.sample(Math.max(0, (c.tsNow(now) - seg.options.timestamp.ecr) >>> 0), seg.ack, c.snd.nxt);
     }
-    c.rttSeq = -1;
-    c.rtoAt = Infinity;
-    c.retransmits = 0;
+    c.rec.rttSeq = -1;
+    c.disarm(Timer.Rto);
+    c.rec.retransmits = 0;
     c.ensureCc();
-    c.ackNow = true;
+    c.out.ack = true;
     c.setState('ESTABLISHED', 'rcv SYN,ACK');
     armKeepalive(c, now);
   } else {
     // Simultaneous open (RFC 9293 Figure 8): send SYN,ACK from SYN-RECEIVED.
-    c.sndWnd = seg.window;
-    c.maxSndWnd = c.sndWnd;
-    c.sndWl1 = seg.seq;
-    c.goBack(c.iss); // output resends our SYN, now with ACK
-    c.rtoAt = Infinity;
+    c.snd.wnd = seg.window;
+    c.snd.maxWnd = c.snd.wnd;
+    c.snd.wl1 = seg.seq;
+    c.goBack(c.snd.iss); // output resends our SYN, now with ACK
+    c.disarm(Timer.Rto);
     c.setState('SYN-RECEIVED', 'rcv SYN (simultaneous open)');
   }
 }
 
 /** RFC 9293 3.10.7.4 for TIME-WAIT, with RFC 1337 (ignore RST). */
-function timeWait(c: TcpConnection, seg: TcpRepr, now: number): void {
+function timeWait(c: Tcb, seg: TcpRepr, now: number): void {
   const f = seg.flags;
   if (f & RST) {
     drop(c, now, 'rst-ignored', 'RFC 1337: TIME-WAIT ignores RST');
@@ -130,31 +130,31 @@ function timeWait(c: TcpConnection, seg: TcpRepr, now: number): void {
     challenge(c, now);
     return;
   }
-  if (f & FIN && add(seg.seq, seg.payload.length + 1) === c.rcvNxt) {
+  if (f & FIN && add(seg.seq, seg.payload.length + 1) === c.rcv.nxt) {
     // The peer's FIN again: our last ACK was lost. ACK it and restart 2*MSL (3.10.7.4 eighth).
-    c.ackNow = true;
-    c.timeWaitAt = now + 2 * c.config.msl;
+    c.out.ack = true;
+    c.arm(Timer.TimeWait, now + 2 * c.config.msl);
     return;
   }
-  if (seg.payload.length > 0 || f & FIN) c.ackNow = true;
+  if (seg.payload.length > 0 || f & FIN) c.out.ack = true;
 }
 
 /** RFC 9293 3.10.7.4 for SYN-RECEIVED and the synchronized states. */
-function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
+function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
   const f = seg.flags;
   let payload = seg.payload;
   const segLen = payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
 
   // Simultaneous open (RFC 9293 Figure 7, line 6): the peer's SYN,ACK repeats the SYN we already
   // took, so it would fail the window test; take it without the SYN to use its ACK.
-  if (c.state === 'SYN-RECEIVED' && (f & (SYN | ACK | RST)) === (SYN | ACK) && seg.seq === c.irs) {
+  if (c.state === 'SYN-RECEIVED' && (f & (SYN | ACK | RST)) === (SYN | ACK) && seg.seq === c.rcv.irs) {
     synchronized(c, { ...seg, seq: add(seg.seq, 1), flags: f & ~SYN }, now);
     return;
   }
 
   // A duplicate of the SYN that opened a passive connection: answer with the SYN,ACK again.
-  if (c.state === 'SYN-RECEIVED' && f & SYN && !(f & (RST | ACK)) && seg.seq === c.irs) {
-    c.goBack(c.iss);
+  if (c.state === 'SYN-RECEIVED' && f & SYN && !(f & (RST | ACK)) && seg.seq === c.rcv.irs) {
+    c.goBack(c.snd.iss);
     return;
   }
 
@@ -170,34 +170,34 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
 
   // RFC 7323 5.3 R1: PAWS.
   const ts = seg.options.timestamp;
-  if (c.tsOk && ts !== undefined && !(f & RST) && lt(ts.val, c.tsRecent)) {
-    if (now - c.tsRecentAt > PAWS_IDLE_MS) {
-      c.tsRecent = ts.val; // the old TS.Recent is stale (5.5)
+  if (c.tsOk && ts !== undefined && !(f & RST) && lt(ts.val, c.rcv.tsRecent)) {
+    if (now - c.rcv.tsRecentAt > PAWS_IDLE_MS) {
+      c.rcv.tsRecent = ts.val; // the old TS.Recent is stale (5.5)
     } else {
-      c.ackNow = true;
-      drop(c, now, 'paws', `TSval ${ts.val} < TS.Recent ${c.tsRecent}`);
+      c.out.ack = true;
+      drop(c, now, 'paws', `TSval ${ts.val} < TS.Recent ${c.rcv.tsRecent}`);
       return;
     }
   }
 
   // first, check sequence number: the four-case acceptability test.
-  const rcvWnd = Math.max(0, sub(c.rcvAdv, c.rcvNxt));
+  const rcvWnd = c.rcvWnd;
   let acceptable: boolean;
   if (segLen === 0) {
-    acceptable = rcvWnd === 0 ? seg.seq === c.rcvNxt : inWindow(seg.seq, c.rcvNxt, rcvWnd);
+    acceptable = rcvWnd === 0 ? seg.seq === c.rcv.nxt : inWindow(seg.seq, c.rcv.nxt, rcvWnd);
   } else {
     acceptable =
       rcvWnd > 0 &&
-      (inWindow(seg.seq, c.rcvNxt, rcvWnd) || inWindow(add(seg.seq, segLen - 1), c.rcvNxt, rcvWnd));
+      (inWindow(seg.seq, c.rcv.nxt, rcvWnd) || inWindow(add(seg.seq, segLen - 1), c.rcv.nxt, rcvWnd));
   }
   // Special allowance (3.10.7.4): with a zero window, still take ACK, URG and RST at RCV.NXT.
   let textAllowed = true;
   if (!acceptable) {
-    if (rcvWnd === 0 && seg.seq === c.rcvNxt) {
+    if (rcvWnd === 0 && seg.seq === c.rcv.nxt) {
       textAllowed = false;
       // The text is still unacceptable and must be answered: this ACK is how a window prober
       // carrying a byte of data learns the window (RFC 9293 3.10.7.4 first, 3.8.6.1).
-      if (segLen > 0 && !(f & RST)) c.ackNow = true;
+      if (segLen > 0 && !(f & RST)) c.out.ack = true;
     } else {
       // RFC 9293 3.10.7.4 first: answer with an ACK (not a RST). A segment without text is
       // answered at most once per OOW_ACK_INTERVAL (reply-limits.ts): two ends that disagree about the sequence
@@ -205,20 +205,20 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
       // flood of forged ACKs would be reflected one for one (Linux's tcp_invalid_ratelimit).
       // With our window at zero every probe is answered: the peer learns the window only so
       // (RFC 9293 3.8.6.1).
-      if (!(f & RST) && (segLen > 0 || rcvWnd === 0 || c.allowOutOfWindowAck(now))) c.ackNow = true;
+      if (!(f & RST) && (segLen > 0 || rcvWnd === 0 || c.allowOutOfWindowAck(now))) c.out.ack = true;
       // Data we already have: report it as a D-SACK in that ACK (RFC 2883 section 4, case 1).
       const dataLen = seg.payload.length;
-      if (c.sackOk && dataLen > 0 && !(f & RST) && le(add(seg.seq, dataLen), c.rcvNxt)) {
-        c.dsack = { left: seg.seq, right: add(seg.seq, dataLen) };
+      if (c.sackOk && dataLen > 0 && !(f & RST) && le(add(seg.seq, dataLen), c.rcv.nxt)) {
+        c.out.dsack = { left: seg.seq, right: add(seg.seq, dataLen) };
       }
-      drop(c, now, 'out-of-window', `seq ${seg.seq} len ${segLen} outside [${c.rcvNxt}, +${rcvWnd})`);
+      drop(c, now, 'out-of-window', `seq ${seg.seq} len ${segLen} outside [${c.rcv.nxt}, +${rcvWnd})`);
       return;
     }
   }
 
   // second, the RST bit (RFC 5961 3.2: only an exact match resets; in-window gets a challenge ACK).
   if (f & RST) {
-    if (seg.seq !== c.rcvNxt) {
+    if (seg.seq !== c.rcv.nxt) {
       challenge(c, now);
       return;
     }
@@ -248,15 +248,15 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
     return;
   }
   if (c.state === 'SYN-RECEIVED') {
-    if (gt(seg.ack, c.sndUna) && le(seg.ack, c.sndNxt)) {
-      c.sndWnd = seg.window << c.sndWscale;
-      c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
-      c.sndWl1 = seg.seq;
-      c.sndWl2 = seg.ack;
+    if (gt(seg.ack, c.snd.una) && le(seg.ack, c.snd.nxt)) {
+      c.snd.wnd = seg.window << c.snd.wscale;
+      c.snd.maxWnd = Math.max(c.snd.maxWnd, c.snd.wnd);
+      c.snd.wl1 = seg.seq;
+      c.snd.wl2 = seg.ack;
       c.ensureCc();
       c.setState('ESTABLISHED', 'rcv ACK of SYN');
       armKeepalive(c, now);
-      if (c.finQueued) c.setState('FIN-WAIT-1', 'CLOSE');
+      if (c.snd.finQueued) c.setState('FIN-WAIT-1', 'CLOSE');
     } else {
       queueReset(c, seg.ack);
       drop(c, now, 'bad-ack', 'ACK does not acknowledge our SYN');
@@ -264,14 +264,14 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
     }
   }
   // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
-  if (gt(seg.ack, c.sndNxt)) {
+  if (gt(seg.ack, c.snd.nxt)) {
     // RFC 9293 3.10.7.4 fifth says "send an ACK"; RFC 5961 5.2 makes that ACK a challenge ACK,
     // throttled by section 7 like the others, so a flood of future ACKs is not reflected 1:1.
-    if (c.allowChallengeAck(now)) c.ackNow = true;
+    if (c.allowChallengeAck(now)) c.out.ack = true;
     drop(c, now, 'bad-ack', 'ACK for data not yet sent');
     return;
   }
-  if (lt(seg.ack, add(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+  if (lt(seg.ack, add(c.snd.una, -Math.max(c.snd.maxWnd, 1)))) {
     challenge(c, now);
     return;
   }
@@ -302,13 +302,13 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
   // sixth, the URG bit (RFC 6093: urgent data stays inline; only the pointer is kept).
   if (f & URG && (c.state === 'ESTABLISHED' || c.state === 'FIN-WAIT-1' || c.state === 'FIN-WAIT-2')) {
     const up = add(seg.seq, seg.urgent);
-    if (gt(up, c.rcvUp)) c.rcvUp = up;
+    if (gt(up, c.rcv.up)) c.rcv.up = up;
   }
 
   // RFC 7323 4.3: remember TS.Recent from segments that cover Last.ACK.sent.
-  if (ts !== undefined && c.tsOk && le(seg.seq, c.lastAckSent) && ge(ts.val, c.tsRecent)) {
-    c.tsRecent = ts.val;
-    c.tsRecentAt = now;
+  if (ts !== undefined && c.tsOk && le(seg.seq, c.rcv.lastAckSent) && ge(ts.val, c.rcv.tsRecent)) {
+    c.rcv.tsRecent = ts.val;
+    c.rcv.tsRecentAt = now;
   }
 
   // seventh, the segment text.
@@ -319,33 +319,33 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
         // Nobody will read it: tell the peer (Linux sends RST for data to a closed socket).
         // <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.1's form), then CLOSED once it has left.
         queueReset(c, seg.ack);
-        c.closeAfterReset = true;
+        c.out.closeAfterReset = true;
         c.hooks.onPollNeeded?.();
         return;
       }
-      const before = sub(c.rcvNxt, seq);
+      const before = sub(c.rcv.nxt, seq);
       if (before > 0) {
         payload = payload.subarray(Math.min(before, payload.length));
-        seq = c.rcvNxt;
+        seq = c.rcv.nxt;
       }
       acceptText(c, seq, payload, now);
       if ((c.state as string) === 'CLOSED') return;
     } else {
       // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; ignore text (3.10.7.4 seventh).
-      c.ackNow = true;
+      c.out.ack = true;
     }
   }
 
   // eighth, the FIN bit.
   if (f & FIN && textAllowed) {
     const finSeq = add(seg.seq, seg.payload.length);
-    if (finSeq === c.rcvNxt) {
+    if (finSeq === c.rcv.nxt) {
       receiveFin(c, now);
-    } else if (gt(finSeq, c.rcvNxt) && inWindow(finSeq, c.rcvNxt, Math.max(1, sub(c.rcvAdv, c.rcvNxt) + 1))) {
-      c.pendingFin = finSeq; // FIN ahead of a hole: act on it when the hole fills
-      c.ackNow = true;
+    } else if (gt(finSeq, c.rcv.nxt) && inWindow(finSeq, c.rcv.nxt, c.rcvWnd + 1)) {
+      c.rcv.pendingFin = finSeq; // FIN ahead of a hole: act on it when the hole fills
+      c.out.ack = true;
     } else {
-      c.ackNow = true; // a FIN we already took: ACK again
+      c.out.ack = true; // a FIN we already took: ACK again
     }
     // Our FIN was acknowledged but theirs could not be taken yet: FIN-WAIT-2 after all.
     if (c.state === 'FIN-WAIT-1' && c.finAcked) finWait2(c, now);
@@ -353,24 +353,24 @@ function synchronized(c: TcpConnection, seg: TcpRepr, now: number): void {
 }
 
 /** FIN-WAIT-1 -> FIN-WAIT-2 (RFC 9293 3.10.7.4 fifth); released connections get a time limit. */
-function finWait2(c: TcpConnection, now: number): void {
+function finWait2(c: Tcb, now: number): void {
   c.setState('FIN-WAIT-2', 'rcv ACK of FIN');
-  if (c.released && c.config.finWait2Timeout > 0) c.finWait2At = now + c.config.finWait2Timeout;
+  if (c.released && c.config.finWait2Timeout > 0) c.arm(Timer.FinWait2, now + c.config.finWait2Timeout);
 }
 
 /** Place in-window text into the receive buffer; out-of-order data waits in the assembler. */
-function acceptText(c: TcpConnection, seq: number, payload: Uint8Array, now: number): void {
-  const offset = sub(seq, c.rcvNxt);
+function acceptText(c: Tcb, seq: number, payload: Uint8Array, now: number): void {
+  const offset = sub(seq, c.rcv.nxt);
   const room = c.recvBuf.free - offset;
   if (room <= 0 || payload.length === 0) {
-    c.ackNow = true;
+    c.out.ack = true;
     return;
   }
   const data = payload.length > room ? payload.subarray(0, room) : payload;
   if (offset === 0 && !c.hasOutOfOrder) {
     // The common case: in order, nothing held back.
     const n = c.recvBuf.write(data);
-    c.rcvNxt = add(c.rcvNxt, n);
+    c.rcv.nxt = add(c.rcv.nxt, n);
     c.counters.bytesReceived += n;
     ackPolicy(c, n, now);
   } else {
@@ -378,7 +378,7 @@ function acceptText(c: TcpConnection, seq: number, payload: Uint8Array, now: num
     if (offset > 0 && asm.count >= c.config.maxOutOfOrderRanges && !asm.contains(offset)) {
       // Bounded memory: too many holes already; drop (the peer retransmits) but say where we are.
       c.counters.ooo++;
-      c.ackNow = true;
+      c.out.ack = true;
       drop(c, now, 'other', 'out-of-order queue full');
       return;
     }
@@ -393,15 +393,15 @@ function acceptText(c: TcpConnection, seq: number, payload: Uint8Array, now: num
     const ready = asm.popFront();
     if (ready > 0) {
       c.recvBuf.commit(ready);
-      c.rcvNxt = add(c.rcvNxt, ready);
+      c.rcv.nxt = add(c.rcv.nxt, ready);
       c.counters.bytesReceived += ready;
     } else {
       c.counters.ooo++;
     }
-    c.ackNow = true; // out of order, or filling a hole: ACK at once (RFC 5681 4.2)
+    c.out.ack = true; // out of order, or filling a hole: ACK at once (RFC 5681 4.2)
   }
-  if (c.pendingFin >= 0 && c.pendingFin === c.rcvNxt) {
-    c.pendingFin = -1;
+  if (c.rcv.pendingFin >= 0 && c.rcv.pendingFin === c.rcv.nxt) {
+    c.rcv.pendingFin = -1;
     receiveFin(c, now);
     return;
   }
@@ -409,24 +409,24 @@ function acceptText(c: TcpConnection, seq: number, payload: Uint8Array, now: num
 }
 
 /** RFC 5681 4.2 / RFC 1122 4.2.3.2: ACK every second full segment, otherwise after a short delay. */
-function ackPolicy(c: TcpConnection, bytes: number, now: number): void {
+function ackPolicy(c: Tcb, bytes: number, now: number): void {
   if (c.config.delayedAck === 0) {
-    c.ackNow = true;
+    c.out.ack = true;
     return;
   }
-  c.unackedSegs += bytes >= c.sndMss ? 1 : 0.5;
-  if (c.unackedSegs >= 2) {
-    c.ackNow = true;
-  } else if (c.delackAt === Infinity) {
-    c.delackAt = now + c.config.delayedAck;
+  c.out.unackedSegs += bytes >= c.snd.mss ? 1 : 0.5;
+  if (c.out.unackedSegs >= 2) {
+    c.out.ack = true;
+  } else if (c.deadline(Timer.DelayedAck) === Infinity) {
+    c.arm(Timer.DelayedAck, now + c.config.delayedAck);
   }
 }
 
 /** The peer's FIN, in order (RFC 9293 3.10.7.4 eighth). */
-function receiveFin(c: TcpConnection, now: number): void {
-  c.rcvNxt = add(c.rcvNxt, 1);
-  c.finReceived = true;
-  c.ackNow = true;
+function receiveFin(c: Tcb, now: number): void {
+  c.rcv.nxt = add(c.rcv.nxt, 1);
+  c.rcv.finReceived = true;
+  c.out.ack = true;
   switch (c.state) {
     case 'SYN-RECEIVED':
     case 'ESTABLISHED':
@@ -446,16 +446,16 @@ function receiveFin(c: TcpConnection, now: number): void {
 }
 
 /** RFC 5961: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (section 7). */
-function challenge(c: TcpConnection, now: number): void {
-  if (c.allowChallengeAck(now)) c.ackNow = true;
+function challenge(c: Tcb, now: number): void {
+  if (c.allowChallengeAck(now)) c.out.ack = true;
   drop(c, now, 'challenge-ack');
 }
 
 /** Queue <SEQ=seq><CTL=RST> (a reset for an unacceptable ACK). */
-function queueReset(c: TcpConnection, seq: number): void {
-  c.pendingResetSeq = seq;
+function queueReset(c: Tcb, seq: number): void {
+  c.out.resetSeq = seq;
 }
 
-function armKeepalive(c: TcpConnection, now: number): void {
-  if (c.config.keepAlive.enabled) c.keepaliveAt = now + c.config.keepAlive.idle;
+function armKeepalive(c: Tcb, now: number): void {
+  if (c.config.keepAlive.enabled) c.arm(Timer.Keepalive, now + c.config.keepAlive.idle);
 }

@@ -5,13 +5,13 @@
 
 import type { TcpRepr } from '../wire/tcp.js';
 import { sub, lt, ge, gt } from '../wire/seq.js';
-import type { TcpConnection } from './connection.js';
+import { Timer, type Tcb } from './tcb.js';
 import { Rack } from './rack.js';
 import { Prr } from './prr.js';
 
 /** Begin Proportional Rate Reduction (RFC 6937) as fast recovery starts: RecoverFS = FlightSize. */
-export function startPrr(c: TcpConnection): void {
-  c.prr = new Prr(Math.ceil(sub(c.sndNxt, c.sndUna) / c.sndMss));
+export function startPrr(c: Tcb): void {
+  c.rec.prr = new Prr(Math.ceil(sub(c.snd.nxt, c.snd.una) / c.sendMss));
 }
 
 /** TLP.max_ack_delay (RFC 8985 7.2): Linux's TCP_DELACK_MAX / TCP_RTO_MIN, 200 ms. */
@@ -20,32 +20,32 @@ export const TLP_MAX_ACK_DELAY = 200;
 const TLP_MIN_EXTRA = 2;
 
 /** Whether RACK-TLP runs on this connection (RFC 8985 section 4: it needs SACK). */
-export function rackActive(c: TcpConnection): boolean {
+export function rackActive(c: Tcb): boolean {
   return c.config.rack && c.sackOk;
 }
 
 /** In fast recovery or RTO recovery (SND.UNA below the recovery point, RFC 6582 / RFC 6675). */
-export function inLossRecovery(c: TcpConnection): boolean {
-  return c.inRecovery || lt(c.sndUna, c.recover);
+export function inLossRecovery(c: Tcb): boolean {
+  return c.rec.inRecovery || lt(c.snd.una, c.rec.recover);
 }
 
 /** The RACK state, created on first use. */
-export function rackOf(c: TcpConnection): Rack {
-  if (c.rack === null) {
-    c.rack = new Rack(c.sndUna);
+export function rackOf(c: Tcb): Rack {
+  if (c.rec.rack === null) {
+    c.rec.rack = new Rack(c.snd.una);
     // The handshake's RTT sample (RFC 6298) seeds RACK.min_RTT (RFC 8985 6.2 step 1).
-    if (c.rtt.samples > 0) c.rack.noteRtt(c.rtt.srtt, c.lastRecvAt);
+    if (c.rtt.samples > 0) c.rec.rack.noteRtt(c.rtt.srtt, c.lastRecvAt);
   }
-  return c.rack;
+  return c.rec.rack;
 }
 
 /** RFC 8985 6.2 after SND.UNA and the scoreboard took the ACK; `sackInfo`: it carried new SACK data. */
 /** Returns how many segments this ACK newly marked lost. */
-export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced: boolean, sackInfo: boolean, dsack = false): number {
+export function rackOnAck(c: Tcb, seg: TcpRepr, now: number, advanced: boolean, sackInfo: boolean, dsack = false): number {
   const rack = rackOf(c);
   // Step 4's DSACK bookkeeping: one step per round trip with a D-SACK, reset after 16 recoveries.
   const inRec = inLossRecovery(c);
-  rack.updateReoWndMult(dsack, c.sndUna, c.sndNxt, rack.wasInRecovery && !inRec);
+  rack.updateReoWndMult(dsack, c.snd.una, c.snd.nxt, rack.wasInRecovery && !inRec);
   rack.wasInRecovery = inRec;
   let ecrTs = -1;
   const ts = seg.options.timestamp;
@@ -53,7 +53,7 @@ export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced:
     const age = (c.tsNow(now) - ts.ecr) >>> 0;
     if (age < 0x7fffffff) ecrTs = Math.floor(now) - age;
   }
-  rack.onAck(c.sndUna, sackInfo && c.hasSacks ? c.scoreboard : null, now, ecrTs);
+  rack.onAck(c.snd.una, sackInfo && c.hasSacks ? c.scoreboard : null, now, ecrTs);
 
   // TLP recovery detection (RFC 8985 7.4.2).
   if (rack.tlpEndSeq !== null && ge(seg.ack, rack.tlpEndSeq)) {
@@ -64,7 +64,7 @@ export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced:
       // The probe repaired a single loss: respond as a fast recovery would, without the recovery.
       rack.tlpEndSeq = null;
       const cc = c.ensureCc();
-      cc.onLoss(now, sub(c.sndNxt, c.sndUna));
+      cc.onLoss(now, sub(c.snd.nxt, c.snd.una));
       cc.onRecoveryEnd(now);
       ccTrace(c, now, 'tlp repaired a loss');
     } else if (!advanced && !sackOpt && seg.payload.length === 0) {
@@ -74,36 +74,36 @@ export function rackOnAck(c: TcpConnection, seg: TcpRepr, now: number, advanced:
 
   const lost = detectAndArm(c, now);
   if (advanced) scheduleTlp(c, now);
-  else if (rack.segsSacked > 0 || inLossRecovery(c)) c.tlpAt = Infinity;
+  else if (rack.segsSacked > 0 || inLossRecovery(c)) c.disarm(Timer.Tlp);
   return lost;
 }
 
 /** RACK_detect_loss_and_arm_timer (RFC 8985 6.2 step 5); enters fast recovery on new losses. Returns the segments newly marked lost. */
-export function detectAndArm(c: TcpConnection, now: number): number {
+export function detectAndArm(c: Tcb, now: number): number {
   const rack = rackOf(c);
   const reo = rack.reoWnd(inLossRecovery(c), c.config.dupThresh, c.rtt.srtt);
   const lost = rack.detectLoss(now, reo);
   const timeout = rack.lossTimeout;
-  c.rackAt = timeout > 0 ? now + timeout : Infinity;
+  c.arm(Timer.Rack, timeout > 0 ? now + timeout : Infinity);
   if (lost === 0) return 0;
   // RFC 8985 9.3: loss detected by RACK starts fast recovery (RFC 6675 section 5), once per
   // window: not while SND.UNA is below the point of an earlier recovery or timeout.
-  if (!c.inRecovery && !lt(c.sndUna, c.recover)) {
+  if (!c.rec.inRecovery && !lt(c.snd.una, c.rec.recover)) {
     const cc = c.ensureCc();
     startPrr(c);
-    c.inRecovery = true;
-    c.recover = c.sndNxt;
-    c.rxtEnd = c.sndUna;
-    cc.onLoss(now, sub(c.sndNxt, c.sndUna));
+    c.rec.inRecovery = true;
+    c.rec.recover = c.snd.nxt;
+    c.rec.rxtEnd = c.snd.una;
+    cc.onLoss(now, sub(c.snd.nxt, c.snd.una));
     c.counters.fastRetrans++;
     ccTrace(c, now, 'rack loss');
     rack.tlpEndSeq = null; // TLP_init on entering fast recovery (7.1)
     rack.tlpIsRetrans = false;
     // RFC 6675 section 5 step (C): the first lost segment goes at once, whatever the pipe says.
     const first = nextLost(c);
-    if (first !== null) c.pendingRetransmit = first.start;
+    if (first !== null) c.out.retransmit = first.start;
   }
-  c.tlpAt = Infinity;
+  c.disarm(Timer.Tlp);
   c.hooks.onPollNeeded?.();
   return lost;
 }
@@ -112,16 +112,16 @@ export function detectAndArm(c: TcpConnection, now: number): number {
  * RFC 8985 7.2 TLP_calc_PTO: 2*SRTT (+ TLP.max_ack_delay with one segment in flight; 1 s without
  * an RTT sample), never later than the RTO. Not in recovery, not with SACKed data, not when idle.
  */
-export function scheduleTlp(c: TcpConnection, now: number): void {
+export function scheduleTlp(c: Tcb, now: number): void {
   const rack = rackOf(c);
-  const flight = sub(c.sndNxt, c.sndUna);
-  if (flight <= 0 || inLossRecovery(c) || rack.segsSacked > 0 || c.rtoAt === Infinity) {
-    c.tlpAt = Infinity;
+  const flight = sub(c.snd.nxt, c.snd.una);
+  if (flight <= 0 || inLossRecovery(c) || rack.segsSacked > 0 || c.deadline(Timer.Rto) === Infinity) {
+    c.disarm(Timer.Tlp);
     return;
   }
   let pto = 1000;
-  if (c.rtt.samples > 0) pto = 2 * c.rtt.srtt + (flight <= c.sndMss ? TLP_MAX_ACK_DELAY : TLP_MIN_EXTRA);
-  c.tlpAt = Math.min(now + pto, c.rtoAt);
+  if (c.rtt.samples > 0) pto = 2 * c.rtt.srtt + (flight <= c.snd.mss ? TLP_MAX_ACK_DELAY : TLP_MIN_EXTRA);
+  c.arm(Timer.Tlp, Math.min(now + pto, c.deadline(Timer.Rto)));
 }
 
 /**
@@ -129,60 +129,60 @@ export function scheduleTlp(c: TcpConnection, now: number): void {
  * since the last one; dispatch() sends it. The RTO stays armed as the last resort; if it is due
  * now (the PTO was capped at it) it restarts from now, and probeSent() restarts it too.
  */
-export function onPto(c: TcpConnection, now: number): void {
+export function onPto(c: Tcb, now: number): void {
   const rack = rackOf(c);
-  if (c.sndUna !== c.sndNxt && rack.tlpEndSeq === null && c.rtt.samples > rack.samplesAtProbe) {
-    c.tlpProbe = true;
+  if (c.snd.una !== c.snd.nxt && rack.tlpEndSeq === null && c.rtt.samples > rack.samplesAtProbe) {
+    c.out.tlp = true;
     c.hooks.onPollNeeded?.();
   }
-  if (c.sndUna !== c.sndNxt && c.rtoAt <= now) c.rtoAt = now + c.rtt.rto;
+  if (c.snd.una !== c.snd.nxt && c.deadline(Timer.Rto) <= now) c.arm(Timer.Rto, now + c.rtt.rto);
 }
 
 /**
  * Bookkeeping once the probe left (7.3): TLP.end_seq = SND.NXT, one probe per RTT sample, and the
  * RTO re-armed to fire one RTO from now (as Linux does after a probe, too).
  */
-export function probeSent(c: TcpConnection, isRetrans: boolean, now: number): void {
-  c.rtoAt = now + c.rtt.rto;
+export function probeSent(c: Tcb, isRetrans: boolean, now: number): void {
+  c.arm(Timer.Rto, now + c.rtt.rto);
   const rack = rackOf(c);
-  rack.tlpEndSeq = c.sndNxt;
+  rack.tlpEndSeq = c.snd.nxt;
   rack.tlpIsRetrans = isRetrans;
   rack.samplesAtProbe = c.rtt.samples;
   c.counters.tlpProbes++;
 }
 
 /** The reordering timer fired (RFC 8985 6.2 step 5). */
-export function onRackTimer(c: TcpConnection, now: number): void {
-  if (c.sndUna === c.sndNxt) return;
+export function onRackTimer(c: Tcb, now: number): void {
+  if (c.snd.una === c.snd.nxt) return;
   detectAndArm(c, now);
 }
 
 /** RFC 8985 6.3 and 7.1 on an RTO: mark losses (all, see Rack.markLossesOnRto), reset TLP, stop the RACK timers. */
-export function rackOnRto(c: TcpConnection): void {
+export function rackOnRto(c: Tcb): void {
   const rack = rackOf(c);
   rack.markLossesOnRto();
   rack.tlpEndSeq = null;
   rack.tlpIsRetrans = false;
-  c.tlpAt = Infinity;
-  c.rackAt = Infinity;
-  c.tlpProbe = false;
+  c.disarm(Timer.Tlp);
+  c.disarm(Timer.Rack);
+  c.out.tlp = false;
 }
 
 /** Next lost range to retransmit in recovery, clipped to what is not SACKed, or null. */
-export function nextLost(c: TcpConnection): { start: number; end: number } | null {
+export function nextLost(c: Tcb): { start: number; end: number } | null {
   const rack = rackOf(c);
   for (let guard = 0; guard < 10_000; guard++) {
     const r = rack.firstLost();
     if (r === null) return null;
     const hole = c.hasSacks ? c.scoreboard.nextHole(r.start, r.end) : { start: r.start, end: r.end };
-    if (hole !== null && lt(hole.start, c.sndNxt)) return hole;
+    if (hole !== null && lt(hole.start, c.snd.nxt)) return hole;
     rack.clearLost(r.start);
   }
   return null;
 }
 
-function ccTrace(c: TcpConnection, now: number, reason: string): void {
-  if (c.hooks.onTrace && c.cc) {
-    c.trace({ type: 'cc', t: now, host: '', cwnd: c.cc.cwnd, ssthresh: c.cc.ssthresh, reason });
+function ccTrace(c: Tcb, now: number, reason: string): void {
+  if (c.hooks.onTrace && c.rec.cc) {
+    c.trace({ type: 'cc', t: now, host: '', cwnd: c.rec.cc.cwnd, ssthresh: c.rec.cc.ssthresh, reason });
   }
 }

@@ -5,7 +5,7 @@
 
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt } from '../wire/seq.js';
-import type { TcpConnection } from './connection.js';
+import { Timer, type Tcb } from './tcb.js';
 import { rackActive, rackOf, scheduleTlp, probeSent, nextLost } from './loss.js';
 
 const { FIN, SYN, RST, PSH, ACK } = TcpFlag;
@@ -14,19 +14,19 @@ type Emit = (seg: TcpRepr) => void;
 const NO_PAYLOAD = new Uint8Array(0);
 
 /** Queue a one-segment retransmission at `seq` for the next poll (fast retransmit, partial ACK). */
-export function retransmitOne(c: TcpConnection, seq: number): void {
-  c.pendingRetransmit = seq;
+export function retransmitOne(c: Tcb, seq: number): void {
+  c.out.retransmit = seq;
   c.hooks.onPollNeeded?.();
 }
 
 /** Everything due now, in order: resets, retransmission, SYN, data and FIN, then a pure ACK. */
-export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
-  if (c.pendingResetSeq !== -1) {
-    const seq = c.pendingResetSeq;
-    c.pendingResetSeq = -1;
+export function dispatch(c: Tcb, now: number, emit: Emit): void {
+  if (c.out.resetSeq !== -1) {
+    const seq = c.out.resetSeq;
+    c.out.resetSeq = -1;
     emit(bare(c, seq, 0, RST));
     c.segsOut++;
-    if (c.closeAfterReset) {
+    if (c.out.closeAfterReset) {
       c.toClosed('ABORT');
       return;
     }
@@ -34,9 +34,9 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
   switch (c.state) {
     case 'SYN-SENT':
     case 'SYN-RECEIVED':
-      if (c.sendPtr === c.iss) sendSyn(c, now, emit);
-      else if (c.ackNow && c.state === 'SYN-RECEIVED') emit(segment(c, c.sndNxt, ACK, NO_PAYLOAD, now));
-      c.ackNow = false;
+      if (c.sendPtr === c.snd.iss) sendSyn(c, now, emit);
+      else if (c.out.ack && c.state === 'SYN-RECEIVED') emit(segment(c, c.snd.nxt, ACK, NO_PAYLOAD, now));
+      c.out.ack = false;
       return;
     case 'CLOSED':
     case 'LISTEN':
@@ -44,34 +44,34 @@ export function dispatch(c: TcpConnection, now: number, emit: Emit): void {
     default:
       // CLOSE in SYN-RECEIVED went to FIN-WAIT-1 before our SYN was acknowledged: a timeout
       // (going back to ISS) resends the SYN,ACK ahead of the FIN (RFC 9293 3.10.4).
-      if (c.sendPtr === c.iss && c.sndUna === c.iss) sendSyn(c, now, emit);
+      if (c.sendPtr === c.snd.iss && c.snd.una === c.snd.iss) sendSyn(c, now, emit);
       break;
   }
   let sent = false;
-  if (c.tlpProbe) {
-    c.tlpProbe = false;
-    if (canSend(c) && c.sndUna !== c.sndNxt) sent = sendLossProbe(c, now, emit) || sent;
+  if (c.out.tlp) {
+    c.out.tlp = false;
+    if (canSend(c) && c.snd.una !== c.snd.nxt) sent = sendLossProbe(c, now, emit) || sent;
   }
-  if (c.pendingRetransmit !== -1) {
-    const seq = c.pendingRetransmit;
-    c.pendingRetransmit = -1;
-    if (lt(seq, c.sndNxt) && !lt(seq, c.sndUna)) sent = sendAt(c, seq, c.sndMss, now, emit, true, 'fast') || sent;
+  if (c.out.retransmit !== -1) {
+    const seq = c.out.retransmit;
+    c.out.retransmit = -1;
+    if (lt(seq, c.snd.nxt) && !lt(seq, c.snd.una)) sent = sendAt(c, seq, c.snd.mss, now, emit, true, 'fast') || sent;
   }
   if (canSend(c)) {
-    const nxtBefore = c.sndNxt;
+    const nxtBefore = c.snd.nxt;
     sent = sendData(c, now, emit) || sent;
     // RFC 8985 7.2: (re)start the probe timeout after sending new data.
-    if (gt(c.sndNxt, nxtBefore) && rackActive(c)) scheduleTlp(c, now);
+    if (gt(c.snd.nxt, nxtBefore) && rackActive(c)) scheduleTlp(c, now);
   }
-  if (!sent && (c.ackNow || now >= c.delackAt)) {
+  if (!sent && (c.out.ack || now >= c.deadline(Timer.DelayedAck))) {
     // A pure ACK carries SND.NXT (RFC 9293 3.3.1), never the go-back pointer rtxNxt: that may be
     // below what the peer already holds, and an ACK numbered there would be unacceptable to it
     // (and answered with an ACK, forever).
-    emit(segment(c, c.sndNxt, ACK, NO_PAYLOAD, now));
+    emit(segment(c, c.snd.nxt, ACK, NO_PAYLOAD, now));
   }
 }
 
-function canSend(c: TcpConnection): boolean {
+function canSend(c: Tcb): boolean {
   switch (c.state) {
     case 'ESTABLISHED':
     case 'CLOSE-WAIT':
@@ -84,69 +84,94 @@ function canSend(c: TcpConnection): boolean {
   }
 }
 
-/** SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) with our options (RFC 9293 3.7.1, RFC 7323 2.2, RFC 2018 2). */
-function sendSyn(c: TcpConnection, now: number, emit: Emit): void {
-  const synAck = c.state !== 'SYN-SENT';
-  const cfg = c.config;
-  const options: TcpOptions = { mss: cfg.mss };
-  if (synAck ? c.sackOk : cfg.sack) options.sackPermitted = true;
-  if (synAck ? c.tsOk : cfg.timestamps) {
-    options.timestamp = { val: c.tsNow(now), ecr: synAck ? c.tsRecent : 0 };
-  }
-  if (cfg.windowScale && (!synAck || c.peerOfferedWscale)) {
-    options.wscale = c.rcvWscale;
-  }
-  const window = Math.min(c.recvBuf.capacity, 0xffff);
-  const seg: TcpRepr = {
-    srcPort: c.tuple.localPort,
-    dstPort: c.tuple.remotePort,
-    seq: c.iss,
-    ack: synAck ? c.rcvNxt : 0,
-    flags: synAck ? SYN | ACK : SYN,
+/** The options a SYN or SYN,ACK carries (RFC 9293 3.7.1, RFC 2018 2, RFC 7323 2.2 and 3.2). */
+export interface SynOptions {
+  mss: number;
+  sackOk: boolean;
+  timestamp?: { val: number; ecr: number };
+  wscale?: number;
+}
+
+/**
+ * The one SYN / SYN,ACK builder (a connection's, and a listener's stateless cookie SYN,ACK):
+ * `ack` null makes a SYN, a number a SYN,ACK acknowledging up to it.
+ */
+export function synSegment(localPort: number, remotePort: number, iss: number, ack: number | null, window: number, o: SynOptions): TcpRepr {
+  const options: TcpOptions = { mss: o.mss };
+  if (o.sackOk) options.sackPermitted = true;
+  if (o.timestamp !== undefined) options.timestamp = o.timestamp;
+  if (o.wscale !== undefined) options.wscale = o.wscale;
+  return {
+    srcPort: localPort,
+    dstPort: remotePort,
+    seq: iss,
+    ack: ack ?? 0,
+    flags: ack === null ? SYN : SYN | ACK,
     window,
     urgent: 0,
     options,
     payload: NO_PAYLOAD,
   };
-  if (synAck) {
-    c.rcvAdv = add(c.rcvNxt, window);
-    c.lastAckSent = c.rcvNxt;
+}
+
+/** SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) with our options (RFC 9293 3.7.1, RFC 7323 2.2, RFC 2018 2). */
+function sendSyn(c: Tcb, now: number, emit: Emit): void {
+  const synAck = c.state !== 'SYN-SENT';
+  const cfg = c.config;
+  const o: SynOptions = { mss: cfg.mss, sackOk: synAck ? c.sackOk : cfg.sack };
+  if (synAck ? c.tsOk : cfg.timestamps) o.timestamp = { val: c.tsNow(now), ecr: synAck ? c.rcv.tsRecent : 0 };
+  if (cfg.windowScale && (!synAck || c.snd.peerOfferedWscale)) o.wscale = c.rcv.wscale;
+  const seg = synSegment(c.localPort, c.remotePort, c.snd.iss, synAck ? c.rcv.nxt : null, c.synWindow, o);
+  if (synAck) synAckSent(c);
+  else {
+    c.advanceSendPtr(add(c.snd.iss, 1));
+    c.segsOut++;
   }
-  c.advanceSendPtr(add(c.iss, 1));
-  if (c.retransmits === 0) {
-    c.rttSeq = c.iss;
-    c.rttStart = now;
+  if (c.rec.retransmits === 0) {
+    c.rec.rttSeq = c.snd.iss;
+    c.rec.rttStart = now;
   } else {
     c.counters.retransSegs++;
-    c.trace({ type: 'retransmit', t: now, host: '', seq: c.iss, len: 0, reason: 'syn' });
+    c.trace({ type: 'retransmit', t: now, host: '', seq: c.snd.iss, len: 0, reason: 'syn' });
   }
-  c.rtoAt = now + c.rtt.rto;
-  c.segsOut++;
+  c.arm(Timer.Rto, now + c.rtt.rto);
   c.lastSendAt = now;
   emit(seg);
 }
 
+/**
+ * What our SYN,ACK leaving does to the TCB: the window it advertised (RCV.ADV), Last.ACK.sent,
+ * SND.NXT past the SYN. Also how a connection rebuilt from a SYN cookie stands (the cookie's
+ * SYN,ACK left without a TCB).
+ */
+export function synAckSent(c: Tcb): void {
+  c.rcv.adv = add(c.rcv.nxt, c.synWindow);
+  c.rcv.lastAckSent = c.rcv.nxt;
+  c.advanceSendPtr(add(c.snd.iss, 1));
+  c.segsOut++;
+}
+
 /** New data, go-back retransmission after a timeout, SACK hole retransmission, and FIN. */
-function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
+function sendData(c: Tcb, now: number, emit: Emit): boolean {
   const cc = c.ensureCc();
   let sent = false;
   // RFC 5681 4.1: idle for more than an RTO with nothing in flight, new data restarts from the
   // restart window (as Linux's tcp_cwnd_restart when tcp_slow_start_after_idle is set).
-  if (c.config.slowStartAfterIdle && c.sndUna === c.sndNxt && c.rtxNxt === -1 && sub(c.sndBufEnd, c.sndNxt) > 0 && now - c.lastSendAt > c.rtt.rto) {
+  if (c.config.slowStartAfterIdle && c.snd.una === c.snd.nxt && c.snd.rtxNxt === -1 && sub(c.sndBufEnd, c.snd.nxt) > 0 && now - c.lastSendAt > c.rtt.rto) {
     cc.onIdleRestart(now);
   }
-  if (c.inRecovery && c.sackOk) sent = sackRecovery(c, now, emit);
+  if (c.rec.inRecovery && c.sackOk) sent = sackRecovery(c, now, emit);
   // After a timeout RACK keeps finding lost (re)transmissions: resend them before the go-back
   // pointer gets there (RFC 8985 6.2 step 5 applies in RTO recovery too, as on Linux).
-  else if (lt(c.sndUna, c.recover) && rackActive(c)) sent = rackRecovery(c, now, emit);
+  else if (lt(c.snd.una, c.rec.recover) && rackActive(c)) sent = rackRecovery(c, now, emit);
   for (;;) {
-    let limit = c.sndMss;
-    if (c.rtxNxt !== -1 && c.hasSacks) {
+    let limit = c.snd.mss;
+    if (c.snd.rtxNxt !== -1 && c.hasSacks) {
       // After a timeout, skip what the peer already holds (RFC 6675 5.1).
-      const hole = c.scoreboard.nextHole(c.rtxNxt, c.sndNxt);
-      if (hole === null) c.rtxNxt = -1;
+      const hole = c.scoreboard.nextHole(c.snd.rtxNxt, c.snd.nxt);
+      if (hole === null) c.snd.rtxNxt = -1;
       else {
-        c.rtxNxt = hole.start;
+        c.snd.rtxNxt = hole.start;
         limit = resendLen(c, hole.start, hole.end);
       }
     }
@@ -156,45 +181,45 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
     // In SACK-based fast recovery PRR (RFC 6937, prr.ts) decides, one segment at a time.
     // Limited transmit (RFC 3042) without SACK: each of the first two duplicate ACKs lets one new
     // segment beyond cwnd go (with SACK the pipe already shrinks by what was SACKed).
-    const limited = !c.inRecovery && !c.sackOk ? Math.min(c.dupAcks, 2) * c.sndMss : 0;
-    const cwndAvail = c.inRecovery && c.prr !== null ? (c.prr.sndcnt > 0 ? c.sndMss : 0) : cc.cwnd + c.inflation + limited - flight;
-    const wndAvail = sub(add(c.sndUna, c.sndWnd), ptr);
-    const retrans = c.rtxNxt !== -1;
+    const limited = !c.rec.inRecovery && !c.sackOk ? Math.min(c.rec.dupAcks, 2) * c.snd.mss : 0;
+    const cwndAvail = c.rec.inRecovery && c.rec.prr !== null ? (c.rec.prr.sndcnt > 0 ? c.snd.mss : 0) : cc.cwnd + c.rec.inflation + limited - flight;
+    const wndAvail = sub(add(c.snd.una, c.snd.wnd), ptr);
+    const retrans = c.snd.rtxNxt !== -1;
     if (avail > 0) {
       const usable = Math.min(wndAvail, cwndAvail);
-      if (usable <= 0 && !c.forceSend) break;
-      let len = Math.min(limit, avail, c.forceSend ? Math.max(1, usable) : usable);
-      if (!retrans && len < c.sndMss && !c.forceSend) {
+      if (usable <= 0 && !c.out.force) break;
+      let len = Math.min(limit, avail, c.out.force ? Math.max(1, usable) : usable);
+      if (!retrans && len < c.snd.mss && !c.out.force) {
         // Nagle (RFC 9293 3.7.4) and sender SWS avoidance (3.8.6.2.1).
-        const nothingOutstanding = c.sndNxt === c.sndUna;
+        const nothingOutstanding = c.snd.nxt === c.snd.una;
         const allQueued = len === avail;
-        const bigEnough = c.maxSndWnd > 0 && len >= c.maxSndWnd / 2;
+        const bigEnough = c.snd.maxWnd > 0 && len >= c.snd.maxWnd / 2;
         if (!(allQueued && (c.config.noDelay || nothingOutstanding)) && !bigEnough) break;
       }
-      c.forceSend = false;
+      c.out.force = false;
       if (len <= 0) break;
       len = Math.max(1, len);
       if (!sendAt(c, ptr, len, now, emit, retrans, 'rto')) break; // nothing there (SYN space)
       sent = true;
       continue;
     }
-    if (c.finQueued && ptr === c.finSeq) {
+    if (c.snd.finQueued && ptr === c.snd.finSeq) {
       // A bare FIN (the data before it is all sent).
-      emit(segment(c, c.finSeq, FIN | ACK, NO_PAYLOAD, now));
-      afterSend(c, c.finSeq, 1, now, retrans);
-      c.advanceSendPtr(add(c.finSeq, 1));
+      emit(segment(c, c.snd.finSeq, FIN | ACK, NO_PAYLOAD, now));
+      afterSend(c, c.snd.finSeq, 1, now, retrans);
+      c.advanceSendPtr(add(c.snd.finSeq, 1));
       sent = true;
     }
     break;
   }
   // Persist (RFC 9293 3.8.6.1): data waits, the window is shut, nothing is in flight to bring an ACK.
   if (
-    sub(c.sndBufEnd, c.sndNxt) > 0 &&
-    c.sndNxt === c.sndUna &&
-    c.persistAt === Infinity &&
-    c.rtoAt === Infinity
+    sub(c.sndBufEnd, c.snd.nxt) > 0 &&
+    c.snd.nxt === c.snd.una &&
+    c.deadline(Timer.Persist) === Infinity &&
+    c.deadline(Timer.Rto) === Infinity
   ) {
-    c.persistAt = now + Math.min(c.rtt.rto * 2 ** c.persistBackoff, c.config.maxRto);
+    c.arm(Timer.Persist, now + Math.min(c.rtt.rto * 2 ** c.rec.persistBackoff, c.config.maxRto));
   }
   return sent;
 }
@@ -203,11 +228,11 @@ function sendData(c: TcpConnection, now: number, emit: Emit): boolean {
  * RFC 8985 7.3 TLP_send_probe: one segment of new data if the peer's window allows, else the last
  * segment sent again; outside the congestion window. The RTO stays armed.
  */
-function sendLossProbe(c: TcpConnection, now: number, emit: Emit): boolean {
-  const avail = sub(c.sndBufEnd, c.sndNxt);
-  const wndAvail = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
-  if (c.rtxNxt === -1 && avail > 0 && wndAvail > 0) {
-    if (!sendAt(c, c.sndNxt, Math.min(c.sndMss, wndAvail), now, emit, false, 'tlp')) return false;
+function sendLossProbe(c: Tcb, now: number, emit: Emit): boolean {
+  const avail = sub(c.sndBufEnd, c.snd.nxt);
+  const wndAvail = sub(add(c.snd.una, c.snd.wnd), c.snd.nxt);
+  if (c.snd.rtxNxt === -1 && avail > 0 && wndAvail > 0) {
+    if (!sendAt(c, c.snd.nxt, Math.min(c.snd.mss, wndAvail), now, emit, false, 'tlp')) return false;
     probeSent(c, false, now);
     return true;
   }
@@ -218,7 +243,7 @@ function sendLossProbe(c: TcpConnection, now: number, emit: Emit): boolean {
 }
 
 /** RFC 6675 NextSeg rule 1: retransmit lost holes below the highest SACKed byte while pipe allows. */
-function sackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
+function sackRecovery(c: Tcb, now: number, emit: Emit): boolean {
   if (rackActive(c)) return rackRecovery(c, now, emit);
   const cc = c.ensureCc();
   const sb = c.scoreboard;
@@ -227,20 +252,20 @@ function sackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
     if (!recoveryMaySend(c, cc.cwnd)) break;
     const high = sb.highSacked;
     if (high === undefined) break;
-    const from = gt(c.rxtEnd, c.sndUna) ? c.rxtEnd : c.sndUna;
+    const from = gt(c.rec.rxtEnd, c.snd.una) ? c.rec.rxtEnd : c.snd.una;
     if (!lt(from, high)) break;
     const hole = sb.nextHole(from, high);
-    if (hole === null || !sb.isLost(hole.start, c.sndMss, c.config.dupThresh)) break;
+    if (hole === null || !sb.isLost(hole.start, c.snd.mss, c.config.dupThresh)) break;
     const len = resendLen(c, hole.start, hole.end);
     sendAt(c, hole.start, len, now, emit, true, 'sack');
-    c.rxtEnd = add(hole.start, len);
+    c.rec.rxtEnd = add(hole.start, len);
     sent = true;
   }
   return sent;
 }
 
 /** RFC 8985 9.3: in recovery, retransmit what RACK marked lost, lowest first, while pipe allows. */
-function rackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
+function rackRecovery(c: Tcb, now: number, emit: Emit): boolean {
   const cc = c.ensureCc();
   let sent = false;
   for (let guard = 0; guard < 1000; guard++) {
@@ -259,15 +284,15 @@ function rackRecovery(c: TcpConnection, now: number, emit: Emit): boolean {
  * MSS-sized pieces of a segment (tcp_match_skb_to_sack), so a SACK of the last byte of a segment
  * leaves the segment un-SACKed and it is resent whole, not as a 999-byte remainder.
  */
-function resendLen(c: TcpConnection, start: number, end: number): number {
+function resendLen(c: Tcb, start: number, end: number): number {
   const len = sub(end, start);
-  return len >= c.sndMss ? c.sndMss : Math.max(len, Math.min(c.sndMss, sub(c.sndNxt, start)));
+  return len >= c.snd.mss ? c.snd.mss : Math.max(len, Math.min(c.snd.mss, sub(c.snd.nxt, start)));
 }
 
 /** May another segment leave in recovery: PRR's count in fast recovery, else the pipe under cwnd. */
-function recoveryMaySend(c: TcpConnection, cwnd: number): boolean {
-  if (c.inRecovery && c.prr !== null) return c.prr.sndcnt > 0;
-  return cwnd - c.flightSize() >= c.sndMss;
+function recoveryMaySend(c: Tcb, cwnd: number): boolean {
+  if (c.rec.inRecovery && c.rec.prr !== null) return c.rec.prr.sndcnt > 0;
+  return cwnd - c.flightSize() >= c.snd.mss;
 }
 
 /**
@@ -275,7 +300,7 @@ function recoveryMaySend(c: TcpConnection, cwnd: number): boolean {
  * Returns false when there is nothing there to send.
  */
 function sendAt(
-  c: TcpConnection,
+  c: Tcb,
   seq: number,
   maxLen: number,
   now: number,
@@ -283,11 +308,11 @@ function sendAt(
   retrans: boolean,
   reason: 'fast' | 'rto' | 'sack' | 'tlp',
 ): boolean {
-  const off = sub(seq, c.sndBufSeq);
+  const off = sub(seq, c.snd.bufSeq);
   const avail = c.sendBuf.length - off;
   if (off < 0) return false;
   if (avail <= 0) {
-    if (c.finQueued && seq === c.finSeq) {
+    if (c.snd.finQueued && seq === c.snd.finSeq) {
       emit(segment(c, seq, FIN | ACK, NO_PAYLOAD, now));
       afterSend(c, seq, 1, now, retrans);
       if (retrans) noteRetransmit(c, seq, 0, now, 'fin');
@@ -299,12 +324,12 @@ function sendAt(
     return false;
   }
   // SACK blocks ride on data segments too: leave room for them within the MSS (RFC 2018 section 3).
-  const len = Math.min(maxLen, avail, c.sndMss - sackOptionBytes(c));
+  const len = Math.min(maxLen, avail, c.snd.mss - sackOptionBytes(c));
   const payload = c.sendBuf.peek(off, len);
   const end = add(seq, len);
   let flags = ACK;
   if (end === c.sndBufEnd) flags |= PSH;
-  if (c.finQueued && end === c.finSeq) flags |= FIN;
+  if (c.snd.finQueued && end === c.snd.finSeq) flags |= FIN;
   emit(segment(c, seq, flags, payload, now));
   const used = len + (flags & FIN ? 1 : 0);
   afterSend(c, seq, used, now, retrans);
@@ -319,51 +344,51 @@ function sendAt(
   return true;
 }
 
-function noteRetransmit(c: TcpConnection, seq: number, len: number, now: number, reason: 'fast' | 'rto' | 'sack' | 'fin' | 'tlp'): void {
+function noteRetransmit(c: Tcb, seq: number, len: number, now: number, reason: 'fast' | 'rto' | 'sack' | 'fin' | 'tlp'): void {
   c.counters.retransSegs++;
   if (c.hooks.onTrace) c.trace({ type: 'retransmit', t: now, host: '', seq, len, reason });
 }
 
 /** Timers and RTT timing after sending `used` sequence numbers at `seq`. */
-function afterSend(c: TcpConnection, seq: number, used: number, now: number, retrans: boolean): void {
+function afterSend(c: Tcb, seq: number, used: number, now: number, retrans: boolean): void {
   if (rackActive(c)) rackOf(c).onTransmit(seq, used, now); // RFC 8985 6.1
-  if (c.inRecovery) c.prr?.onSend(); // RFC 6937: prr_out
-  if (c.rtoAt === Infinity) c.rtoAt = now + c.rtt.rto;
+  if (c.rec.inRecovery) c.rec.prr?.onSend(); // RFC 6937: prr_out
+  if (c.deadline(Timer.Rto) === Infinity) c.arm(Timer.Rto, now + c.rtt.rto);
   if (c.firstUnackedAt === Infinity) c.firstUnackedAt = now;
-  c.persistAt = Infinity;
-  if (!retrans && c.rttSeq < 0 && !c.tsOk) {
-    c.rttSeq = seq;
-    c.rttStart = now;
-  } else if (retrans && c.rttSeq >= 0 && !lt(c.rttSeq, seq) && lt(c.rttSeq, add(seq, used))) {
-    c.rttSeq = -1; // Karn's rule: never time a retransmitted segment
+  c.disarm(Timer.Persist);
+  if (!retrans && c.rec.rttSeq < 0 && !c.tsOk) {
+    c.rec.rttSeq = seq;
+    c.rec.rttStart = now;
+  } else if (retrans && c.rec.rttSeq >= 0 && !lt(c.rec.rttSeq, seq) && lt(c.rec.rttSeq, add(seq, used))) {
+    c.rec.rttSeq = -1; // Karn's rule: never time a retransmitted segment
   }
 }
 
 /** Build a segment with ACK bookkeeping, timestamps, SACK blocks and our window. */
-export function segment(c: TcpConnection, seq: number, flags: number, payload: Uint8Array, now: number): TcpRepr {
+export function segment(c: Tcb, seq: number, flags: number, payload: Uint8Array, now: number): TcpRepr {
   const options: TcpOptions = {};
-  if (c.tsOk) options.timestamp = { val: c.tsNow(now), ecr: c.tsRecent };
+  if (c.tsOk) options.timestamp = { val: c.tsNow(now), ecr: c.rcv.tsRecent };
   if (flags & ACK) {
     const maxBlocks = c.tsOk ? 3 : 4;
-    if (c.sackOk && c.dsack !== null) {
+    if (c.sackOk && c.out.dsack !== null) {
       // D-SACK first, then the usual blocks (RFC 2883 section 4); sent once.
-      options.sack = [c.dsack, ...(c.hasOutOfOrder ? c.assembler.sackBlocks(c.rcvNxt, maxBlocks - 1) : [])];
-      c.dsack = null;
+      options.sack = [c.out.dsack, ...(c.hasOutOfOrder ? c.assembler.sackBlocks(c.rcv.nxt, maxBlocks - 1) : [])];
+      c.out.dsack = null;
     } else if (c.sackOk && c.hasOutOfOrder) {
-      options.sack = c.assembler.sackBlocks(c.rcvNxt, maxBlocks);
+      options.sack = c.assembler.sackBlocks(c.rcv.nxt, maxBlocks);
     }
-    c.lastAckSent = c.rcvNxt;
-    c.ackNow = false;
-    c.delackAt = Infinity;
-    c.unackedSegs = 0;
+    c.rcv.lastAckSent = c.rcv.nxt;
+    c.out.ack = false;
+    c.disarm(Timer.DelayedAck);
+    c.out.unackedSegs = 0;
   }
   c.segsOut++;
   c.lastSendAt = now;
   return {
-    srcPort: c.tuple.localPort,
-    dstPort: c.tuple.remotePort,
+    srcPort: c.localPort,
+    dstPort: c.remotePort,
     seq,
-    ack: flags & ACK ? c.rcvNxt : 0,
+    ack: flags & ACK ? c.rcv.nxt : 0,
     flags,
     window: flags & RST ? 0 : advertise(c),
     urgent: 0,
@@ -373,31 +398,31 @@ export function segment(c: TcpConnection, seq: number, flags: number, payload: U
 }
 
 /** The window field to send, never shrinking the right edge, with receiver SWS avoidance (RFC 9293 3.8.6.2.2). */
-function advertise(c: TcpConnection): number {
+function advertise(c: Tcb): number {
   const free = c.recvBuf.free;
-  const cur = Math.max(0, sub(c.rcvAdv, c.rcvNxt));
+  const cur = c.rcvWnd;
   let target = free;
   if (target <= cur) target = cur;
   // A closed window too: opening it by a few bytes invites silly segments (RFC 9293 3.8.6.2.2).
-  else if (target - cur < Math.min(c.recvBuf.capacity >>> 1, c.sndMss)) target = cur;
-  const field = Math.min(target >>> c.rcvWscale, 0xffff);
-  const edge = add(c.rcvNxt, field << c.rcvWscale);
-  if (gt(edge, c.rcvAdv)) c.rcvAdv = edge;
+  else if (target - cur < c.swsThreshold) target = cur;
+  const field = Math.min(target >>> c.rcv.wscale, 0xffff);
+  const edge = add(c.rcv.nxt, field << c.rcv.wscale);
+  if (gt(edge, c.rcv.adv)) c.rcv.adv = edge;
   return field;
 }
 
 /** Bytes the SACK option will take on our next ACK-bearing segment (0 without out-of-order data). */
-function sackOptionBytes(c: TcpConnection): number {
-  if (!c.sackOk || (!c.hasOutOfOrder && c.dsack === null)) return 0;
-  const blocks = Math.min((c.hasOutOfOrder ? c.assembler.count : 0) + (c.dsack !== null ? 1 : 0), c.tsOk ? 3 : 4);
+function sackOptionBytes(c: Tcb): number {
+  if (!c.sackOk || (!c.hasOutOfOrder && c.out.dsack === null)) return 0;
+  const blocks = Math.min((c.hasOutOfOrder ? c.assembler.count : 0) + (c.out.dsack !== null ? 1 : 0), c.tsOk ? 3 : 4);
   return blocks === 0 ? 0 : 4 + 8 * blocks; // two NOPs, kind, length, 8 bytes per block
 }
 
 /** A segment that is not part of the data stream (RST, probes). */
-function bare(c: TcpConnection, seq: number, ack: number, flags: number): TcpRepr {
+function bare(c: Tcb, seq: number, ack: number, flags: number): TcpRepr {
   return {
-    srcPort: c.tuple.localPort,
-    dstPort: c.tuple.remotePort,
+    srcPort: c.localPort,
+    dstPort: c.remotePort,
     seq,
     ack,
     flags,
@@ -413,18 +438,18 @@ function bare(c: TcpConnection, seq: number, ack: number, flags: number): TcpRep
  * While going back after a timeout it carries the go-back pointer, as it always has here: that is
  * usually the peer's RCV.NXT, which RFC 5961 3.2 takes without a challenge.
  */
-export function sendRst(c: TcpConnection, now: number, emit: Emit): void {
+export function sendRst(c: Tcb, now: number, emit: Emit): void {
   c.segsOut++;
-  const rst = bare(c, c.sendPtr, c.rcvNxt, RST | ACK);
+  const rst = bare(c, c.sendPtr, c.rcv.nxt, RST | ACK);
   // RFC 7323 3.2 lets a <RST> carry TSopt; Linux's active reset does (TSval, TSecr = TS.Recent),
   // and a peer that checks timestamps on resets then takes it.
-  if (c.tsOk) rst.options = { timestamp: { val: c.tsNow(now), ecr: c.tsRecent } };
+  if (c.tsOk) rst.options = { timestamp: { val: c.tsNow(now), ecr: c.rcv.tsRecent } };
   emit(rst);
 }
 
 /** A zero-window or keepalive probe: an old sequence number forces the peer to ACK (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6). */
-export function sendProbe(c: TcpConnection, now: number, emit: Emit): void {
-  emit(segment(c, sub(c.sndUna, 1) >>> 0, ACK, NO_PAYLOAD, now));
+export function sendProbe(c: Tcb, now: number, emit: Emit): void {
+  emit(segment(c, sub(c.snd.una, 1) >>> 0, ACK, NO_PAYLOAD, now));
 }
 
 /**

@@ -31,6 +31,17 @@ const COUNTER_BITS = 2;
 const MAC_SHIFT = MSS_BITS + COUNTER_BITS;
 const MAC_MASK = (1 << (32 - MAC_SHIFT)) - 1;
 
+/** The peer's SYN as a validated SYN cookie recalls it (what TcpConnection.fromCookie rebuilds from). */
+export interface CookieSyn {
+  /** The peer's MSS, rounded down to the cookie table. */
+  mss: number;
+  /** The peer's window scale shift, when it offered one and timestamps carried it back. */
+  wscale?: number | undefined;
+  sackOk: boolean;
+  /** The peer's TSval (from the ACK) when timestamps are in use, else undefined. */
+  tsVal?: number | undefined;
+}
+
 /** Both ends of the connection the cookie is for, from the listener's side. */
 export interface CookieTuple {
   local: Uint8Array;

@@ -5,21 +5,21 @@
 
 import { sub } from '../wire/seq.js';
 import type { TcpRepr } from '../wire/tcp.js';
-import type { TcpConnection } from './connection.js';
+import { Timer, type Tcb } from './tcb.js';
 import { sendProbe } from './output.js';
 import { rackActive, onRackTimer, onPto, rackOnRto } from './loss.js';
 
 type Emit = (seg: TcpRepr) => void;
 
-export function onTimers(c: TcpConnection, now: number, emit: Emit): void {
-  if (now >= c.timeWaitAt) {
-    c.timeWaitAt = Infinity;
+export function onTimers(c: Tcb, now: number, emit: Emit): void {
+  if (now >= c.deadline(Timer.TimeWait)) {
+    c.disarm(Timer.TimeWait);
     timer(c, now, 'time-wait');
     c.toClosed('timeout 2*MSL');
     return;
   }
-  if (now >= c.finWait2At) {
-    c.finWait2At = Infinity;
+  if (now >= c.deadline(Timer.FinWait2)) {
+    c.disarm(Timer.FinWait2);
     timer(c, now, 'user-timeout');
     c.toClosed('timeout');
     return;
@@ -30,97 +30,97 @@ export function onTimers(c: TcpConnection, now: number, emit: Emit): void {
     c.fail(c.softError ?? 'ETIMEDOUT', 'user timeout: data unacknowledged');
     return;
   }
-  if (now >= c.rackAt) {
-    c.rackAt = Infinity;
+  if (now >= c.deadline(Timer.Rack)) {
+    c.disarm(Timer.Rack);
     onRackTimer(c, now);
   }
-  if (now >= c.tlpAt) {
+  if (now >= c.deadline(Timer.Tlp)) {
     // Before the RTO: a PTO capped at the RTO's expiry sends the probe first (RFC 8985 7.2).
-    c.tlpAt = Infinity;
+    c.disarm(Timer.Tlp);
     timer(c, now, 'tlp');
     onPto(c, now);
   }
-  if (now >= c.rtoAt) {
-    c.rtoAt = Infinity;
+  if (now >= c.deadline(Timer.Rto)) {
+    c.disarm(Timer.Rto);
     retransmissionTimeout(c, now);
     if (c.state === 'CLOSED') return;
   }
-  if (now >= c.persistAt) {
-    c.persistAt = Infinity;
+  if (now >= c.deadline(Timer.Persist)) {
+    c.disarm(Timer.Persist);
     timer(c, now, 'persist');
     persist(c, now, emit);
   }
-  if (now >= c.keepaliveAt) {
-    c.keepaliveAt = Infinity;
+  if (now >= c.deadline(Timer.Keepalive)) {
+    c.disarm(Timer.Keepalive);
     keepalive(c, now, emit);
     if (c.state === 'CLOSED') return;
   }
-  if (now >= c.delackAt) {
-    c.delackAt = Infinity;
+  if (now >= c.deadline(Timer.DelayedAck)) {
+    c.disarm(Timer.DelayedAck);
     timer(c, now, 'delayed-ack');
-    c.ackNow = true;
+    c.out.ack = true;
   }
 }
 
-function timer(c: TcpConnection, now: number, which: 'rto' | 'syn' | 'persist' | 'delayed-ack' | 'keepalive' | 'time-wait' | 'user-timeout' | 'tlp'): void {
+function timer(c: Tcb, now: number, which: 'rto' | 'syn' | 'persist' | 'delayed-ack' | 'keepalive' | 'time-wait' | 'user-timeout' | 'tlp'): void {
   if (c.hooks.onTrace) c.trace({ type: 'timer', t: now, host: '', timer: which });
 }
 
 /** RFC 6298 5.4-5.7 and RFC 5681 eq. 4: back off, collapse cwnd, go back to SND.UNA. */
-function retransmissionTimeout(c: TcpConnection, now: number): void {
+function retransmissionTimeout(c: Tcb, now: number): void {
   const handshake = c.state === 'SYN-SENT' || c.state === 'SYN-RECEIVED';
   timer(c, now, handshake ? 'syn' : 'rto');
-  c.retransmits++;
+  c.rec.retransmits++;
   c.counters.timeouts++;
   if (handshake) {
-    if (c.retransmits > c.config.synRetries) {
+    if (c.rec.retransmits > c.config.synRetries) {
       if (c.passive) c.toClosed('timeout');
       else c.fail(c.softError ?? 'ETIMEDOUT', 'connection timed out (no answer to SYN)');
       return;
     }
     c.rtt.backoff();
-    c.rttSeq = -1;
-    c.goBack(c.iss); // dispatch() sends the SYN (or SYN,ACK) again
+    c.rec.rttSeq = -1;
+    c.goBack(c.snd.iss); // dispatch() sends the SYN (or SYN,ACK) again
     return;
   }
-  if (c.sndUna === c.sndNxt) return; // nothing outstanding any more
+  if (c.snd.una === c.snd.nxt) return; // nothing outstanding any more
   const userTimedOut = c.config.userTimeout > 0 && now - c.firstUnackedAt >= c.config.userTimeout;
-  if (c.retransmits > c.config.retries || userTimedOut) {
+  if (c.rec.retransmits > c.config.retries || userTimedOut) {
     c.fail(c.softError ?? 'ETIMEDOUT', userTimedOut ? 'user timeout: data unacknowledged' : 'connection timed out (retransmissions exhausted)');
     return;
   }
   const cc = c.ensureCc();
-  cc.onTimeout(now, sub(c.sndNxt, c.sndUna));
+  cc.onTimeout(now, sub(c.snd.nxt, c.snd.una));
   if (c.hooks.onTrace) c.trace({ type: 'cc', t: now, host: '', cwnd: cc.cwnd, ssthresh: cc.ssthresh, reason: 'timeout' });
-  c.inRecovery = false;
-  c.inflation = 0;
-  c.dupAcks = 0;
-  c.recover = c.sndNxt; // RFC 6582 section 4
-  c.rxtEnd = c.sndUna;
+  c.rec.inRecovery = false;
+  c.rec.inflation = 0;
+  c.rec.dupAcks = 0;
+  c.rec.recover = c.snd.nxt; // RFC 6582 section 4
+  c.rec.rxtEnd = c.snd.una;
   if (rackActive(c)) rackOnRto(c);
   c.rtt.backoff();
-  c.rttSeq = -1;
+  c.rec.rttSeq = -1;
   // RFC 6298 5.4: retransmit the earliest unacknowledged segment; dispatch() goes on from there
   // (go-back-N) while SND.NXT stays where it is (RFC 9293 3.3.1).
-  c.goBack(c.sndUna);
-  c.rtoAt = now + c.rtt.rto; // re-armed even if nothing can leave now (RFC 6298 5.5-5.6)
+  c.goBack(c.snd.una);
+  c.arm(Timer.Rto, now + c.rtt.rto); // re-armed even if nothing can leave now (RFC 6298 5.5-5.6)
 }
 
 /** Zero-window probe, or a forced send past Nagle/SWS when the window is open but small. */
-function persist(c: TcpConnection, now: number, emit: Emit): void {
+function persist(c: Tcb, now: number, emit: Emit): void {
   if (sub(c.sndBufEnd, c.sendPtr) <= 0) return;
-  if (c.sndWnd - sub(c.sendPtr, c.sndUna) > 0) {
-    c.forceSend = true;
+  if (c.snd.wnd - sub(c.sendPtr, c.snd.una) > 0) {
+    c.out.force = true;
     return;
   }
   c.counters.persistProbes++;
   sendProbe(c, now, emit);
-  c.persistBackoff++;
-  c.persistAt = now + Math.min(c.rtt.rto * 2 ** c.persistBackoff, c.config.maxRto);
+  c.rec.persistBackoff++;
+  c.arm(Timer.Persist, now + Math.min(c.rtt.rto * 2 ** c.rec.persistBackoff, c.config.maxRto));
 }
 
 /** RFC 1122 4.2.3.6: after `idle` without traffic, probe every `interval`; give up after `count`. */
-function keepalive(c: TcpConnection, now: number, emit: Emit): void {
+function keepalive(c: Tcb, now: number, emit: Emit): void {
   const ka = c.config.keepAlive;
   if (!ka.enabled) return;
   if (c.state !== 'ESTABLISHED' && c.state !== 'CLOSE-WAIT' && c.state !== 'FIN-WAIT-2') {
@@ -128,22 +128,22 @@ function keepalive(c: TcpConnection, now: number, emit: Emit): void {
     // peer. Keep the keepalive armed so that FIN-WAIT-2, which has no timer of its own while the
     // application still reads, is watched again once the FIN is acknowledged (like Linux, which
     // reschedules its keepalive while anything is outstanding). TIME-WAIT and CLOSED clear it.
-    c.keepaliveAt = now + ka.idle;
+    c.arm(Timer.Keepalive, now + ka.idle);
     return;
   }
   // Compare against the deadline itself, not `now - lastRecvAt < idle`: with fractional times the
   // two disagree by a rounding step and the timer would be re-armed at `now` forever.
   if (now < c.lastRecvAt + ka.idle) {
-    c.keepaliveProbes = 0;
-    c.keepaliveAt = c.lastRecvAt + ka.idle;
+    c.rec.keepaliveProbes = 0;
+    c.arm(Timer.Keepalive, c.lastRecvAt + ka.idle);
     return;
   }
-  if (c.keepaliveProbes >= ka.count) {
+  if (c.rec.keepaliveProbes >= ka.count) {
     c.fail('ETIMEDOUT', 'keep-alive: peer stopped answering');
     return;
   }
   timer(c, now, 'keepalive');
-  c.keepaliveProbes++;
+  c.rec.keepaliveProbes++;
   sendProbe(c, now, emit);
-  c.keepaliveAt = now + ka.interval;
+  c.arm(Timer.Keepalive, now + ka.interval);
 }

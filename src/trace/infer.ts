@@ -3,7 +3,7 @@
 // section 3.2 RST window), producing the SegmentEvents and StateEvents that the ladder draws.
 
 import type { SegmentEvent, StateEvent, TcpStateName } from './events.js';
-import { readPcap } from '../link/pcap.js';
+import { readPcap } from '../wire/pcap.js';
 import { parseIpPacket } from '../wire/packet.js';
 import { parseTcp, tcpFlagsToString, formatTcpOptions, TcpFlag, TCP_PROTOCOL } from '../wire/tcp.js';
 import { formatIp } from '../wire/address.js';

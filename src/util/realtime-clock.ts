@@ -1,15 +1,7 @@
 // A wall-clock Clock for Node and browsers: one host timer (globalThis.setTimeout) armed for the
-// earliest deadline of a heap of callbacks, so any number of connections cost one timer.
+// earliest deadline of the timer queue (timer-queue.ts), so any number of connections cost one timer.
 import type { Clock, TimerHandle } from './clock.js';
-import { MinHeap } from './heap.js';
-
-interface Entry extends TimerHandle {
-  readonly t: number;
-  readonly order: number;
-  fn: (() => void) | null;
-}
-
-const earlier = (a: Entry, b: Entry): boolean => a.t < b.t || (a.t === b.t && a.order < b.order);
+import { TimerQueue } from './timer-queue.js';
 
 type HostTimer = { unref?: () => unknown } | number;
 
@@ -30,11 +22,9 @@ function monotonicNow(): () => number {
 }
 
 export class RealtimeClock implements Clock {
-  private readonly heap = new MinHeap<Entry>(earlier);
+  /** Everything goes to the queue's heap: wall time never stands still for its FIFO. */
+  private readonly queue = new TimerQueue();
   private readonly read = monotonicNow();
-  private nextId = 1;
-  private live = 0;
-  private dead = 0;
   private timer: HostTimer | null = null;
   private armedAt = Infinity;
   private readonly unref: boolean;
@@ -52,29 +42,18 @@ export class RealtimeClock implements Clock {
   }
 
   schedule(t: number, fn: () => void): TimerHandle {
-    const id = this.nextId++;
-    const e: Entry = { id, t: Number.isNaN(t) ? 0 : t, order: id, fn };
-    this.heap.push(e);
-    this.live++;
+    const e = this.queue.add(Number.isNaN(t) ? 0 : t, fn, false);
     if (e.t < this.armedAt) this.arm(e.t);
     return e;
   }
 
   cancel(h: TimerHandle): void {
-    const e = h as Entry;
-    if (e.fn === null || e.fn === undefined) return;
-    e.fn = null;
-    this.live--;
-    this.dead++;
-    if (this.dead > 64 && this.dead > this.live) {
-      this.heap.filter((x) => x.fn !== null);
-      this.dead = 0;
-    }
-    if (this.live === 0) this.disarm();
+    this.queue.cancel(h);
+    if (this.queue.live === 0) this.disarm();
   }
 
   pending(): number {
-    return this.live;
+    return this.queue.live;
   }
 
   /**
@@ -102,9 +81,7 @@ export class RealtimeClock implements Clock {
 
   /** Cancel everything and release the host timer. */
   dispose(): void {
-    this.heap.clear();
-    this.live = 0;
-    this.dead = 0;
+    this.queue.clear();
     this.disarm();
   }
 
@@ -132,18 +109,9 @@ export class RealtimeClock implements Clock {
     this.armedAt = Infinity;
     // Callbacks scheduled while running (for "now") run in this same turn, in order.
     for (;;) {
-      const e = this.heap.peek();
-      if (e === undefined) break;
-      if (e.fn === null) {
-        this.heap.pop();
-        this.dead--;
-        continue;
-      }
-      if (e.t > this.read()) break;
-      this.heap.pop();
-      const fn = e.fn;
-      e.fn = null;
-      this.live--;
+      const e = this.queue.peek();
+      if (e === undefined || e.t > this.read()) break;
+      const fn = this.queue.take(e);
       try {
         fn();
       } catch (err) {
@@ -156,15 +124,7 @@ export class RealtimeClock implements Clock {
   }
 
   private rearm(): void {
-    for (;;) {
-      const e = this.heap.peek();
-      if (e === undefined) return;
-      if (e.fn !== null) {
-        if (e.t < this.armedAt) this.arm(e.t);
-        return;
-      }
-      this.heap.pop();
-      this.dead--;
-    }
+    const e = this.queue.peek();
+    if (e !== undefined && e.t < this.armedAt) this.arm(e.t);
   }
 }

@@ -10,4 +10,4 @@ export * from './udp.js';
 export * from './icmp.js';
 export * from './packet.js';
 export * from './format.js';
-export * from '../link/pcap.js';
+export * from './pcap.js';

@@ -30,12 +30,12 @@ test(`blind attack: ${ATTEMPTS} random-seq RST/SYN/data segments from off path, 
   p.a.send(data.subarray(0, 150_000));
   p.run(p.now + 10_000);
   const b = p.b;
-  const rcvWnd = sub(b.rcvAdv, b.rcvNxt);
-  const ackRange = b.maxSndWnd + sub(b.sndNxt, b.sndUna) + 1;
+  const rcvWnd = sub(b.info().rcvAdv, b.info().rcvNxt);
+  const ackRange = b.info().maxSndWnd + sub(b.info().sndNxt, b.info().sndUna) + 1;
   const statesBefore = p.statesB.length;
   const errorsBefore = p.errors.length;
   const receivedBefore = p.concat('b').length;
-  const rcvNxtBefore = b.rcvNxt;
+  const rcvNxtBefore = b.info().rcvNxt;
   const junk = payloadOf(100, 0xee);
   let resets = 0;
   let dataIn = 0;
@@ -64,7 +64,7 @@ test(`blind attack: ${ATTEMPTS} random-seq RST/SYN/data segments from off path, 
       if (b.state === 'CLOSED') resets++;
       break;
     }
-    if (b.rcvNxt !== rcvNxtBefore || b.hasOutOfOrder) {
+    if (b.info().rcvNxt !== rcvNxtBefore || b.info().hasOutOfOrder) {
       dataIn++;
       break;
     }
@@ -77,7 +77,7 @@ test(`blind attack: ${ATTEMPTS} random-seq RST/SYN/data segments from off path, 
   console.log(
     `# blind: ${ATTEMPTS} guesses (${kinds.rst} RST, ${kinds.syn} SYN, ${kinds.data} data) in ${ms.toFixed(0)} ms; ` +
       `RCV.WND ${rcvWnd}, ack range ${ackRange}; expected successes ${expected.toExponential(2)}, observed ${successes}; ` +
-      `challenge ACKs sent ${b.counters.challengeAcks}`,
+      `challenge ACKs sent ${b.stats().challengeAcks}`,
   );
   assert.equal(successes, 0, `attack succeeded (seed ${SEED}): resets ${resets}, data ${dataIn}, state ${b.state}`);
   assert.equal(p.concat('b').length, receivedBefore, 'attacker bytes reached the application');

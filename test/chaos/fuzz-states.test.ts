@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runStateFuzz, makeSegment, checkInvariants, FUZZ_STATES } from '../../fuzz/states.js';
+import { runStateFuzz, makeSegment, checkInvariants, FUZZ_STATES, type SegmentEdges } from '../../fuzz/states.js';
 import { Stack } from '../../src/stack/stack.js';
 import { createMemoryPair } from '../../src/link/memory.js';
 import { VirtualClock } from '../../src/util/virtual-clock.js';
@@ -51,10 +51,10 @@ test('fuzz: raw packets at a Stack listener (LISTEN via the stack) leave no exce
   const dst = parseIp('198.18.0.2')!;
   const r = seededRandom(SEED);
   // A stand-in TCB whose edges steer makeSegment's seq/ack choices near a plausible handshake.
-  const fake = { rcvNxt: 0, rcvAdv: 0, irs: 0, recvBuf: { capacity: 65535 }, sndUna: 0, sndNxt: 0, sndMax: 0, iss: 0 } as unknown as TcpConnection;
+  const edges: SegmentEdges = { rcvNxt: 0, rcvAdv: 0, irs: 0, recvCapacity: 65535, sndUna: 0, sndNxt: 0, iss: 0 };
   const N = 60_000;
   for (let i = 0; i < N; i++) {
-    const s = makeSegment(r, fake);
+    const s = makeSegment(r, edges);
     s.srcPort = 40000 + (r.u32() % 16);
     s.dstPort = r.u32() % 8 === 0 ? 81 : 80;
     if (r.u32() % 4 === 0) s.flags = TcpFlag.SYN; // enough SYNs to fill the backlog and open connections
@@ -64,7 +64,8 @@ test('fuzz: raw packets at a Stack listener (LISTEN via the stack) leave no exce
       for (const c of accepted) {
         const bad = checkInvariants(c);
         assert.equal(bad, null, `accepted connection: ${bad}`);
-        Object.assign(fake, { rcvNxt: c.rcvNxt, rcvAdv: c.rcvAdv, irs: c.irs, sndUna: c.sndUna, sndNxt: c.sndNxt, sndMax: c.sndMax, iss: c.iss });
+        const { rcvNxt, rcvAdv, irs, sndUna, sndNxt, iss } = c.info();
+        Object.assign(edges, { rcvNxt, rcvAdv, irs, sndUna, sndNxt, iss });
       }
     }
   }

@@ -73,8 +73,8 @@ test('the watch server streams the tapped stack: its SYN, the peer SYN-ACK, and 
       ],
     );
     const syn = segs[0]!;
-    assert.equal(syn['seq'], conn.iss >>> 0);
-    assert.equal(segs[1]!['ack'], (conn.iss + 1) >>> 0, 'the SYN-ACK acknowledges ISS + 1');
+    assert.equal(syn['seq'], conn.info().iss >>> 0);
+    assert.equal(segs[1]!['ack'], (conn.info().iss + 1) >>> 0, 'the SYN-ACK acknowledges ISS + 1');
     assert.match(String(syn['conn']), /^198\.18\.0\.2:\d+>198\.18\.0\.1:80$/);
     const states = evs.filter((e) => e['type'] === 'state' && e['host'] === 'synack').map((e) => e['to']);
     assert.deepEqual(states, ['SYN-SENT', 'ESTABLISHED']);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { scenarioNames } from '../../src/demo/scenarios.js';
-import { readPcap } from '../../src/link/pcap.js';
+import { readPcap } from '../../src/wire/pcap.js';
 
 async function demo(argv: string[]): Promise<{ out: string; files: Map<string, Uint8Array | string> }> {
   let out = '';

@@ -12,7 +12,7 @@ import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import { createMemoryPair } from '../../src/link/memory.js';
 import { pcapTap } from '../../src/link/tap.js';
-import { LinkType, PcapStreamReader, PcapWriter } from '../../src/link/pcap.js';
+import { LinkType, PcapStreamReader, PcapWriter } from '../../src/wire/pcap.js';
 import { addEthernetInterface } from '../../src/ethernet/index.js';
 import { missingTool } from '../helpers/netns.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PcapWriter, LinkType } from '../../src/link/pcap.js';
+import { PcapWriter, LinkType } from '../../src/wire/pcap.js';
 import { buildTcpPacket, buildUdpPacket, buildIcmpPacket, parseIpPacket } from '../../src/wire/packet.js';
 import { TcpFlag } from '../../src/wire/tcp.js';
 import { parseIp } from '../../src/wire/address.js';

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readPcap, LinkType } from '../../src/link/pcap.js';
+import { readPcap, LinkType } from '../../src/wire/pcap.js';
 import { parseIpPacket } from '../../src/wire/packet.js';
 import { parseTcp, emitTcp, tcpHeaderLength } from '../../src/wire/tcp.js';
 import { formatPacket } from '../../src/wire/format.js';

@@ -24,12 +24,12 @@ const bytes = (n: number, v = 1) => new Uint8Array(n).fill(v);
 
 /** The peer sends `len` bytes at R + off. */
 function data(h: Harness, off: number, len: number, extra: { options?: TcpOptions; flags?: number } = {}) {
-  return h.send({ seq: R + off, ack: h.conn.sndNxt, flags: extra.flags ?? ACK, payload: bytes(len), ...(extra.options ? { options: extra.options } : {}) });
+  return h.send({ seq: R + off, ack: h.conn.info().sndNxt, flags: extra.flags ?? ACK, payload: bytes(len), ...(extra.options ? { options: extra.options } : {}) });
 }
 
 /** The peer acknowledges up to L + off with window `win`. */
 function ack(h: Harness, off: number, win = 65535, options?: TcpOptions) {
-  return h.send({ seq: h.conn.rcvNxt, ack: L + off, flags: ACK, window: win, ...(options ? { options } : {}) });
+  return h.send({ seq: h.conn.info().rcvNxt, ack: L + off, flags: ACK, window: win, ...(options ? { options } : {}) });
 }
 
 // --- receiving ---------------------------------------------------------------------------------
@@ -94,20 +94,20 @@ test('fast retransmit on the third duplicate ACK, NewReno partial ACK, full ACK 
   expectNothing(ack(h, 1000), 'dup 1');
   expectNothing(ack(h, 1000), 'dup 2');
   expectSeg(ack(h, 1000), { flags: ACK, seq: L + 1000, len: 1000 }, 'dup 3: fast retransmit');
-  assert.equal(h.conn.inRecovery, true);
-  assert.equal(h.conn.cc?.ssthresh, 2000, 'ssthresh = FlightSize/2 = 4000/2');
+  assert.equal(h.conn.info().inRecovery, true);
+  assert.equal(h.conn.stats().ssthresh, 2000, 'ssthresh = FlightSize/2 = 4000/2');
   expectSeg(ack(h, 3000), { flags: ACK, seq: L + 3000, len: 1000 }, 'partial ACK retransmits the next hole');
-  assert.equal(h.conn.inRecovery, true);
+  assert.equal(h.conn.info().inRecovery, true);
   expectNothing(ack(h, 5000));
-  assert.equal(h.conn.inRecovery, false);
-  assert.equal(h.conn.cc?.cwnd, 2000, 'deflated to ssthresh');
+  assert.equal(h.conn.info().inRecovery, false);
+  assert.equal(h.conn.stats().cwnd, 2000, 'deflated to ssthresh');
   assert.equal(h.conn.stats().fastRetransmits, 1);
   assert.equal(h.conn.stats().retransSegs, 2);
 });
 
 test('RTO: min RTO 200 ms, then 400, 800 apart, one segment each; an ACK then goes back and resends the rest', () => {
   const h = est(); // the handshake measured an RTT of 0: RTO = minRto = 200 ms
-  assert.equal(h.conn.rtt.rto, 200);
+  assert.equal(h.conn.stats().rto, 200);
   h.conn.send(bytes(3000));
   assert.equal(h.poll().length, 3);
   assert.equal(h.conn.pollAt(), 200);
@@ -115,7 +115,7 @@ test('RTO: min RTO 200 ms, then 400, 800 apart, one segment each; an ACK then go
   assert.equal(h.conn.pollAt(), 600);
   expectSeg(h.advanceTo(600), { flags: ACK, seq: L, len: 1000 });
   assert.equal(h.conn.pollAt(), 1400);
-  assert.equal(h.conn.cc?.cwnd, 1000, 'loss window: one segment');
+  assert.equal(h.conn.stats().cwnd, 1000, 'loss window: one segment');
   h.advanceTo(700);
   const out = ack(h, 1000);
   assert.deepEqual(out.map((s) => [s.seq - L, s.payload.length]), [[1000, 1000], [2000, 1000]]);
@@ -130,7 +130,7 @@ test('RTO: min RTO 200 ms, then 400, 800 apart, one segment each; an ACK then go
 test('persist: zero window, probes after 200, 400, 800 ms (RTO backoff), then the data when the window opens', () => {
   const h = est();
   expectNothing(ack(h, 0, 0));
-  assert.equal(h.conn.sndWnd, 0);
+  assert.equal(h.conn.info().sndWnd, 0);
   h.conn.send(bytes(100));
   expectNothing(h.poll());
   const probes: number[] = [];
@@ -176,11 +176,11 @@ test('zero window end to end: the receiver stops reading, the sender probes, not
 
 test('window scaling both ways: our field is free >> our shift, theirs is multiplied by their shift', () => {
   const h = est({ windowScale: true, windowScaleShift: 4, recvBufferSize: 512_000 }, { wscale: 3 });
-  assert.equal(h.conn.rcvWscale, 4);
-  assert.equal(h.conn.sndWscale, 3);
+  assert.equal(h.conn.info().rcvWscale, 4);
+  assert.equal(h.conn.info().sndWscale, 3);
   expectSeg(data(h, 0, 1000), { flags: ACK, ack: R + 1000, window: Math.floor((512_000 - 1000) / 16) });
   expectNothing(ack(h, 0, 1000));
-  assert.equal(h.conn.sndWnd, 8000);
+  assert.equal(h.conn.info().sndWnd, 8000);
   h.conn.send(bytes(10_000));
   const out = h.poll();
   assert.equal(out.length, 8, out.map(describe).join(' | '));
@@ -217,7 +217,7 @@ test('out-of-order queue is bounded: ranges beyond the limit are dropped, not st
   data(h, 3000, 100);
   const out = data(h, 5000, 100);
   expectSeg(out, { flags: ACK, ack: R, options: { sack: [{ left: R + 3000, right: R + 3100 }, { left: R + 1000, right: R + 1100 }] } });
-  assert.equal(h.conn.counters.dropped, 1);
+  assert.equal(h.conn.stats().dropped, 1);
   data(h, 0, 1000);
   expectSeg(data(h, 1100, 1900), { ack: R + 3100 }, 'holes filled; the dropped range is simply missing');
 });
@@ -241,7 +241,7 @@ test('timestamps: ACKs echo the TSval of the segment that advanced RCV.NXT', () 
   expectSeg(data(h, 0, 1000, { options: { timestamp: { val: 150, ecr: 0 } } }), {
     ack: R + 1000, options: { timestamp: { val: 20, ecr: 150 } },
   });
-  assert.equal(h.conn.sndMss, 988);
+  assert.equal(h.conn.info().sndMss, 988);
 });
 
 test('PAWS: a segment with an older TSval is dropped and answered with an ACK (RFC 7323 5.3)', () => {
@@ -252,7 +252,7 @@ test('PAWS: a segment with an older TSval is dropped and answered with an ACK (R
   const out = data(h, 500, 500, { options: { timestamp: { val: 149, ecr: 0 } } });
   expectSeg(out, { flags: ACK, ack: R + 500, options: { timestamp: { val: 30, ecr: 150 } } });
   assert.equal(h.conn.recvAvailable, 500);
-  assert.equal(h.conn.counters.dropped, 1);
+  assert.equal(h.conn.stats().dropped, 1);
 });
 
 test('RTT from timestamps: SRTT follows the echoed TSval (RFC 7323 section 4)', () => {
@@ -263,8 +263,8 @@ test('RTT from timestamps: SRTT follows the echoed TSval (RFC 7323 section 4)', 
   h.advanceTo(1080);
   ack(h, 500, 65535, { timestamp: { val: 200, ecr: 1000 } });
   // The handshake gave a first sample of 0 ms; 80 ms follows RFC 6298 (2.3) smoothing.
-  assert.equal(h.conn.rtt.srtt, 10);
-  assert.equal(h.conn.rtt.rttvar, 20);
+  assert.equal(h.conn.stats().rtt, 10);
+  assert.equal(h.conn.stats().rttvar, 20);
 });
 
 test('FIN carried on the last data segment when CLOSE follows the write', () => {
@@ -311,9 +311,9 @@ test('SACK recovery: the hole is retransmitted once more than (DupThresh-1)*SMSS
   expectNothing(sackAck(3000));
   expectNothing(sackAck(4000));
   expectSeg(sackAck(5000), { flags: ACK, seq: L + 1000, len: 1000 });
-  assert.equal(h.conn.inRecovery, true);
+  assert.equal(h.conn.info().inRecovery, true);
   expectNothing(ack(h, 6000));
-  assert.equal(h.conn.inRecovery, false);
+  assert.equal(h.conn.info().inRecovery, false);
   assert.equal(h.conn.stats().retransSegs, 1);
   assert.equal(h.conn.stats().sackedBytes, 3000);
 });
@@ -337,7 +337,7 @@ test('user timeout restarts with every ACK of new data', () => {
   h.poll();
   h.advanceTo(100);
   ack(h, 5);
-  assert.equal(h.conn.userTimeoutAt, 1600);
+  assert.equal(h.conn.info().timers.userTimeout, 1600);
   ack(h, 10);
   assert.equal(h.conn.pollAt(), Infinity);
 });

@@ -39,10 +39,10 @@ test('SYN,ACK with every option: all four negotiated, ACK echoes TSval, MSS leav
   });
   expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1, window: 8192, options: { timestamp: { val: 30, ecr: 777 } } });
   const c = h.conn;
-  assert.deepEqual([c.sackOk, c.tsOk, c.sndWscale, c.rcvWscale, c.sndMss, c.sndWnd], [true, true, 2, 7, 988, 29200]);
+  assert.deepEqual([c.info().sackOk, c.info().tsOk, c.info().sndWscale, c.info().rcvWscale, c.info().sndMss, c.info().sndWnd], [true, true, 2, 7, 988, 29200]);
   // The next window update from the peer is scaled by its shift.
   h.send({ seq: REMOTE_ISS + 1, ack: LOCAL_ISS + 1, flags: ACK, window: 1000, options: { timestamp: { val: 800, ecr: 30 } } });
-  assert.equal(c.sndWnd, 4000);
+  assert.equal(c.info().sndWnd, 4000);
 });
 
 test('SYN,ACK with no options: no SACK, no timestamps, no scaling either way, MSS 536', () => {
@@ -51,7 +51,7 @@ test('SYN,ACK with no options: no SACK, no timestamps, no scaling either way, MS
   const out = h.send({ seq: REMOTE_ISS, ack: LOCAL_ISS + 1, flags: SYN | ACK, window: 4000 });
   expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1, window: 65535, options: {} });
   const c = h.conn;
-  assert.deepEqual([c.sackOk, c.tsOk, c.sndWscale, c.rcvWscale, c.sndMss], [false, false, 0, 0, 536]);
+  assert.deepEqual([c.info().sackOk, c.info().tsOk, c.info().sndWscale, c.info().rcvWscale, c.info().sndMss], [false, false, 0, 0, 536]);
 });
 
 test('passive side answers only what the SYN offered', () => {
@@ -70,8 +70,8 @@ test('passive side answers only what the SYN offered', () => {
     flags: SYN | ACK, seq: LOCAL_ISS, ack: REMOTE_ISS + 1, window: 65535,
     options: { mss: 1000, sackPermitted: true, timestamp: { val: 40, ecr: 123 }, wscale: 7 },
   });
-  assert.equal(h.conn.sndWscale, 14, 'RFC 7323 2.3: a shift above 14 is used as 14');
-  assert.equal(h.conn.sndMss, 988);
+  assert.equal(h.conn.info().sndWscale, 14, 'RFC 7323 2.3: a shift above 14 is used as 14');
+  assert.equal(h.conn.info().sndMss, 988);
 });
 
 test('each option alone: SACK only, timestamps only, window scale only', () => {
@@ -84,9 +84,9 @@ test('each option alone: SACK only, timestamps only, window scale only', () => {
     const h = opener(over);
     expectSeg(h.poll(), { flags: SYN, options: { mss: 1000, ...extra } }, name);
     h.send({ seq: REMOTE_ISS, ack: LOCAL_ISS + 1, flags: SYN | ACK, options: { mss: 1000, sackPermitted: true, timestamp: { val: 1, ecr: 0 }, wscale: 1 } });
-    assert.equal(h.conn.sackOk, name === 'sack', name);
-    assert.equal(h.conn.tsOk, name === 'ts', name);
-    assert.equal(h.conn.sndWscale, name === 'wscale' ? 1 : 0, name);
+    assert.equal(h.conn.info().sackOk, name === 'sack', name);
+    assert.equal(h.conn.info().tsOk, name === 'ts', name);
+    assert.equal(h.conn.info().sndWscale, name === 'wscale' ? 1 : 0, name);
   }
 });
 
@@ -116,7 +116,7 @@ test('a SYN,ACK after a retransmitted SYN still establishes (no RTT sample from 
   h.advanceTo(1000);
   h.advance(5);
   expectSeg(h.send({ seq: REMOTE_ISS, ack: LOCAL_ISS + 1, flags: SYN | ACK }), { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1 });
-  assert.equal(h.conn.rtt.srtt, 0, "Karn's rule");
+  assert.equal(h.conn.stats().rtt, 0, "Karn's rule");
 });
 
 test('sequence numbers wrap: ISN 0xFFFFFFF0, data across 2^32, FIN after the wrap', () => {
@@ -127,14 +127,14 @@ test('sequence numbers wrap: ISN 0xFFFFFFF0, data across 2^32, FIN after the wra
   h.conn.send(new Uint8Array(40).fill(7));
   expectSeg(h.poll(), { flags: PSH | ACK, seq: 0xfffffff1, ack: 0xffffffff, len: 40 });
   expectNothing(h.send({ seq: 0xffffffff, ack: 0x19, flags: ACK, payload: 'ab' }).filter((s) => s.payload.length > 0));
-  assert.equal(h.conn.sndUna, 0x19);
-  assert.equal(h.conn.rcvNxt, 1);
+  assert.equal(h.conn.info().sndUna, 0x19);
+  assert.equal(h.conn.info().rcvNxt, 1);
   assert.equal(h.conn.sendQueued, 0);
   h.conn.close();
   expectSeg(h.poll(), { flags: FIN | ACK, seq: 0x19, ack: 1 });
   expectNothing(h.send({ seq: 1, ack: 0x1a, flags: FIN | ACK }).filter((s) => s.flags !== ACK));
   assert.equal(h.state, 'TIME-WAIT');
-  assert.equal(h.conn.rcvNxt, 2);
+  assert.equal(h.conn.info().rcvNxt, 2);
 });
 
 test('TIME-WAIT: a retransmitted FIN is ACKed again and restarts 2*MSL', () => {
@@ -156,7 +156,7 @@ test('TIME-WAIT: canReopen for a SYN beyond RCV.NXT, or with a newer timestamp',
   assert.equal(h.conn.canReopen(seg({ seq: REMOTE_ISS + 2, flags: SYN })), false, 'at RCV.NXT: not beyond');
   assert.equal(h.conn.canReopen(seg({ seq: REMOTE_ISS, flags: SYN })), false);
   const ts = timeWait({ timestamps: true }, { timestamp: { val: 500, ecr: 0 } });
-  assert.equal(ts.conn.tsOk, true);
+  assert.equal(ts.conn.info().tsOk, true);
   assert.equal(ts.conn.canReopen(seg({ seq: REMOTE_ISS - 10, flags: SYN, options: { timestamp: { val: 501, ecr: 0 } } })), true);
   assert.equal(ts.conn.canReopen(seg({ seq: REMOTE_ISS - 10, flags: SYN, options: { timestamp: { val: 499, ecr: 0 } } })), false);
   const est = synReceived();
@@ -265,5 +265,5 @@ test('segments carry our window unscaled when the peer did not offer scaling', (
   h.poll();
   const out: TcpRepr[] = h.send({ seq: REMOTE_ISS, ack: LOCAL_ISS + 1, flags: SYN | ACK });
   matchSeg(out[0]!, { window: 65535 });
-  assert.equal(h.conn.rcvWscale, 0);
+  assert.equal(h.conn.info().rcvWscale, 0);
 });

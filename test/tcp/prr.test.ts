@@ -41,8 +41,8 @@ for (const rack of [true, false]) {
       assert.deepEqual(offsets(ack(h, 0, [[4000, 6000]])), []);
       const ssthresh = congestion === 'cubic' ? 7000 : 5000; // 0.7 and 0.5 of the 10-segment flight
       assert.deepEqual(offsets(ack(h, 0, [[4000, 7000]])), [[0, 1000]], 'entering recovery: the fast retransmit alone');
-      assert.equal(h.conn.inRecovery, true);
-      assert.equal(h.conn.cc!.ssthresh, ssthresh);
+      assert.equal(h.conn.info().inRecovery, true);
+      assert.equal(h.conn.stats().ssthresh, ssthresh);
       // pipe = 10 - 3 SACKed - 4 lost + 1 retransmitted = 4 segments, below ssthresh: each SACKed
       // segment releases one more (PRR's reduction bound), never the 3 or 4 cwnd - pipe would allow.
       assert.deepEqual(offsets(ack(h, 0, [[4000, 8000]])), [[1000, 1000]]);
@@ -54,9 +54,9 @@ for (const rack of [true, false]) {
       ack(h, 1000, [[4000, 10000]]);
       ack(h, 2000, [[4000, 10000]]);
       ack(h, 10000);
-      assert.equal(h.conn.inRecovery, false);
-      assert.equal(h.conn.prr, null);
-      assert.equal(h.conn.cc!.cwnd, ssthresh);
+      assert.equal(h.conn.info().inRecovery, false);
+      assert.equal(h.conn.info().prr, null);
+      assert.equal(h.conn.stats().cwnd, ssthresh);
     });
   }
 }
@@ -71,21 +71,21 @@ test('PRR above ssthresh: sends in proportion, ceil(delivered * ssthresh / Recov
   for (let i = 1; i <= 10; i++) h.poll().length, ack(h, i * 1000);
   h.flush();
   h.advance(10);
-  const segsInFlight = (h.conn.sndNxt - h.conn.sndUna) / 1000;
+  const segsInFlight = (h.conn.info().sndNxt - h.conn.info().sndUna) / 1000;
   assert.equal(segsInFlight, 20);
-  const base = h.conn.sndUna - L;
+  const base = h.conn.info().sndUna - L;
   const out: number[][][] = [];
   for (let k = 1; k <= 8; k++) out.push(offsets(ack(h, base, [[base + 1000, base + 1000 + k * 1000]])));
   // The first two duplicate ACKs each send a new segment (limited transmit, RFC 3042): 22 in flight.
   assert.deepEqual(out.slice(0, 2), [[[base + 20000, 1000]], [[base + 21000, 1000]]]);
   // The third declares the loss (DupThresh): the retransmission goes at once.
   assert.deepEqual(out[2], [[base, 1000]]);
-  assert.equal(h.conn.prr!.recoverFs, 22);
-  assert.equal(h.conn.cc!.ssthresh, 11000, 'NewReno halves the flight');
+  assert.equal(h.conn.info().prr!.recoverFs, 22);
+  assert.equal(h.conn.stats().ssthresh, 11000, 'NewReno halves the flight');
   // Then pipe > ssthresh: ceil(delivered * 11 / 22) - out releases one segment per two delivered.
   assert.deepEqual(out.slice(3).map((o) => o.length), [0, 1, 0, 1, 0]);
   assert.deepEqual([out[4], out[6]], [[[base + 22000, 1000]], [[base + 23000, 1000]]], 'new data, not a second retransmission');
-  assert.deepEqual([h.conn.prr!.delivered, h.conn.prr!.out], [6, 3]);
+  assert.deepEqual([h.conn.info().prr!.delivered, h.conn.info().prr!.out], [6, 3]);
 });
 
 test('the PRR formula on its own (RFC 6937 section 3, Linux tcp_cwnd_reduction)', () => {

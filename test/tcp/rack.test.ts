@@ -18,8 +18,8 @@ function est(over: TcpConfigInput = {}): Harness {
   h.send({ seq: h.rseq, ack: L, flags: ACK });
   h.flush();
   assert.equal(h.state, 'ESTABLISHED');
-  assert.equal(h.conn.rtt.srtt, 20);
-  assert.equal(h.conn.rtt.rto, 200);
+  assert.equal(h.conn.stats().rtt, 20);
+  assert.equal(h.conn.stats().rto, 200);
   return h;
 }
 
@@ -45,7 +45,7 @@ test('TLP: at PTO = 2*SRTT (+2 ms) a probe sends new data beyond cwnd; lost prob
   assert.equal(h.conn.pollAt(), 62 + 200);
   expectSeg(h.advanceTo(262), { flags: ACK, seq: L, len: 1000 }, 'RTO retransmits the first segment');
   assert.equal(h.conn.stats().timeouts, 1);
-  assert.equal(h.conn.cc?.cwnd, 1000);
+  assert.equal(h.conn.stats().cwnd, 1000);
   assert.equal(h.conn.pollAt(), 662, 'backed off to 400 ms; no probe during RTO recovery');
   assert.deepEqual(offsets(ack(h, 11000)), [[11000, 1000]], 'everything arrived after all: the rest goes');
   expectNothing(ack(h, 12000));
@@ -61,11 +61,11 @@ test('TLP: with nothing new to send the probe retransmits the last segment, and 
   // The first segment was lost; the SACK for the rest (and the probe) arrives one RTT later.
   h.advanceTo(82);
   expectSeg(ack(h, 0, [[1000, 3000]]), { flags: ACK, seq: L, len: 1000 }, 'RACK: sent before the SACKed probe, an RTT + reo_wnd ago: lost');
-  assert.equal(h.conn.inRecovery, true);
+  assert.equal(h.conn.info().inRecovery, true);
   assert.equal(h.conn.stats().fastRetransmits, 1);
   assert.equal(h.conn.stats().dupAcks, 1, 'one duplicate ACK was enough');
   expectNothing(ack(h, 3000));
-  assert.equal(h.conn.inRecovery, false);
+  assert.equal(h.conn.info().inRecovery, false);
   assert.equal(h.conn.stats().timeouts, 0, 'no RTO');
   assert.equal(h.conn.pollAt(), Infinity);
 });
@@ -92,13 +92,13 @@ test('RACK: a segment is lost once the reordering window passed, after a single 
   // Segment 2 arrived, segment 1 did not: reo_wnd = min_RTT/4 = 5 ms, so 1 is lost at 20+20+5.
   expectNothing(ack(h, 0, [[1000, 2000]]), 'within the reordering window');
   assert.equal(h.conn.pollAt(), 45, 'the RACK reordering timer');
-  assert.equal(h.conn.inRecovery, false);
+  assert.equal(h.conn.info().inRecovery, false);
   expectSeg(h.advanceTo(45), { flags: ACK, seq: L, len: 1000 }, 'reordering timer: lost, retransmitted');
-  assert.equal(h.conn.inRecovery, true);
+  assert.equal(h.conn.info().inRecovery, true);
   assert.equal(h.conn.stats().dupAcks, 1);
-  assert.equal(h.conn.cc?.ssthresh, 2500, 'ssthresh = FlightSize/2 (NewReno): a congestion event');
+  assert.equal(h.conn.stats().ssthresh, 2500, 'ssthresh = FlightSize/2 (NewReno): a congestion event');
   expectNothing(ack(h, 5000));
-  assert.equal(h.conn.inRecovery, false);
+  assert.equal(h.conn.info().inRecovery, false);
   assert.equal(h.conn.stats().retransSegs, 1);
   assert.equal(h.conn.stats().timeouts, 0);
 });
@@ -111,8 +111,8 @@ test('RACK: reordering within the window causes no retransmission, and widens la
   expectNothing(ack(h, 0, [[1000, 2000]]));
   h.advanceTo(43);
   expectNothing(ack(h, 2000), 'the late segment 1 arrives before the window ends');
-  assert.equal(h.conn.rack?.reorderingSeen, true);
-  assert.equal(h.conn.inRecovery, false);
+  assert.equal(h.conn.info().rackReorderingSeen, true);
+  assert.equal(h.conn.info().inRecovery, false);
   expectNothing(h.advanceTo(45), 'no timer fires: nothing is lost');
   // Reordering was seen: three SACKed segments no longer mean loss at once (RFC 8985 6.2 step 4).
   h.advanceTo(50);
@@ -176,7 +176,7 @@ test('D-SACK at the sender: not taken as SACKed data; each round trip with one w
   h.poll();
   h.advanceTo(40);
   expectNothing(ack(h, 1000, [[0, 1000]]), 'a D-SACK below the cumulative ACK');
-  assert.equal(h.conn.hasSacks, false, 'the D-SACK block is not recorded in the scoreboard');
-  assert.equal(h.conn.rack?.reoWndMult, 2);
+  assert.equal(h.conn.info().hasSacks, false, 'the D-SACK block is not recorded in the scoreboard');
+  assert.equal(h.conn.info().rackReoWndMult, 2);
   expectNothing(ack(h, 3000));
 });

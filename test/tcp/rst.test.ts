@@ -33,7 +33,7 @@ for (const [state, make] of Object.entries(fixtures)) {
   test(`${state}: RST at exactly RCV.NXT resets silently`, () => {
     const h = make();
     assert.equal(h.state, state);
-    expectNothing(h.send({ seq: h.conn.rcvNxt, flags: RST }));
+    expectNothing(h.send({ seq: h.conn.info().rcvNxt, flags: RST }));
     assert.equal(h.conn.state, 'CLOSED');
     assert.equal(h.closed, true);
     assert.deepEqual(h.errors, errorOnRst[state]);
@@ -42,23 +42,23 @@ for (const [state, make] of Object.entries(fixtures)) {
 
   test(`${state}: in-window RST off RCV.NXT draws a challenge ACK and changes nothing (RFC 5961 3.2)`, () => {
     const h = make();
-    const out = h.send({ seq: h.conn.rcvNxt + 1, flags: RST });
-    expectSeg(out, { flags: ACK, seq: h.conn.sndNxt, ack: h.conn.rcvNxt, len: 0 });
+    const out = h.send({ seq: h.conn.info().rcvNxt + 1, flags: RST });
+    expectSeg(out, { flags: ACK, seq: h.conn.info().sndNxt, ack: h.conn.info().rcvNxt, len: 0 });
     assert.equal(h.state, state);
-    assert.equal(h.conn.counters.challengeAcks, 1);
+    assert.equal(h.conn.stats().challengeAcks, 1);
   });
 
   test(`${state}: out-of-window RST is dropped without a reply`, () => {
     const h = make();
-    expectNothing(h.send({ seq: h.conn.rcvNxt + 100_000, flags: RST }));
-    expectNothing(h.send({ seq: h.conn.rcvNxt - 1, flags: RST | ACK, ack: h.conn.sndNxt }));
+    expectNothing(h.send({ seq: h.conn.info().rcvNxt + 100_000, flags: RST }));
+    expectNothing(h.send({ seq: h.conn.info().rcvNxt - 1, flags: RST | ACK, ack: h.conn.info().sndNxt }));
     assert.equal(h.state, state);
   });
 
   if (state !== 'SYN-RECEIVED') {
     test(`${state}: a SYN (in window or not) draws a challenge ACK and changes nothing (RFC 5961 4.2)`, () => {
       const h = make();
-      const { sndNxt, rcvNxt } = h.conn;
+      const { sndNxt, rcvNxt } = h.conn.info();
       expectSeg(h.send({ seq: rcvNxt, flags: SYN }), { flags: ACK, seq: sndNxt, ack: rcvNxt });
       expectSeg(h.send({ seq: rcvNxt + 5, flags: SYN }), { flags: ACK, seq: sndNxt, ack: rcvNxt });
       expectSeg(h.send({ seq: rcvNxt - 1000, flags: SYN | ACK, ack: sndNxt }), { flags: ACK, seq: sndNxt, ack: rcvNxt });
@@ -82,8 +82,8 @@ test('SYN-RECEIVED: an ACK that does not acknowledge our SYN draws <SEQ=SEG.ACK>
 test('TIME-WAIT: RST at RCV.NXT is ignored (RFC 1337), the 2*MSL deadline stands', () => {
   const h = timeWait();
   const deadline = h.conn.pollAt();
-  expectNothing(h.send({ seq: h.conn.rcvNxt, flags: RST }));
-  expectNothing(h.send({ seq: h.conn.rcvNxt, ack: h.conn.sndNxt, flags: RST | ACK }));
+  expectNothing(h.send({ seq: h.conn.info().rcvNxt, flags: RST }));
+  expectNothing(h.send({ seq: h.conn.info().rcvNxt, ack: h.conn.info().sndNxt, flags: RST | ACK }));
   assert.equal(h.state, 'TIME-WAIT');
   assert.equal(h.conn.pollAt(), deadline);
   assert.deepEqual(h.errors, []);
@@ -119,7 +119,7 @@ test('challenge ACKs are rate limited per second (RFC 5961 section 7)', () => {
   expectNothing(h.send({ seq: REMOTE_ISS + 1, flags: SYN }), 'a SYN shares the budget');
   h.advance(1000);
   expectSeg(h.send(bad), { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1 }, 'budget refilled');
-  assert.equal(h.conn.counters.challengeAcks, 3);
+  assert.equal(h.conn.stats().challengeAcks, 3);
   assert.equal(h.state, 'ESTABLISHED');
 });
 
@@ -128,7 +128,7 @@ test('ACK of data never sent: ACK with our numbers, the segment (and its text) d
   const out = h.send({ seq: REMOTE_ISS + 1, ack: LOCAL_ISS + 500, flags: ACK, payload: 'abc' });
   expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1, len: 0 });
   assert.equal(h.conn.recvAvailable, 0);
-  assert.equal(h.conn.sndUna, LOCAL_ISS + 1);
+  assert.equal(h.conn.info().sndUna, LOCAL_ISS + 1);
 });
 
 test('ACKs of data never sent share the challenge-ACK budget (RFC 5961 5.2 and 7)', () => {
@@ -139,8 +139,8 @@ test('ACKs of data never sent share the challenge-ACK budget (RFC 5961 5.2 and 7
   expectNothing(h.send(future), 'third within the second: the flood is not reflected');
   h.advance(1000);
   expectSeg(h.send(future), { flags: ACK }, 'budget refilled');
-  assert.equal(h.conn.counters.challengeAcks, 3);
-  assert.equal(h.conn.sndUna, LOCAL_ISS + 1);
+  assert.equal(h.conn.stats().challengeAcks, 3);
+  assert.equal(h.conn.info().sndUna, LOCAL_ISS + 1);
 });
 
 test('out-of-window segments: data is always ACKed, pure ACKs at most once per 500 ms (ACK-loop breaker)', () => {
@@ -154,7 +154,7 @@ test('out-of-window segments: data is always ACKed, pure ACKs at most once per 5
   expectNothing(h.send(old), 'still within 500 ms');
   h.advance(1);
   expectSeg(h.send(old), { flags: ACK, ack: REMOTE_ISS + 1 }, 'answered again after 500 ms');
-  assert.equal(h.conn.counters.oowAcksSkipped, 2);
+  assert.equal(h.conn.stats().oowAcksSkipped, 2);
   assert.equal(h.state, 'ESTABLISHED');
 });
 
@@ -163,7 +163,7 @@ test('an ACK older than SND.UNA - MAX.SND.WND draws a challenge ACK; one within 
   h.conn.send(new Uint8Array(4000));
   assert.equal(h.poll().length, 4);
   h.send({ seq: REMOTE_ISS + 1, ack: LOCAL_ISS + 4001, flags: ACK, window: 2000 });
-  assert.equal(h.conn.maxSndWnd, 65535);
+  assert.equal(h.conn.info().maxSndWnd, 65535);
   h.flush();
   const una = LOCAL_ISS + 4001;
   expectSeg(h.send({ seq: REMOTE_ISS + 1, ack: una - 65536, flags: ACK, payload: 'zz' }), {
@@ -171,7 +171,7 @@ test('an ACK older than SND.UNA - MAX.SND.WND draws a challenge ACK; one within 
   });
   assert.equal(h.conn.recvAvailable, 0, 'text of a challenged segment is not taken');
   expectNothing(h.send({ seq: REMOTE_ISS + 1, ack: una - 65535, flags: ACK }));
-  assert.equal(h.conn.counters.challengeAcks, 1);
+  assert.equal(h.conn.stats().challengeAcks, 1);
 });
 
 test('CLOSED port replies (RFC 9293 3.10.7.1): RST for everything but a RST', () => {

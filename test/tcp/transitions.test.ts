@@ -69,7 +69,7 @@ edge('LISTEN', 'SYN-RECEIVED', 'rcv SYN -> snd <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,AC
   assert.equal(h.state, 'SYN-RECEIVED');
   expectNothing(h.send({ seq: REMOTE_ISS + 1, ack: LOCAL_ISS + 1, flags: ACK }));
   assert.equal(h.state, 'ESTABLISHED');
-  assert.equal(h.conn.sndMss, 1000);
+  assert.equal(h.conn.info().sndMss, 1000);
   return [h];
 });
 
@@ -112,7 +112,7 @@ edge('SYN-SENT', 'SYN-RECEIVED', 'simultaneous open: rcv SYN -> snd SYN,ACK; rcv
   assert.equal(h.state, 'SYN-RECEIVED');
   expectNothing(h.send({ seq: REMOTE_ISS + 1, ack: LOCAL_ISS + 1, flags: ACK, window: 5000 }));
   assert.equal(h.state, 'ESTABLISHED');
-  assert.equal(h.conn.sndWnd, 5000);
+  assert.equal(h.conn.info().sndWnd, 5000);
   return [h];
 });
 
@@ -121,7 +121,7 @@ edge('SYN-SENT', 'ESTABLISHED', 'rcv SYN,ACK -> snd <SEQ=ISS+1><ACK=IRS+1><CTL=A
   const out = h.send({ seq: REMOTE_ISS, ack: LOCAL_ISS + 1, flags: SYN | ACK, window: 3000 });
   expectSeg(out, { flags: ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1, window: 64000, options: {}, len: 0 });
   assert.equal(h.state, 'ESTABLISHED');
-  assert.equal(h.conn.sndWnd, 3000);
+  assert.equal(h.conn.info().sndWnd, 3000);
   assert.equal(h.conn.pollAt(), Infinity, 'no retransmission timer once the SYN is acknowledged');
   return [h];
 });

@@ -1,6 +1,6 @@
 // Builds pcap files of scripted TCP conversations with the wire builders and PcapWriter, for the
 // inference and `synack trace` tests.
-import { PcapWriter } from '../../src/link/pcap.js';
+import { PcapWriter } from '../../src/wire/pcap.js';
 import { buildTcpPacket, buildUdpPacket } from '../../src/wire/packet.js';
 import { parseIp } from '../../src/wire/address.js';
 import { TcpFlag, type TcpOptions } from '../../src/wire/tcp.js';

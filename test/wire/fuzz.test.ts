@@ -11,7 +11,7 @@ import { parseIcmpv4, parseIcmpv6, parseQuoted } from '../../src/wire/icmp.js';
 import { emitIpv4, ipv4HeaderLength } from '../../src/wire/ipv4.js';
 import { onesSum, foldChecksum, pseudoHeaderSum } from '../../src/wire/bytes.js';
 import { formatPacket } from '../../src/wire/format.js';
-import { readPcap, PcapWriter } from '../../src/link/pcap.js';
+import { readPcap, PcapWriter } from '../../src/wire/pcap.js';
 import { samplePackets, tcp, A, B } from './arb.js';
 
 const N = Number(process.env['SYNACK_FUZZ_N'] ?? 1_000_000);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PcapWriter, PcapStreamReader, readPcap, LinkType } from '../../src/link/pcap.js';
+import { PcapWriter, PcapStreamReader, readPcap, LinkType } from '../../src/wire/pcap.js';
 import { samplePackets } from './arb.js';
 
 function writeAll(packets: Uint8Array[], opts?: ConstructorParameters<typeof PcapWriter>[1], times?: number[]): Uint8Array {

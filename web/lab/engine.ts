@@ -143,7 +143,7 @@ export class LabRun {
   close(side: Side): void {
     const c = this.connections()[side];
     if (c === null) return;
-    if (c.recvBuf.length > 0) c.abort();
+    if (c.recvAvailable > 0) c.abort();
     else c.close();
   }
 

@@ -1,5 +1,5 @@
 // The TCB panel's numbers (RFC 9293 3.3.1 send and receive sequence variables, plus RFC 5681
-// cwnd/ssthresh and the RFC 6298 RTO) read from a connection's public fields and its tcp_info.
+// cwnd/ssthresh and the RFC 6298 RTO) read from a connection's snapshots: info() (the TCB) and stats() (tcp_info).
 import type { TcpConnection } from '../../src/tcp/connection.js';
 
 export interface TcbView {
@@ -21,15 +21,16 @@ export interface TcbView {
 /** A snapshot of one connection at virtual time `now`. */
 export function tcbOf(c: TcpConnection, now: number): TcbView {
   const info = c.stats(now);
-  const next = c.nextTimer();
+  const tcb = c.info();
+  const next = c.pollAt();
   return {
     state: c.state,
-    iss: c.iss >>> 0,
-    irs: c.irs >>> 0,
-    sndUna: c.sndUna >>> 0,
-    sndNxt: c.sndNxt >>> 0,
+    iss: tcb.iss >>> 0,
+    irs: tcb.irs >>> 0,
+    sndUna: tcb.sndUna >>> 0,
+    sndNxt: tcb.sndNxt >>> 0,
     sndWnd: info.sndWnd,
-    rcvNxt: c.rcvNxt >>> 0,
+    rcvNxt: tcb.rcvNxt >>> 0,
     rcvWnd: info.rcvWnd,
     cwnd: info.cwnd,
     ssthresh: info.ssthresh,

@@ -1,7 +1,7 @@
 // The classic libpcap file format (LINKTYPE_RAW/IPV4/IPV6 for writing; also Ethernet, Linux SLL/SLL2
 // and BSD loopback for reading): a streaming writer and a streaming reader that yield IP packets.
 // Pure: no node:* imports, so it runs in browsers too.
-import { type Parsed, type WireError, ok, fail } from '../wire/result.js';
+import { type Parsed, type WireError, ok, fail } from './result.js';
 
 /** Link types (tcpdump.org/linktypes.html). */
 export const LinkType = { NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, IPV4: 228, IPV6: 229, LINUX_SLL2: 276 } as const;

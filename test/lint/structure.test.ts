@@ -1,0 +1,91 @@
+// Structure rules the code keeps (docs/architecture.md): no import cycle inside src/tcp/ or
+// src/stack/ (type-only imports count: a cycle of types is the same tangle), and no source file
+// over 800 lines. Reads the source tree; no build needed.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SRC = join(ROOT, 'src');
+const MAX_LINES = 800;
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Relative modules a file imports or re-exports (`import ... from './x.js'`, `export ... from`), as absolute .ts paths. */
+export function importsOf(file: string, text: string): string[] {
+  const out: string[] = [];
+  const re = /^\s*(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)'/gms;
+  for (const m of text.matchAll(re)) out.push(resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+  return out;
+}
+
+/** One cycle in the graph restricted to `nodes`, as a list of files, or null. */
+export function findCycle(graph: Map<string, string[]>, nodes: Set<string>): string[] | null {
+  const state = new Map<string, 1 | 2>(); // 1: on the path, 2: done
+  const path: string[] = [];
+  const visit = (n: string): string[] | null => {
+    state.set(n, 1);
+    path.push(n);
+    for (const m of graph.get(n) ?? []) {
+      if (!nodes.has(m)) continue;
+      const s = state.get(m);
+      if (s === 1) return [...path.slice(path.indexOf(m)), m];
+      if (s === undefined) {
+        const c = visit(m);
+        if (c !== null) return c;
+      }
+    }
+    path.pop();
+    state.set(n, 2);
+    return null;
+  };
+  for (const n of nodes) {
+    if (state.has(n)) continue;
+    const c = visit(n);
+    if (c !== null) return c;
+  }
+  return null;
+}
+
+const files = walk(SRC);
+const graph = new Map(files.map((f) => [f, importsOf(f, readFileSync(f, 'utf8'))]));
+
+for (const dir of ['tcp', 'stack']) {
+  test(`no import cycle inside src/${dir}/`, () => {
+    const nodes = new Set(files.filter((f) => f.startsWith(join(SRC, dir) + '/')));
+    assert.ok(nodes.size > 5, `src/${dir}/ has its files`);
+    const cycle = findCycle(graph, nodes);
+    assert.equal(cycle, null, `import cycle: ${cycle?.map((f) => relative(ROOT, f)).join(' -> ')}`);
+  });
+}
+
+test('the cycle check finds a cycle when there is one, type-only imports included', () => {
+  const a = '/x/a.ts';
+  const b = '/x/b.ts';
+  const c = '/x/c.ts';
+  assert.deepEqual(importsOf(a, "import type { B } from './b.js';\nexport { C } from './c.js';\nimport x from 'node:fs';"), [b, c]);
+  const g = new Map([
+    [a, [b]],
+    [b, [c]],
+    [c, [a]],
+  ]);
+  assert.deepEqual(findCycle(g, new Set([a, b, c])), [a, b, c, a]);
+  assert.equal(findCycle(g, new Set([a, b])), null, 'edges leaving the set do not count');
+});
+
+test(`no source file over ${MAX_LINES} lines`, () => {
+  const long = files
+    .map((f) => ({ f: relative(ROOT, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
+    .filter((x) => x.lines > MAX_LINES);
+  assert.deepEqual(long, []);
+});
