@@ -386,7 +386,7 @@ function acceptText(c: Tcb, seq: number, payload: Uint8Array, now: number): void
     // duplicated part), followed by the SACK block that holds it, as Linux's tcp_data_queue_ofo.
     if (c.sackOk && offset > 0) {
       const dup = asm.overlap(offset, data.length);
-      if (dup !== null) c.dsack = { left: add(c.rcvNxt, dup.start), right: add(c.rcvNxt, dup.end) };
+      if (dup !== null) c.out.dsack = { left: add(c.rcv.nxt, dup.start), right: add(c.rcv.nxt, dup.end) };
     }
     const n = c.recvBuf.writeAt(offset, data);
     asm.add(offset, n);
