@@ -147,6 +147,18 @@ export class Assembler {
     this.#count = m;
   }
 
+  /** The first held part of [offset, offset+len), or null when none of it is held. */
+  overlap(offset: number, len: number): AssemblerRange | null {
+    const e = offset + len;
+    for (let i = 0; i < this.#count; i++) {
+      const st = this.#start[i]!;
+      const en = this.#end[i]!;
+      if (st >= e) return null;
+      if (en > offset) return { start: Math.max(st, offset), end: Math.min(en, e) };
+    }
+    return null;
+  }
+
   /** Whether the byte at `offset` is held. */
   contains(offset: number): boolean {
     for (let i = 0; i < this.#count; i++) {

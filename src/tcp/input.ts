@@ -382,6 +382,12 @@ function acceptText(c: Tcb, seq: number, payload: Uint8Array, now: number): void
       drop(c, now, 'other', 'out-of-order queue full');
       return;
     }
+    // RFC 2883 section 4.2: data already held out of order is reported as a D-SACK block (the
+    // duplicated part), followed by the SACK block that holds it, as Linux's tcp_data_queue_ofo.
+    if (c.sackOk && offset > 0) {
+      const dup = asm.overlap(offset, data.length);
+      if (dup !== null) c.out.dsack = { left: add(c.rcv.nxt, dup.start), right: add(c.rcv.nxt, dup.end) };
+    }
     const n = c.recvBuf.writeAt(offset, data);
     asm.add(offset, n);
     const ready = asm.popFront();
