@@ -6,8 +6,8 @@
 import http from 'node:http';
 import type { Socket as NodeSocket } from 'node:net';
 import { Agent } from 'undici';
-import { Stack } from '../src/index.js';
-import { createNet } from '../src/net/index.js';
+import { Stack } from 'synack';
+import { createNet } from 'synack/net';
 
 const stack = new Stack(); // wall-clock time and a loopback interface (127.0.0.1, ::1)
 const net = createNet(stack);

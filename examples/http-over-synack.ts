@@ -2,8 +2,8 @@
 // Node's own http server and client over synack: the server is fed sockets accepted by a synack
 // net.Server; the client gets its socket from createConnection. Prints the response and TCP stats.
 import http from 'node:http';
-import { Stack, createMemoryPair, RealtimeClock } from '../src/index.js';
-import { createNet } from '../src/net/index.js';
+import { Stack, createMemoryPair, RealtimeClock } from 'synack';
+import { createNet } from 'synack/net';
 
 const clock = new RealtimeClock({ unref: false });
 const [la, lb] = createMemoryPair({ clock, latency: 5 });

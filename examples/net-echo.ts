@@ -1,8 +1,8 @@
 // Run: node --import tsx examples/net-echo.ts
 // Two synack stacks in one process, joined by an in-memory link on the wall clock, talking through
 // the Node `net`-compatible API: an echo server on one stack, a client on the other.
-import { Stack, createMemoryPair, RealtimeClock } from '../src/index.js';
-import { createNet } from '../src/net/index.js';
+import { Stack, createMemoryPair, RealtimeClock } from 'synack';
+import { createNet } from 'synack/net';
 
 const clock = new RealtimeClock({ unref: false });
 const [la, lb] = createMemoryPair({ clock, latency: 2 });

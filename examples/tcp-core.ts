@@ -1,8 +1,8 @@
 // The sans-IO TCP core on its own: two TcpConnections wired back to back on a virtual clock open,
 // move a message each way, and close (RFC 9293 3.5, 3.6), printing every segment and state change.
 
-import { TcpConnection } from '../src/index.js';
-import type { TcpRepr } from '../src/wire/index.js';
+import { TcpConnection } from 'synack';
+import type { TcpRepr } from 'synack/wire';
 
 const flags = (f: number): string =>
   ['FIN', 'SYN', 'RST', 'PSH', 'ACK'].filter((_, i) => f & (1 << i)).join(',');

@@ -1,8 +1,8 @@
 // Run: node --import tsx examples/web-streams.ts
 // The browser-friendly API (synack/web) in Node: listen() yields connections with a ReadableStream
 // and a WritableStream; this server upper-cases what it reads through a TransformStream.
-import { Stack, createMemoryPair, RealtimeClock } from '../src/index.js';
-import { connect, listen } from '../src/web/index.js';
+import { Stack, createMemoryPair, RealtimeClock } from 'synack';
+import { connect, listen } from 'synack/web';
 
 const clock = new RealtimeClock({ unref: false });
 const [la, lb] = createMemoryPair({ clock, latency: 1 });

@@ -98,10 +98,10 @@ const CAUSES: Readonly<Record<string, string>> = {
  * `cannot read FILE: CAUSE` / `cannot write FILE: CAUSE` from a Node file-system error: the cause in
  * words without errno noise. ENOENT means the file itself when reading, its directory when writing.
  */
-export function fileErrorMessage(op: 'read' | 'write', path: string, e: unknown): string {
+export function fileErrorMessage(op: 'read' | 'write' | 'open', path: string, e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   let cause: string;
-  if (code === 'ENOENT') cause = op === 'read' ? 'no such file' : 'no such directory';
+  if (code === 'ENOENT') cause = op === 'read' ? 'no such file' : op === 'write' ? 'no such directory' : 'no such file or directory';
   else if (typeof code === 'string' && CAUSES[code] !== undefined) cause = CAUSES[code];
   else {
     // Node's messages read "EXXX: text, open 'path'"; keep the text only.

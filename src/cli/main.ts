@@ -1,7 +1,7 @@
 // The `synack` command line: dispatches subcommands (help, version, trace, demo, bench, ...), turns usage
 // mistakes into a message and exit status 2, and never lets a stack trace reach the user.
 import { readFileSync } from 'node:fs';
-import { nodeIo, UsageError, CliError, EXIT, type CliIo } from './io.js';
+import { nodeIo, UsageError, CliError, EXIT, fileErrorMessage, type CliIo } from './io.js';
 import { didYouMean } from './args.js';
 import { traceCommand, TRACE_USAGE } from './trace.js';
 import { demoCommand, DEMO_USAGE } from './demo.js';
@@ -87,7 +87,11 @@ const COMMANDS: Record<string, Command> = {
  * (docs/cli.md). Every error is one line on stderr starting with `synack:`; usage errors point at the
  * command's help. `io` defaults to the real process.
  */
-export async function main(argv: string[], io: CliIo = nodeIo()): Promise<number> {
+export async function main(argv: string[], io?: CliIo): Promise<number> {
+  if (io === undefined) {
+    io = nodeIo();
+    guardProcess(io);
+  }
   const [first, ...rest] = argv;
   try {
     if (first === undefined) {
@@ -106,6 +110,26 @@ export async function main(argv: string[], io: CliIo = nodeIo()): Promise<number
   } catch (e) {
     return reportError(e, io);
   }
+}
+
+/**
+ * The last line of defence for the real process: an error nothing caught (an 'error' event without
+ * a listener, a rejected promise no one awaited) still ends as one `synack:` line and a status from
+ * the table, never Node's stack trace. A file-system error names the file and the cause.
+ */
+function guardProcess(io: CliIo): void {
+  const die = (e: unknown): void => {
+    const fsErr = e as { code?: unknown; path?: unknown; syscall?: unknown } | null;
+    if (fsErr !== null && typeof fsErr === 'object' && typeof fsErr.code === 'string' && typeof fsErr.path === 'string') {
+      const op = fsErr.syscall === 'write' ? 'write' : fsErr.syscall === 'read' ? 'read' : 'open';
+      process.exitCode = reportError(new CliError(fileErrorMessage(op, fsErr.path, e)), io);
+    } else {
+      process.exitCode = reportError(e, io);
+    }
+    process.exit();
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
 }
 
 /** Prints an error as one `synack:` line and returns its exit status; anything not a CliError is a bug. */

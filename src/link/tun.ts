@@ -116,9 +116,23 @@ export interface TunLink extends Link {
   stats(): TunStats;
 }
 
-const addonPath = (): string =>
-  process.env['SYNACK_TUN_ADDON'] ??
-  fileURLToPath(new URL('../../native/build/Release/synack_tun.node', import.meta.url));
+/**
+ * Where the addon may be, in order: SYNACK_TUN_ADDON alone when set; else a build from source
+ * (scripts/build-native.mjs, run at install), then the binary prebuilt for this platform that the
+ * package ships (native/prebuilt/, made at `npm pack`).
+ */
+function addonPaths(): string[] {
+  const env = process.env['SYNACK_TUN_ADDON'];
+  if (env !== undefined && env !== '') return [env];
+  const native = (rel: string): string => fileURLToPath(new URL(`../../native/${rel}`, import.meta.url));
+  return [native('build/Release/synack_tun.node'), native(`prebuilt/${process.platform}-${process.arch}/synack_tun.node`)];
+}
+
+/** What a user without the addon does about it (scripts/build-native.mjs says the same at install). */
+const BUILD_HINT =
+  'install a C compiler, make and python3 (Debian/Ubuntu: sudo apt-get install g++ make python3; ' +
+  'Fedora: sudo dnf install gcc-c++ make python3), then run `npm rebuild synack` ' +
+  '(in a checkout of synack: node scripts/build-native.mjs)';
 
 let cached: { addon: NativeTun } | { error: TunError } | undefined;
 
@@ -128,28 +142,22 @@ function loadAddon(): { addon: NativeTun } | { error: TunError } {
     cached = { error: new TunError(TunFailure.notLinux, `TUN links need Linux; this is ${process.platform}`) };
     return cached;
   }
-  const path = addonPath();
-  if (!existsSync(path)) {
-    cached = {
-      error: new TunError(
-        TunFailure.notBuilt,
-        `the native TUN addon is not built (${path} is missing): run \`node scripts/build-native.mjs\` ` +
-          '(it needs node-gyp, python3, make and a C compiler)',
-      ),
-    };
-    return cached;
+  const paths = addonPaths();
+  const failures: string[] = [];
+  const req = createRequire(import.meta.url);
+  for (const path of paths.filter((p) => existsSync(p))) {
+    try {
+      cached = { addon: req(path) as NativeTun };
+      return cached;
+    } catch (e) {
+      failures.push(`${path} does not load here: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
-  try {
-    const req = createRequire(import.meta.url);
-    cached = { addon: req(path) as NativeTun };
-  } catch (e) {
-    cached = {
-      error: new TunError(
-        TunFailure.notBuilt,
-        `the native TUN addon at ${path} failed to load (${(e as Error).message}); rebuild it with \`node scripts/build-native.mjs\``,
-      ),
-    };
-  }
+  const why =
+    failures.length > 0
+      ? `the native TUN addon does not load (${failures.join('; ')})`
+      : `the native TUN addon is not built for ${process.platform}-${process.arch} (looked for ${paths.join(', ')})`;
+  cached = { error: new TunError(TunFailure.notBuilt, `${why}; to build it, ${BUILD_HINT}`) };
   return cached;
 }
 

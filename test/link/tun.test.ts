@@ -382,7 +382,10 @@ test('openTun says the addon is not built when it is missing', () => {
     encoding: 'utf8',
     env: { ...process.env, SYNACK_TUN_ADDON: '/nonexistent/synack_tun.node' },
   });
-  const expected = process.platform === 'linux' ? /^not-built: the native TUN addon is not built/ : /^not-linux:/;
+  const expected =
+    process.platform === 'linux'
+      ? /^not-built: the native TUN addon is not built for linux-\w+ \(looked for \/nonexistent\/synack_tun\.node\); to build it, install a C compiler, make and python3 \(Debian\/Ubuntu: sudo apt-get install g\+\+ make python3;.*then run `npm rebuild synack`/
+      : /^not-linux:/;
   assert.match(r.stdout.trim(), expected, r.stderr);
 });
 
