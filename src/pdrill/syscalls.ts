@@ -9,6 +9,7 @@ import type { Stack } from '../stack/stack.js';
 import type { TcpListener } from '../stack/tcp-host.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
 import type { TcpConfig, TcpConfigInput } from '../tcp/config.js';
+import { linuxWscale } from './sysctl.js';
 
 /** What the calls need from the runner. */
 export interface SyscallEnv {
@@ -308,7 +309,13 @@ export class SocketTable {
 
   private configOf(s: Sock): TcpConfigInput {
     const c: TcpConfigInput = { ...s.host, ...s.config };
-    if (s.rcvbuf !== null) c.recvBufferSize = s.rcvbuf;
+    if (s.rcvbuf !== null) {
+      c.recvBufferSize = s.rcvbuf;
+      // SO_RCVBUF locks the buffer and clamps the window to it, so Linux offers the scale that
+      // buffer needs (tcp_select_initial_window with window_clamp): 0 for 20,000 bytes.
+      const clamp = linuxWscale(s.rcvbuf);
+      c.windowScaleShift = c.windowScaleShift !== undefined && c.windowScaleShift >= 0 ? Math.min(c.windowScaleShift, clamp) : clamp;
+    }
     if (s.sndbuf !== null) c.sendBufferSize = s.sndbuf;
     if (s.keepAlive) c.keepAlive = { ...(s.config.keepAlive ?? {}), enabled: true };
     return c;
