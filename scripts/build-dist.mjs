@@ -1,9 +1,9 @@
 // Builds dist/ (npm's `prepare`, so `npm install` in a checkout and `npm pack` both run it): src/
 // compiled by tsc, then the lab's browser bundle (scripts/build-lab.mjs, into dist/lab). Only when
 // a source or tsconfig changed since the last good build: a second `npm install` costs no
-// compile. A fresh build starts from an empty dist/ so nothing stale ships.
+// compile. A fresh build starts from an empty directory so nothing stale ships.
 // Usage: node scripts/build-dist.mjs [--force]
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -30,21 +30,28 @@ if (!process.argv.includes('--force') && existsSync(stamp) && existsSync(join(ro
   }
 }
 const started = new Date();
-rmSync(join(root, 'dist'), { recursive: true, force: true });
+// Build beside dist/ and swap it in at the end, so a program (or a test) reading dist/ while this
+// runs sees the old build or the new one, never an empty or half-written directory.
+const dist = join(root, 'dist');
+const next = join(root, `dist.next-${process.pid}`);
+const old = join(root, `dist.old-${process.pid}`);
+const fail = (what, status) => {
+  rmSync(next, { recursive: true, force: true });
+  console.error(`synack: ${what} failed (see above)`);
+  process.exit(status ?? 1);
+};
+rmSync(next, { recursive: true, force: true });
 const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
-const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
-if (r.status !== 0) {
-  console.error('synack: compiling src/ to dist/ failed (see above)');
-  process.exit(r.status ?? 1);
-}
+const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', next], { cwd: root, stdio: 'inherit' });
+if (r.status !== 0) fail('compiling src/ to dist/', r.status);
 const lab = join(root, 'scripts/build-lab.mjs');
 if (existsSync(lab)) {
-  const l = spawnSync(process.execPath, [lab], { cwd: root, stdio: 'inherit' });
-  if (l.status !== 0) {
-    console.error('synack: building the lab into dist/lab failed (see above)');
-    process.exit(l.status ?? 1);
-  }
+  const l = spawnSync(process.execPath, [lab, join(next, 'lab')], { cwd: root, stdio: 'inherit' });
+  if (l.status !== 0) fail('building the lab into dist/lab', l.status);
 }
+if (existsSync(dist)) renameSync(dist, old);
+renameSync(next, dist);
+rmSync(old, { recursive: true, force: true });
 mkdirSync(dirname(stamp), { recursive: true });
 writeFileSync(stamp, `${started.toISOString()}\n`);
 // Dated when the compile started: a source saved during the compile still counts as newer.
