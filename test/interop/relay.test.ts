@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
+import { CHROMIUM, CHROMIUM_ARGS, bundleForBrowser, chromiumMissing, servePage } from '../helpers/browser.js';
 import WebSocket from 'ws';
 import { NetnsHarness } from '../helpers/netns.js';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,13 +20,11 @@ import { buildIcmpPacket } from '../../src/wire/packet.js';
 import { parseIp } from '../../src/wire/address.js';
 import type { RelayPageResult } from '../web/relay-entry.js';
 
-const CHROMIUM = process.env['SYNACK_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const MiB = 1 << 20;
 const SIZE = 8 * MiB;
 const DEV = 'rly0';
 
-const skip = interopSkip('nginx', 'tshark', 'dumpcap') ?? (existsSync(CHROMIUM) ? null : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set SYNACK_CHROMIUM)`);
+const skip = interopSkip('nginx', 'tshark', 'dumpcap') ?? chromiumMissing();
 
 async function freePort(): Promise<number> {
   const s = http.createServer();
@@ -110,27 +108,12 @@ test('synack relay: a stack in Chromium downloads from nginx through the relay; 
     const cap = spawnIn(ns, 'dumpcap', ['-q', '-i', DEV, '-f', 'icmp', '-w', pcap]);
     await cap.waitFor(/Capturing on|File:/, 20_000);
 
-    const bundle = await build({
-      entryPoints: [new URL('../web/relay-entry.ts', import.meta.url).pathname],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-    });
-    const js = bundle.outputFiles[0]!.text;
-    assert.ok(!/\bnode:/.test(js), 'the browser bundle must not reference node:* modules');
-    const html = '<!doctype html><meta charset="utf-8"><title>synack relay</title><script type="module" src="/synack.js"></script>';
-    page = http.createServer((req, res) => {
-      if (req.url === '/synack.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-      else if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html' }).end(html);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((r) => page!.listen(0, '127.0.0.1', r));
-    const pagePort = (page.address() as AddressInfo).port;
+    const js = await bundleForBrowser(new URL('../web/relay-entry.ts', import.meta.url));
+    const served = await servePage(js, 'synack relay');
+    page = served.server;
+    const pagePort = served.port;
     const { chromium } = await import('playwright-core');
-    const ctx = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    const ctx = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     context = ctx;
     const tab = ctx.pages()[0] ?? (await ctx.newPage());
     const errors: string[] = [];

@@ -25,8 +25,7 @@ import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { createMemoryPair } from '../../src/link/memory.js';
 import { seededRandom } from '../../src/util/random.js';
 
-const CHROMIUM = process.env['SYNACK_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/browser.js';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
