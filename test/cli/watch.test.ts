@@ -4,12 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { takeWatchFlag, startWatch, DEFAULT_WATCH_PORT, WATCH_PEER } from '../../src/cli/watch.js';
+import { watchedPair } from '../helpers/watch.js';
 import { UsageError } from '../../src/cli/io.js';
 import { CommandError } from '../../src/cli/tun-common.js';
-import { Stack } from '../../src/stack/stack.js';
-import { VirtualClock } from '../../src/util/virtual-clock.js';
-import { createMemoryPair } from '../../src/link/memory.js';
-import { seededRandom } from '../../src/util/random.js';
 
 test('--watch takes an optional port and leaves the other arguments alone', () => {
   assert.deepEqual(takeWatchFlag(['http://x/', '--watch'], 'get'), { argv: ['http://x/'], port: DEFAULT_WATCH_PORT });
@@ -48,15 +45,9 @@ function readEvents(url: string, enough: (evs: Record<string, unknown>[]) => boo
 }
 
 test('the watch server streams the tapped stack: its SYN, the peer SYN-ACK, and its state changes', async () => {
-  const clock = new VirtualClock();
-  const [l1, l2] = createMemoryPair({ clock });
   const watch = await startWatch(0, 'synack');
   try {
-    const watched = new Stack({ name: 'synack', clock, random: seededRandom(5) });
-    const peer = new Stack({ name: 'kernel', clock, random: seededRandom(6) });
-    watched.addInterface(watch.tap(l1, clock), { addresses: ['198.18.0.2/24'] });
-    peer.addInterface(l2, { addresses: ['198.18.0.1/24'] });
-    watch.attach(watched);
+    const { clock, watched, peer } = watchedPair(watch);
     peer.tcpListen({ port: 80 }, () => undefined);
     const conn = watched.tcpConnect({ address: '198.18.0.1', port: 80 });
     clock.runUntil(100);

@@ -19,11 +19,8 @@ import { scenarioNames } from '../../src/demo/scenarios.js';
 import { tcpPacketsFromPcap, inferConnections } from '../../src/trace/infer.js';
 import { NetnsHarness, netnsUnavailableReason, missingTool } from '../helpers/netns.js';
 import { startWatch } from '../../src/cli/watch.js';
+import { watchedPair } from '../helpers/watch.js';
 import { STORIES } from '../../web/lab/stories.js';
-import { Stack } from '../../src/stack/stack.js';
-import { VirtualClock } from '../../src/util/virtual-clock.js';
-import { createMemoryPair } from '../../src/link/memory.js';
-import { seededRandom } from '../../src/util/random.js';
 
 import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/browser.js';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -305,15 +302,9 @@ test('the lab in headless Chromium', { timeout: 300_000 }, async (t) => {
     });
 
     await t.test("watch mode: the page draws a watched stack's connection as its events stream in", async () => {
-      const clock = new VirtualClock();
-      const [l1, l2] = createMemoryPair({ clock });
       const watch = await startWatch(0, 'synack');
       try {
-        const watched = new Stack({ name: 'synack', clock, random: seededRandom(5) });
-        const peer = new Stack({ name: 'kernel', clock, random: seededRandom(6) });
-        watched.addInterface(watch.tap(l1, clock), { addresses: ['198.18.0.2/24'] });
-        peer.addInterface(l2, { addresses: ['198.18.0.1/24'] });
-        watch.attach(watched);
+        const { clock, watched, peer } = watchedPair(watch);
         await page.goto(watch.url);
         await page.waitForSelector('body[data-ready="true"]');
         await page.waitForSelector('#watch-pane:not([hidden])');
