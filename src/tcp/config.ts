@@ -63,7 +63,8 @@ export interface TcpConfig {
   /**
    * Slow-start growth per ACK, in segments: RFC 3465's L (2, as RFC 5681 section 3.1 allows);
    * 0 lets cwnd grow by every acknowledged segment, as Linux's tcp_slow_start does (a stretch ACK
-   * of ten segments grows it by ten).
+   * of ten segments grows it by ten), counting a segment once, as Linux does: an ACK that covers
+   * segments SACKed (or duplicate-ACKed) before grows cwnd only by the rest (ack.ts newlyDelivered).
    */
   slowStartAckLimit: number;
   /**
