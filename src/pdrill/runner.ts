@@ -234,6 +234,7 @@ class Runner {
       bindPort: cfg.bindPort,
       now: () => this.clock.now(),
       wakeAt: (t) => void this.clock.schedule(t, () => {}),
+      flush: () => void this.clock.runUntil(this.clock.now()),
       hostTcp: () => ({ tcp: this.sysctls.tcp, synCookies: this.sysctls.synCookies }),
       onConnect: () => {
         // A new active open: a fresh sequence space, and the peer answers from connect_port.

@@ -10,6 +10,7 @@ import type { TcpListener } from '../stack/tcp-host.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
 import type { TcpConfig, TcpConfigInput } from '../tcp/config.js';
 import { linuxWscale } from './sysctl.js';
+import { LinuxSendQueue, sendQueueCapacity } from './sndbuf.js';
 
 /** What the calls need from the runner. */
 export interface SyscallEnv {
@@ -23,6 +24,8 @@ export interface SyscallEnv {
   now(): number;
   /** Make sure the clock wakes the runner at `t` ms (poll timeouts). */
   wakeAt(t: number): void;
+  /** Let the stack transmit what it would at this instant (tcp_push inside a write). */
+  flush?(): void;
   /** Told when connect() starts an active open (the runner picks its ports from it). */
   onConnect?(): void;
   /**
@@ -86,6 +89,8 @@ class Sock {
   synCookies: 'auto' | 'always' | 'never' | undefined = undefined;
   rcvbuf: number | null = null;
   sndbuf: number | null = null;
+  /** Linux's send-buffer accounting, once SO_SNDBUF is set on a connected socket. */
+  sendQueue: LinuxSendQueue | null = null;
 }
 
 /** A `NULL` pointer argument. */
@@ -316,7 +321,9 @@ export class SocketTable {
       const clamp = linuxWscale(s.rcvbuf);
       c.windowScaleShift = c.windowScaleShift !== undefined && c.windowScaleShift >= 0 ? Math.min(c.windowScaleShift, clamp) : clamp;
     }
-    if (s.sndbuf !== null) c.sendBufferSize = s.sndbuf;
+    // SO_SNDBUF: Linux's accounting (sndbuf.ts) bounds writes; the stack's buffer only has to hold
+    // what it lets through (sk_sndbuf plus at most one skb).
+    if (s.sndbuf !== null) c.sendBufferSize = sendQueueCapacity(s.sndbuf);
     if (s.keepAlive) c.keepAlive = { ...(s.config.keepAlive ?? {}), enabled: true };
     return c;
   }
@@ -447,6 +454,8 @@ export class SocketTable {
     if (s === null) return now(err('EBADF'));
     const nullBuf = isNull(args[1]);
     let written = 0;
+    /** Blocked on Linux's send-buffer limit: go on only once sk_stream_write_space would wake us. */
+    let waiting = false;
     return {
       step: () => {
         const conn = s.conn;
@@ -458,6 +467,22 @@ export class SocketTable {
         if (len === 0) return done(0);
         // A NULL buffer: copying the user's bytes faults (Linux's tcp_sendmsg returns EFAULT).
         if (nullBuf) return err('EFAULT');
+        if (s.sndbuf !== null) {
+          const q = (s.sendQueue ??= new LinuxSendQueue(2 * s.sndbuf));
+          q.sndbuf = 2 * s.sndbuf;
+          conn.setSendBufferSize(sendQueueCapacity(s.sndbuf));
+          if (waiting && !q.wakes(conn.info())) return wouldBlock();
+          waiting = false;
+          try {
+            written += q.fill(len - written, { info: () => conn.info(), send: (n) => conn.send(new Uint8Array(n)), push: () => this.env.flush?.() });
+          } catch (e) {
+            return written > 0 ? done(written) : err((e as { code?: string }).code ?? 'EPIPE');
+          }
+          if (written >= len) return done(written);
+          waiting = true;
+          this.env.flush?.(); // tcp_push before sleeping in sk_stream_wait_memory
+          return wouldBlock();
+        }
         const chunk = Math.min(len - written, conn.sendFree);
         if (chunk > 0) {
           try {

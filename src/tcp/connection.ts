@@ -122,6 +122,15 @@ export class TcpConnection {
     return this.#t.sendBuf.free;
   }
 
+  /**
+   * Resize the send buffer (never below what is queued): a socket's SO_SNDBUF set while
+   * connected. Data already queued stays.
+   */
+  setSendBufferSize(bytes: number): void {
+    const b = this.#t.sendBuf;
+    b.resize(Math.max(bytes, b.length));
+  }
+
   /** Bytes queued but not yet acknowledged. */
   get sendQueued(): number {
     return this.#t.sendBuf.length;
