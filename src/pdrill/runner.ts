@@ -26,6 +26,7 @@ import { parseTcp, TcpFlag, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
 import { parseIp } from '../wire/address.js';
 import { onesSum, foldChecksum, pseudoHeaderSum, write16 } from '../wire/bytes.js';
 import { add, gt, lt, sub } from '../wire/seq.js';
+import { LinuxTsoModel } from './tso.js';
 
 /**
  * What `--linux` sets: LINUX_PROFILE (RTO 1 s initial / 200 ms minimum, wscale 7, CUBIC, SACK,
@@ -132,6 +133,8 @@ interface Captured {
   readonly seg: TcpRepr | null;
   /** The segment repeats sequence space sent before (a retransmission). */
   readonly retransmit?: boolean;
+  /** New data that starts a packet of its own in Linux's TSO packetization (tso.ts). */
+  readonly tsoStart?: boolean;
   readonly options: readonly WireOption[] | null;
   readonly note: string;
 }
@@ -198,6 +201,12 @@ class Runner {
   private readonly notes = new Set<string>();
   /** End of the highest sequence space the stack has sent (live numbers), to tell retransmissions. */
   private sentEnd: number | null = null;
+  /** Linux's TSO packet boundaries over the captured segments (tso.ts). */
+  private readonly tso = new LinuxTsoModel(() => ({
+    minTsoSegs: this.sysctls.int('net.ipv4.tcp_min_tso_segs'),
+    ssRatio: this.sysctls.int('net.ipv4.tcp_pacing_ss_ratio'),
+    caRatio: this.sysctls.int('net.ipv4.tcp_pacing_ca_ratio'),
+  }));
 
   constructor(
     private readonly path: string,
@@ -410,7 +419,10 @@ class Runner {
     const end = add(seg.seq, seg.payload.length);
     const retransmit = this.sentEnd !== null && seg.payload.length > 0 && lt(seg.seq, this.sentEnd);
     if (this.sentEnd === null || seg.flags & TcpFlag.SYN || gt(end, this.sentEnd)) this.sentEnd = end;
-    this.outQ.push({ at, seg, options, note, retransmit });
+    let tsoStart: boolean | undefined;
+    if (seg.payload.length > 0 && !retransmit) tsoStart = this.tso.starts(seg, at, this.table.connectionOn(seg.srcPort));
+    else this.tso.other();
+    this.outQ.push({ at, seg, options, note, retransmit, ...(tsoStart !== undefined ? { tsoStart } : {}) });
     this.log(`${formatSecs(at)} > ${note}`);
   }
 
@@ -456,7 +468,7 @@ class Runner {
       if (p.seg === null) this.fail(ev.line, `error handling packet: expected a TCP packet, got a ${p.note}`, scriptLine, actualLine);
       this.checkPorts(ev.line, spec, p.seg, scriptLine, actualLine);
       if (firstAt < 0) firstAt = p.at;
-      const a = agg.offer(p.seg, p.retransmit === true);
+      const a = agg.offer(p.seg, p.retransmit === true, p.tsoStart);
       if (a.kind === 'mismatch') {
         // The aggregator speaks live numbers; say where the gathered data ends in script space.
         const off = this.space.localOffset();

@@ -788,9 +788,13 @@ export class SocketTable {
 
   /** Connections of this script that are synchronized or opening (not CLOSED, not TIME-WAIT). */
   liveConnections(): number {
-    let n = 0;
-    for (const c of this.conns) if (c.state !== 'CLOSED' && c.state !== 'TIME-WAIT') n++;
-    return n;
+    return this.conns.filter((c) => c.state !== 'CLOSED' && c.state !== 'TIME-WAIT').length;
+  }
+
+  /** The script's latest connection on local port `port` (the runner's TSO model reads it). */
+  connectionOn(port: number): TcpConnection | null {
+    for (let i = this.conns.length - 1; i >= 0; i--) if (this.conns[i]!.tuple.localPort === port) return this.conns[i]!;
+    return null;
   }
 
   /** Sockets still open (for the report). */
