@@ -6,6 +6,7 @@
 // cwnd (tcp_sndbuf_expand), which the runner does not model: the stack's own buffer applies.
 
 import type { TcbInfo } from '../tcp/info.js';
+import type { TcpConnection } from '../tcp/connection.js';
 import { sub } from '../wire/seq.js';
 
 /**
@@ -51,6 +52,20 @@ export class LinuxSendQueue {
   wakes(info: TcbInfo): boolean {
     const q = this.queued(info);
     return q < this.sndbuf && this.sndbuf - q >= q / 2;
+  }
+
+  /**
+   * One step of a write() call on a socket whose SO_SNDBUF is `value`: a writer that sleeps
+   * (`waiting`) goes on only once it would be woken; then it copies what the accounting allows and,
+   * short of `want`, pushes what is queued (tcp_push) and sleeps.
+   */
+  write(conn: TcpConnection, value: number, want: number, waiting: boolean, flush: () => void): { took: number; waiting: boolean } {
+    this.sndbuf = 2 * value;
+    conn.setSendBufferSize(sendQueueCapacity(value));
+    if (waiting && !this.wakes(conn.info())) return { took: 0, waiting: true };
+    const took = this.fill(want, { info: () => conn.info(), send: (n) => conn.send(new Uint8Array(n)), push: flush });
+    if (took < want) flush(); // before sleeping in sk_stream_wait_memory
+    return { took, waiting: took < want };
   }
 
   /**

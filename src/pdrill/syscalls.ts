@@ -469,19 +469,14 @@ export class SocketTable {
         if (nullBuf) return err('EFAULT');
         if (s.sndbuf !== null) {
           const q = (s.sendQueue ??= new LinuxSendQueue(2 * s.sndbuf));
-          q.sndbuf = 2 * s.sndbuf;
-          conn.setSendBufferSize(sendQueueCapacity(s.sndbuf));
-          if (waiting && !q.wakes(conn.info())) return wouldBlock();
-          waiting = false;
           try {
-            written += q.fill(len - written, { info: () => conn.info(), send: (n) => conn.send(new Uint8Array(n)), push: () => this.env.flush?.() });
+            const r = q.write(conn, s.sndbuf, len - written, waiting, () => this.env.flush?.());
+            written += r.took;
+            waiting = r.waiting;
           } catch (e) {
             return written > 0 ? done(written) : err((e as { code?: string }).code ?? 'EPIPE');
           }
-          if (written >= len) return done(written);
-          waiting = true;
-          this.env.flush?.(); // tcp_push before sleeping in sk_stream_wait_memory
-          return wouldBlock();
+          return written >= len ? done(written) : wouldBlock();
         }
         const chunk = Math.min(len - written, conn.sendFree);
         if (chunk > 0) {
