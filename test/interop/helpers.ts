@@ -243,7 +243,7 @@ export class PathWitness {
   }
 
   /** Counter deltas: toSynack = what the kernel wrote into the device, fromSynack = what it read from it. */
-  async delta(): Promise<{ toSynack: LinkStats['txBytes']; fromSynack: LinkStats['rxBytes']; kernelDropped: number; kernelRetrans: number }> {
+  async delta(): Promise<{ toSynack: LinkStats['txBytes']; fromSynack: LinkStats['rxBytes']; kernelDropped: number; kernelRetrans: number; kernelResets: number }> {
     const l = await this.host.ns.linkStats(this.host.dev);
     const t = await this.host.ns.tcpSnmp();
     return {
@@ -251,6 +251,8 @@ export class PathWitness {
       fromSynack: l.rxBytes - this.link0.rxBytes,
       kernelDropped: l.txDropped - this.link0.txDropped,
       kernelRetrans: (t['RetransSegs'] ?? 0) - (this.tcp0['RetransSegs'] ?? 0),
+      /** Kernel connections reset from ESTABLISHED or CLOSE-WAIT (EstabResets): a client reset by synack. */
+      kernelResets: (t['EstabResets'] ?? 0) - (this.tcp0['EstabResets'] ?? 0),
     };
   }
 

@@ -221,6 +221,28 @@ describe('synack serve hardened against clients that abort, wander and stall', {
     }
   });
 
+  test('the SYN-cookie race: a client that retransmits its SYN after a cookie SYN-ACK is not reset (backlog 1, 1.5 s delay)', async () => {
+    // Timed with synack's --delay (every packet into the stack held 1.5 s, longer than the kernel's
+    // 1 s SYN retransmission): A's SYN fills the queue of one; B's SYN, 1 s later, gets a cookie;
+    // A's handshake completes at 3 s; B's retransmitted SYN arrives at 3.5 s and finds room (an
+    // ordinary SYN-RECEIVED entry with another ISS); B's ACK of the cookie arrives at 4 s. Before
+    // the fix that ACK met the entry and got a RST (curl: "Connection reset by peer").
+    await withServe(['--backlog', '1', '--delay', '1500', '--ss'], async ({ host, www, serve }) => {
+      writeFileSync(join(www, 'a.txt'), 'a\n');
+      const snmp0 = await host.ns.tcpSnmp();
+      const a = curl(host, [`${base}/a.txt`]);
+      await new Promise((r) => setTimeout(r, 1000));
+      const b = curl(host, [`${base}/a.txt`]);
+      const [ra, rb] = await Promise.all([a, b]);
+      assert.deepEqual([ra.code, ra.out], [0, 'a\n'], ra.err);
+      assert.deepEqual([rb.code, rb.out], [0, 'a\n'], rb.err);
+      const snmp1 = await host.ns.tcpSnmp();
+      assert.equal((snmp1['EstabResets'] ?? 0) - (snmp0['EstabResets'] ?? 0), 0, 'the kernel saw no connection reset');
+      process.kill(serve.proc.pid as number, 'SIGUSR2');
+      await serve.waitFor(/LISTEN .*syncookies sent=1 valid=1 failed=0/, 5000);
+    });
+  });
+
   test('the TUN device deleted under serve and nc -l: both exit 1 with a message', async () => {
     for (const args of [['serve', '/tmp', '--port', '8080'], ['nc', '-l', '8080']]) {
       const h = new NetnsHarness();
