@@ -4,12 +4,12 @@
 // requests per second against the same request handler (src/cli/serve-files.ts) on Node's http over
 // the kernel's TCP in the same namespace. Needs root, the TUN addon, ab (apache2-utils) and prlimit.
 // Run: node --import tsx bench/serve-load.ts [--conns 5000] [--size 65536] [--backlog N] [--keepalive-requests 20000] [--json]
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
-import { NetnsHarness, missingTool, netnsUnavailableReason } from '../test/helpers/netns.js';
-import { PathWitness, V4, randomFile, scratch, spawnIn, synack, tunHost, waitListening, within, type TunHost } from '../test/interop/helpers.js';
+import { missingTool, netnsUnavailableReason } from '../test/helpers/netns.js';
+import { V4, withTunSite, type TunHost } from '../test/helpers/tun-site.js';
+import { PathWitness, spawnIn, synack, waitListening, within } from '../test/interop/helpers.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 
 function arg(name: string, fallback: number): number {
@@ -64,14 +64,7 @@ async function main(): Promise<void> {
     say(`skipped: ${why}`);
     return;
   }
-  const h = new NetnsHarness();
-  const tmp = scratch();
-  try {
-    const host = await tunHost(h);
-    const www = join(tmp.dir, 'www');
-    mkdirSync(www);
-    randomFile(join(www, 'f.bin'), SIZE);
-    randomFile(join(www, 'small.bin'), 1024);
+  await withTunSite({ 'f.bin': SIZE, 'small.bin': 1024 }, async ({ host, www }) => {
     // SYN-cookie mode and backlog stay at their defaults unless --backlog: a burst of 5,000 SYNs is what a real server sees.
     const serve = synack(host.ns, ['serve', www, '--port', '8080', '--quiet', ...(BACKLOG > 0 ? ['--backlog', String(BACKLOG)] : []), ...host.flags]);
     await serve.waitFor('listening on port 8080');
@@ -153,10 +146,7 @@ async function main(): Promise<void> {
       console.log(`ab -k -n ${KA_REQUESTS} -c ${KA_CONC} (1 KiB), median of ${ROUNDS}: synack serve ${kaSynack.rps.toFixed(0)} req/s, Node http on kernel TCP ${kaKernel.rps.toFixed(0)} req/s (${(result.keepAliveRps.ratio * 100).toFixed(0)}%)`);
       console.log(`  runs: synack ${synackRuns.map((r) => r.rps.toFixed(0)).join(', ')}; kernel ${kernelRuns.map((r) => r.rps.toFixed(0)).join(', ')}; load average ${loadavg()[0]?.toFixed(1)}`);
     }
-  } finally {
-    await h.cleanup();
-    tmp.remove();
-  }
+  });
 }
 
 await main();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsHarness } from '../helpers/netns.js';
-import { MiB, PathWitness, V4, hasTool, interopSkip, randomFile, scratch, sha256File, spawnIn, synack, tunHost, within, type TunHost } from './helpers.js';
+import { MiB, PathWitness, V4, hasTool, interopSkip, randomFile, sha256File, spawnIn, synack, tunHost, withTunSite, within, type TunHost } from './helpers.js';
 
 const skip = interopSkip('curl', 'python3');
 const base = `http://${V4.stack}:8080`;
@@ -24,19 +24,11 @@ async function withServe(
   fn: (ctx: { host: TunHost; dir: string; www: string; serve: ReturnType<typeof synack> }) => Promise<void>,
   opts: { prefix?: string[]; root?: string } = {},
 ): Promise<void> {
-  const h = new NetnsHarness();
-  const tmp = scratch();
-  try {
-    const host = await tunHost(h);
-    const www = join(tmp.dir, 'www');
-    mkdirSync(www);
+  await withTunSite({}, async ({ host, dir, www }) => {
     const serve = synack(host.ns, ['serve', opts.root ?? www, '--port', '8080', ...host.flags, ...extra], opts.prefix ? { prefix: opts.prefix } : {});
     await serve.waitFor('listening on port 8080');
-    await fn({ host, dir: tmp.dir, www, serve });
-  } finally {
-    await h.cleanup();
-    tmp.remove();
-  }
+    await fn({ host, dir, www, serve });
+  });
 }
 
 /** Open descriptors of a process (the namespace does not hide /proc). */
