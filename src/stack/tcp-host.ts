@@ -299,7 +299,14 @@ export class TcpHost {
       e.conn.abort();
       if (!e.closed) this.forget(e);
     }
-    // LISTEN (RFC 9293 3.10.7.2): the listener decides, the host carries it out.
+    this.toListener(iface, src, dst, seg, synOnly, now);
+  }
+
+  /**
+   * LISTEN (RFC 9293 3.10.7.2): the listener decides, the host carries it out. (Apart from
+   * input(): its closure would make every segment's call allocate a context for the captures.)
+   */
+  private toListener(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, synOnly: boolean, now: number): void {
     const l = this.listeners.lookup(dst, seg.dstPort);
     if (l === undefined || l.closed) {
       this.ip.countDrop('tcpNoListener', 'no-listener', `port ${seg.dstPort}`);

@@ -305,6 +305,14 @@ export class PendingOutput {
 /** The TCP options' share of a segment when timestamps are on (RFC 7323: 10 bytes, padded to 12). */
 const TS_OPTION_BYTES = 12;
 
+/**
+ * Deadline arrays given back by connections with nothing armed, for the next connection that arms
+ * a timer (all entries OFF): shared, bounded, so a busy connection does not allocate one per
+ * delayed ACK and an idle one still holds none.
+ */
+const spareTimers: number[][] = [];
+const MAX_SPARE_TIMERS = 256;
+
 /** A SYN's window field: never scaled (RFC 7323 2.2), so at most 65535 of the receive buffer. */
 export function synWindow(recvBufferSize: number): number {
   return Math.min(recvBufferSize, 0xffff);
@@ -429,7 +437,7 @@ export class Tcb {
   arm(k: TimerKind, at: number): void {
     if (this.#timers === null) {
       if (at === OFF) return;
-      this.#timers = [OFF, OFF, OFF, OFF, OFF, OFF, OFF, OFF];
+      this.#timers = spareTimers.pop() ?? [OFF, OFF, OFF, OFF, OFF, OFF, OFF, OFF];
     }
     this.#timers[k] = at;
   }
@@ -438,7 +446,18 @@ export class Tcb {
   }
   /** Every deadline off. */
   disarmAll(): void {
+    this.#giveBackTimers();
+  }
+
+  /** The deadline array goes to the shared spares, all off: a receiver arms and clears its delayed ACK every other segment. */
+  #giveBackTimers(): void {
+    const t = this.#timers;
+    if (t === null) return;
     this.#timers = null;
+    if (spareTimers.length < MAX_SPARE_TIMERS) {
+      t.fill(OFF);
+      spareTimers.push(t);
+    }
   }
 
   /** Earliest deadline (ms), the user timeout included; OFF when nothing is scheduled. */
@@ -447,7 +466,7 @@ export class Tcb {
     if (t === null) return this.userTimeoutAt;
     let first = OFF;
     for (let i = 0; i < t.length; i++) if (t[i]! < first) first = t[i]!;
-    if (first === OFF) this.#timers = null; // all off: give the array back
+    if (first === OFF) this.#giveBackTimers(); // all off: give the array back
     const ut = this.userTimeoutAt;
     return ut < first ? ut : first;
   }
