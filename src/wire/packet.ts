@@ -8,6 +8,7 @@ import { type UdpRepr, emitUdp, UDP_HEADER, UDP_PROTOCOL } from './udp.js';
 import { type IcmpRepr, emitIcmpv4, emitIcmpv6, icmpLength, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL } from './icmp.js';
 import { fail } from './result.js';
 import { read16 } from './bytes.js';
+import { packetArena } from './simd-sum.js';
 
 /** Any IP packet reduced to what demultiplexing needs. */
 export interface IpPacket {
@@ -81,9 +82,14 @@ const SLAB_MAX_PACKET = 16 * 1024;
 let slab = new Uint8Array(0);
 let slabAt = 0;
 
-/** A zero-filled buffer of `n` bytes for a packet (from the slab when small). */
+/**
+ * A zero-filled buffer of `n` bytes for a packet: from the checksum kernel's arena while it lasts
+ * (wire/simd-sum.ts packetArena: summed in place, no copy), else from the slab when small.
+ */
 export function allocPacket(n: number): Uint8Array {
   if (n > SLAB_MAX_PACKET) return new Uint8Array(n);
+  const a = packetArena(n);
+  if (a !== null) return a;
   if (slabAt + n > slab.length) {
     slab = new Uint8Array(SLAB_SIZE);
     slabAt = 0;
