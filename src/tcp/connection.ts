@@ -9,7 +9,7 @@ import type { TcpStateName } from './state.js';
 import { copyConfig, type TcpConfig } from './config.js';
 import { Tcb, Timer, OFF, type OpenParams, type TcpErrorCode, type TcpHooks } from './tcb.js';
 import { segmentArrives } from './input.js';
-import { dispatch, sendRst, synAckSent } from './output.js';
+import { dispatch, sendRst, synAckSent, type Emit } from './output.js';
 import { onTimers } from './timers.js';
 import { tcpInfo, tcbInfo, type TcpInfo, type TcbInfo } from './info.js';
 import type { CookieSyn } from './syncookie.js';
@@ -323,8 +323,11 @@ export class TcpConnection {
     segmentArrives(t, seg, now);
   }
 
-  /** Fire due timers and emit every segment that should leave now. */
-  poll(now: number, emit: (seg: TcpRepr) => void): void {
+  /**
+   * Fire due timers and emit every segment that should leave now: each as a TcpRepr, or, when
+   * `emit.packets` is lent, plain established segments written straight into packets (output.ts).
+   */
+  poll(now: number, emit: Emit): void {
     const t = this.#t;
     if (t.state === 'CLOSED') return;
     if (t.out.rst) {
