@@ -76,6 +76,12 @@ export interface TcpConfig {
   rack: boolean;
   /** Out-of-order ranges kept before further out-of-order segments are dropped. */
   maxOutOfOrderRanges: number;
+  /**
+   * Closing a listener aborts its half-open (SYN-RECEIVED) connections with a RST (true, as BSD's
+   * soabort does), or forgets them without a word (false, Linux's inet_csk_listen_stop), so the
+   * peer's next segment finds no socket and gets its RST then (RFC 9293 3.10.7.1).
+   */
+  listenerCloseResets: boolean;
 }
 
 export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -105,6 +111,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   slowStartAckLimit: 2,
   rack: true,
   maxOutOfOrderRanges: 32,
+  listenerCloseResets: true,
 });
 
 /** Settings that make synack look like a default Linux host on the wire. */
@@ -121,6 +128,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   timestamps: true,
   windowScale: true,
   rack: true,
+  listenerCloseResets: false,
 });
 
 export type TcpConfigInput = Partial<Omit<TcpConfig, 'keepAlive'>> & { keepAlive?: Partial<KeepAliveConfig> };
@@ -150,6 +158,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('slowStartAckLimit', c.slowStartAckLimit, 0, 1000);
   if (typeof c.slowStartAfterIdle !== 'boolean') throw rangeError(`slowStartAfterIdle must be true or false, got ${String(c.slowStartAfterIdle)}`);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
+  if (typeof c.listenerCloseResets !== 'boolean') throw rangeError(`listenerCloseResets must be true or false, got ${String(c.listenerCloseResets)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {
     throw rangeError(`congestion must be "newreno" or "cubic", got ${String(c.congestion)}`);

@@ -295,6 +295,15 @@ export class TcpConnection {
     if (t.state === 'SYN-RECEIVED') t.toClosed('ABORT (superseded by a valid SYN cookie)');
   }
 
+  /**
+   * Forget the connection without a word: CLOSED, nothing sent (a half-open connection whose
+   * listener closed, as Linux drops it; the peer's next segment then meets no socket).
+   */
+  drop(): void {
+    const t = this.#t;
+    if (t.state !== 'CLOSED') t.toClosed('ABORT');
+  }
+
   /** This connection's settings, ready to change: a shared (frozen) config is copied first. */
   ownConfig(): TcpConfig {
     const t = this.#t;
