@@ -27,6 +27,7 @@ import { parseIp } from '../wire/address.js';
 import { onesSum, foldChecksum, pseudoHeaderSum, write16 } from '../wire/bytes.js';
 import { add, gt, lt, sub } from '../wire/seq.js';
 import { LinuxTsoModel } from './tso.js';
+import { linuxPushedAt } from './sndbuf.js';
 
 /**
  * What `--linux` sets: LINUX_PROFILE (RTO 1 s initial / 200 ms minimum, wscale 7, CUBIC, SACK,
@@ -414,13 +415,18 @@ class Runner {
     const bytes = ip.value.payload;
     const doff = (bytes[12]! >>> 4) * 4;
     const options = decodeOptionList(bytes.subarray(20, doff));
-    const seg = t.value;
+    let seg = t.value;
+    const conn = seg.payload.length > 0 ? this.table.connectionOn(seg.srcPort) : null;
+    const end0 = add(seg.seq, seg.payload.length);
+    // With Linux's send-queue model in force (SO_SNDBUF), PSH is where Linux would mark it.
+    const pushed = conn !== null && !(this.sentEnd !== null && lt(seg.seq, this.sentEnd)) ? linuxPushedAt(conn, end0) : null;
+    if (pushed !== null) seg = { ...seg, flags: (seg.flags & ~TcpFlag.PSH) | (pushed ? TcpFlag.PSH : 0) };
     const note = this.describe(seg, options);
     const end = add(seg.seq, seg.payload.length);
     const retransmit = this.sentEnd !== null && seg.payload.length > 0 && lt(seg.seq, this.sentEnd);
     if (this.sentEnd === null || seg.flags & TcpFlag.SYN || gt(end, this.sentEnd)) this.sentEnd = end;
     let tsoStart: boolean | undefined;
-    if (seg.payload.length > 0 && !retransmit) tsoStart = this.tso.starts(seg, at, this.table.connectionOn(seg.srcPort));
+    if (seg.payload.length > 0 && !retransmit) tsoStart = this.tso.starts(seg, at, conn);
     else this.tso.other();
     this.outQ.push({ at, seg, options, note, retransmit, ...(tsoStart !== undefined ? { tsoStart } : {}) });
     this.log(`${formatSecs(at)} > ${note}`);

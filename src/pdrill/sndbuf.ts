@@ -33,9 +33,28 @@ export interface SendQueueIo {
   push(): void;
 }
 
+/** The queue of each connection that has one, for the runner's TSO model (linuxPushedAt). */
+const QUEUES = new WeakMap<TcpConnection, LinuxSendQueue>();
+
+/**
+ * Whether Linux would have marked PSH on the skb ending at `end` (tcp_mark_push) on `conn`; null
+ * when the connection has no queue (no SO_SNDBUF: synack's own PSH stands).
+ */
+export function linuxPushedAt(conn: TcpConnection, end: number): boolean | null {
+  const q = QUEUES.get(conn);
+  return q === undefined ? null : q.pushMarks.has(end >>> 0);
+}
+
 export class LinuxSendQueue {
   /** Unacknowledged skbs as [start, end) payload sequence ranges, oldest first. */
   readonly #skbs: Skb[] = [];
+  /**
+   * Where tcp_mark_push put PSH: the end of each write (tcp_push) and, inside a long write, the
+   * skb that fills past half the peer's largest window since the last push (forced_push).
+   */
+  readonly pushMarks = new Set<number>();
+  /** tp->pushed_seq: write_seq at the last PSH mark (null until the first write). */
+  #pushedSeq: number | null = null;
 
   /** `sndbuf`: sk_sndbuf in bytes (twice the SO_SNDBUF value, as Linux stores it). */
   constructor(public sndbuf: number) {}
@@ -61,6 +80,7 @@ export class LinuxSendQueue {
    */
   write(conn: TcpConnection, value: number, want: number, waiting: boolean, flush: () => void): { took: number; waiting: boolean } {
     this.sndbuf = 2 * value;
+    QUEUES.set(conn, this);
     conn.setSendBufferSize(sendQueueCapacity(value));
     if (waiting && !this.wakes(conn.info())) return { took: 0, waiting: true };
     const took = this.fill(want, { info: () => conn.info(), send: (n) => conn.send(new Uint8Array(n)), push: flush });
@@ -75,6 +95,10 @@ export class LinuxSendQueue {
    */
   fill(want: number, io: SendQueueIo): number {
     let copied = 0;
+    if (this.#pushedSeq === null) {
+      const i = io.info();
+      this.#pushedSeq = (i.sndBufSeq + i.sendQueued) >>> 0;
+    }
     while (copied < want) {
       const info = io.info();
       this.#settle(info);
@@ -87,13 +111,25 @@ export class LinuxSendQueue {
         if (n <= 0) break;
         tail.end = (tail.end + n) >>> 0;
         copied += n;
-        if (sub(tail.end, tail.start) >= goal) io.push(); // a full skb goes out (tcp_push_one)
+        if (copied === want) this.#markPush(tail.end); // tcp_push at the end of the write
+        if (sub(tail.end, tail.start) >= goal) {
+          if (sub(tail.end, this.#pushedSeq!) > info.maxSndWnd >> 1) this.#markPush(tail.end); // forced_push
+          io.push(); // a full skb goes out (tcp_push_one / __tcp_push_pending_frames)
+        }
         continue;
       }
       if (this.queued(info) >= this.sndbuf) break; // sk_stream_memory_free fails: wait for space
       this.#skbs.push({ start: writeSeq, end: writeSeq });
     }
+    // Going to sleep with data copied: tcp_push marks the tail before sk_stream_wait_memory.
+    const last = this.#skbs[this.#skbs.length - 1];
+    if (copied > 0 && copied < want && last !== undefined) this.#markPush(last.end);
     return copied;
+  }
+
+  #markPush(end: number): void {
+    this.pushMarks.add(end >>> 0);
+    this.#pushedSeq = end >>> 0;
   }
 
   /**
@@ -104,6 +140,7 @@ export class LinuxSendQueue {
     const skbs = this.#skbs;
     // (An empty skb just started at SND.UNA is kept: the write is about to fill it.)
     while (skbs.length > 0 && sub(skbs[0]!.end, info.sndUna) <= 0 && !(skbs[0]!.end === skbs[0]!.start && skbs[0]!.end === info.sndUna)) skbs.shift();
+    for (const m of this.pushMarks) if (sub(m, info.sndUna) < 0) this.pushMarks.delete(m);
     const head = skbs[0];
     if (head !== undefined && sub(head.start, info.sndUna) < 0) head.start = info.sndUna;
     for (let i = 0; i < skbs.length; i++) {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScript, formatFailure } from '../../src/pdrill/runner.js';
-import { sizeGoal } from '../../src/pdrill/sndbuf.js';
+import { sizeGoal, LinuxSendQueue } from '../../src/pdrill/sndbuf.js';
 import type { TcbInfo } from '../../src/tcp/info.js';
 
 function script(win: number, sndbuf: number, expected: number): string {
@@ -51,4 +51,25 @@ test('the skb size goal: whole MSS units up to half the largest window, capped b
   assert.equal(sizeGoal(info(65535, 1000)), 32000);
   assert.equal(sizeGoal(info(1 << 20, 1448)), 45 * 1448);
   assert.equal(sizeGoal(info(500, 1000)), 1000); // never below one MSS
+});
+
+test('PSH marks: the end of each write and, inside a long write, the skb that fills past half the window (forced_push)', () => {
+  // As in cubic-rto-ss-ca-cwnd-bump.pkt on Linux 6.18: peer window 32,896 (skbs of 16,000), two
+  // segments leave at the first push, and Linux's packet 19001:20001 (script numbers) has PSH.
+  const isn = 1000;
+  let queued = 0;
+  let nxt = isn + 2001;
+  const una = isn + 2001;
+  const q = new LinuxSendQueue(400000);
+  const info = () => ({ sndUna: una, sndNxt: nxt, sndBufSeq: una, sendQueued: queued, maxSndWnd: 32896, sndMss: 1000 }) as TcbInfo;
+  const took = q.fill(200000, {
+    info,
+    send: (n) => ((queued += n), n),
+    push: () => void (nxt = Math.max(nxt, Math.min(una + queued, isn + 4001))), // cwnd 2
+  });
+  assert.equal(took, 200000);
+  const marks = [...q.pushMarks].map((m) => m - isn).sort((a, b) => a - b);
+  assert.equal(marks[0], 20001, 'the refilled first skb ends past 2001 + 16448');
+  assert.equal(marks.at(-1), 202001, 'the end of the write');
+  for (let i = 1; i < marks.length - 1; i++) assert.ok(marks[i]! - marks[i - 1]! > 16448 && marks[i]! - marks[i - 1]! <= 32000);
 });
