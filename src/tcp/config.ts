@@ -50,6 +50,12 @@ export interface TcpConfig {
   keepAlive: KeepAliveConfig;
   /** Challenge ACKs a connection may send per second (RFC 5961 section 7). */
   challengeAckLimit: number;
+  /**
+   * Challenge ACKs also pass the connection's out-of-window ACK limit first (one per 500 ms,
+   * shared with ACKs to out-of-window segments), as Linux 6.x does (__tcp_oow_rate_limited in
+   * tcp_send_challenge_ack; its host-wide limit is off by default): at most two a second.
+   */
+  challengeAckOowLimited: boolean;
   /** FIN-WAIT-2 timeout for connections the application has released, ms (Linux tcp_fin_timeout). */
   finWait2Timeout: number;
   /** Duplicate ACKs that trigger fast retransmit (RFC 5681 section 3.2). */
@@ -105,6 +111,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   delayedAck: 40,
   keepAlive: Object.freeze({ enabled: false, idle: 7_200_000, interval: 75_000, count: 9 }),
   challengeAckLimit: 1000,
+  challengeAckOowLimited: false,
   finWait2Timeout: 60_000,
   dupThresh: 3,
   slowStartAfterIdle: false,
@@ -129,6 +136,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   windowScale: true,
   rack: true,
   listenerCloseResets: false,
+  challengeAckOowLimited: true,
 });
 
 export type TcpConfigInput = Partial<Omit<TcpConfig, 'keepAlive'>> & { keepAlive?: Partial<KeepAliveConfig> };
@@ -158,6 +166,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('slowStartAckLimit', c.slowStartAckLimit, 0, 1000);
   if (typeof c.slowStartAfterIdle !== 'boolean') throw rangeError(`slowStartAfterIdle must be true or false, got ${String(c.slowStartAfterIdle)}`);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
+  if (typeof c.challengeAckOowLimited !== 'boolean') throw rangeError(`challengeAckOowLimited must be true or false, got ${String(c.challengeAckOowLimited)}`);
   if (typeof c.listenerCloseResets !== 'boolean') throw rangeError(`listenerCloseResets must be true or false, got ${String(c.listenerCloseResets)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {

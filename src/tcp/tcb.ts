@@ -512,9 +512,14 @@ export class Tcb {
     return false;
   }
 
-  /** May a challenge ACK go out now, within challengeAckLimit per second (RFC 5961 section 7)? */
+  /**
+   * May a challenge ACK go out now, within challengeAckLimit per second (RFC 5961 section 7), and
+   * with challengeAckOowLimited past the out-of-window ACK limit first (Linux)?
+   */
   allowChallengeAck(now: number): boolean {
-    if (!(this.#limits ??= new ReplyLimits()).allowChallengeAck(now, this.config.challengeAckLimit)) return false;
+    const limits = (this.#limits ??= new ReplyLimits());
+    if (this.config.challengeAckOowLimited && !this.allowOutOfWindowAck(now)) return false;
+    if (!limits.allowChallengeAck(now, this.config.challengeAckLimit)) return false;
     this.counters.challengeAcks++;
     return true;
   }
