@@ -28,6 +28,7 @@ import { onesSum, foldChecksum, pseudoHeaderSum, write16 } from '../wire/bytes.j
 import { add, gt, lt, sub } from '../wire/seq.js';
 import { LinuxTsoModel } from './tso.js';
 import { linuxPushedAt } from './sndbuf.js';
+import { runPythonBlock, tcpInfoLookup, PythonUnsupported } from './python.js';
 
 /**
  * What `--linux` sets: LINUX_PROFILE (RTO 1 s initial / 200 ms minimum, wscale 7, CUBIC, SACK,
@@ -303,6 +304,21 @@ class Runner {
     };
   }
 
+  /** A timed `%{ }%` block: its assertions over the current connection's tcp_info (python.ts). */
+  private python(line: number, code: string): void {
+    const conn = this.table.connectionOn(this.localPort ?? this.cfg.bindPort);
+    if (conn === null) throw new Unsupported(`python block with no connection to read tcp_info from`);
+    let f;
+    try {
+      f = runPythonBlock(code, tcpInfoLookup(conn.stats()));
+    } catch (e) {
+      if (e instanceof PythonUnsupported) throw new Unsupported(`python block: ${e.message}`);
+      throw e;
+    }
+    this.log(`${formatSecs(this.now())} python block line ${line} ${f === null ? 'holds' : 'fails'}`);
+    if (f !== null) this.fail(line, `assertion failed: ${f.text}${f.message !== '' ? ` (value ${f.message})` : ''}`);
+  }
+
   private fail(line: number, message: string, expected?: string, actual?: string): never {
     const f: { line: number; message: string; expected?: string; actual?: string } = { line, message };
     if (expected !== undefined) f.expected = expected;
@@ -318,7 +334,7 @@ class Runner {
         const r = runShell(ev.text, { sysctls: this.sysctls, readFile: this.opts.readFile, note: (n) => void this.notes.add(n) });
         if (!r.ok) throw new Unsupported(r.reason);
         this.log(`shell line ${ev.line} interpreted`);
-      } else {
+      } else if (ev.time === null) {
         this.skipped.push({ line: ev.line, what: ev.what, text: ev.text });
         this.log(`skipped ${ev.what} line ${ev.line}`);
       }
@@ -326,6 +342,7 @@ class Runner {
       const r = this.timeline.schedule(ev.time, { nowUsecs: this.base, inboundPacket: false });
       if (!r.ok) this.fail(ev.line, r.message);
       this.advanceTo(Math.max(r.time.start, this.now()), ev.line);
+      if (ev.what === 'python') this.python(ev.line, ev.text);
       this.timeline.complete(r.time, false, this.now());
       this.base = this.now();
       return;

@@ -136,8 +136,11 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
     // Past the recovery point, drag "recover" along so it stays within 2^31 of SND.UNA and the
     // comparison in onDupAck survives the sequence wrap (RFC 6582 section 5, last paragraphs).
     if (ge(ack, c.rec.recover)) c.rec.recover = ack;
-    // Outside recovery, new data acknowledged grows the window (the ACK of our SYN does not).
-    cc.onAck(growth, now, c.rtt.srtt);
+    // Outside recovery, new data acknowledged grows the window (the ACK of our SYN does not),
+    // with cwndValidation only while the window is used (Linux's tcp_is_cwnd_limited).
+    if (!c.config.cwndValidation || c.rec.cwndLimited || (cc.cwnd < cc.ssthresh && cc.cwnd < 2 * c.rec.maxOutstanding)) {
+      cc.onAck(growth, now, c.rtt.srtt);
+    }
     trace(c, now, 'ack');
   }
   if (dataAcked > 0) c.hooks.onWritable?.();

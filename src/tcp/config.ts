@@ -83,6 +83,13 @@ export interface TcpConfig {
   /** Out-of-order ranges kept before further out-of-order segments are dropped. */
   maxOutOfOrderRanges: number;
   /**
+   * Grow cwnd only while it is used, as Linux's tcp_is_cwnd_limited: when sending in the last
+   * window was cwnd-limited, or, in slow start, while cwnd is below twice the most data that was
+   * outstanding (an application-limited sender does not inflate its window). RFC 7661 describes
+   * the problem; this is Linux's rule. Off by default; on in the linux profile.
+   */
+  cwndValidation: boolean;
+  /**
    * Closing a listener aborts its half-open (SYN-RECEIVED) connections with a RST (true, as BSD's
    * soabort does), or forgets them without a word (false, Linux's inet_csk_listen_stop), so the
    * peer's next segment finds no socket and gets its RST then (RFC 9293 3.10.7.1).
@@ -118,6 +125,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   slowStartAckLimit: 2,
   rack: true,
   maxOutOfOrderRanges: 32,
+  cwndValidation: false,
   listenerCloseResets: true,
 });
 
@@ -137,6 +145,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   rack: true,
   listenerCloseResets: false,
   challengeAckOowLimited: true,
+  cwndValidation: true,
 });
 
 export type TcpConfigInput = Partial<Omit<TcpConfig, 'keepAlive'>> & { keepAlive?: Partial<KeepAliveConfig> };
@@ -167,6 +176,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   if (typeof c.slowStartAfterIdle !== 'boolean') throw rangeError(`slowStartAfterIdle must be true or false, got ${String(c.slowStartAfterIdle)}`);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
   if (typeof c.challengeAckOowLimited !== 'boolean') throw rangeError(`challengeAckOowLimited must be true or false, got ${String(c.challengeAckOowLimited)}`);
+  if (typeof c.cwndValidation !== 'boolean') throw rangeError(`cwndValidation must be true or false, got ${String(c.cwndValidation)}`);
   if (typeof c.listenerCloseResets !== 'boolean') throw rangeError(`listenerCloseResets must be true or false, got ${String(c.listenerCloseResets)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {

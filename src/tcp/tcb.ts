@@ -266,6 +266,14 @@ export class Recovery {
   set rxtEnd(v: number) {
     this.#rxtEnd = v | 0;
   }
+  /**
+   * Linux's cwnd validation (config cwndValidation, tcp_cwnd_validate): whether sending in the
+   * current window was cwnd-limited, else the most bytes outstanding in it, and where the window
+   * ends (SND.NXT when it began).
+   */
+  cwndLimited = false;
+  maxOutstanding = 0;
+  cwndUsageSeq = 0;
   /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or -1, and when it left. */
   rttSeq = -1;
   rttStart = 0;
