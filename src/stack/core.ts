@@ -29,6 +29,7 @@ import { UdpSocket, codedError, type UdpHost } from './udp.js';
 import { classifyIcmpError, quoteFor } from './icmp.js';
 import { TcpHost, type ConnectOptions, type ConnectionInfo, type ListenOptions, type TcpListener } from './tcp-host.js';
 import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
+import { Gro, type GroCounters } from './gro.js';
 
 /** What the core takes (the driver, stack.ts, adds the clock and the loopback link). */
 export interface StackCoreOptions {
@@ -115,6 +116,13 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
    * time. Only eventTime() reads it, to stamp trace events.
    */
   protected now = 0;
+  /** GRO, made at the first batch. */
+  #gro: Gro | null = null;
+  /** The GRO of the batch being handled (null otherwise: single packets go straight to TCP). */
+  private gro: Gro | null = null;
+  private readonly groDeliver = (iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void => {
+    this.tcpHost.input(iface, src, dst, seg, this.now);
+  };
   /** The last address tcpConnect parsed: clients tend to connect to one server again and again. */
   private lastDst: { text: string; bytes: Uint8Array } | null = null;
 
@@ -172,6 +180,36 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
   poll(now: number): void {
     this.now = now;
     this.tcpHost.poll(now);
+  }
+
+  /**
+   * A batch of IP packets that arrived together on `iface` (one TUN read, one instant of a
+   * batching link): packet i is `batch[ends[i-1] ?? 0 .. ends[i]]`. They are handled in order as
+   * handle() would, except that TCP data segments go through GRO first (gro.ts): consecutive
+   * in-order segments of one flow with the same header reach TCP input as one segment. Links and
+   * taps saw (and traced, and captured) every packet as it was on the wire.
+   */
+  handleBatch(iface: Interface, batch: Uint8Array, ends: ArrayLike<number>, count: number, now: number): void {
+    this.now = now;
+    const gro = (this.#gro ??= new Gro(this.groDeliver));
+    this.gro = gro;
+    try {
+      let start = 0;
+      for (let i = 0; i < count; i++) {
+        const end = ends[i]!;
+        this.input(iface, batch.subarray(start, end));
+        start = end;
+      }
+    } finally {
+      // What the flush sets off (replies, hooks) is handled packet by packet again.
+      this.gro = null;
+      gro.flush();
+    }
+  }
+
+  /** GRO counters: segments that went into joined segments, and joined segments delivered. */
+  groStats(): GroCounters {
+    return { ...(this.#gro?.counters ?? { groSegments: 0, groMerged: 0 }) };
   }
 
   /** The earliest time poll() has work: -Infinity for "now", Infinity for nothing pending. */
@@ -330,7 +368,8 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
       this.drop('other', 'tcp from a multicast, broadcast or unspecified source');
       return;
     }
-    this.tcpHost.input(iface, ip.src, ip.dst, r.value, this.now);
+    if (this.gro !== null) this.gro.offer(iface, ip.src, ip.dst, r.value, tcpHeader(ip.payload));
+    else this.tcpHost.input(iface, ip.src, ip.dst, r.value, this.now);
   }
 
   /**
@@ -365,7 +404,8 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
       this.drop('other', 'tcp from a multicast, broadcast or unspecified source');
       return true;
     }
-    this.tcpHost.input(iface, src, dst, r.value, this.now);
+    if (this.gro !== null) this.gro.offer(iface, src, dst, r.value, tcpHeader(pkt.subarray(20, total)));
+    else this.tcpHost.input(iface, src, dst, r.value, this.now);
     return true;
   }
 
@@ -650,4 +690,9 @@ function checkSynCookieMode(mode: SynCookieMode | undefined): void {
     e.code = 'ERR_INVALID_ARG_VALUE';
     throw e;
   }
+}
+
+/** The TCP header (fixed part and options) of a segment whose data offset parsing has checked. */
+function tcpHeader(seg: Uint8Array): Uint8Array {
+  return seg.subarray(0, (seg[12]! >>> 4) * 4);
 }

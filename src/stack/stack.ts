@@ -71,6 +71,8 @@ export class Stack extends StackCore {
   override addInterface(link: Link, opts: InterfaceOptions): Interface {
     const iface = super.addInterface(link, opts);
     link.onReceive = (pkt) => this.handle(iface, pkt, this.clock.now());
+    // A link that reads in batches hands each batch over whole, for GRO.
+    if ('onReceiveBatch' in link) link.onReceiveBatch = (batch, ends, count) => this.handleBatch(iface, batch, ends, count, this.clock.now());
     return iface;
   }
 
@@ -143,7 +145,10 @@ export class Stack extends StackCore {
     super.close();
     for (const p of this.pings.values()) this.clock.cancel(p.timer);
     this.pings.clear();
-    for (const i of this.interfaces) i.link.onReceive = null;
+    for (const i of this.interfaces) {
+      i.link.onReceive = null;
+      if ('onReceiveBatch' in i.link) i.link.onReceiveBatch = null;
+    }
     this.wake();
   }
 }
