@@ -194,7 +194,7 @@ test('the same eight segments delivered one by one (no batch) are acknowledged e
 /** 1 MiB from a to b over a memory pair (latency 1 ms) or a lossy simulated link, batching or not: bytes b read, segments each sent, GRO stats. */
 function bulk(batch: boolean, sim = false): { ok: boolean; aSent: number; bSent: number; gro: { groSegments: number; groMerged: number } } {
   const clock = new VirtualClock();
-  const [la, lb] = sim ? createSimPair(clock, { seed: 5, latency: 5, loss: 0.02, reorder: 0.02, batch }) : createMemoryPair({ clock, latency: 1, batch });
+  const [la, lb] = sim ? createSimPair(clock, { seed: 5, latency: 5, loss: 0.02, reorder: { probability: 0.02, delay: 3 }, batch }) : createMemoryPair({ clock, latency: 1, batch });
   const a = new Stack({ name: 'a', clock, random: seededRandom(1) });
   const b = new Stack({ name: 'b', clock, random: seededRandom(2) });
   a.addInterface(la, { addresses: ['198.18.0.1/24'] });
