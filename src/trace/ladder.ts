@@ -55,6 +55,8 @@ export interface LadderWords {
   quiet: (seconds: string, timeWait: readonly string[]) => string;
   /** An event's note (English, e.g. "spoofed") as drawn. */
   note: (note: string) => string;
+  /** What caused a state change (RFC 9293's event names, e.g. "rcv SYN"), shown as a tooltip. */
+  cause: (cause: string) => string;
   /** The SVG document's title. */
   title: (left: string, right: string) => string;
 }
@@ -65,6 +67,7 @@ export const ENGLISH_WORDS: LadderWords = {
   duplicate: 'duplicate',
   quiet: (seconds, timeWait) => `${seconds} pass${timeWait.length > 0 ? `: ${timeWait.join(' and ')} in TIME-WAIT (2*MSL)` : ' with nothing sent'}`,
   note: (note) => note,
+  cause: (cause) => cause,
   title: (left, right) => `TCP ladder: ${left} and ${right}`,
 };
 

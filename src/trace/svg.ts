@@ -107,7 +107,7 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
 
   const stateBox = (x: number, cy: number, s: TcpStateName, cause: string | undefined): void => {
     const w = s.length * CHAR_W + 14;
-    const title = cause === undefined ? '' : `<title>${esc(cause)}</title>`;
+    const title = cause === undefined ? '' : `<title>${esc(model.words.cause(cause))}</title>`;
     body.push(
       `<g class="state">${title}<rect x="${n(x - w / 2)}" y="${n(cy - STATE_H / 2)}" width="${n(w)}" height="${STATE_H}" rx="3" fill="${stateFill(s)}"/>` +
         `<text x="${n(x)}" y="${n(cy + 4)}" text-anchor="middle">${esc(s)}</text></g>`,

@@ -186,6 +186,22 @@ export function noteText(lang: Lang, note: string): string {
   return note;
 }
 
+/**
+ * A state change's cause or a transition's event in `lang`. RFC 9293's upper-case names (SYN, FIN,
+ * OPEN, CLOSE, ABORT, 2*MSL) stay as in the RFC's figure; the words around them are translated.
+ */
+export function causeText(lang: Lang, cause: string): string {
+  if (lang === 'en') return cause;
+  return cause
+    .replace(/rcv ACK with valid SYN cookie/g, '유효한 SYN 쿠키가 든 ACK 수신')
+    .replace(/ \((simultaneous|active|passive) open\)/g, (_m, k: string) => ` (${k === 'simultaneous' ? '동시' : k === 'active' ? '능동' : '수동'} 열기)`)
+    .replace(/\b(active|passive) OPEN/g, (_m, k: string) => `${k === 'active' ? '능동' : '수동'} OPEN`)
+    .replace(/\brcv (\S+) of (\S+)/g, '$2에 대한 $1 수신')
+    .replace(/\brcv (\S+)/g, '$1 수신')
+    .replace(/\btimeout\b/g, '시간 초과')
+    .replace(/\bsend\b/g, '보냄');
+}
+
 /** The names the lab gives its hosts ("client", "server", "synack", "peer"), in `lang`; addresses as they are. */
 export function hostName(lang: Lang, host: string): string {
   if (host === 'client' || host === 'server' || host === 'peer') return tr(lang, host);
@@ -198,6 +214,7 @@ const KO_WORDS: LadderWords = {
   duplicate: '복제본',
   quiet: (seconds, timeWait) => (timeWait.length > 0 ? `${seconds} 경과: ${timeWait.join(', ')}: TIME-WAIT (2*MSL) 대기` : `${seconds} 경과, 보낸 것 없음`),
   note: (note) => noteText('ko', note),
+  cause: (cause) => causeText('ko', cause),
   title: (left, right) => `TCP 사다리 그림: ${left}, ${right}`,
 };
 

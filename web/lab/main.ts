@@ -14,7 +14,7 @@ import { tcbOf, TCB_ROWS, type TcbView } from './tcb.js';
 import { stateDiagramSvg, type DiagramMarks } from './state-diagram.js';
 import { inspectSegment } from './inspector.js';
 import { STORIES, beatReached } from './stories.js';
-import { tr, hostName, ladderWords, type Lang, type TextKey } from './i18n.js';
+import { tr, hostName, causeText, ladderWords, type Lang, type TextKey } from './i18n.js';
 import { esc } from './html.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -200,7 +200,7 @@ function renderStates(events: readonly TraceEvent[], left: string, right: string
       `<div><strong>${esc(hostName(lang, host))}</strong> <ol class="history" data-host="${side}" aria-label="${esc(hostName(lang, host))}">${list.map((s) => `<li>${s}</li>`).join('')}</ol></div>`,
     );
   }
-  $('diagram').innerHTML = stateDiagramSvg(marks, { title: tr(lang, 'states'), client: tr(lang, 'client'), server: tr(lang, 'server'), send: tr(lang, 'sendAction') });
+  $('diagram').innerHTML = stateDiagramSvg(marks, { title: tr(lang, 'states'), client: tr(lang, 'client'), server: tr(lang, 'server'), send: tr(lang, 'sendAction'), event: (e) => causeText(lang, e) });
   $('history').innerHTML = hist.join('');
 }
 

@@ -38,6 +38,8 @@ export interface DiagramWords {
   client: string;
   server: string;
   send: string;
+  /** A transition's event (RFC 9293's names) in the page's language. */
+  event: (event: string) => string;
 }
 
 /** The diagram as an SVG element's markup. */
@@ -66,7 +68,7 @@ export function stateDiagramSvg(marks: DiagramMarks, words: DiagramWords): strin
     const mx = (x1 + x2) / 2 - uy * 10;
     const my = (y1 + y2) / 2 + ux * 10;
     const key = `${t.from}>${t.to}`;
-    const label = `${t.from} → ${t.to}: ${t.event}${t.action === '-' ? '' : ` / ${words.send} ${t.action}`} (RFC 9293 ${t.rfc})`;
+    const label = `${t.from} → ${t.to}: ${words.event(t.event)}${t.action === '-' ? '' : ` / ${words.send} ${t.action}`} (RFC 9293 ${t.rfc})`;
     out.push(
       `<path class="edge${taken.has(key) ? ' taken' : ''}" data-edge="${esc(key)}" d="M${(x1 + ux * k).toFixed(1)},${(y1 + uy * k).toFixed(1)} Q${mx.toFixed(1)},${my.toFixed(1)} ${(x2 - ux * k).toFixed(1)},${(y2 - uy * k).toFixed(1)}" marker-end="url(#sd-arrow)"><title>${esc(label)}</title></path>`,
     );
