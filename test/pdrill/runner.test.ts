@@ -272,3 +272,10 @@ test('outbound packets no line asks for: strict fails at the next event; packetd
   const mismatch = runScript(`${extra}+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 101\n`, { path: 'x.pkt', strict: false });
   assert.match(formatFailure(mismatch), /x\.pkt:11: error handling packet: bad outbound TCP flags: expected P\. actual \./, 'a queued packet is compared with the next > line');
 });
+
+test('an address of the other family than --ip_version is a clear failure, not an internal error', () => {
+  const r = runScript(`--remote_ip=192.0.2.1\n${PASSIVE}`, { path: 'v.pkt', cliOptions: parseOptionArgs(['--ip_version=ipv6']).options });
+  assert.equal(r.ok, false);
+  assert.match(formatFailure(r), /v\.pkt:1: --remote_ip=192\.0\.2\.1 is an IPv4 address, but --ip_version is ipv6/);
+  assert.doesNotMatch(formatFailure(r), /internal error/);
+});
