@@ -124,7 +124,9 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
   #gro: Gro | null = null;
   /** The GRO of the batch being handled (null otherwise: single packets go straight to TCP). */
   private gro: Gro | null = null;
-  private readonly groDeliver = (iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void => {
+  private readonly groDeliver = (iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, segs: number): void => {
+    // tcpIn counts wire segments, as Linux's InSegs counts a GRO packet's gso_segs.
+    this.counters.tcpIn += segs - 1;
     this.tcpHost.input(iface, src, dst, seg, this.now);
   };
   /** The last address tcpConnect parsed: clients tend to connect to one server again and again. */
