@@ -59,18 +59,24 @@ class PacketQueue {
 }
 
 /**
- * Whether an IP packet is a TCP segment with SYN set and neither ACK nor RST (a connection
- * request); anything it cannot read as such counts as "other" and keeps its place.
+ * Whether an IP packet (from byte `at`: 0 on a TUN device, 14 after a TAP device's Ethernet header,
+ * whose EtherType must then say IPv4 or IPv6) is a TCP segment with SYN set and neither ACK nor RST
+ * (a connection request); anything it cannot read as such counts as "other" and keeps its place.
  */
-export function isBareSyn(p: Uint8Array): boolean {
+export function isBareSyn(p: Uint8Array, at = 0): boolean {
+  if (at === 14) {
+    const type = (p[12]! << 8) | p[13]!;
+    if (type !== 0x0800 && type !== 0x86dd) return false;
+  }
+  if (p.length < at + 20) return false;
   let off: number;
-  const v = p[0]! >>> 4;
+  const v = p[at]! >>> 4;
   if (v === 4) {
-    if (p.length < 20 || p[9] !== 6) return false;
-    off = (p[0]! & 0x0f) * 4;
+    if (p[at + 9] !== 6) return false;
+    off = at + (p[at]! & 0x0f) * 4;
   } else if (v === 6) {
-    if (p.length < 40 || p[6] !== 6) return false; // no extension headers: those take the ordinary path
-    off = 40;
+    if (p[at + 6] !== 6) return false; // no extension headers: those take the ordinary path
+    off = at + 40;
   } else return false;
   if (p.length < off + 14) return false;
   return (p[off + 13]! & 0x16) === 0x02; // SYN without ACK (0x10) or RST (0x04)
@@ -78,10 +84,15 @@ export function isBareSyn(p: Uint8Array): boolean {
 
 /**
  * Takes over delivery from `tun` (its onReceiveBatch) and hands each packet to whatever handler
- * is installed as `tun.onReceive` (the stack, or a wrapper around it). Returns a handle to stop it
+ * is installed as `tun.onReceive` (the stack, or a wrapper around it); `linkHeader` 14 for a TAP
+ * device's Ethernet frames. Returns a handle to stop it
  * (waiting packets are dropped) and read its counters.
  */
-export function paceReceive(tun: TunLink, opts: { synSlice?: number; otherSlice?: number; synQueue?: number } = {}): { stop(): void; stats(): RxPacerStats } {
+export function paceReceive(
+  tun: TunLink,
+  opts: { synSlice?: number; otherSlice?: number; synQueue?: number; linkHeader?: 0 | 14 } = {},
+): { stop(): void; stats(): RxPacerStats } {
+  const linkHeader = opts.linkHeader ?? 0;
   const synSlice = opts.synSlice ?? SYN_SLICE;
   const otherSlice = opts.otherSlice ?? OTHER_SLICE;
   const synQueue = opts.synQueue ?? SYN_QUEUE;
@@ -116,7 +127,7 @@ export function paceReceive(tun: TunLink, opts: { synSlice?: number; otherSlice?
       const end = ends[i]!;
       const p = bytes.subarray(start, end);
       start = end;
-      if (!isBareSyn(p)) others.push(p);
+      if (!isBareSyn(p, linkHeader)) others.push(p);
       else if (syns.length < synQueue) syns.push(p);
       else synDropped++;
     }

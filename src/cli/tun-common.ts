@@ -305,7 +305,7 @@ function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLin
     for (const cb of lostWaiters.splice(0)) cb(err);
   };
   // A TUN or TAP device feeds the stack through the pacer (rx-pacer.ts); a QEMU socket does not batch.
-  const pacer = isTunLink(tun) ? paceReceive(tun) : null;
+  const pacer = isTunLink(tun) ? paceReceive(tun, { linkHeader: setup.l2?.kind === 'tap' ? 14 : 0 }) : null;
   const rates = new RateMemo();
   const stopRelief = startMemoryRelief({ activity: () => tun.stats().rxPackets });
   let closed = false;

@@ -52,6 +52,17 @@ test('isBareSyn: SYN alone (IPv4, IPv6) yes; SYN-ACK, SYN+RST, ACK, UDP, truncat
   assert.equal(isBareSyn(udp), false);
   assert.equal(isBareSyn(tcp(1, SYN).subarray(0, 30)), false);
   assert.equal(isBareSyn(new Uint8Array(0)), false);
+  // A TAP device's frames: the IP packet after 14 bytes of Ethernet header, by EtherType.
+  const frame = (type: number, ip: Uint8Array): Uint8Array => {
+    const f = new Uint8Array(14 + ip.length);
+    f.set([0x40, 0, 0, 0, 0, 1, 0x60, 0, 0, 0, 0, 2, type >> 8, type & 0xff]);
+    f.set(ip, 14);
+    return f;
+  };
+  assert.equal(isBareSyn(frame(0x0800, tcp(1, SYN)), 14), true);
+  assert.equal(isBareSyn(frame(0x0800, tcp(1, ACK)), 14), false);
+  assert.equal(isBareSyn(frame(0x0806, tcp(1, SYN)), 14), false, 'ARP is never a SYN');
+  assert.equal(isBareSyn(frame(0x0800, tcp(1, ACK)), 0), false, 'a frame read as an IP packet is not one');
 });
 
 test('a flood batch: connection packets first, then SYNs a slice per turn; SYNs past the queue dropped and counted', async () => {
