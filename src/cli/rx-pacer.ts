@@ -64,29 +64,47 @@ class PacketQueue {
  * (a connection request); anything it cannot read as such counts as "other" and keeps its place.
  */
 export function isBareSyn(p: Uint8Array, at = 0): boolean {
+  return bareSynAt(p, 0, p.length, at);
+}
+
+/** isBareSyn for the packet at bytes[start, end) of a batch, without a view of it. */
+function bareSynAt(p: Uint8Array, start: number, end: number, at: number): boolean {
+  const ip = start + at;
   if (at === 14) {
-    const type = (p[12]! << 8) | p[13]!;
+    const type = (p[start + 12]! << 8) | p[start + 13]!;
     if (type !== 0x0800 && type !== 0x86dd) return false;
   }
-  if (p.length < at + 20) return false;
+  if (end < ip + 20) return false;
   let off: number;
-  const v = p[at]! >>> 4;
+  const v = p[ip]! >>> 4;
   if (v === 4) {
-    if (p[at + 9] !== 6) return false;
-    off = at + (p[at]! & 0x0f) * 4;
+    if (p[ip + 9] !== 6) return false;
+    off = ip + (p[ip]! & 0x0f) * 4;
   } else if (v === 6) {
-    if (p[at + 6] !== 6) return false; // no extension headers: those take the ordinary path
-    off = at + 40;
+    if (p[ip + 6] !== 6) return false; // no extension headers: those take the ordinary path
+    off = ip + 40;
   } else return false;
-  if (p.length < off + 14) return false;
+  if (end < off + 14) return false;
   return (p[off + 13]! & 0x16) === 0x02; // SYN without ACK (0x10) or RST (0x04)
+}
+
+/** Whether a batch holds at most `max` bare SYNs. */
+function fewSyns(bytes: Uint8Array, ends: Uint32Array, count: number, max: number, at: 0 | 14): boolean {
+  let n = 0;
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const end = ends[i]!;
+    if (bareSynAt(bytes, start, end, at) && ++n > max) return false;
+    start = end;
+  }
+  return true;
 }
 
 /**
  * Takes over delivery from `tun` (its onReceiveBatch) and hands each packet to whatever handler
  * is installed as `tun.onReceive` (the stack, or a wrapper around it); `linkHeader` 14 for a TAP
  * device's Ethernet frames. Returns a handle to stop it
- * (waiting packets are dropped) and read its counters.
+ * (waiting packets are dropped; the stack's batch handler is put back) and read its counters.
  */
 export function paceReceive(
   tun: TunLink,
@@ -120,8 +138,25 @@ export function paceReceive(
     }
   };
 
+  // The stack's own batch handler (GRO over a read batch), when it installed one: a batch that
+  // needs no pacing goes to it whole, as it would without the pacer.
+  const downstream = tun.onReceiveBatch;
+
   tun.onReceiveBatch = (bytes, ends, count) => {
     if (stopped) return;
+    if (!scheduled && syns.length === 0 && others.length === 0 && count <= otherSlice && fewSyns(bytes, ends, count, synSlice, linkHeader)) {
+      // Nothing waits and the batch fits in one turn: hand it over as it came (order kept).
+      if (downstream !== null) downstream(bytes, ends, count);
+      else {
+        let start = 0;
+        for (let i = 0; i < count && !stopped; i++) {
+          const end = ends[i]!;
+          tun.onReceive?.(bytes.subarray(start, end));
+          start = end;
+        }
+      }
+      return;
+    }
     let start = 0;
     for (let i = 0; i < count; i++) {
       const end = ends[i]!;
@@ -141,7 +176,7 @@ export function paceReceive(
       stopped = true;
       syns.clear();
       others.clear();
-      tun.onReceiveBatch = null;
+      tun.onReceiveBatch = downstream;
     },
     stats: () => ({ synWaiting: syns.length, otherWaiting: others.length, synDropped }),
   };

@@ -105,3 +105,23 @@ test('stop() drops what waits and gives the device back (onReceiveBatch cleared)
   assert.equal(got.length, SYN_SLICE, 'nothing more after stop');
   assert.deepEqual(pacer.stats(), { synWaiting: 0, otherWaiting: 0, synDropped: 0 });
 });
+
+test("a batch that needs no pacing goes whole to the stack's batch handler (GRO); a flood batch does not; stop() puts the handler back", async () => {
+  const { tun, got } = fakeTun();
+  const whole: number[] = [];
+  const stackBatch = (_b: Uint8Array, _e: Uint32Array, count: number): void => void whole.push(count);
+  tun.onReceiveBatch = stackBatch;
+  const pacer = paceReceive(tun);
+  tun.onReceiveBatch!(...batch([tcp(1, ACK), tcp(2, SYN), tcp(3, ACK)]));
+  assert.deepEqual([whole, got], [[3], []], 'handed over as it came, in order');
+  tun.onReceiveBatch!(...batch(Array.from({ length: SYN_SLICE + 1 }, (_, i) => tcp(30_000 + i, SYN))));
+  assert.deepEqual(whole, [3], 'more SYNs than a slice: paced, packet by packet');
+  assert.equal(got.length, SYN_SLICE);
+  // While SYNs wait, even a small batch queues behind the ones already paced (order kept).
+  tun.onReceiveBatch!(...batch([tcp(4, ACK)]));
+  assert.deepEqual(whole, [3]);
+  await turn();
+  assert.deepEqual(got.slice(SYN_SLICE), [4, 30_000 + SYN_SLICE]);
+  pacer.stop();
+  assert.equal(tun.onReceiveBatch, stackBatch);
+});
