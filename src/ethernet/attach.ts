@@ -25,5 +25,9 @@ export function addEthernetInterface(stack: Stack, frames: Link, opts: EthernetA
   });
   const iface = stack.addInterface(wrap?.(eth) ?? eth, name === undefined ? { addresses } : { addresses, name });
   eth.bind(iface);
+  // The Ethernet layer owns DAD's state; the Stack asks it before using an address as a source,
+  // and tells it of addresses added later so they are announced too (RFC 5227 3, RFC 4862 5.4).
+  iface.tentative = (a) => eth.isTentative(a);
+  iface.onAddressAdded((a) => eth.announce(a.addr));
   return { iface, eth };
 }
