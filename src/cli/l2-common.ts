@@ -94,17 +94,6 @@ export function checkDhcp(l2: L2Setup | null, addresses: string[], command: stri
 }
 
 /**
- * Resolves once none of `iface`'s addresses is tentative (IPv6 DAD, RFC 4862 5.4: RetransTimer,
- * 1 s), or after `limitMs`: a command that connects at once would otherwise find no IPv6 source.
- */
-export async function untilAddressesUsable(iface: Interface, limitMs = 5_000): Promise<void> {
-  const t0 = Date.now();
-  while (iface.addresses.some((a) => !iface.usable(a.addr)) && Date.now() - t0 < limitMs) {
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/**
  * Puts `stack` on an Ethernet interface over `frames`, with a DHCP server for --dhcp (its subnet,
  * server address and router are the stack's own IPv4 --addr). Throws on a bad --dhcp range.
  */

@@ -9,7 +9,8 @@ import type { Link } from '../link/link.js';
 import { Stack } from '../stack/stack.js';
 import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
 import type { Interface } from '../stack/route.js';
-import { HIDDEN_L2_FLAGS, L2_FLAGS, attachEthernet, checkDhcp, l2SetupFromArgs, openQemuLink, untilAddressesUsable, type L2Setup } from './l2-common.js';
+import { HIDDEN_L2_FLAGS, L2_FLAGS, attachEthernet, checkDhcp, l2SetupFromArgs, openQemuLink, type L2Setup } from './l2-common.js';
+import { addressesUsable } from '../ethernet/attach.js';
 import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
@@ -274,7 +275,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
  * is done (RFC 4862 5.4, about 1 s), and a command that connected at once would find no source.
  */
 async function usable(session: TunSession): Promise<TunSession> {
-  if (session.setup.l2 !== null) await untilAddressesUsable(session.iface);
+  if (session.setup.l2 !== null) await addressesUsable(session.iface);
   return session;
 }
 
