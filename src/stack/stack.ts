@@ -6,7 +6,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { LoopbackLink, LOOPBACK_MTU } from '../link/loopback.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
-import { RELEASED, type Link } from '../link/link.js';
+import { RELEASED, RX_CSUM_VERIFIED, type Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
 import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, type IpPacket } from '../wire/packet.js';
 import { parseTcp, parseTcpIn, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
@@ -125,6 +125,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly remote4 = new Map<number, Uint8Array>();
   /** Build options of every TCP packet we send (one object, not one per packet). */
   private readonly tcpBuild: { ttl: number };
+  /** The same for a link that finishes TCP checksums (Link.offload). */
+  private readonly tcpBuildPartial: { ttl: number; partialChecksum: true };
   private readonly udp = new PortTable<UdpSocket>();
   private readonly ports: EphemeralPorts;
   private readonly tcpHost: TcpHost;
@@ -144,6 +146,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.random = opts.random ?? cryptoRandom();
     this.ttl = opts.ttl ?? 64;
     this.tcpBuild = { ttl: this.ttl };
+    this.tcpBuildPartial = { ttl: this.ttl, partialChecksum: true };
     this.ports = new EphemeralPorts(this.random, opts.ephemeralPorts);
     this.pingId = this.random.u32() & 0xffff;
     checkSynCookieMode(opts.synCookies);
@@ -180,7 +183,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       this.routes.add({ net: networkOf(addr, prefix), prefix, iface, via: null, connected: true });
     }
     this.interfaces.push(iface);
-    link.onReceive = (pkt) => this.input(iface, pkt);
+    link.onReceive = (pkt, rx) => this.input(iface, pkt, rx);
     return iface;
   }
 
@@ -235,12 +238,14 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   }
 
   /** IP input; returns RELEASED when nothing holds `pkt` afterwards (see Link.onReceive). */
-  private input(iface: Interface, pkt: Uint8Array): typeof RELEASED | undefined {
+  private input(iface: Interface, pkt: Uint8Array, rx = 0): typeof RELEASED | undefined {
     if (this.closed) return undefined;
     const c = this.counters;
     c.ipIn++;
+    // The link vouches for the TCP checksum (Link.onReceive, RX_CSUM_VERIFIED): do not sum it again.
+    const trusted = (rx & RX_CSUM_VERIFIED) !== 0;
     // A TCP segment's bytes are copied into the receive buffer, and nothing else keeps the packet.
-    if (this.fastTcp4(iface, pkt)) return RELEASED;
+    if (this.fastTcp4(iface, pkt, trusted)) return RELEASED;
     const r = parseIpPacket(pkt);
     if (!r.ok) {
       if (r.error.code === 'bad-checksum') {
@@ -271,7 +276,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     }
     switch (ip.protocol) {
       case TCP_PROTOCOL:
-        this.tcpInput(iface, ip);
+        this.tcpInput(iface, ip, trusted);
         return undefined;
       case UDP_PROTOCOL:
         this.udpInput(iface, ip, pkt);
@@ -295,8 +300,8 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.drop('other', `protocol ${ip.protocol}`);
   }
 
-  private tcpInput(iface: Interface, ip: IpPacket): void {
-    const r = parseTcp(ip.payload, { src: ip.src, dst: ip.dst });
+  private tcpInput(iface: Interface, ip: IpPacket, trusted: boolean): void {
+    const r = parseTcp(ip.payload, trusted ? undefined : { src: ip.src, dst: ip.dst });
     if (!r.ok) {
       this.counters.tcpBad++;
       this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${r.error.message}`);
@@ -317,7 +322,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
    * repr or subarrays for the addresses. Returns false, having done nothing, for anything else, which
    * the general path then handles (and counts, if it is bad).
    */
-  private fastTcp4(iface: Interface, pkt: Uint8Array): boolean {
+  private fastTcp4(iface: Interface, pkt: Uint8Array, trusted: boolean): boolean {
     if (pkt.length < 40 || pkt[0] !== 0x45 || pkt[9] !== TCP_PROTOCOL || (read16(pkt, 6) & 0x3fff) !== 0) return false;
     const total = read16(pkt, 2);
     if (total < 40 || total > pkt.length || foldChecksum(onesSum(pkt, 0, 20)) !== 0) return false;
@@ -331,7 +336,7 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       if (this.remote4.size >= 1024) this.remote4.clear();
       this.remote4.set(srcKey, src);
     }
-    const r = parseTcpIn(pkt, 20, total, src, dst);
+    const r = trusted ? parseTcpIn(pkt, 20, total) : parseTcpIn(pkt, 20, total, src, dst);
     if (!r.ok) {
       this.counters.tcpBad++;
       this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${r.error.message}`);
@@ -363,9 +368,25 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     return true;
   }
 
-  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): boolean {
+  /**
+   * Send a TCP segment; `gsoSize` is the sender's Eff.snd.MSS, by which a link with TSO cuts a
+   * segment larger than its MTU (Link.sendTcpOffload). With the link's checksum offload the packet
+   * leaves with the pseudo-header sum only, for the far side to finish.
+   */
+  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, gsoSize = 0): boolean {
     this.counters.tcpOut++;
-    return this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
+    const link = iface.link;
+    if (link.offload == null || link.sendTcpOffload === undefined) return this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
+    const pkt = buildTcpPacket(src, dst, seg, this.tcpBuildPartial);
+    const gso = pkt.length > iface.mtu ? gsoSize : 0;
+    if (pkt.length > (gso > 0 ? link.offload.tsoMax : iface.mtu)) {
+      this.counters.ipTooBig++;
+      this.drop('other', `packet of ${pkt.length} bytes exceeds ${iface.name} MTU ${iface.mtu}`);
+      return false;
+    }
+    this.counters.ipOut++;
+    link.sendTcpOffload(pkt, gso);
+    return true;
   }
 
   private sendIcmp(dst: Uint8Array, repr: IcmpRepr, src?: Uint8Array, ttl?: number): boolean {

@@ -67,6 +67,11 @@ export interface BuildOptions {
   tos?: number;
   /** IPv6 flow label (default 0). */
   flowLabel?: number;
+  /**
+   * TCP only: leave the checksum field holding the pseudo-header sum, for a link whose far side
+   * finishes it (checksum offload: virtio's NEEDS_CSUM, Linux's CHECKSUM_PARTIAL). Default false.
+   */
+  partialChecksum?: boolean;
 }
 
 /**
@@ -178,10 +183,10 @@ export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, 
     const pkt = takePacket(IPV4_MIN_HEADER + n); // every byte is written below
     const frag = opts?.dontFragment === false ? 0 : 0x4000;
     emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, n, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
-    emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER);
+    emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER, opts?.partialChecksum === true);
     return pkt;
   }
-  return build(src, dst, TCP_PROTOCOL, n, opts, (out) => emitTcp(repr, out, src, dst));
+  return build(src, dst, TCP_PROTOCOL, n, opts, (out) => emitTcp(repr, out, src, dst, 0, opts?.partialChecksum === true));
 }
 
 /** A complete IPv4 or IPv6 packet carrying this UDP datagram. */

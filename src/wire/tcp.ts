@@ -343,8 +343,10 @@ function emitOptions(opts: TcpOptions, out: Uint8Array, at: number): number {
 /**
  * Write header, options, payload and checksum at out[at..]; returns the bytes written. `out` must
  * hold tcpHeaderLength(repr) + payload bytes from `at`. A payload already in place is not copied.
+ * `partial` writes the folded pseudo-header sum instead of the checksum, for a device that finishes
+ * it (Linux's __tcp_v4_send_check for CHECKSUM_PARTIAL: check = ~tcp_v4_check(len, saddr, daddr, 0)).
  */
-export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array, at = 0): number {
+export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array, at = 0, partial = false): number {
   const hl = tcpHeaderLength(repr);
   const total = hl + repr.payload.length;
   write16(out, at, repr.srcPort);
@@ -360,8 +362,8 @@ export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Ui
   if (hl > TCP_MIN_HEADER) emitOptions(repr.options, out, at + TCP_MIN_HEADER);
   const p = repr.payload;
   if (p.length > 0 && !(p.buffer === out.buffer && p.byteOffset === out.byteOffset + at + hl)) out.set(p, at + hl);
-  const sum = onesSum(out, at, at + total, pseudoHeaderSum(src, dst, TCP_PROTOCOL, total));
-  write16(out, at + 16, foldChecksum(sum));
+  const pseudo = pseudoHeaderSum(src, dst, TCP_PROTOCOL, total);
+  write16(out, at + 16, partial ? ~foldChecksum(pseudo) & 0xffff : foldChecksum(onesSum(out, at, at + total, pseudo)));
   return total;
 }
 
