@@ -8,12 +8,13 @@ import { LoopbackLink, LOOPBACK_MTU } from '../link/loopback.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { RELEASED, RX_CSUM_VERIFIED, type Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
-import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, type IpPacket } from '../wire/packet.js';
-import { parseTcp, parseTcpIn, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
+import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, openTcp4Packet, type IpPacket } from '../wire/packet.js';
+import { parseTcp, fillTcpChecksum, TcpSegmentBuf, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
 import { onesSum, foldChecksum, read16 } from '../wire/bytes.js';
 import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
 import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
 import { formatIp, ipEquals } from '../wire/address.js';
+import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpStateName } from '../tcp/state.js';
 import type { TcpInfo } from '../tcp/info.js';
@@ -136,6 +137,9 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
   private readonly pingId: number;
   private pingSeq = 0;
   private closed = false;
+  /** The segment fastTcp4 parses into (wire/tcp.ts TcpSegmentBuf), and whether it is being handled. */
+  private readonly seg = new TcpSegmentBuf();
+  private segBusy = false;
   /** The last address tcpConnect parsed: clients tend to connect to one server again and again. */
   private lastDst: { text: string; bytes: Uint8Array } | null = null;
 
@@ -336,10 +340,14 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       if (this.remote4.size >= 1024) this.remote4.clear();
       this.remote4.set(srcKey, src);
     }
-    const r = trusted ? parseTcpIn(pkt, 20, total) : parseTcpIn(pkt, 20, total, src, dst);
-    if (!r.ok) {
+    // Parsed in place into the stack's one segment object; a segment arriving while that one is
+    // still being handled (delivered re-entrantly through a loopback path) gets its own. The checksum
+    // is skipped when the link vouches for it (RX_CSUM_VERIFIED).
+    const seg = this.segBusy ? new TcpSegmentBuf() : this.seg;
+    const bad = trusted ? seg.parse(pkt, 20, total) : seg.parse(pkt, 20, total, src, dst);
+    if (bad !== null) {
       this.counters.tcpBad++;
-      this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${r.error.message}`);
+      this.drop(bad.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${bad.message}`);
       return true;
     }
     if (isMulticastOrBroadcast(src) || isUnspecified(src)) {
@@ -347,7 +355,16 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
       this.drop('other', 'tcp from a multicast, broadcast or unspecified source');
       return true;
     }
-    this.tcpHost.input(iface, src, dst, r.value);
+    if (seg !== this.seg) {
+      this.tcpHost.input(iface, src, dst, seg);
+      return true;
+    }
+    this.segBusy = true;
+    try {
+      this.tcpHost.input(iface, src, dst, seg);
+    } finally {
+      this.segBusy = false;
+    }
     return true;
   }
 
@@ -377,16 +394,43 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     this.counters.tcpOut++;
     const link = iface.link;
     if (link.offload == null || link.sendTcpOffload === undefined) return this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
-    const pkt = buildTcpPacket(src, dst, seg, this.tcpBuildPartial);
+    return this.outputOffload(iface, buildTcpPacket(src, dst, seg, this.tcpBuildPartial), gsoSize);
+  }
+
+  /**
+   * A TCP packet built for a link with offloads (partial checksum) to `iface`: one larger than the
+   * MTU goes with `gsoSize` for the link to cut (TSO), up to the link's tsoMax.
+   */
+  private outputOffload(iface: Interface, pkt: Uint8Array, gsoSize: number): boolean {
+    const link = iface.link;
     const gso = pkt.length > iface.mtu ? gsoSize : 0;
-    if (pkt.length > (gso > 0 ? link.offload.tsoMax : iface.mtu)) {
+    if (pkt.length > (gso > 0 ? link.offload!.tsoMax : iface.mtu)) {
       this.counters.ipTooBig++;
       this.drop('other', `packet of ${pkt.length} bytes exceeds ${iface.name} MTU ${iface.mtu}`);
       return false;
     }
     this.counters.ipOut++;
-    link.sendTcpOffload(pkt, gso);
+    link.sendTcpOffload!(pkt, gso);
     return true;
+  }
+
+  openTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null {
+    // With TSO a segment may be larger than the MTU (the link cuts it).
+    const max = Math.max(iface.mtu, iface.link.offload?.tsoMax ?? 0);
+    if (src.length !== 4 || dst.length !== 4 || IPV4_MIN_HEADER + segLen > max) return null;
+    return openTcp4Packet(src, dst, segLen, this.tcpBuild);
+  }
+
+  sendTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number, gsoSize = 0): void {
+    this.counters.tcpOut++;
+    const link = iface.link;
+    if (link.offload == null || link.sendTcpOffload === undefined) {
+      fillTcpChecksum(pkt, IPV4_MIN_HEADER, segLen, src, dst);
+      this.output(iface, pkt);
+    } else {
+      fillTcpChecksum(pkt, IPV4_MIN_HEADER, segLen, src, dst, true);
+      this.outputOffload(iface, pkt, gsoSize);
+    }
   }
 
   private sendIcmp(dst: Uint8Array, repr: IcmpRepr, src?: Uint8Array, ttl?: number): boolean {

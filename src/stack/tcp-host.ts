@@ -8,8 +8,9 @@ import type { RandomSource } from '../util/random.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
 import { formatIp } from '../wire/address.js';
+import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
 import { TcpConnection, type TcpHooks } from '../tcp/connection.js';
-import { replyToClosed } from '../tcp/output.js';
+import { replyToClosed, type Emit, type SegmentPackets } from '../tcp/output.js';
 import { resolveConfig, shareConfig, type TcpConfig, type TcpConfigInput } from '../tcp/config.js';
 import { IsnGenerator } from '../tcp/isn.js';
 import { tupleKey, isMulticastOrBroadcast, ipEquals, type Interface } from './route.js';
@@ -29,6 +30,14 @@ export interface TcpIpLayer {
   trace(e: TraceEvent): void;
   /** Send a TCP segment from `src` to `dst` out of `iface`; false when it exceeds the link MTU. */
   sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, gsoSize?: number): boolean;
+  /**
+   * An IPv4 packet (IP header written) for a TCP segment of `segLen` bytes that the caller writes
+   * at offset 20, then hands to sendTcp4; null when it is not IPv4 or would exceed the link MTU
+   * (or, on a link with TSO, its tsoMax).
+   */
+  openTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null;
+  /** Checksum and send a packet from openTcp4 whose segment is written; `gsoSize` as for sendTcp. */
+  sendTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number, gsoSize?: number): void;
   countDrop(counter: 'tcpBad' | 'tcpNoListener' | 'tcpBacklogDrops', reason: 'no-listener' | 'backlog-full', detail: string): void;
   counters: {
     tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number;
@@ -112,14 +121,30 @@ export class TcpHost {
   private readonly addrs = new Map<number | string, { bytes: Uint8Array; users: number }>();
   /** The connection being polled: where `emit` sends its segments. */
   private polling: Entry | null = null;
-  private readonly emit = (seg: TcpRepr): void => {
-    const e = this.polling!;
-    // A segment too big for the interface (its MTU dropped under us) is lost here; lower the
-    // connection's MSS to the link's so the retransmission fits (as a local packet-too-big would:
-    // RFC 1122 3.3.3, RFC 9293 3.7.1 effective send MSS). Without this it would retry the same
-    // size until it gave up.
-    if (!this.ip.sendTcp(e.iface, e.local, e.remote, seg, e.conn.sendMss)) e.conn.setMss(mssForMtu(e.iface.mtu, e.remote.length === 16));
+  /** Packets for the established fast path of the connection being polled (tcp/output.ts). */
+  private readonly packets: SegmentPackets = {
+    at: IPV4_MIN_HEADER, // openTcp4's packets: the segment follows an option-less IPv4 header
+    open: (segLen: number): Uint8Array | null => {
+      const e = this.polling!;
+      return this.ip.openTcp4(e.iface, e.local, e.remote, segLen);
+    },
+    send: (pkt: Uint8Array, segLen: number): void => {
+      const e = this.polling!;
+      this.ip.sendTcp4(e.iface, e.local, e.remote, pkt, segLen, e.conn.sendMss);
+    },
   };
+  private readonly emit: Emit = Object.assign(
+    (seg: TcpRepr): void => {
+      const e = this.polling!;
+      // A segment too big for the interface (its MTU dropped under us) is lost here; lower the
+      // connection's MSS to the link's so the retransmission fits (as a local packet-too-big would:
+      // RFC 1122 3.3.3, RFC 9293 3.7.1 effective send MSS). Without this it would retry the same
+      // size until it gave up. (The fast path's open() refuses such a packet, so it comes here.)
+      // A segment larger than the MTU goes with gsoSize = Eff.snd.MSS, for a link with TSO to cut.
+      if (!this.ip.sendTcp(e.iface, e.local, e.remote, seg, e.conn.sendMss)) e.conn.setMss(mssForMtu(e.iface.mtu, e.remote.length === 16));
+    },
+    { packets: this.packets },
+  );
 
   constructor(
     readonly ip: TcpIpLayer,
@@ -270,6 +295,8 @@ export class TcpHost {
     const now = this.ip.clock.now();
     const synOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN;
     if (e !== undefined) {
+      if (e.listener !== null && (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.ACK
+        && e.conn.state === 'SYN-RECEIVED' && !e.conn.acksOurSyn(seg.ack) && this.cookieSupersedes(e, iface, src, dst, seg, now)) return;
       if (!(synOnly && e.conn.state === 'TIME-WAIT' && e.conn.canReopen(seg))) {
         e.inInput = true;
         e.conn.handleSegment(seg, now);
@@ -281,7 +308,14 @@ export class TcpHost {
       e.conn.abort();
       if (!e.closed) this.forget(e);
     }
-    // LISTEN (RFC 9293 3.10.7.2): the listener decides, the host carries it out.
+    this.toListener(iface, src, dst, seg, synOnly, now);
+  }
+
+  /**
+   * LISTEN (RFC 9293 3.10.7.2): the listener decides, the host carries it out. (Apart from
+   * input(): its closure would make every segment's call allocate a context for the captures.)
+   */
+  private toListener(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, synOnly: boolean, now: number): void {
     const l = this.listeners.lookup(dst, seg.dstPort);
     if (l === undefined || l.closed) {
       this.ip.countDrop('tcpNoListener', 'no-listener', `port ${seg.dstPort}`);
@@ -377,6 +411,29 @@ export class TcpHost {
     // to, a TCB with no SYN-ACK to retransmit must not linger.
     if (!e.closed && e.conn.state === 'SYN-RECEIVED') e.conn.abort();
     if (!e.closed) this.pollConn(e, now);
+  }
+
+  /**
+   * An ACK reached a passive connection in SYN-RECEIVED but does not acknowledge its SYN. In
+   * 'auto' mode that is the race of a client that retransmitted its SYN: the first SYN met a full
+   * queue and got a cookie SYN-ACK, the retransmission met room and opened this entry with another
+   * ISS, and the client answered the cookie. As Linux's tcp_check_req hands such an ACK
+   * (ACK != the request's ISS + 1) back to the listener for its cookie check, ask the listener:
+   * a valid cookie replaces the entry silently (it leaves the SYN queue; the peer never saw its
+   * ISS) and becomes the connection. Otherwise (false) the entry answers as RFC 9293 3.10.7.4 says.
+   */
+  private cookieSupersedes(e: Entry, iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, now: number): boolean {
+    const l = this.listeners.lookup(dst, seg.dstPort);
+    if (l === undefined || l.closed || l !== e.listener) return false;
+    const d = l.segment(seg, dst, src, () => this.cookieConfig(l, iface, src), now);
+    if (d.kind !== 'from-cookie') {
+      if (d.kind === 'reset' && d.cookie !== undefined) this.ip.counters.tcpSynCookiesFailed++;
+      return false;
+    }
+    e.conn.supersede();
+    if (!e.closed) this.forget(e);
+    this.acceptCookie(iface, l, src, dst, seg, d.cookie, now);
+    return true;
   }
 
   /** The listener's resolved config for cookie SYN-ACKs on `iface` (cached: one per family). */

@@ -4,12 +4,12 @@
 // input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines.
 
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
-import { add, sub, gt } from '../wire/seq.js';
+import { add, sub, gt, le } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
 import { copyConfig, type TcpConfig } from './config.js';
 import { Tcb, Timer, OFF, type OpenParams, type TcpErrorCode, type TcpHooks } from './tcb.js';
 import { segmentArrives } from './input.js';
-import { dispatch, sendRst, synAckSent } from './output.js';
+import { dispatch, sendRst, synAckSent, type Emit } from './output.js';
 import { onTimers } from './timers.js';
 import { tcpInfo, tcbInfo, type TcpInfo, type TcbInfo } from './info.js';
 import type { CookieSyn } from './syncookie.js';
@@ -266,6 +266,26 @@ export class TcpConnection {
     }
   }
 
+  /**
+   * Whether `ack` acknowledges our SYN (SND.UNA < ack =< SND.NXT), the test an ACK must pass in
+   * SYN-RECEIVED (RFC 9293 3.10.7.4 fifth). The stack asks before a failing ACK would be answered
+   * with a RST: it may be the ACK of a SYN cookie the listener sent for the same 4-tuple.
+   */
+  acksOurSyn(ack: number): boolean {
+    const t = this.#t;
+    return gt(ack, t.snd.una) && le(ack, t.snd.nxt);
+  }
+
+  /**
+   * Go to CLOSED without a word to the peer: a passive connection in SYN-RECEIVED whose 4-tuple
+   * the listener has just rebuilt from a valid SYN cookie (the peer answered the cookie SYN-ACK,
+   * never this TCB's, so a RST from it would reset the connection the peer now has).
+   */
+  supersede(): void {
+    const t = this.#t;
+    if (t.state === 'SYN-RECEIVED') t.toClosed('ABORT (superseded by a valid SYN cookie)');
+  }
+
   /** This connection's settings, ready to change: a shared (frozen) config is copied first. */
   ownConfig(): TcpConfig {
     const t = this.#t;
@@ -303,8 +323,11 @@ export class TcpConnection {
     segmentArrives(t, seg, now);
   }
 
-  /** Fire due timers and emit every segment that should leave now. */
-  poll(now: number, emit: (seg: TcpRepr) => void): void {
+  /**
+   * Fire due timers and emit every segment that should leave now: each as a TcpRepr, or, when
+   * `emit.packets` is lent, plain established segments written straight into packets (output.ts).
+   */
+  poll(now: number, emit: Emit): void {
     const t = this.#t;
     if (t.state === 'CLOSED') return;
     if (t.out.rst) {

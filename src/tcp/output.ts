@@ -3,13 +3,40 @@
 // (RFC 9293 3.7.4, 3.8.6.2.1), SACK-based loss recovery (RFC 6675 NextSeg, or RACK's lost marks:
 // RFC 8985), the Tail Loss Probe (RFC 8985 7.3), FIN, ACKs, resets.
 
-import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
+import { TcpFlag, plainTcpHeaderLength, writePlainTcpHeader, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt } from '../wire/seq.js';
 import { Timer, type Tcb } from './tcb.js';
 import { rackActive, rackOf, scheduleTlp, probeSent, nextLost } from './loss.js';
 
 const { FIN, SYN, RST, PSH, ACK } = TcpFlag;
-type Emit = (seg: TcpRepr) => void;
+
+/**
+ * Packet buffers the owner of a connection lends it for the established fast path: the segment
+ * is written straight into the packet (header and timestamp option from the TCB, payload from the
+ * send buffer) instead of being built as a TcpRepr and copied.
+ */
+export interface SegmentPackets {
+  /**
+   * A buffer for a packet carrying a TCP segment of `segLen` bytes at offset `at`, or null when
+   * this segment must go as a repr instead (the slow path: another address family, a packet the
+   * link's MTU would refuse). Every byte of the segment is the caller's to write.
+   */
+  open(segLen: number): Uint8Array | null;
+  /** Where the segment starts in the buffer the last open() returned. */
+  readonly at: number;
+  /** The segment is written with a zero checksum field: sum it, send the packet. */
+  send(pkt: Uint8Array, segLen: number): void;
+}
+
+/**
+ * Where a connection's segments go: every segment as a TcpRepr, unless the sink also lends
+ * `packets`, which then take the plain ACK and data segments of an established connection (no
+ * SACK blocks to carry). Both paths give the same bytes on the wire (test/tcp/fast-path.test.ts).
+ */
+export interface Emit {
+  (seg: TcpRepr): void;
+  readonly packets?: SegmentPackets | undefined;
+}
 
 const NO_PAYLOAD = new Uint8Array(0);
 
@@ -35,7 +62,7 @@ export function dispatch(c: Tcb, now: number, emit: Emit): void {
     case 'SYN-SENT':
     case 'SYN-RECEIVED':
       if (c.sendPtr === c.snd.iss) sendSyn(c, now, emit);
-      else if (c.out.ack && c.state === 'SYN-RECEIVED') emit(segment(c, c.snd.nxt, ACK, NO_PAYLOAD, now));
+      else if (c.out.ack && c.state === 'SYN-RECEIVED') sendSegment(c, c.snd.nxt, ACK, 0, 0, now, emit);
       c.out.ack = false;
       return;
     case 'CLOSED':
@@ -67,7 +94,7 @@ export function dispatch(c: Tcb, now: number, emit: Emit): void {
     // A pure ACK carries SND.NXT (RFC 9293 3.3.1), never the go-back pointer rtxNxt: that may be
     // below what the peer already holds, and an ACK numbered there would be unacceptable to it
     // (and answered with an ACK, forever).
-    emit(segment(c, c.snd.nxt, ACK, NO_PAYLOAD, now));
+    sendSegment(c, c.snd.nxt, ACK, 0, 0, now, emit);
   }
 }
 
@@ -208,7 +235,7 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
     }
     if (c.snd.finQueued && ptr === c.snd.finSeq) {
       // A bare FIN (the data before it is all sent).
-      emit(segment(c, c.snd.finSeq, FIN | ACK, NO_PAYLOAD, now));
+      sendSegment(c, c.snd.finSeq, FIN | ACK, 0, 0, now, emit);
       afterSend(c, c.snd.finSeq, 1, now, retrans);
       c.advanceSendPtr(add(c.snd.finSeq, 1));
       sent = true;
@@ -329,7 +356,7 @@ function sendAt(
   if (off < 0) return false;
   if (avail <= 0) {
     if (c.snd.finQueued && seq === c.snd.finSeq) {
-      emit(segment(c, seq, FIN | ACK, NO_PAYLOAD, now));
+      sendSegment(c, seq, FIN | ACK, 0, 0, now, emit);
       afterSend(c, seq, 1, now, retrans);
       if (retrans) noteRetransmit(c, seq, 0, now, 'fin');
       // Move the send (or go-back) pointer past the FIN, as for data: a FIN that RACK resent after
@@ -341,12 +368,11 @@ function sendAt(
   }
   // SACK blocks ride on data segments too: leave room for them within the MSS (RFC 2018 section 3).
   const len = Math.min(maxLen, avail, !retrans && maxLen > c.snd.mss ? maxLen : c.snd.mss - sackOptionBytes(c));
-  const payload = c.sendBuf.peek(off, len);
   const end = add(seq, len);
   let flags = ACK;
   if (end === c.sndBufEnd) flags |= PSH;
   if (c.snd.finQueued && end === c.snd.finSeq) flags |= FIN;
-  emit(segment(c, seq, flags, payload, now));
+  sendSegment(c, seq, flags, off, len, now, emit);
   const used = len + (flags & FIN ? 1 : 0);
   afterSend(c, seq, used, now, retrans);
   if (retrans) {
@@ -386,6 +412,39 @@ function afterSend(c: Tcb, seq: number, used: number, now: number, retrans: bool
   }
 }
 
+/**
+ * Send one ACK-bearing segment carrying the send buffer's bytes [off, off+len) (len 0: none):
+ * written straight into a packet when the sink lends packets and no SACK blocks ride along (the
+ * established fast path: no repr, no options object, no payload view), else built as a repr.
+ * Either way the same bytes leave and the TCB is updated the same way (segment()'s bookkeeping).
+ */
+function sendSegment(c: Tcb, seq: number, flags: number, off: number, len: number, now: number, emit: Emit): void {
+  const w = emit.packets;
+  if (w !== undefined && !(c.sackOk && (c.out.dsack !== null || c.hasOutOfOrder))) {
+    const hl = plainTcpHeaderLength(c.tsOk);
+    const pkt = w.open(hl + len);
+    if (pkt !== null) {
+      sentAck(c, now);
+      const at = w.at;
+      writePlainTcpHeader(pkt, at, c.localPort, c.remotePort, seq, c.rcv.nxt, flags, advertise(c), c.tsOk, c.tsNow(now), c.rcv.tsRecent);
+      if (len > 0) c.sendBuf.copyOut(off, len, pkt, at + hl);
+      w.send(pkt, hl + len);
+      return;
+    }
+  }
+  emit(segment(c, seq, flags, len > 0 ? c.sendBuf.peek(off, len) : NO_PAYLOAD, now));
+}
+
+/** What sending an ACK-bearing segment does to the TCB (RFC 7323 Last.ACK.sent; the delayed ACK is answered). */
+function sentAck(c: Tcb, now: number): void {
+  c.rcv.lastAckSent = c.rcv.nxt;
+  c.out.ack = false;
+  c.disarm(Timer.DelayedAck);
+  c.out.unackedSegs = 0;
+  c.segsOut++;
+  c.lastSendAt = now;
+}
+
 /** Build a segment with ACK bookkeeping, timestamps, SACK blocks and our window. */
 export function segment(c: Tcb, seq: number, flags: number, payload: Uint8Array, now: number): TcpRepr {
   const options: TcpOptions = {};
@@ -399,13 +458,11 @@ export function segment(c: Tcb, seq: number, flags: number, payload: Uint8Array,
     } else if (c.sackOk && c.hasOutOfOrder) {
       options.sack = c.assembler.sackBlocks(c.rcv.nxt, maxBlocks);
     }
-    c.rcv.lastAckSent = c.rcv.nxt;
-    c.out.ack = false;
-    c.disarm(Timer.DelayedAck);
-    c.out.unackedSegs = 0;
+    sentAck(c, now);
+  } else {
+    c.segsOut++;
+    c.lastSendAt = now;
   }
-  c.segsOut++;
-  c.lastSendAt = now;
   return {
     srcPort: c.localPort,
     dstPort: c.remotePort,
@@ -471,7 +528,7 @@ export function sendRst(c: Tcb, now: number, emit: Emit): void {
 
 /** A zero-window or keepalive probe: an old sequence number forces the peer to ACK (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6). */
 export function sendProbe(c: Tcb, now: number, emit: Emit): void {
-  emit(segment(c, sub(c.snd.una, 1) >>> 0, ACK, NO_PAYLOAD, now));
+  sendSegment(c, sub(c.snd.una, 1) >>> 0, ACK, 0, 0, now, emit);
 }
 
 /**

@@ -246,14 +246,26 @@ export class RingBuffer {
     return next;
   }
 
-  /** Copy readable bytes [start, start+n) (already bounds-checked) into dst[0..n). */
-  #copyOut(start: number, n: number, dst: Uint8Array): void {
+  /**
+   * Copy readable bytes [offset, offset+len) into dst[at..] without consuming them: the send
+   * path writing a segment's payload straight into its packet. The range must be readable
+   * (callers took it from `length`); returns the bytes copied.
+   */
+  copyOut(offset: number, len: number, dst: Uint8Array, at: number): number {
+    const start = Math.min(Math.max(0, offset), this.#len);
+    const n = Math.min(start + Math.max(0, len), this.#len) - start;
+    if (n > 0) this.#copyOut(start, n, dst, at);
+    return n;
+  }
+
+  /** Copy readable bytes [start, start+n) (already bounds-checked) into dst[at..at+n). */
+  #copyOut(start: number, n: number, dst: Uint8Array, at = 0): void {
     const buf = this.#buf;
     if (buf === null) return;
     let from = this.#head + start;
     if (from >= this.#size) from -= this.#size;
     const first = Math.min(n, this.#size - from);
-    dst.set(buf.subarray(from, from + first), 0);
-    if (first < n) dst.set(buf.subarray(0, n - first), first);
+    dst.set(buf.subarray(from, from + first), at);
+    if (first < n) dst.set(buf.subarray(0, n - first), at + first);
   }
 }

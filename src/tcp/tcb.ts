@@ -84,24 +84,61 @@ export const TIMER_NAMES = ['rto', 'delayedAck', 'persist', 'keepalive', 'timeWa
 
 /** The send sequence space (RFC 9293 3.3.1 Figure 4) and what the peer allows us to send. */
 export class SendSeq {
-  /** ISS, SND.UNA. */
-  iss: number;
-  una: number;
+  // Sequence numbers are stored as int32 (`| 0`) and read back as uint32 (`>>> 0`): an int32 is a
+  // small integer to V8, held in the field itself, where a uint32 above 2^31 would make every
+  // connection's field a separate 16-byte box (docs/performance.md, heap per idle connection).
+  #iss: number;
+  #una: number;
+  #nxt: number;
+  #wl1 = 0;
+  #wl2 = 0;
+  #bufSeq: number;
+  #finSeq = 0;
+  /** ISS. */
+  get iss(): number {
+    return this.#iss >>> 0;
+  }
+  set iss(v: number) {
+    this.#iss = v | 0;
+  }
+  /** SND.UNA. */
+  get una(): number {
+    return this.#una >>> 0;
+  }
+  set una(v: number) {
+    this.#una = v | 0;
+  }
   /**
    * SND.NXT: the next new sequence number to send, one past the highest sent. It never moves
    * backwards; going back after a timeout uses rtxNxt instead.
    */
-  nxt: number;
+  get nxt(): number {
+    return this.#nxt >>> 0;
+  }
+  set nxt(v: number) {
+    this.#nxt = v | 0;
+  }
   /**
    * Go-back retransmission pointer, -1 unless going back: after a retransmission timeout
    * (RFC 6298 5.4, retransmit from SND.UNA) or a SYN to resend, the next sequence number
    * dispatch() sends again; always in [SND.UNA, SND.NXT) while set, cleared on reaching SND.NXT.
    */
   rtxNxt = -1;
-  /** SND.WND in bytes (already scaled), SND.WL1, SND.WL2. */
+  /** SND.WND in bytes (already scaled). */
   wnd = 0;
-  wl1 = 0;
-  wl2 = 0;
+  /** SND.WL1, SND.WL2. */
+  get wl1(): number {
+    return this.#wl1 >>> 0;
+  }
+  set wl1(v: number) {
+    this.#wl1 = v | 0;
+  }
+  get wl2(): number {
+    return this.#wl2 >>> 0;
+  }
+  set wl2(v: number) {
+    this.#wl2 = v | 0;
+  }
   /** Largest window the peer ever offered (RFC 5961 MAX.SND.WND; SWS avoidance). */
   maxWnd = 0;
   /** Shift applied to the peer's window field (RFC 7323). */
@@ -113,29 +150,67 @@ export class SendSeq {
   /** The peer's SYN carried a window scale option (our SYN,ACK answers with ours only then). */
   peerOfferedWscale = false;
   /** Sequence number of the send buffer's first byte. */
-  bufSeq: number;
+  get bufSeq(): number {
+    return this.#bufSeq >>> 0;
+  }
+  set bufSeq(v: number) {
+    this.#bufSeq = v | 0;
+  }
   /** CLOSE was called: a FIN follows the queued data, at finSeq. */
   finQueued = false;
-  finSeq = 0;
+  get finSeq(): number {
+    return this.#finSeq >>> 0;
+  }
+  set finSeq(v: number) {
+    this.#finSeq = v | 0;
+  }
 
   constructor(iss: number, mss: number) {
-    this.iss = iss;
-    this.una = iss;
-    this.nxt = iss;
+    this.#iss = iss | 0;
+    this.#una = iss | 0;
+    this.#nxt = iss | 0;
     this.mss = mss;
-    this.bufSeq = add(iss, 1);
+    this.#bufSeq = add(iss, 1) | 0;
   }
 }
 
 /** The receive sequence space (RFC 9293 3.3.1 Figure 5) and what we learned from the peer's segments. */
 export class RecvSeq {
-  /** IRS, RCV.NXT. */
-  irs = 0;
-  nxt = 0;
+  // Sequence numbers and TS.Recent as int32, read back as uint32: see SendSeq.
+  #irs = 0;
+  #nxt = 0;
+  #adv = 0;
+  #up = 0;
+  #lastAckSent = 0;
+  #tsRecent = 0;
+  /** IRS. */
+  get irs(): number {
+    return this.#irs >>> 0;
+  }
+  set irs(v: number) {
+    this.#irs = v | 0;
+  }
+  /** RCV.NXT. */
+  get nxt(): number {
+    return this.#nxt >>> 0;
+  }
+  set nxt(v: number) {
+    this.#nxt = v | 0;
+  }
   /** Right edge of the window we last advertised (never moves left: RFC 9293 3.8.6). */
-  adv = 0;
+  get adv(): number {
+    return this.#adv >>> 0;
+  }
+  set adv(v: number) {
+    this.#adv = v | 0;
+  }
   /** Urgent pointer received (RFC 6093: urgent data stays inline). */
-  up = 0;
+  get up(): number {
+    return this.#up >>> 0;
+  }
+  set up(v: number) {
+    this.#up = v | 0;
+  }
   /** Shift we apply to our window field (RFC 7323). */
   wscale: number;
   /** Sequence number of a FIN that arrived ahead of missing data, or -1. */
@@ -143,8 +218,18 @@ export class RecvSeq {
   /** The peer's FIN was received (in order). */
   finReceived = false;
   /** Last.ACK.sent and TS.Recent (RFC 7323 4.3), and when TS.Recent was taken (5.5). */
-  lastAckSent = 0;
-  tsRecent = 0;
+  get lastAckSent(): number {
+    return this.#lastAckSent >>> 0;
+  }
+  set lastAckSent(v: number) {
+    this.#lastAckSent = v | 0;
+  }
+  get tsRecent(): number {
+    return this.#tsRecent >>> 0;
+  }
+  set tsRecent(v: number) {
+    this.#tsRecent = v | 0;
+  }
   tsRecentAt = 0;
 
   constructor(wscale: number) {
@@ -162,12 +247,25 @@ export class Recovery {
   inRecovery = false;
   /** Proportional Rate Reduction (RFC 6937) in SACK-based fast recovery; null outside it. */
   prr: Prr | null = null;
+  // recover and rxtEnd as int32, read back as uint32: see SendSeq.
+  #recover: number;
+  #rxtEnd: number;
   /** RFC 6582 "recover": the highest sequence number sent when recovery began. */
-  recover: number;
+  get recover(): number {
+    return this.#recover >>> 0;
+  }
+  set recover(v: number) {
+    this.#recover = v | 0;
+  }
   /** NewReno fast-recovery inflation (bytes added to cwnd by duplicate ACKs). */
   inflation = 0;
   /** RFC 6675 HighRxt + 1: the end of what we retransmitted in this recovery. */
-  rxtEnd: number;
+  get rxtEnd(): number {
+    return this.#rxtEnd >>> 0;
+  }
+  set rxtEnd(v: number) {
+    this.#rxtEnd = v | 0;
+  }
   /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or -1, and when it left. */
   rttSeq = -1;
   rttStart = 0;
@@ -177,8 +275,8 @@ export class Recovery {
   rack: Rack | null = null;
 
   constructor(iss: number) {
-    this.recover = iss;
-    this.rxtEnd = iss;
+    this.#recover = iss | 0;
+    this.#rxtEnd = iss | 0;
   }
 }
 
@@ -206,6 +304,14 @@ export class PendingOutput {
 
 /** The TCP options' share of a segment when timestamps are on (RFC 7323: 10 bytes, padded to 12). */
 const TS_OPTION_BYTES = 12;
+
+/**
+ * Deadline arrays given back by connections with nothing armed, for the next connection that arms
+ * a timer (all entries OFF): shared, bounded, so a busy connection does not allocate one per
+ * delayed ACK and an idle one still holds none.
+ */
+const spareTimers: number[][] = [];
+const MAX_SPARE_TIMERS = 256;
 
 /** A SYN's window field: never scaled (RFC 7323 2.2), so at most 65535 of the receive buffer. */
 export function synWindow(recvBufferSize: number): number {
@@ -235,7 +341,11 @@ export class Tcb {
 
   sackOk = false;
   tsOk = false;
-  tsOffset: number;
+  /** Offset added to our timestamp clock, as int32 (read back as uint32: see SendSeq). */
+  #tsOffset: number;
+  get tsOffset(): number {
+    return this.#tsOffset >>> 0;
+  }
 
   readonly sendBuf: RingBuffer;
   readonly recvBuf: RingBuffer;
@@ -282,7 +392,7 @@ export class Tcb {
       maxRto: this.config.maxRto,
       linux: this.config.rtoRule === 'linux',
     });
-    this.tsOffset = (p.tsOffset ?? 0) >>> 0;
+    this.#tsOffset = (p.tsOffset ?? 0) | 0;
     this.openedAt = p.now;
     this.lastRecvAt = p.now;
     this.lastSendAt = p.now;
@@ -327,7 +437,7 @@ export class Tcb {
   arm(k: TimerKind, at: number): void {
     if (this.#timers === null) {
       if (at === OFF) return;
-      this.#timers = [OFF, OFF, OFF, OFF, OFF, OFF, OFF, OFF];
+      this.#timers = spareTimers.pop() ?? [OFF, OFF, OFF, OFF, OFF, OFF, OFF, OFF];
     }
     this.#timers[k] = at;
   }
@@ -336,7 +446,18 @@ export class Tcb {
   }
   /** Every deadline off. */
   disarmAll(): void {
+    this.#giveBackTimers();
+  }
+
+  /** The deadline array goes to the shared spares, all off: a receiver arms and clears its delayed ACK every other segment. */
+  #giveBackTimers(): void {
+    const t = this.#timers;
+    if (t === null) return;
     this.#timers = null;
+    if (spareTimers.length < MAX_SPARE_TIMERS) {
+      t.fill(OFF);
+      spareTimers.push(t);
+    }
   }
 
   /** Earliest deadline (ms), the user timeout included; OFF when nothing is scheduled. */
@@ -345,7 +466,7 @@ export class Tcb {
     if (t === null) return this.userTimeoutAt;
     let first = OFF;
     for (let i = 0; i < t.length; i++) if (t[i]! < first) first = t[i]!;
-    if (first === OFF) this.#timers = null; // all off: give the array back
+    if (first === OFF) this.#giveBackTimers(); // all off: give the array back
     const ut = this.userTimeoutAt;
     return ut < first ? ut : first;
   }
@@ -437,7 +558,7 @@ export class Tcb {
 
   /** Our timestamp clock (1 ms granularity, RFC 7323 section 5.4). */
   tsNow(now: number): number {
-    return (Math.floor(now) + this.tsOffset) >>> 0;
+    return (Math.floor(now) + this.#tsOffset) >>> 0;
   }
 
   // --- state ----------------------------------------------------------------------------------

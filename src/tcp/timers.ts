@@ -4,12 +4,10 @@
 // timeout (RFC 8985 6.2 step 5, 7.3).
 
 import { sub } from '../wire/seq.js';
-import type { TcpRepr } from '../wire/tcp.js';
 import { Timer, type Tcb } from './tcb.js';
-import { sendProbe } from './output.js';
+import { sendProbe, type Emit } from './output.js';
 import { rackActive, onRackTimer, onPto, rackOnRto } from './loss.js';
 
-type Emit = (seg: TcpRepr) => void;
 
 export function onTimers(c: Tcb, now: number, emit: Emit): void {
   if (now >= c.deadline(Timer.TimeWait)) {

@@ -8,6 +8,7 @@ import { type UdpRepr, emitUdp, UDP_HEADER, UDP_PROTOCOL } from './udp.js';
 import { type IcmpRepr, emitIcmpv4, emitIcmpv6, icmpLength, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL } from './icmp.js';
 import { fail } from './result.js';
 import { read16 } from './bytes.js';
+import { packetArena } from './simd-sum.js';
 
 /** Any IP packet reduced to what demultiplexing needs. */
 export interface IpPacket {
@@ -86,9 +87,14 @@ const SLAB_MAX_PACKET = 16 * 1024;
 let slab = new Uint8Array(0);
 let slabAt = 0;
 
-/** A zero-filled buffer of `n` bytes for a packet (from the slab when small). */
+/**
+ * A zero-filled buffer of `n` bytes for a packet: from the checksum kernel's arena while it lasts
+ * (wire/simd-sum.ts packetArena: summed in place, no copy), else from the slab when small.
+ */
 export function allocPacket(n: number): Uint8Array {
   if (n > SLAB_MAX_PACKET) return new Uint8Array(n);
+  const a = packetArena(n);
+  if (a !== null) return a;
   if (slabAt + n > slab.length) {
     slab = new Uint8Array(SLAB_SIZE);
     slabAt = 0;
@@ -175,14 +181,25 @@ function build(
   return pkt;
 }
 
+/**
+ * An IPv4 packet for a TCP segment of `segLen` bytes, its IP header written (DF set unless
+ * `opts.dontFragment` is false) and the segment's bytes left for the caller to write at offset 20
+ * (IPV4_MIN_HEADER), every one of them: the buffer may be a recycled one. buildTcpPacket's IPv4
+ * path, and the TCP fast path's (tcp/output.ts PacketWriter) that writes the segment in place.
+ */
+export function openTcp4Packet(src: Uint8Array, dst: Uint8Array, segLen: number, opts?: BuildOptions): Uint8Array {
+  const pkt = takePacket(IPV4_MIN_HEADER + segLen);
+  const frag = opts?.dontFragment === false ? 0 : 0x4000;
+  emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, segLen, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
+  return pkt;
+}
+
 /** A complete IPv4 or IPv6 packet carrying this TCP segment. Throws RangeError on mixed address families. */
 export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, opts?: BuildOptions): Uint8Array {
   const n = tcpHeaderLength(repr) + repr.payload.length;
   if (src.length === 4 && dst.length === 4) {
-    // The hot path: one buffer, the IPv4 header written from the fields, the TCP segment after it.
-    const pkt = takePacket(IPV4_MIN_HEADER + n); // every byte is written below
-    const frag = opts?.dontFragment === false ? 0 : 0x4000;
-    emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, n, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
+    // The common case: one buffer, the IPv4 header written from the fields, the TCP segment after it.
+    const pkt = openTcp4Packet(src, dst, n, opts);
     emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER, opts?.partialChecksum === true);
     return pkt;
   }

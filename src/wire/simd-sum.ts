@@ -6,6 +6,10 @@
 /** Largest input the kernel takes: its lanes cannot overflow below this, and it fits the module's memory. */
 export const SIMD_MAX = 65536;
 
+/** The module's scratch pages (copies of ranges to sum), then the packet arena (see packetArena). */
+const SCRATCH_PAGES = 2;
+const ARENA_PAGES = 64;
+
 function uleb(n: number): number[] {
   const out: number[] = [];
   do {
@@ -22,7 +26,7 @@ function section(id: number, body: number[]): number[] {
 }
 
 /**
- * The module: memory "mem" of 2 pages (128 KiB) and `sum(from, to)`, which adds the 16-bit
+ * The module: memory "mem" of 66 pages (128 KiB of scratch, then a 4 MiB packet arena) and `sum(from, to)`, which adds the 16-bit
  * little-endian words of mem[from..to) ((to - from) a multiple of 64, no alignment needed) with
  * i32x4.extadd_pairwise_i16x8_u into four vector accumulators and returns the total of their
  * lanes as an (unsigned) i32. Every lane gains at most 2 * 0xffff per 64 bytes, so 64 KiB stays
@@ -64,7 +68,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f]), // type: (i32, i32) -> i32
     ...section(3, [0x01, 0x00]), // one function of that type
-    ...section(5, [0x01, 0x00, 0x02]), // one memory, 2 pages
+    ...section(5, [0x01, 0x00, ...uleb(SCRATCH_PAGES + ARENA_PAGES)]), // one memory, never grown (views of it stay valid)
     ...section(7, [0x02, ...name('mem'), 0x02, 0x00, ...name('sum'), 0x00, 0x00]),
     ...section(10, [0x01, ...uleb(body.length), ...body]),
   ]);
@@ -73,6 +77,8 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 interface Kernel {
   mem: Uint8Array;
   sum: (from: number, to: number) => number;
+  /** Next free byte of the packet arena (bump allocation, never given back). */
+  arenaAt: number;
 }
 
 /** undefined: not tried yet; null: unavailable here. */
@@ -84,7 +90,7 @@ function load(): Kernel | null {
     if (wasm === undefined) return null;
     const instance = new wasm.Instance(new wasm.Module(moduleBytes()));
     const exp = instance.exports as { mem: WebAssembly.Memory; sum: (from: number, to: number) => number };
-    return { mem: new Uint8Array(exp.mem.buffer), sum: exp.sum };
+    return { mem: new Uint8Array(exp.mem.buffer), sum: exp.sum, arenaAt: SCRATCH_PAGES * 65536 };
   } catch {
     return null; // no SIMD (or no WebAssembly): the JavaScript loop does the work
   }
@@ -100,6 +106,18 @@ export function simdOnesSumLE(buf: Uint8Array, start: number, end: number): numb
   const len = end - start;
   if (k === null || len > SIMD_MAX) return -1;
   const mem = k.mem;
+  if (buf.buffer === mem.buffer) {
+    // A packet from the arena: sum it where it lies, the 64-byte steps in the kernel and the
+    // last (up to 63) bytes here, pairing bytes from `start` as the kernel does.
+    const from = buf.byteOffset + start;
+    const to = from + (len & ~63);
+    let sum = to > from ? k.sum(from, to) >>> 0 : 0;
+    const stop = from + len;
+    let i = to;
+    for (; i + 1 < stop; i += 2) sum += mem[i]! | (mem[i + 1]! << 8);
+    if (i < stop) sum += mem[i]!;
+    return sum;
+  }
   // When the range is nearly all of the buffer (a segment inside its packet), copy the whole buffer
   // (no subarray to allocate) and sum the range in place; zeros after the range pad it to the
   // kernel's 64-byte step without changing the sum.
@@ -113,6 +131,21 @@ export function simdOnesSumLE(buf: Uint8Array, start: number, end: number): numb
   const to = from + ((len + 63) & ~63);
   if (to > from + len) mem.fill(0, from + len, to);
   return k.sum(from, to) >>> 0;
+}
+
+/**
+ * `n` bytes of the kernel's memory for a packet (8-byte aligned), so that its checksums are summed
+ * in place instead of copied in first; null when the kernel is unavailable or the 4 MiB arena is
+ * used up. Arena bytes are handed out once and never reused by this allocator (a link may keep a
+ * packet as long as it likes), so the arena pays off through packets that are recycled
+ * (wire/packet.ts recyclePacket): a bulk transfer's window of segments circulates in it.
+ */
+export function packetArena(n: number): Uint8Array | null {
+  const k = kernel === undefined ? (kernel = load()) : kernel;
+  if (k === null || k.arenaAt + n > k.mem.length) return null;
+  const p = k.mem.subarray(k.arenaAt, k.arenaAt + n);
+  k.arenaAt = (k.arenaAt + n + 7) & ~7;
+  return p;
 }
 
 /** Whether the SIMD kernel loaded on this platform (for tests and benchmarks). */

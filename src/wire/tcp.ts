@@ -54,7 +54,7 @@ export interface TcpRepr {
 // View, parse and emit (below the contract types).
 
 import { onesSum, foldChecksum, pseudoHeaderSum, read16, read32, write16, write32 } from './bytes.js';
-import { type Parsed, ok, fail } from './result.js';
+import { type Parsed, type WireError, ok, fail } from './result.js';
 
 export const TCP_MIN_HEADER = 20;
 export const TCP_PROTOCOL = 6;
@@ -165,8 +165,11 @@ export function parseTcpOptions(opt: Uint8Array, out: TcpOptions): string | null
   return parseOptionsIn(opt, 0, opt.length, out);
 }
 
-/** parseTcpOptions over buf[start..end) (offsets in messages are relative to start). */
-function parseOptionsIn(opt: Uint8Array, start: number, end: number, out: TcpOptions): string | null {
+/**
+ * parseTcpOptions over buf[start..end) (offsets in messages are relative to start). A timestamp is
+ * written into `ts` when given (parseTcpInto's reused object), else into a new object.
+ */
+function parseOptionsIn(opt: Uint8Array, start: number, end: number, out: TcpOptions, ts?: { val: number; ecr: number }): string | null {
   let i = start;
   while (i < end) {
     const kind = opt[i]!;
@@ -202,7 +205,12 @@ function parseOptionsIn(opt: Uint8Array, start: number, end: number, out: TcpOpt
       }
       case TcpOptionKind.TIMESTAMP:
         if (len !== 10) return `timestamp option length ${len}`;
-        out.timestamp = { val: read32(opt, i + 2), ecr: read32(opt, i + 6) };
+        if (ts === undefined) out.timestamp = { val: read32(opt, i + 2), ecr: read32(opt, i + 6) };
+        else {
+          ts.val = read32(opt, i + 2);
+          ts.ecr = read32(opt, i + 6);
+          out.timestamp = ts;
+        }
         break;
       default:
         break; // unknown: skipped by length
@@ -225,15 +233,9 @@ export function parseTcp(seg: Uint8Array, pseudo?: { src: Uint8Array; dst: Uint8
  * itself); the checksum is verified when `src` and `dst` are given.
  */
 export function parseTcpIn(buf: Uint8Array, start: number, end: number, src?: Uint8Array, dst?: Uint8Array): Parsed<TcpRepr> {
-  const n = end - start;
-  if (n < TCP_MIN_HEADER) return fail('truncated', `TCP header needs 20 bytes, have ${n}`);
+  const bad = checkTcp(buf, start, end, src, dst);
+  if (bad !== null) return { ok: false, error: bad };
   const doff = (buf[start + 12]! >>> 4) * 4;
-  if (doff < TCP_MIN_HEADER) return fail('bad-data-offset', `data offset ${doff / 4} is below 5`);
-  if (doff > n) return fail('bad-data-offset', `data offset ${doff / 4} (${doff} bytes) exceeds the ${n} bytes present`);
-  if (src !== undefined && dst !== undefined) {
-    const sum = onesSum(buf, start, end, pseudoHeaderSum(src, dst, TCP_PROTOCOL, n));
-    if (foldChecksum(sum) !== 0) return fail('bad-checksum', 'TCP checksum does not verify');
-  }
   const options: TcpOptions = {};
   if (doff > TCP_MIN_HEADER) {
     const err = parseOptionsIn(buf, start + TCP_MIN_HEADER, start + doff, options);
@@ -250,6 +252,71 @@ export function parseTcpIn(buf: Uint8Array, start: number, end: number, src?: Ui
     options,
     payload: buf.subarray(start + doff, end),
   });
+}
+
+/** The header checks parseTcpIn and parseTcpInto share: lengths, data offset, checksum when `src` and `dst` are given. */
+function checkTcp(buf: Uint8Array, start: number, end: number, src?: Uint8Array, dst?: Uint8Array): WireError | null {
+  const n = end - start;
+  if (n < TCP_MIN_HEADER) return { code: 'truncated', message: `TCP header needs 20 bytes, have ${n}` };
+  const doff = (buf[start + 12]! >>> 4) * 4;
+  if (doff < TCP_MIN_HEADER) return { code: 'bad-data-offset', message: `data offset ${doff / 4} is below 5` };
+  if (doff > n) return { code: 'bad-data-offset', message: `data offset ${doff / 4} (${doff} bytes) exceeds the ${n} bytes present` };
+  if (src !== undefined && dst !== undefined) {
+    const sum = onesSum(buf, start, end, pseudoHeaderSum(src, dst, TCP_PROTOCOL, n));
+    if (foldChecksum(sum) !== 0) return { code: 'bad-checksum', message: 'TCP checksum does not verify' };
+  }
+  return null;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * A TcpRepr that parseTcpInto fills again and again: the input fast path's segment (one per
+ * stack), with its options and timestamp objects reused too, so a segment costs no objects but
+ * the payload's view of the packet (none without payload). Whoever is handed one reads it during
+ * the call and keeps nothing of it: copy what you keep.
+ */
+export class TcpSegmentBuf implements TcpRepr {
+  srcPort = 0;
+  dstPort = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  window = 0;
+  urgent = 0;
+  readonly options: TcpOptions = { mss: undefined, wscale: undefined, sackPermitted: undefined, sack: undefined, timestamp: undefined };
+  payload: Uint8Array = NO_BYTES;
+  /** What options.timestamp points at when the segment carries one. */
+  readonly #ts = { val: 0, ecr: 0 };
+
+  /**
+   * parseTcpIn over buf[start..end) into this object (same checks, same results); null when it
+   * parsed, else why not (and the fields are unspecified).
+   */
+  parse(buf: Uint8Array, start: number, end: number, src?: Uint8Array, dst?: Uint8Array): WireError | null {
+    const bad = checkTcp(buf, start, end, src, dst);
+    if (bad !== null) return bad;
+    const doff = (buf[start + 12]! >>> 4) * 4;
+    const o = this.options;
+    o.mss = undefined;
+    o.wscale = undefined;
+    o.sackPermitted = undefined;
+    o.sack = undefined;
+    o.timestamp = undefined;
+    if (doff > TCP_MIN_HEADER) {
+      const err = parseOptionsIn(buf, start + TCP_MIN_HEADER, start + doff, o, this.#ts);
+      if (err !== null) return { code: 'bad-option', message: err };
+    }
+    this.srcPort = read16(buf, start);
+    this.dstPort = read16(buf, start + 2);
+    this.seq = read32(buf, start + 4);
+    this.ack = read32(buf, start + 8);
+    this.flags = buf[start + 13]!;
+    this.window = read16(buf, start + 14);
+    this.urgent = read16(buf, start + 18);
+    this.payload = start + doff < end ? buf.subarray(start + doff, end) : NO_BYTES;
+    return null;
+  }
 }
 
 /**
@@ -362,9 +429,67 @@ export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Ui
   if (hl > TCP_MIN_HEADER) emitOptions(repr.options, out, at + TCP_MIN_HEADER);
   const p = repr.payload;
   if (p.length > 0 && !(p.buffer === out.buffer && p.byteOffset === out.byteOffset + at + hl)) out.set(p, at + hl);
-  const pseudo = pseudoHeaderSum(src, dst, TCP_PROTOCOL, total);
-  write16(out, at + 16, partial ? ~foldChecksum(pseudo) & 0xffff : foldChecksum(onesSum(out, at, at + total, pseudo)));
+  fillTcpChecksum(out, at, total, src, dst, partial);
   return total;
+}
+
+/** Header length of a segment whose only option is the timestamp (NOP,NOP,TS) or none. */
+export function plainTcpHeaderLength(timestamp: boolean): number {
+  return timestamp ? TCP_MIN_HEADER + 12 : TCP_MIN_HEADER;
+}
+
+/**
+ * The established fast path's header (tcp/output.ts): write at out[at..] a header whose only
+ * option is the timestamp, when `timestamp` is set, laid out as emitTcp lays out `{ timestamp }`
+ * (NOP, NOP, kind 8, length 10, TSval, TSecr), with no urgent pointer and a zero checksum field.
+ * Byte for byte what emitTcp writes for the same repr (test/wire/tcp-fast.test.ts checks it).
+ * Returns the header length.
+ */
+export function writePlainTcpHeader(
+  out: Uint8Array,
+  at: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  timestamp: boolean,
+  tsVal: number,
+  tsEcr: number,
+): number {
+  const hl = plainTcpHeaderLength(timestamp);
+  write16(out, at, srcPort);
+  write16(out, at + 2, dstPort);
+  write32(out, at + 4, seq);
+  write32(out, at + 8, ack);
+  out[at + 12] = (hl >>> 2) << 4;
+  out[at + 13] = flags;
+  write16(out, at + 14, window);
+  out[at + 16] = 0;
+  out[at + 17] = 0;
+  out[at + 18] = 0;
+  out[at + 19] = 0;
+  if (timestamp) {
+    out[at + 20] = TcpOptionKind.NOP;
+    out[at + 21] = TcpOptionKind.NOP;
+    out[at + 22] = TcpOptionKind.TIMESTAMP;
+    out[at + 23] = 10;
+    write32(out, at + 24, tsVal);
+    write32(out, at + 28, tsEcr);
+  }
+  return hl;
+}
+
+/**
+ * Sum the segment out[at..at+len) with its pseudo-header (RFC 9293 3.1) into its checksum field, which
+ * holds zero. `partial` writes only the folded pseudo-header sum, for a device that finishes the sum
+ * (checksum offload: Linux's __tcp_v4_send_check for CHECKSUM_PARTIAL, check = ~tcp_v4_check(len,
+ * saddr, daddr, 0)).
+ */
+export function fillTcpChecksum(out: Uint8Array, at: number, len: number, src: Uint8Array, dst: Uint8Array, partial = false): void {
+  const pseudo = pseudoHeaderSum(src, dst, TCP_PROTOCOL, len);
+  write16(out, at + 16, partial ? ~foldChecksum(pseudo) & 0xffff : foldChecksum(onesSum(out, at, at + len, pseudo)));
 }
 
 const FLAG_ORDER: readonly TcpFlagName[] = ['SYN', 'FIN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];

@@ -139,3 +139,28 @@ test('the SIMD kernel (where WebAssembly SIMD exists) and the word loop agree wi
   assert.equal(internetChecksum(ones), 0);
   if (simdAvailable()) assert.equal(simdOnesSumLE(ones, 0, SIMD_MAX), (SIMD_MAX / 2) * 0xffff);
 });
+
+test('packets in the kernel arena are summed in place, with the same result as a copy', async () => {
+  const { simdAvailable, packetArena } = await import('../../src/wire/simd-sum.js');
+  if (!simdAvailable()) {
+    assert.equal(packetArena(100), null, 'no kernel, no arena');
+    return;
+  }
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 9100 }), fc.nat(70), fc.nat(70), fc.integer({ min: 1, max: 0xffffffff }), (len, head, tail, seed) => {
+      // 0xff around the range inside the arena packet: reading past either end would show.
+      const pkt = packetArena(head + len + tail);
+      assert.ok(pkt !== null);
+      pkt.fill(0xff);
+      let x = seed;
+      for (let i = head; i < head + len; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        pkt[i] = x >>> 24;
+      }
+      const copy = pkt.slice(head, head + len);
+      assert.equal(internetChecksum(pkt.subarray(head, head + len)), reference(copy));
+      assert.equal(foldChecksum(onesSum(pkt, head, head + len)), reference(copy));
+    }),
+    { numRuns: 200 },
+  );
+});
