@@ -151,7 +151,7 @@ export interface TunLink extends Link {
   /**
    * Optional fast path: when set, each readable event delivers one batch here instead of calling
    * onReceive per packet. Packet i is batch[ends[i-1] ?? 0 .. ends[i]]. The buffers are not reused.
-   * With offloads each packet starts with its virtio_net_hdr (stats().vnetHdr bytes).
+   * Not used with offloads (stats().vnetHdr > 0): each packet then goes to onReceive with its RX_* flags.
    */
   onReceiveBatch: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
   /** Called once if the device fails (e.g. deleted under us); the link stops reading. */
@@ -424,7 +424,9 @@ class NativeTunLink implements TunLink {
     }
     if (count > this.rxMaxBatch) this.rxMaxBatch = count;
     const bytes = new Uint8Array(batch.buffer, batch.byteOffset, batch.byteLength);
-    const batchCb = this.onReceiveBatch;
+    // With offloads every packet has its virtio_net_hdr and RX flags: one onReceive call each (the
+    // kernel's GSO packets are already joined, so GRO on the batch would add little).
+    const batchCb = this.vnetHdr === 0 ? this.onReceiveBatch : null;
     if (batchCb !== null) {
       batchCb(bytes, ends, count);
       return;
