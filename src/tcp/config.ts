@@ -95,6 +95,12 @@ export interface TcpConfig {
    * peer's next segment finds no socket and gets its RST then (RFC 9293 3.10.7.1).
    */
   listenerCloseResets: boolean;
+  /**
+   * TCP segmentation offload: the most payload one segment of new data may carry when the link
+   * cuts it into Eff.snd.MSS-sized segments on the way out (a TUN device with TSO; the Stack sets
+   * it from Link.offload). 0 (the default): every segment is at most one MSS.
+   */
+  tsoMax: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -127,6 +133,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   maxOutOfOrderRanges: 32,
   cwndValidation: false,
   listenerCloseResets: true,
+  tsoMax: 0,
 });
 
 /** Settings that make synack look like a default Linux host on the wire. */
@@ -173,6 +180,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('delayedAck', c.delayedAck, 0, 500);
   check('dupThresh', c.dupThresh, 1, 1000);
   check('slowStartAckLimit', c.slowStartAckLimit, 0, 1000);
+  check('tsoMax', c.tsoMax, 0, 65535);
   if (typeof c.slowStartAfterIdle !== 'boolean') throw rangeError(`slowStartAfterIdle must be true or false, got ${String(c.slowStartAfterIdle)}`);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
   if (typeof c.challengeAckOowLimited !== 'boolean') throw rangeError(`challengeAckOowLimited must be true or false, got ${String(c.challengeAckOowLimited)}`);

@@ -68,6 +68,11 @@ export interface BuildOptions {
   tos?: number;
   /** IPv6 flow label (default 0). */
   flowLabel?: number;
+  /**
+   * TCP only: leave the checksum field holding the pseudo-header sum, for a link whose far side
+   * finishes it (checksum offload: virtio's NEEDS_CSUM, Linux's CHECKSUM_PARTIAL). Default false.
+   */
+  partialChecksum?: boolean;
 }
 
 /**
@@ -195,10 +200,10 @@ export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, 
   if (src.length === 4 && dst.length === 4) {
     // The common case: one buffer, the IPv4 header written from the fields, the TCP segment after it.
     const pkt = openTcp4Packet(src, dst, n, opts);
-    emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER);
+    emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER, opts?.partialChecksum === true);
     return pkt;
   }
-  return build(src, dst, TCP_PROTOCOL, n, opts, (out) => emitTcp(repr, out, src, dst));
+  return build(src, dst, TCP_PROTOCOL, n, opts, (out) => emitTcp(repr, out, src, dst, 0, opts?.partialChecksum === true));
 }
 
 /** A complete IPv4 or IPv6 packet carrying this UDP datagram. */
