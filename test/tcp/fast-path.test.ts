@@ -172,3 +172,43 @@ test('writePlainTcpHeader writes what emitTcp writes for a timestamp-only or opt
     assert.deepEqual(got, want);
   }
 });
+
+test('through the Stack, a bulk transfer sends its established segments without a TcpRepr; IPv6 still goes as reprs', async () => {
+  const { twoStacks, B4, B6 } = await import('../stack/fixture.js');
+  for (const [family, dst] of [['IPv4', B4], ['IPv6', B6]] as const) {
+    const { clock, a, b } = twoStacks({ latency: 1 });
+    // Count the segments that take the repr path (Stack.sendTcp builds a TcpRepr into a packet).
+    let reprs = 0;
+    for (const s of [a, b]) {
+      const orig = s.sendTcp.bind(s);
+      s.sendTcp = (...args: Parameters<typeof s.sendTcp>) => {
+        reprs++;
+        return orig(...args);
+      };
+    }
+    const size = 1 << 20;
+    let got = 0;
+    b.tcpListen({ port: 80 }, (conn) => {
+      conn.hooks.onReadable = () => {
+        for (let d = conn.recv(); d !== null; d = conn.recv()) got += d.length;
+        if (conn.peerFinished) conn.close();
+      };
+    });
+    const c = a.tcpConnect({ address: dst, port: 80 });
+    const data = new Uint8Array(size).fill(7);
+    let sent = 0;
+    const pump = (): void => {
+      if (sent === size) return;
+      sent += c.send(data.subarray(sent));
+      if (sent === size) c.close();
+    };
+    c.hooks.onConnected = pump;
+    c.hooks.onWritable = pump;
+    clock.runUntilIdle();
+    assert.equal(got, size);
+    const segments = a.stats().tcpOut + b.stats().tcpOut;
+    assert.ok(segments > 1000, `${segments} segments`);
+    if (family === 'IPv4') assert.ok(reprs <= 4, `${reprs} of ${segments} segments were built as reprs (SYN, SYN,ACK and no more expected)`);
+    else assert.equal(reprs, segments, 'IPv6 takes the repr path');
+  }
+});
