@@ -8,13 +8,12 @@ import { LoopbackLink, LOOPBACK_MTU } from '../link/loopback.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { RELEASED, type Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
-import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, openTcp4Packet, type IpPacket } from '../wire/packet.js';
+import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, openTcpPacket, tcpSegmentOffset, type IpPacket } from '../wire/packet.js';
 import { parseTcp, fillTcpChecksum, TcpSegmentBuf, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
 import { onesSum, foldChecksum, read16 } from '../wire/bytes.js';
 import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
 import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
 import { formatIp, ipEquals } from '../wire/address.js';
-import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpStateName } from '../tcp/state.js';
 import type { TcpInfo } from '../tcp/info.js';
@@ -384,13 +383,13 @@ export class Stack extends Emitter<StackEvents> implements UdpHost {
     return this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
   }
 
-  openTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null {
-    if (src.length !== 4 || dst.length !== 4 || IPV4_MIN_HEADER + segLen > iface.mtu) return null;
-    return openTcp4Packet(src, dst, segLen, this.tcpBuild);
+  openTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null {
+    if (tcpSegmentOffset(src) + segLen > iface.mtu) return null; // sendTcp counts and reports it
+    return openTcpPacket(src, dst, segLen, this.tcpBuild);
   }
 
-  sendTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number): void {
-    fillTcpChecksum(pkt, IPV4_MIN_HEADER, segLen, src, dst);
+  sendTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number): void {
+    fillTcpChecksum(pkt, tcpSegmentOffset(src), segLen, src, dst);
     this.counters.tcpOut++;
     this.output(iface, pkt);
   }
