@@ -176,19 +176,6 @@ function build(
   return pkt;
 }
 
-/**
- * An IPv4 packet for a TCP segment of `segLen` bytes, its IP header written (DF set unless
- * `opts.dontFragment` is false) and the segment's bytes left for the caller to write at offset 20
- * (IPV4_MIN_HEADER), every one of them: the buffer may be a recycled one. buildTcpPacket's IPv4
- * path, and the TCP fast path's (tcp/output.ts PacketWriter) that writes the segment in place.
- */
-export function openTcp4Packet(src: Uint8Array, dst: Uint8Array, segLen: number, opts?: BuildOptions): Uint8Array {
-  const pkt = takePacket(IPV4_MIN_HEADER + segLen);
-  const frag = opts?.dontFragment === false ? 0 : 0x4000;
-  emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, segLen, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
-  return pkt;
-}
-
 /** A complete IPv4 or IPv6 packet carrying this TCP segment. Throws RangeError on mixed address families. */
 export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, opts?: BuildOptions): Uint8Array {
   const pkt = openTcpPacket(src, dst, tcpHeaderLength(repr) + repr.payload.length, opts);
