@@ -3,13 +3,13 @@
 // queue, serve's RSS before, at the peak and after every connection closed), and `ab -k` keep-alive
 // requests per second against the same request handler (src/cli/serve-files.ts) on Node's http over
 // the kernel's TCP in the same namespace. Needs root, the TUN addon, ab (apache2-utils) and prlimit.
-// Run: node --import tsx bench/serve-load.ts [--conns 5000] [--size 65536] [--keepalive-requests 20000] [--json]
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Run: node --import tsx bench/serve-load.ts [--conns 5000] [--size 65536] [--backlog N] [--keepalive-requests 20000] [--json]
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
-import { NetnsHarness, missingTool, netnsUnavailableReason } from '../test/helpers/netns.js';
-import { PathWitness, V4, randomFile, scratch, spawnIn, synack, tunHost, waitListening, within, type TunHost } from '../test/interop/helpers.js';
+import { missingTool, netnsUnavailableReason } from '../test/helpers/netns.js';
+import { V4, withTunSite, type TunHost } from '../test/helpers/tun-site.js';
+import { PathWitness, spawnIn, synack, waitListening, within } from '../test/interop/helpers.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 
 function arg(name: string, fallback: number): number {
@@ -20,6 +20,8 @@ function arg(name: string, fallback: number): number {
 const CONNS = arg('conns', 5000);
 const SIZE = arg('size', 65536);
 const KA_REQUESTS = arg('keepalive-requests', 20000);
+/** serve's --backlog (0: its default, 4096); 511 (Node's) makes a burst of thousands reach SYN cookies. */
+const BACKLOG = arg('backlog', 0);
 const KA_CONC = arg('keepalive-concurrency', 32);
 /** Rounds of the keep-alive comparison (each side once per round; medians reported). */
 const ROUNDS = arg('rounds', 3);
@@ -62,16 +64,9 @@ async function main(): Promise<void> {
     say(`skipped: ${why}`);
     return;
   }
-  const h = new NetnsHarness();
-  const tmp = scratch();
-  try {
-    const host = await tunHost(h);
-    const www = join(tmp.dir, 'www');
-    mkdirSync(www);
-    randomFile(join(www, 'f.bin'), SIZE);
-    randomFile(join(www, 'small.bin'), 1024);
-    // SYN-cookie mode and backlog stay at their defaults: a burst of 5,000 SYNs is what a real server sees.
-    const serve = synack(host.ns, ['serve', www, '--port', '8080', '--quiet', ...host.flags]);
+  await withTunSite({ 'f.bin': SIZE, 'small.bin': 1024 }, async ({ host, www }) => {
+    // SYN-cookie mode and backlog stay at their defaults unless --backlog: a burst of 5,000 SYNs is what a real server sees.
+    const serve = synack(host.ns, ['serve', www, '--port', '8080', '--quiet', ...(BACKLOG > 0 ? ['--backlog', String(BACKLOG)] : []), ...host.flags]);
     await serve.waitFor('listening on port 8080');
     const pid = serve.proc.pid as number;
     await new Promise((r) => setTimeout(r, 1000));
@@ -126,6 +121,7 @@ async function main(): Promise<void> {
       tunDropped: d.kernelDropped,
       tunTxDroppedTotal: stats.txDropped,
       kernelRetrans: d.kernelRetrans,
+      kernelResets: d.kernelResets,
       bytesOnLink: d.fromSynack,
       rssBeforeMiB: Number(mib(rssBefore)),
       rssPeakMiB: Number(mib(rssPeak)),
@@ -145,15 +141,12 @@ async function main(): Promise<void> {
     if (json) console.log(JSON.stringify(result));
     else {
       console.log(`${CONNS} concurrent ${SIZE}-byte downloads: ${load.secs.toFixed(2)} s, ${load.complete} complete, ${load.failed} failed`);
-      console.log(`  TUN queue drops (kernel tx dropped on ${host.dev}): ${d.kernelDropped}; kernel retransmissions: ${d.kernelRetrans}; ${mib(d.fromSynack)} MiB from synack on the link`);
+      console.log(`  TUN queue drops (kernel tx dropped on ${host.dev}): ${d.kernelDropped}; kernel retransmissions: ${d.kernelRetrans}; connections reset: ${d.kernelResets}; ${mib(d.fromSynack)} MiB from synack on the link`);
       console.log(`  serve RSS: before ${mib(rssBefore)} MiB, peak ${mib(rssPeak)} MiB, right after ${mib(rssSoon)} MiB, ${Math.round(afterSecs)} s after ${mib(rssAfter)} MiB (${result.rssRatio}x before)`);
       console.log(`ab -k -n ${KA_REQUESTS} -c ${KA_CONC} (1 KiB), median of ${ROUNDS}: synack serve ${kaSynack.rps.toFixed(0)} req/s, Node http on kernel TCP ${kaKernel.rps.toFixed(0)} req/s (${(result.keepAliveRps.ratio * 100).toFixed(0)}%)`);
       console.log(`  runs: synack ${synackRuns.map((r) => r.rps.toFixed(0)).join(', ')}; kernel ${kernelRuns.map((r) => r.rps.toFixed(0)).join(', ')}; load average ${loadavg()[0]?.toFixed(1)}`);
     }
-  } finally {
-    await h.cleanup();
-    tmp.remove();
-  }
+  });
 }
 
 await main();

@@ -289,6 +289,8 @@ export class TcpHost {
     const now = this.ip.clock.now();
     const synOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN;
     if (e !== undefined) {
+      if (e.listener !== null && (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.ACK
+        && e.conn.state === 'SYN-RECEIVED' && !e.conn.acksOurSyn(seg.ack) && this.cookieSupersedes(e, iface, src, dst, seg, now)) return;
       if (!(synOnly && e.conn.state === 'TIME-WAIT' && e.conn.canReopen(seg))) {
         e.inInput = true;
         e.conn.handleSegment(seg, now);
@@ -403,6 +405,29 @@ export class TcpHost {
     // to, a TCB with no SYN-ACK to retransmit must not linger.
     if (!e.closed && e.conn.state === 'SYN-RECEIVED') e.conn.abort();
     if (!e.closed) this.pollConn(e, now);
+  }
+
+  /**
+   * An ACK reached a passive connection in SYN-RECEIVED but does not acknowledge its SYN. In
+   * 'auto' mode that is the race of a client that retransmitted its SYN: the first SYN met a full
+   * queue and got a cookie SYN-ACK, the retransmission met room and opened this entry with another
+   * ISS, and the client answered the cookie. As Linux's tcp_check_req hands such an ACK
+   * (ACK != the request's ISS + 1) back to the listener for its cookie check, ask the listener:
+   * a valid cookie replaces the entry silently (it leaves the SYN queue; the peer never saw its
+   * ISS) and becomes the connection. Otherwise (false) the entry answers as RFC 9293 3.10.7.4 says.
+   */
+  private cookieSupersedes(e: Entry, iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, now: number): boolean {
+    const l = this.listeners.lookup(dst, seg.dstPort);
+    if (l === undefined || l.closed || l !== e.listener) return false;
+    const d = l.segment(seg, dst, src, () => this.cookieConfig(l, iface, src), now);
+    if (d.kind !== 'from-cookie') {
+      if (d.kind === 'reset' && d.cookie !== undefined) this.ip.counters.tcpSynCookiesFailed++;
+      return false;
+    }
+    e.conn.supersede();
+    if (!e.closed) this.forget(e);
+    this.acceptCookie(iface, l, src, dst, seg, d.cookie, now);
+    return true;
   }
 
   /** The listener's resolved config for cookie SYN-ACKs on `iface` (cached: one per family). */

@@ -4,7 +4,7 @@
 // input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines.
 
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
-import { add, sub, gt } from '../wire/seq.js';
+import { add, sub, gt, le } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
 import { copyConfig, type TcpConfig } from './config.js';
 import { Tcb, Timer, OFF, type OpenParams, type TcpErrorCode, type TcpHooks } from './tcb.js';
@@ -264,6 +264,26 @@ export class TcpConnection {
         t.hooks.onPollNeeded?.();
         return;
     }
+  }
+
+  /**
+   * Whether `ack` acknowledges our SYN (SND.UNA < ack =< SND.NXT), the test an ACK must pass in
+   * SYN-RECEIVED (RFC 9293 3.10.7.4 fifth). The stack asks before a failing ACK would be answered
+   * with a RST: it may be the ACK of a SYN cookie the listener sent for the same 4-tuple.
+   */
+  acksOurSyn(ack: number): boolean {
+    const t = this.#t;
+    return gt(ack, t.snd.una) && le(ack, t.snd.nxt);
+  }
+
+  /**
+   * Go to CLOSED without a word to the peer: a passive connection in SYN-RECEIVED whose 4-tuple
+   * the listener has just rebuilt from a valid SYN cookie (the peer answered the cookie SYN-ACK,
+   * never this TCB's, so a RST from it would reset the connection the peer now has).
+   */
+  supersede(): void {
+    const t = this.#t;
+    if (t.state === 'SYN-RECEIVED') t.toClosed('ABORT (superseded by a valid SYN cookie)');
   }
 
   /** This connection's settings, ready to change: a shared (frozen) config is copied first. */

@@ -3,29 +3,21 @@
 // for byte, and the kernel's counters for the TUN device must show the bytes crossed it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NetnsHarness } from '../helpers/netns.js';
 import {
-  PathWitness, V4, V6, interopSkip, nginxConf, randomFile, repoRoot, scratch, spawnIn, tunHost, waitListening, within,
+  PathWitness, V4, V6, interopSkip, nginxConf, repoRoot, spawnIn, waitListening, withTunSite, within,
 } from './helpers.js';
 
 const skip = interopSkip('nginx', 'ss');
 const SIZE = 2 << 20;
 
 async function run(v6: boolean): Promise<void> {
-  const h = new NetnsHarness();
-  const tmp = scratch();
-  try {
-    const host = await tunHost(h);
-    const www = join(tmp.dir, 'www');
-    mkdirSync(www);
-    const hashFetch = randomFile(join(www, 'fetch'), SIZE);
-    const hashHttp = randomFile(join(www, 'http'), SIZE);
-    const nginx = spawnIn(host.ns, 'nginx', ['-e', join(tmp.dir, 'error.log'), '-p', tmp.dir, '-c', nginxConf(tmp.dir, www)]);
+  await withTunSite({ fetch: SIZE, http: SIZE }, async ({ host, dir, www, hash }) => {
+    const nginx = spawnIn(host.ns, 'nginx', ['-e', join(dir, 'error.log'), '-p', dir, '-c', nginxConf(dir, www)]);
     await waitListening(host.ns, 8081);
     const witness = await PathWitness.start(host);
-    const out = join(tmp.dir, 'out.json');
+    const out = join(dir, 'out.json');
     const base = v6 ? `http://[${V6.kernel}]:8081` : `http://${V4.kernel}:8081`;
     const client = spawnIn(host.ns, process.execPath, [
       '--import', 'tsx', join(repoRoot, 'test/interop/fetch-client.ts'),
@@ -34,19 +26,16 @@ async function run(v6: boolean): Promise<void> {
     const code = await within(client.exited, 60_000, 'fetch-client');
     assert.equal(code, 0, `fetch-client failed: ${client.stderr()}\nnginx: ${nginx.stderr()}`);
     const r = JSON.parse(readFileSync(out, 'utf8')) as { fetch: { status: number; sha: string }; http: { status: number; sha: string } };
-    assert.deepEqual([r.fetch.status, r.fetch.sha], [200, hashFetch], 'fetch() got the file nginx served');
-    assert.deepEqual([r.http.status, r.http.sha], [200, hashHttp], 'http.get got the file nginx served');
+    assert.deepEqual([r.fetch.status, r.fetch.sha], [200, hash['fetch']], 'fetch() got the file nginx served');
+    assert.deepEqual([r.http.status, r.http.sha], [200, hash['http']], 'http.get got the file nginx served');
     // nginx logged both requests as coming from synack's address ($remote_addr $status $bytes).
-    const log = readFileSync(join(tmp.dir, 'access.log'), 'utf8').trim().split('\n');
+    const log = readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n');
     const peer = v6 ? V6.stack : V4.stack;
     assert.deepEqual(log, [`${peer} 200 ${SIZE}`, `${peer} 200 ${SIZE}`], 'nginx served both files to synack');
     // The kernel wrote both files into the TUN device (to synack) and read synack's requests from it.
     const d = await witness.assertCrossed({ toSynack: 2 * SIZE, fromSynack: 100 }, 'fetch + http.get');
     console.log(`# fetch + http.get <- nginx over ${host.dev}${v6 ? ' (IPv6)' : ''}: ${d.toSynack} bytes into the device, ${d.fromSynack} out`);
-  } finally {
-    await h.cleanup();
-    tmp.remove();
-  }
+  });
 }
 
 describe('fetch() and http.request over synack against nginx on TUN', { skip: skip ?? false }, () => {

@@ -4,11 +4,11 @@
 // mid-request (exit 1 at once instead of waiting for a timeout).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsHarness } from '../helpers/netns.js';
 import {
-  MiB, PathWitness, V4, interopSkip, nginxConf, randomFile, scratch, sha256File, spawnIn, synack, tunHost, waitListening, within, type TunHost,
+  interopSkip, MiB, nginxConf, PathWitness, randomFile, sha256File, spawnIn, synack, type TunHost, tunHost, V4, waitListening, within, withTunSite,
 } from './helpers.js';
 
 const skip = interopSkip('nginx', 'ss', 'python3');
@@ -20,19 +20,11 @@ interface Ctx {
 }
 
 async function withNginx(extra: string, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const h = new NetnsHarness();
-  const tmp = scratch();
-  try {
-    const host = await tunHost(h);
-    const www = join(tmp.dir, 'www');
-    mkdirSync(www);
-    spawnIn(host.ns, 'nginx', ['-e', join(tmp.dir, 'error.log'), '-p', tmp.dir, '-c', nginxConf(tmp.dir, www, extra)]);
+  await withTunSite({}, async ({ host, dir, www }) => {
+    spawnIn(host.ns, 'nginx', ['-e', join(dir, 'error.log'), '-p', dir, '-c', nginxConf(dir, www, extra)]);
     await waitListening(host.ns, 8081);
-    await fn({ host, dir: tmp.dir, www });
-  } finally {
-    await h.cleanup();
-    tmp.remove();
-  }
+    await fn({ host, dir, www });
+  });
 }
 
 /** A kernel-side server that accepts connections and never answers (python3). */

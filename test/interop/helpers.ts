@@ -1,14 +1,17 @@
-// Shared pieces of the interop tests: skip reasons, random payload files with their sha256, running
+// Shared pieces of the interop tests: skip reasons, file hashes, running
 // the synack CLI (from source, through tsx) as a child inside a namespace, and waiting for readiness.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tunUnavailableReason } from '../../src/link/tun.js';
 import assert from 'node:assert/strict';
-import { missingTool, netnsUnavailableReason, type LinkStats, type Netns, type NetnsHarness } from '../helpers/netns.js';
+import { missingTool, netnsUnavailableReason, type LinkStats, type Netns } from '../helpers/netns.js';
+import { NetemUnavailable, V4, V6, type TunHost } from '../helpers/tun-site.js';
+
+// The namespace, device and scratch-site setup have one home, shared with bench/ (test/helpers/tun-site.ts).
+export { NetemUnavailable, V4, V6, randomFile, scratch, tunHost, withTunSite, type TunHost, type TunSite } from '../helpers/tun-site.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const cliEntry = fileURLToPath(new URL('./synack-cli.ts', import.meta.url));
@@ -28,29 +31,6 @@ export function interopSkip(...tools: string[]): string | null {
     if (m !== null) return m;
   }
   return null;
-}
-
-/** A scratch directory removed by the returned function. */
-export function scratch(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'synack-interop-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** Writes `size` random bytes to `path` and returns their sha256 (hex). */
-export function randomFile(path: string, size: number): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'w');
-  try {
-    for (let left = size; left > 0; ) {
-      const chunk = randomBytes(Math.min(left, 4 * MiB));
-      h.update(chunk);
-      writeSync(fd, chunk);
-      left -= chunk.length;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
 }
 
 export function sha256File(path: string): Promise<string> {
@@ -167,14 +147,6 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-/** The kernel has no netem qdisc (CONFIG_NET_SCH_NETEM off, e.g. some VM kernels): netem tests skip. */
-export class NetemUnavailable extends Error {
-  constructor(detail: string) {
-    super(`the kernel has no netem qdisc (sch_netem): ${detail}`);
-    this.name = 'NetemUnavailable';
-  }
-}
-
 /** Runs `fn`; a NetemUnavailable turns into a skip of test `t` with the reason. */
 export async function orSkipWithoutNetem(t: { skip(msg: string): void }, fn: () => Promise<void>): Promise<void> {
   try {
@@ -183,43 +155,6 @@ export async function orSkipWithoutNetem(t: { skip(msg: string): void }, fn: () 
     if (e instanceof NetemUnavailable) t.skip(e.message);
     else throw e;
   }
-}
-
-/** The namespace and TUN device every interop test starts from. */
-export interface TunHost {
-  ns: Netns;
-  dev: string;
-  /** Flags for synack: --tun DEV --addr ... --peer ... */
-  flags: string[];
-}
-
-export const V4 = { stack: '198.18.0.2', kernel: '198.18.0.1', prefix: 24 };
-export const V6 = { stack: '2001:db8::2', kernel: '2001:db8::1', prefix: 64 };
-
-/**
- * Makes a namespace with a persistent TUN device (so tc can shape it before synack attaches), and
- * returns the synack flags that attach to it and configure both address families' kernel side.
- */
-export async function tunHost(h: NetnsHarness, opts: { mtu?: number; netem?: string } = {}): Promise<TunHost> {
-  const ns = await h.create();
-  const dev = 'syn0';
-  await ns.ip('tuntap', 'add', 'dev', dev, 'mode', 'tun');
-  await ns.configureTun(dev, { peer: V4.kernel, prefix: V4.prefix, mtu: opts.mtu ?? 1500 });
-  await ns.configureTun(dev, { peer: V6.kernel, prefix: V6.prefix });
-  if (opts.netem !== undefined) {
-    const r = await ns.exec('tc', ['qdisc', 'add', 'dev', dev, 'root', 'netem', ...opts.netem.split(' ')]);
-    if (r.code !== 0) {
-      if (/unknown|No such file/i.test(r.stderr)) throw new NetemUnavailable(r.stderr.trim());
-      throw new Error(`tc qdisc add ... netem ${opts.netem} failed: ${r.stderr.trim()}`);
-    }
-  }
-  const flags = [
-    '--tun', dev,
-    '--addr', `${V4.stack}/${V4.prefix},${V6.stack}/${V6.prefix}`,
-    '--peer', `${V4.kernel},${V6.kernel}`,
-    ...(opts.mtu !== undefined ? ['--mtu', String(opts.mtu)] : []),
-  ];
-  return { ns, dev, flags };
 }
 
 export function hasTool(cmd: string): boolean {
@@ -243,7 +178,7 @@ export class PathWitness {
   }
 
   /** Counter deltas: toSynack = what the kernel wrote into the device, fromSynack = what it read from it. */
-  async delta(): Promise<{ toSynack: LinkStats['txBytes']; fromSynack: LinkStats['rxBytes']; kernelDropped: number; kernelRetrans: number }> {
+  async delta(): Promise<{ toSynack: LinkStats['txBytes']; fromSynack: LinkStats['rxBytes']; kernelDropped: number; kernelRetrans: number; kernelResets: number }> {
     const l = await this.host.ns.linkStats(this.host.dev);
     const t = await this.host.ns.tcpSnmp();
     return {
@@ -251,6 +186,8 @@ export class PathWitness {
       fromSynack: l.rxBytes - this.link0.rxBytes,
       kernelDropped: l.txDropped - this.link0.txDropped,
       kernelRetrans: (t['RetransSegs'] ?? 0) - (this.tcp0['RetransSegs'] ?? 0),
+      /** Kernel connections reset from ESTABLISHED or CLOSE-WAIT (EstabResets): a client reset by synack. */
+      kernelResets: (t['EstabResets'] ?? 0) - (this.tcp0['EstabResets'] ?? 0),
     };
   }
 

@@ -5,12 +5,11 @@
 // and the kernel's counters on the TUN device show at least the transferred bytes crossing it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsHarness } from '../helpers/netns.js';
 import {
-  BIG, LOSSY, MiB, PathWitness, nginxConf, V4, V6, interopSkip, orSkipWithoutNetem, randomFile, scratch, sha256File, spawnIn, synack, tunHost,
-  waitListening, within,
+  BIG, interopSkip, LOSSY, MiB, nginxConf, orSkipWithoutNetem, PathWitness, scratch, sha256File, spawnIn, synack, tunHost, V4, V6, waitListening, within, withTunSite,
 } from './helpers.js';
 
 const serveSkip = interopSkip('curl', 'tc');
@@ -29,25 +28,19 @@ function describeRun(v: Variant): string {
 }
 
 async function curlFromServe(v: Variant): Promise<void> {
-  const h = new NetnsHarness();
-  const tmp = scratch();
-  try {
-    const host = await tunHost(h, v.netem !== undefined ? { netem: v.netem } : {});
-    const www = join(tmp.dir, 'www');
-    mkdirSync(www);
-    const hash = randomFile(join(www, 'big.bin'), v.size);
+  await withTunSite({ 'big.bin': v.size }, async ({ host, dir, www, hash }) => {
     const serve = synack(host.ns, ['serve', www, '--port', '8080', ...host.flags, ...(v.extra ?? [])]);
     await serve.waitFor('listening on port 8080');
-    const out = join(tmp.dir, 'got');
+    const out = join(dir, 'got');
     const url = v.v6 ? `http://[${V6.stack}]:8080/big.bin` : `http://${V4.stack}:8080/big.bin`;
     const witness = await PathWitness.start(host);
     const t0 = performance.now();
-    const report = join(tmp.dir, 'curl-report');
+    const report = join(dir, 'curl-report');
     const curl = spawnIn(host.ns, 'curl', ['-sS', '--fail', '-o', out, '-w', '%{http_code} %{size_download} %{remote_ip}', url], { stdout: report });
     const code = await within(curl.exited, v.limitMs, `curl ${url}`);
     const secs = (performance.now() - t0) / 1000;
     assert.equal(code, 0, `curl failed: ${curl.stderr()}\nserve: ${serve.stderr()}`);
-    assert.equal(await sha256File(out), hash, 'curl got the file synack served, byte for byte');
+    assert.equal(await sha256File(out), hash['big.bin'], 'curl got the file synack served, byte for byte');
     assert.equal(readFileSync(report, 'utf8'), `200 ${v.size} ${v.v6 ? V6.stack : V4.stack}`, "curl talked to synack's address");
     await witness.assertCrossed({ fromSynack: v.size }, 'curl <- synack serve');
     const peer = v.v6 ? V6.kernel : V4.kernel;
@@ -57,23 +50,14 @@ async function curlFromServe(v: Variant): Promise<void> {
     console.log(`# curl <- synack serve ${describeRun(v)}: ${secs.toFixed(2)} s, ${(v.size / MiB / secs).toFixed(1)} MiB/s`);
     serve.proc.kill('SIGTERM');
     assert.equal(await within(serve.exited, 10_000, 'serve exit on SIGTERM'), 0, serve.stderr());
-  } finally {
-    await h.cleanup();
-    tmp.remove();
-  }
+  }, v.netem !== undefined ? { netem: v.netem } : {});
 }
 
 async function getFromNginx(v: Variant): Promise<void> {
-  const h = new NetnsHarness();
-  const tmp = scratch();
-  try {
-    const host = await tunHost(h, v.netem !== undefined ? { netem: v.netem } : {});
-    const www = join(tmp.dir, 'www');
-    mkdirSync(www);
-    const hash = randomFile(join(www, 'big.bin'), v.size);
-    const nginx = spawnIn(host.ns, 'nginx', ['-e', join(tmp.dir, 'error.log'), '-p', tmp.dir, '-c', nginxConf(tmp.dir, www)]);
+  await withTunSite({ 'big.bin': v.size }, async ({ host, dir, www, hash }) => {
+    const nginx = spawnIn(host.ns, 'nginx', ['-e', join(dir, 'error.log'), '-p', dir, '-c', nginxConf(dir, www)]);
     await waitListening(host.ns, 8081);
-    const out = join(tmp.dir, 'got');
+    const out = join(dir, 'got');
     const url = v.v6 ? `http://[${V6.kernel}]:8081/big.bin` : `http://${V4.kernel}:8081/big.bin`;
     const witness = await PathWitness.start(host);
     const t0 = performance.now();
@@ -82,17 +66,14 @@ async function getFromNginx(v: Variant): Promise<void> {
     const secs = (performance.now() - t0) / 1000;
     assert.equal(code, 0, `synack get failed: ${get.stderr()}\nnginx: ${nginx.stderr()}`);
     assert.match(get.stderr(), /HTTP\/1\.1 200 OK/);
-    assert.equal(await sha256File(out), hash, 'synack got the file nginx served, byte for byte');
+    assert.equal(await sha256File(out), hash['big.bin'], 'synack got the file nginx served, byte for byte');
     // nginx (the peer) saw synack's address, and the bytes crossed the TUN device.
-    const log = readFileSync(join(tmp.dir, 'access.log'), 'utf8');
+    const log = readFileSync(join(dir, 'access.log'), 'utf8');
     assert.equal(log, `${v.v6 ? V6.stack : V4.stack} 200 ${v.size}\n`, "nginx's access log names synack's address");
     const d = await witness.assertCrossed({ toSynack: v.size }, 'synack get <- nginx');
     if (v.extra?.includes('--drop')) assert.ok(d.kernelRetrans > 0, `with synack dropping packets the kernel retransmitted (RetransSegs +${d.kernelRetrans})`);
     console.log(`# synack get <- nginx ${describeRun(v)}: ${secs.toFixed(2)} s including startup, ${(v.size / MiB / secs).toFixed(1)} MiB/s`);
-  } finally {
-    await h.cleanup();
-    tmp.remove();
-  }
+  }, v.netem !== undefined ? { netem: v.netem } : {});
 }
 
 describe('curl downloads from synack serve over TUN', { skip: serveSkip ?? false }, () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsHarness } from '../helpers/netns.js';
-import { MiB, PathWitness, V4, hasTool, interopSkip, randomFile, scratch, sha256File, spawnIn, synack, tunHost, within, type TunHost } from './helpers.js';
+import { MiB, PathWitness, V4, hasTool, interopSkip, randomFile, sha256File, spawnIn, synack, tunHost, withTunSite, within, type TunHost } from './helpers.js';
 
 const skip = interopSkip('curl', 'python3');
 const base = `http://${V4.stack}:8080`;
@@ -24,19 +24,11 @@ async function withServe(
   fn: (ctx: { host: TunHost; dir: string; www: string; serve: ReturnType<typeof synack> }) => Promise<void>,
   opts: { prefix?: string[]; root?: string } = {},
 ): Promise<void> {
-  const h = new NetnsHarness();
-  const tmp = scratch();
-  try {
-    const host = await tunHost(h);
-    const www = join(tmp.dir, 'www');
-    mkdirSync(www);
+  await withTunSite({}, async ({ host, dir, www }) => {
     const serve = synack(host.ns, ['serve', opts.root ?? www, '--port', '8080', ...host.flags, ...extra], opts.prefix ? { prefix: opts.prefix } : {});
     await serve.waitFor('listening on port 8080');
-    await fn({ host, dir: tmp.dir, www, serve });
-  } finally {
-    await h.cleanup();
-    tmp.remove();
-  }
+    await fn({ host, dir, www, serve });
+  });
 }
 
 /** Open descriptors of a process (the namespace does not hide /proc). */
@@ -219,6 +211,28 @@ describe('synack serve hardened against clients that abort, wander and stall', {
     } finally {
       await h.cleanup();
     }
+  });
+
+  test('the SYN-cookie race: a client that retransmits its SYN after a cookie SYN-ACK is not reset (backlog 1, 1.5 s delay)', async () => {
+    // Timed with synack's --delay (every packet into the stack held 1.5 s, longer than the kernel's
+    // 1 s SYN retransmission): A's SYN fills the queue of one; B's SYN, 1 s later, gets a cookie;
+    // A's handshake completes at 3 s; B's retransmitted SYN arrives at 3.5 s and finds room (an
+    // ordinary SYN-RECEIVED entry with another ISS); B's ACK of the cookie arrives at 4 s. Before
+    // the fix that ACK met the entry and got a RST (curl: "Connection reset by peer").
+    await withServe(['--backlog', '1', '--delay', '1500', '--ss'], async ({ host, www, serve }) => {
+      writeFileSync(join(www, 'a.txt'), 'a\n');
+      const snmp0 = await host.ns.tcpSnmp();
+      const a = curl(host, [`${base}/a.txt`]);
+      await new Promise((r) => setTimeout(r, 1000));
+      const b = curl(host, [`${base}/a.txt`]);
+      const [ra, rb] = await Promise.all([a, b]);
+      assert.deepEqual([ra.code, ra.out], [0, 'a\n'], ra.err);
+      assert.deepEqual([rb.code, rb.out], [0, 'a\n'], rb.err);
+      const snmp1 = await host.ns.tcpSnmp();
+      assert.equal((snmp1['EstabResets'] ?? 0) - (snmp0['EstabResets'] ?? 0), 0, 'the kernel saw no connection reset');
+      process.kill(serve.proc.pid as number, 'SIGUSR2');
+      await serve.waitFor(/LISTEN .*syncookies sent=1 valid=1 failed=0/, 5000);
+    });
   });
 
   test('the TUN device deleted under serve and nc -l: both exit 1 with a message', async () => {

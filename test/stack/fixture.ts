@@ -4,6 +4,9 @@ import { createMemoryPair, type MemoryLink } from '../../src/link/memory.js';
 import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import type { Link } from '../../src/link/link.js';
+import { parseIp } from '../../src/wire/address.js';
+import { parseIpPacket, buildTcpPacket } from '../../src/wire/packet.js';
+import { parseTcp, TcpFlag, type TcpRepr } from '../../src/wire/tcp.js';
 
 export interface Pair {
   clock: VirtualClock;
@@ -33,3 +36,25 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 export const text = (s: string): Uint8Array => enc.encode(s);
 export const str = (b: Uint8Array | null): string => (b === null ? '' : dec.decode(b));
+
+/**
+ * Side a's link as a raw host: `send` puts hand-made segments (from any address, to B4; defaults
+ * port 40000 -> 80, ACK) on the wire, `got` collects every TCP segment b sends back.
+ */
+export function rawPeer(p: Pair): { send: (from: string, seg: Partial<TcpRepr>) => void; got: TcpRepr[] } {
+  const got: TcpRepr[] = [];
+  const link = p.links[0];
+  link.onReceive = (pkt) => {
+    const r = parseIpPacket(pkt);
+    if (!r.ok) return;
+    const t = parseTcp(r.value.payload);
+    if (t.ok) got.push(t.value);
+  };
+  const send = (from: string, s: Partial<TcpRepr>): void => {
+    const seg: TcpRepr = {
+      srcPort: 40000, dstPort: 80, seq: 0, ack: 0, flags: TcpFlag.ACK, window: 65535, urgent: 0, options: {}, payload: new Uint8Array(0), ...s,
+    };
+    link.send(buildTcpPacket(parseIp(from)!, parseIp(B4)!, seg));
+  };
+  return { send, got };
+}

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { twoStacks, A4, B4, A6, B6, text, str } from './fixture.js';
+import { twoStacks, rawPeer as raw, A4, B4, A6, B6, text, str } from './fixture.js';
 import { parseIp } from '../../src/wire/address.js';
 import { parseIpPacket, buildTcpPacket } from '../../src/wire/packet.js';
 import { parseTcp, TcpFlag, type TcpOptions, type TcpRepr } from '../../src/wire/tcp.js';
@@ -18,25 +18,6 @@ import type { Pair } from './fixture.js';
 const { SYN, ACK, RST, PSH } = TcpFlag;
 const ip = (s: string): Uint8Array => parseIp(s)!;
 const LINUX_SYN: TcpOptions = { mss: 1460, sackPermitted: true, timestamp: { val: 1000, ecr: 0 }, wscale: 7 };
-
-/** Side a's link as a raw host: send hand-made segments, collect what b sends back. */
-function raw(p: Pair): { send: (from: string, seg: Partial<TcpRepr>) => void; got: TcpRepr[] } {
-  const got: TcpRepr[] = [];
-  const link = p.links[0];
-  link.onReceive = (pkt) => {
-    const r = parseIpPacket(pkt);
-    if (!r.ok) return;
-    const t = parseTcp(r.value.payload);
-    if (t.ok) got.push(t.value);
-  };
-  const send = (from: string, s: Partial<TcpRepr>): void => {
-    const seg: TcpRepr = {
-      srcPort: 40000, dstPort: 80, seq: 0, ack: 0, flags: ACK, window: 65535, urgent: 0, options: {}, payload: new Uint8Array(0), ...s,
-    };
-    link.send(buildTcpPacket(ip(from), ip(B4), seg));
-  };
-  return { send, got };
-}
 
 /** Two half-open connections from spoofed sources fill a backlog of 2. */
 function fillBacklog(p: Pair): void {
