@@ -2,7 +2,7 @@
 import { parseArgs, formatFlags, flagBool, flagString, flagNumber, expectPositionals, didYouMean, type FlagsSpec } from './args.js';
 import { wantColor, UsageError, writeOutput, type CliIo } from './io.js';
 import { runDemo, scenarioNames, SCENARIOS, type DemoResult, type SideSummary } from '../demo/scenarios.js';
-import { renderLadder, wrapText } from '../trace/ladder.js';
+import { renderLadder, wrapIndented as wrap } from '../trace/ladder.js';
 import { renderSvg } from '../trace/svg.js';
 import { renderMermaid } from '../trace/mermaid.js';
 import { demoPcap } from '../demo/pcap.js';
@@ -138,13 +138,6 @@ function round(t: number): number {
 /** Segments the terminal ladder draws at most; a larger --bytes gets the first and last ones and a summary between. */
 const LADDER_SEGMENTS = 40;
 
-/** `text` in lines of at most `width` columns, the lines after the first indented by `indent`. */
-function wrap(text: string, width: number, indent: number): string {
-  const lead = /^ */.exec(text)![0];
-  const [first = '', ...rest] = wrapText(text.slice(lead.length), width - lead.length);
-  if (rest.length === 0) return lead + first;
-  return [lead + first, ...wrapText(rest.join(' '), width - indent).map((l) => ' '.repeat(indent) + l)].join('\n');
-}
 
 /**
  * How to read the numbers, said once before the first of them: relative vs absolute sequence

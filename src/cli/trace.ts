@@ -1,7 +1,7 @@
 // `synack trace FILE.pcap`: follow each TCP connection in a capture, infer both sides' RFC 9293
 // states (see src/trace/infer.ts) and draw the ladder per connection (terminal, SVG or Mermaid).
 import { tcpPacketsFromPcap, inferConnections, type InferredConnection } from '../trace/infer.js';
-import { renderLadder } from '../trace/ladder.js';
+import { renderLadder, wrapIndented } from '../trace/ladder.js';
 import { renderSvg } from '../trace/svg.js';
 import { renderMermaid } from '../trace/mermaid.js';
 import { parseArgs, formatFlags, flagBool, flagNumber, flagString, expectPositionals, type FlagsSpec } from './args.js';
@@ -13,7 +13,7 @@ export const TRACE_FLAGS: FlagsSpec = {
   svg: { type: 'string', value: 'FILE', help: 'also write the ladder as SVG (FILE-N.svg per connection when several)' },
   mermaid: { type: 'boolean', help: 'print Mermaid sequenceDiagram source instead of the terminal ladder' },
   conn: { type: 'number', value: 'N', integer: true, min: 1, help: 'only connection N (numbered in order of first packet)' },
-  width: { type: 'number', value: 'COLS', integer: true, min: 40, max: 400, help: 'preferred ladder width (default 72)' },
+  width: { type: 'number', value: 'COLS', integer: true, min: 40, max: 400, help: 'fit every line in COLS columns (default 80)' },
   color: { type: 'boolean', help: 'force colour on (--no-color: off; default: on a terminal unless NO_COLOR is set)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
@@ -33,20 +33,23 @@ function svgPath(base: string, id: number, many: boolean): string {
   return `${base.slice(0, dot)}-${id}${base.slice(dot) || '.svg'}`;
 }
 
-/** One line per side: the states it went through. */
-export function stateSummary(c: InferredConnection, ascii: boolean): string {
+/** The default --width: lines fit a classic 80-column terminal unless asked otherwise. */
+const DEFAULT_WIDTH = 80;
+
+/** One entry per side (the states it went through), then the counts; lines of at most `width` columns. */
+export function stateSummary(c: InferredConnection, ascii: boolean, width = DEFAULT_WIDTH): string {
   const arrow = ascii ? ' -> ' : ' → ';
   const w = Math.max(c.client.length, c.server.length);
   const tail = (states: readonly string[]): string =>
     states.join(arrow) + (states[states.length - 1] === 'TIME-WAIT' ? ' (still in TIME-WAIT when the capture ends)' : '');
-  return (
-    `  client ${c.client.padEnd(w)}  ${tail(c.clientStates)}\n` +
-    `  server ${c.server.padEnd(w)}  ${tail(c.serverStates)}\n` +
+  const lines = [
+    `  client ${c.client.padEnd(w)}  ${tail(c.clientStates)}`,
+    `  server ${c.server.padEnd(w)}  ${tail(c.serverStates)}`,
     `  ${c.segments} segments, ${c.clientBytes} bytes client to server, ${c.serverBytes} bytes server to client, ` +
-    `${c.retransmissions} retransmission${c.retransmissions === 1 ? '' : 's'}` +
-    (c.sawOpen ? '' : '; the handshake was not captured, so the first states are assumed') +
-    '\n'
-  );
+      `${c.retransmissions} retransmission${c.retransmissions === 1 ? '' : 's'}` +
+      (c.sawOpen ? '' : '; the handshake was not captured, so the first states are assumed'),
+  ];
+  return lines.map((l) => wrapIndented(l, width, 4)).join('\n') + '\n';
 }
 
 export async function traceCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -77,7 +80,8 @@ export async function traceCommand(argv: readonly string[], io: CliIo): Promise<
   const ascii = flagBool(args, 'ascii') === true;
   const mermaid = flagBool(args, 'mermaid') === true;
   const color = !mermaid && wantColor(io, flagBool(args, 'color'));
-  const width = flagNumber(args, 'width');
+  const asked = flagNumber(args, 'width');
+  const width = asked ?? DEFAULT_WIDTH;
   const svg = flagString(args, 'svg');
   for (const [i, c] of conns.entries()) {
     const opts = {
@@ -86,14 +90,15 @@ export async function traceCommand(argv: readonly string[], io: CliIo): Promise<
       absolute: flagBool(args, 'absolute') === true,
       ascii,
       color,
-      ...(width !== undefined ? { width } : {}),
+      width: asked ?? 72,
+      maxWidth: width,
     };
     const title = `Connection ${c.id}: ${c.client} (client) to ${c.server} (server), started at ${new Date(c.startMs).toISOString()}`;
     if (i > 0) io.out('\n');
     if (mermaid) {
       io.out(`%% ${title}\n${renderMermaid(c.events, opts)}`);
     } else {
-      io.out(`${title}\n\n${renderLadder(c.events, opts)}\n${stateSummary(c, ascii)}`);
+      io.out(`${wrapIndented(title, width, 2)}\n\n${renderLadder(c.events, opts)}\n${stateSummary(c, ascii, width)}`);
     }
     if (svg !== undefined) {
       const path = svgPath(svg, c.id, conns.length > 1);

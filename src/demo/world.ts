@@ -125,16 +125,26 @@ export class World {
   }
 
   private onSim(ev: SimPacketEvent): void {
-    if (ev.fate === 'duplicated') return; // the copy is reported as its own delivery
-    this.record(ev.from === 0 ? 'client' : 'server', ev.data, ev.fate !== 'delivered');
+    const from = ev.from === 0 ? 'client' : 'server';
+    if (ev.fate !== 'duplicated') {
+      this.record(from, ev.data, ev.fate !== 'delivered');
+      return;
+    }
+    // The link delivers this packet twice: draw both arrows, the second marked as the copy (the
+    // receiver sees it once more, which is why an extra ACK follows).
+    const first = this.record(from, ev.data, false);
+    this.packets.push({ t: this.clock.now(), data: ev.data, lost: false });
+    if (first === null) return;
+    const { retransmit: _sameAsFirst, ...copy } = first;
+    this.events.push({ ...copy, duplicate: true });
   }
 
-  /** Record a packet sent by `from` as a segment event (and for pcap). */
-  record(from: Side | 'attacker', data: Uint8Array, lost: boolean, note?: string): void {
+  /** Record a packet sent by `from` as a segment event (and for pcap); the event, null when not TCP. */
+  record(from: Side | 'attacker', data: Uint8Array, lost: boolean, note?: string): SegmentEvent | null {
     const t = this.clock.now();
     this.packets.push({ t, data, lost });
     const parsed = tcpOfPacket(data);
-    if (parsed === null) return;
+    if (parsed === null) return null;
     const seg = parsed.seg;
     if (note === undefined && from !== 'attacker') note = this.noteFor?.(from, seg, parsed.dst);
     const to = from === 'server' ? 'client' : 'server';
@@ -156,6 +166,7 @@ export class World {
     if (third !== undefined) e.conn = third;
     if (note !== undefined || from === 'attacker') e.note = note ?? 'spoofed';
     this.events.push(e);
+    return e;
   }
 
   /** Run virtual time until nothing is scheduled (or the limit). */

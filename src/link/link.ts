@@ -22,6 +22,14 @@ export interface Link {
    * whose bytes it has copied); any other return value promises nothing.
    */
   onReceive: ((packet: Uint8Array) => unknown) | null;
+  /**
+   * Optional, for links that receive packets in batches (a TUN read, one instant of a batching
+   * memory pair): a link that declares this property delivers each batch here, when the stack has
+   * set it, instead of calling onReceive per packet. Packet i is `batch[ends[i-1] ?? 0 .. ends[i]]`;
+   * the receiver keeps no reference to the buffer after the call. The stack joins the batch's TCP
+   * data segments (GRO, stack/gro.ts).
+   */
+  onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
   /** Detach; no further onReceive calls. */
   close(): void;
 }

@@ -13,6 +13,11 @@ export interface MemoryPairOptions {
   clock?: Clock;
   /** One-way delay in ms when a clock is given. Default 0. */
   latency?: number;
+  /**
+   * Deliver the packets that arrive at one instant as one batch (Link.onReceiveBatch, as a TUN
+   * read does), so the receiving stack can join their segments (GRO). Needs a clock. Default false.
+   */
+  batch?: boolean;
 }
 
 export interface MemoryLinkStats {
@@ -28,11 +33,23 @@ export class MemoryLink implements Link {
   closed = false;
   readonly counters: MemoryLinkStats = { sent: 0, received: 0, dropped: 0 };
 
+  /** Set by the stack on a batching link (declared only then: see Link.onReceiveBatch). */
+  declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
+  /** Arrival time of each inbox packet, for a batching link. */
+  private due: Float64Array | null = null;
+
   constructor(
     readonly mtu: number,
     private readonly clock: Clock | undefined,
     private readonly latency: number,
-  ) {}
+    batch = false,
+  ) {
+    if (batch) {
+      if (clock === undefined) throw new TypeError('a batching memory link needs a clock');
+      this.onReceiveBatch = null;
+      this.due = new Float64Array(16);
+    }
+  }
 
   send(packet: Uint8Array): void {
     this.enqueue(packet, false);
@@ -54,7 +71,7 @@ export class MemoryLink implements Link {
     // shared callback, which takes the oldest queued packet: entries of one link fire in the order
     // they were scheduled (same delay, equal times in scheduling order), so the k-th firing is the
     // k-th packet. No closure is created per packet.
-    peer.queue(packet, owned);
+    peer.queue(packet, owned, this.clock === undefined ? 0 : this.clock.now() + this.latency);
     if (this.clock !== undefined) this.clock.schedule(this.clock.now() + this.latency, peer.deliverNext);
     else queueMicrotask(peer.deliverNext);
   }
@@ -78,11 +95,12 @@ export class MemoryLink implements Link {
   private inboxHead = 0;
   private inboxCount = 0;
 
-  private queue(packet: Uint8Array, owned: boolean): void {
+  private queue(packet: Uint8Array, owned: boolean, at: number): void {
     if (this.inboxCount === this.inbox.length) this.growInbox();
     const i = (this.inboxHead + this.inboxCount) & (this.inbox.length - 1);
     this.inbox[i] = packet;
     this.owned[i] = owned ? 1 : 0;
+    if (this.due !== null) this.due[i] = at;
     this.inboxCount++;
   }
 
@@ -90,17 +108,25 @@ export class MemoryLink implements Link {
     const n = this.inbox.length;
     const inbox = new Array<Uint8Array>(n * 2).fill(EMPTY);
     const owned = new Uint8Array(n * 2);
+    const due = this.due === null ? null : new Float64Array(n * 2);
     for (let k = 0; k < n; k++) {
       const i = (this.inboxHead + k) & (n - 1);
       inbox[k] = this.inbox[i]!;
       owned[k] = this.owned[i]!;
+      if (due !== null) due[k] = this.due![i]!;
     }
     this.inbox = inbox;
     this.owned = owned;
+    this.due = due;
     this.inboxHead = 0;
   }
 
   private readonly deliverNext = (): void => {
+    if (this.due !== null && this.onReceiveBatch) {
+      this.deliverBatch();
+      return;
+    }
+    if (this.inboxCount === 0) return; // a batch took it
     const h = this.inboxHead;
     const packet = this.inbox[h]!;
     const owned = this.owned[h] === 1;
@@ -109,6 +135,38 @@ export class MemoryLink implements Link {
     this.inboxCount--;
     this.deliver(packet, owned);
   };
+
+  /**
+   * Everything that has arrived by now, as one batch (copied into one buffer, as a device read
+   * fills one). Later clock entries of the same instant find the inbox drained.
+   */
+  private deliverBatch(): void {
+    const now = this.clock!.now();
+    const mask = this.inbox.length - 1;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) bytes += this.inbox[(this.inboxHead + n++) & mask]!.length;
+    if (n === 0) return;
+    const batch = new Uint8Array(bytes);
+    const ends = new Uint32Array(n);
+    let at = 0;
+    for (let k = 0; k < n; k++) {
+      const i = this.inboxHead;
+      const p = this.inbox[i]!;
+      batch.set(p, at);
+      ends[k] = at += p.length;
+      if (this.owned[i] === 1) recyclePacket(p);
+      this.inbox[i] = EMPTY;
+      this.inboxHead = (i + 1) & mask;
+      this.inboxCount--;
+    }
+    if (this.closed) {
+      this.counters.dropped += n;
+      return;
+    }
+    this.counters.received += n;
+    this.onReceiveBatch!(batch, ends, n);
+  }
 
   private deliver(packet: Uint8Array, owned: boolean): void {
     const rx = this.onReceive;
@@ -125,8 +183,8 @@ export class MemoryLink implements Link {
 export function createMemoryPair(opts: MemoryPairOptions = {}): [MemoryLink, MemoryLink] {
   const mtu = opts.mtu ?? 1500;
   const latency = opts.latency ?? 0;
-  const a = new MemoryLink(mtu, opts.clock, latency);
-  const b = new MemoryLink(mtu, opts.clock, latency);
+  const a = new MemoryLink(mtu, opts.clock, latency, opts.batch === true);
+  const b = new MemoryLink(mtu, opts.clock, latency, opts.batch === true);
   a.peer = b;
   b.peer = a;
   return [a, b];

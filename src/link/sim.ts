@@ -68,6 +68,11 @@ export interface SimOptions extends SimDirectionOptions {
   from1?: SimDirectionOptions;
   /** Start with the link down. */
   down?: boolean;
+  /**
+   * Deliver the packets arriving at one instant as one batch (Link.onReceiveBatch), so the
+   * receiving stack applies GRO. With a rate limit arrivals are spread out and batches are rare.
+   */
+  batch?: boolean;
   /** Called once per packet sent, with its fate. */
   onPacket?: (ev: SimPacketEvent) => void;
 }
@@ -210,7 +215,8 @@ class Direction {
     if (to.closed || to.onReceive === null) return;
     this.stats.delivered++;
     this.stats.bytesDelivered += data.length;
-    to.onReceive(data);
+    if (to.onReceiveBatch) to.collect(data, this.clock);
+    else to.onReceive(data);
   }
 }
 
@@ -220,7 +226,36 @@ export class SimEnd implements Link {
   closed = false;
   peer: SimEnd | null = null;
 
-  constructor(private readonly out: Direction) {}
+  /** Set by the stack on a batching end (declared only then: see Link.onReceiveBatch). */
+  declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
+  /** Packets of the current instant waiting for the batch (batching ends only). */
+  private pending: Uint8Array[] = [];
+
+  constructor(private readonly out: Direction, batch = false) {
+    if (batch) this.onReceiveBatch = null;
+  }
+
+  /** Queue an arrival for this instant's batch, delivered by a clock entry after every arrival of the instant. */
+  collect(data: Uint8Array, clock: Clock): void {
+    if (this.pending.push(data) === 1) clock.schedule(clock.now(), this.flushBatch);
+  }
+
+  private readonly flushBatch = (): void => {
+    const pkts = this.pending;
+    this.pending = [];
+    const rx = this.onReceiveBatch;
+    if (this.closed || !rx) return;
+    let total = 0;
+    for (const p of pkts) total += p.length;
+    const batch = new Uint8Array(total);
+    const ends = new Uint32Array(pkts.length);
+    let at = 0;
+    for (let i = 0; i < pkts.length; i++) {
+      batch.set(pkts[i]!, at);
+      ends[i] = at += pkts[i]!.length;
+    }
+    rx(batch, ends, pkts.length);
+  };
 
   get mtu(): number {
     return this.out.opts.mtu ?? 1500;
@@ -255,7 +290,7 @@ export type SimPair = [SimEnd, SimEnd] & SimControl;
 
 /** Build a pair of impaired links on `clock`, reproducible from `opts.seed`. */
 export function createSimPair(clock: Clock, opts: SimOptions): SimPair {
-  const { seed, from0, from1, down, onPacket, ...shared } = opts;
+  const { seed, from0, from1, down, onPacket, batch, ...shared } = opts;
   const mk = (from: 0 | 1, own: SimDirectionOptions | undefined): Direction =>
     new Direction(
       from,
@@ -265,8 +300,8 @@ export function createSimPair(clock: Clock, opts: SimOptions): SimPair {
       onPacket,
     );
   const dirs = [mk(0, from0), mk(1, from1)] as const;
-  const a = new SimEnd(dirs[0]);
-  const b = new SimEnd(dirs[1]);
+  const a = new SimEnd(dirs[0], batch === true);
+  const b = new SimEnd(dirs[1], batch === true);
   a.peer = b;
   b.peer = a;
   if (down === true) for (const d of dirs) d.down = true;

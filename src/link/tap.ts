@@ -31,6 +31,27 @@ export function tapLink(inner: Link, onPacket: (dir: TapDirection, data: Uint8Ar
     onPacket('in', packet);
     if (rx !== null) rx(packet);
   };
+  if ('onReceiveBatch' in inner) {
+    // A batching link stays one: every packet of the batch is reported as it came off the wire,
+    // then the batch goes on whole (the stack may join its segments; the tap shows them apart).
+    tapped.onReceiveBatch = null;
+    inner.onReceiveBatch = (batch, ends, count): void => {
+      let start = 0;
+      for (let i = 0; i < count; i++) {
+        onPacket('in', batch.subarray(start, ends[i]));
+        start = ends[i]!;
+      }
+      const rx = tapped.onReceiveBatch;
+      if (rx !== null && rx !== undefined) rx(batch, ends, count);
+      else if (tapped.onReceive !== null) {
+        start = 0;
+        for (let i = 0; i < count; i++) {
+          tapped.onReceive(batch.subarray(start, ends[i]));
+          start = ends[i]!;
+        }
+      }
+    };
+  }
   return tapped;
 }
 

@@ -1,6 +1,9 @@
 // The stack's public surface: Stack, its interfaces and routes, UDP sockets, TCP listeners.
 export { Stack } from './stack.js';
 export type { StackOptions, InterfaceOptions, StackStats, StackCounters, PingOptions, PingReply, StackConnection } from './stack.js';
+export { StackCore } from './core.js';
+export type { StackCoreOptions } from './core.js';
+export type { GroCounters } from './gro.js';
 export { Interface, RouteTable } from './route.js';
 export type { Route, InterfaceAddress } from './route.js';
 export { UdpSocket } from './udp.js';

@@ -34,7 +34,7 @@ export interface EntryHost {
   readonly ip: {
     readonly name: string;
     readonly tracing: boolean;
-    readonly clock: { now(): number };
+    eventTime(): number;
     trace(e: TraceEvent): void;
   };
   connected(e: Entry): void;
@@ -51,7 +51,7 @@ type StateFn = (from: TcpStateName, to: TcpStateName, cause: string) => void;
  * stack's. Set hooks one by one (`conn.hooks.onReadable = ...`); do not replace the whole object.
  */
 export class Entry {
-  /** Deadline of the earliest clock entry queued for this connection (Infinity: none). */
+  /** Deadline of the entry queued for this connection in the stack's timer queue (Infinity: none). */
   timerAt = Infinity;
   timer: TimerHandle | null = null;
   closed = false;
@@ -144,7 +144,7 @@ export class Entry {
   private stateHook(this: Entry, from: TcpStateName, to: TcpStateName, cause: string): void {
     const ip = this.host.ip;
     if (ip.tracing) {
-      ip.trace({ type: 'state', t: ip.clock.now(), host: ip.name, from, to, cause, conn: this.connLabel() });
+      ip.trace({ type: 'state', t: ip.eventTime(), host: ip.name, from, to, cause, conn: this.connLabel() });
     }
     this.userState?.(from, to, cause);
   }

@@ -1,9 +1,10 @@
 // TCP inside the stack: demultiplexing by packed 4-tuple (one Map lookup per segment) to a
 // connection or to a listener (whose LISTEN decisions are tcp/listener.ts's), active opens with RFC 6056
 // ephemeral ports and RFC 6528 ISNs, RSTs for closed ports (RFC 9293 3.10.7.1), ICMP errors handed
-// to connections, and the single timer queue that drives every connection's poll()/pollAt() with
-// lazy rescheduling.
-import type { Clock } from '../util/clock.js';
+// to connections, and the stack's one timer queue: every connection's next deadline, fired by
+// poll(now) in (deadline, arming order) across the stack, with lazy rescheduling. No Clock: time
+// comes in as arguments.
+import { TimerQueue } from '../util/timer-queue.js';
 import type { RandomSource } from '../util/random.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
@@ -25,8 +26,11 @@ export type { ConnectionInfo };
 /** What the TCP host needs from the IP layer. */
 export interface TcpIpLayer {
   readonly name: string;
-  readonly clock: Clock;
   readonly tracing: boolean;
+  /** The time of a call made outside handle()/poll() (a user call): see StackCore.eventTime. */
+  eventTime(): number;
+  /** The earliest deadline may have moved: the driver re-reads pollAt() (StackCore.wake). */
+  wake(): void;
   trace(e: TraceEvent): void;
   /** Send a TCP segment from `src` to `dst` out of `iface`; false when it exceeds the link MTU. */
   sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): boolean;
@@ -120,6 +124,14 @@ export class TcpHost {
   private readonly addrs = new Map<number | string, { bytes: Uint8Array; users: number }>();
   /** The connection being polled: where `emit` sends its segments. */
   private polling: Entry | null = null;
+  /**
+   * Every connection's next deadline (at most one live entry per connection: see scheduleAt), in
+   * (deadline, arming order). poll(now) fires what is due; pollAt() is its head.
+   */
+  private readonly timers = new TimerQueue();
+  /** The entries one poll() fires, taken from the queue before the first runs (reused). */
+  private readonly due: Array<() => void> = [];
+  private firing = false;
   /** Packets for the established fast path of the connection being polled (tcp/output.ts). */
   private readonly packets: SegmentPackets & { at: number } = {
     at: 0,
@@ -222,6 +234,7 @@ export class TcpHost {
     remote: Uint8Array,
     opts: ConnectOptions,
     pmtu: number,
+    now: number,
   ): TcpConnection {
     const remotePort = opts.port;
     let localPort = opts.localPort ?? 0;
@@ -236,7 +249,6 @@ export class TcpHost {
       );
       if (localPort === 0) throw codedError('EADDRNOTAVAIL', 'no ephemeral port available');
     }
-    const now = this.ip.clock.now();
     const key = tupleKey(local, localPort, remote, remotePort);
     const e = new Entry(this, key, iface, local, localPort, this.internAddress(remote), remotePort, null, opts.hooks);
     e.conn = TcpConnection.connect({
@@ -279,14 +291,13 @@ export class TcpHost {
   // --- segment arrival --------------------------------------------------------------------------
 
   /** A verified TCP segment for one of our addresses arrived on `iface`. */
-  input(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void {
+  input(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, now: number): void {
     this.ip.counters.tcpIn++;
     let e: Entry | undefined = this.#lastHit ?? undefined;
     if (e === undefined || e.localPort !== seg.dstPort || e.remotePort !== seg.srcPort || !sameAddress(e.remote, src) || !sameAddress(e.local, dst)) {
       e = this.conns.get(tupleKey(dst, seg.dstPort, src, seg.srcPort));
       if (e !== undefined) this.#lastHit = e;
     }
-    const now = this.ip.clock.now();
     const synOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN;
     if (e !== undefined) {
       if (e.listener !== null && (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.ACK
@@ -450,10 +461,9 @@ export class TcpHost {
   // --- ICMP -------------------------------------------------------------------------------------
 
   /** An ICMP error quoting a segment we sent from local:localPort to remote:remotePort. */
-  icmpError(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, action: IcmpAction): boolean {
+  icmpError(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, action: IcmpAction, now: number): boolean {
     const e = this.conns.get(tupleKey(local, localPort, remote, remotePort));
     if (e === undefined) return false;
-    const now = this.ip.clock.now();
     if (action.kind === 'pmtu') e.conn.setMss(mssForMtu(action.mtu, remote.length === 16));
     else e.conn.handleIcmpError(action.kind, action.errno, now);
     if (!e.closed) this.pollConn(e, now);
@@ -498,34 +508,68 @@ export class TcpHost {
     if (n <= 0) this.portUse.delete(e.localPort);
     else this.portUse.set(e.localPort, n);
     if (e.timer !== null) {
-      this.ip.clock.cancel(e.timer);
+      this.timers.cancel(e.timer);
       e.timer = null;
+      // Its deadline may have been the stack's earliest: the driver need not wake for it.
+      this.ip.wake();
     }
     e.timerAt = Infinity;
   }
 
-  /** Output is pending: poll at the current time (unless a poll follows anyway). */
+  /** Output is pending after a user call: poll at the time of the call (unless a poll follows anyway). */
   kick(e: Entry): void {
-    if (!e.inInput) this.scheduleAt(e, this.ip.clock.now());
+    if (!e.inInput) this.scheduleAt(e, this.ip.eventTime());
   }
 
   /**
-   * Lazy rescheduling: a clock entry is pushed only when the deadline moves earlier than the one
-   * already queued (which is cancelled, so each connection has at most one clock entry and a closed
-   * connection is not kept alive by the clock); a timer that fires early finds nothing due and
-   * queues the real deadline.
+   * Lazy rescheduling: an entry is queued only when the deadline moves earlier than the one already
+   * queued (which is cancelled, so each connection has at most one live entry and a closed
+   * connection leaves none); an entry that fires early finds nothing due and queues the real
+   * deadline. The driver is told at once, so it arms its clock where a clock entry per connection
+   * would have been armed.
    */
   private scheduleAt(e: Entry, t: number): void {
     if (e.closed || !(t < e.timerAt)) return;
-    if (e.timer !== null) this.ip.clock.cancel(e.timer);
+    if (e.timer !== null) this.timers.cancel(e.timer);
     e.timerAt = t;
     // A closure per queued deadline rather than one per connection: idle connections hold none.
-    e.timer = this.ip.clock.schedule(t, () => this.onTimer(e));
+    e.timer = this.timers.add(t, () => this.onTimer(e), false);
+    this.ip.wake();
   }
 
-  onTimer(e: Entry): void {
+  /** The earliest deadline of any connection (Infinity when none is queued). */
+  pollAt(): number {
+    const x = this.timers.peek();
+    return x === undefined ? Infinity : x.t;
+  }
+
+  /**
+   * Fire the deadlines due at `now`: all those queued when the call starts, taken out first and run
+   * in (deadline, arming order). What they arm at or before `now` (a hook's user call, a deadline
+   * already past) is left for the next poll, which the driver schedules behind what this one sent.
+   */
+  poll(now: number): void {
+    const due = this.firing ? [] : this.due;
+    for (let x = this.timers.peek(); x !== undefined && x.t <= now; x = this.timers.peek()) due.push(this.timers.take(x));
+    const outer = this.firing;
+    const outerNow = this.pollNow;
+    this.firing = true;
+    this.pollNow = now;
+    try {
+      for (let i = 0; i < due.length; i++) due[i]!();
+    } finally {
+      this.firing = outer;
+      this.pollNow = outerNow;
+      due.length = 0;
+    }
+  }
+
+  /** The `now` of the poll() in progress, for the entries' callbacks. */
+  private pollNow = 0;
+
+  private onTimer(e: Entry): void {
     if (e.closed) return;
-    const now = this.ip.clock.now();
+    const now = this.pollNow;
     if (e.timerAt <= now) {
       e.timerAt = Infinity;
       e.timer = null;
@@ -546,11 +590,11 @@ export class TcpHost {
   }
 
   /** Abort every connection and close every listener. */
-  shutdown(): void {
+  shutdown(now: number): void {
     for (const l of this.listeners.values()) l.close();
     for (const e of [...this.conns.values()]) {
       e.conn.abort();
-      if (!e.closed) this.pollConn(e, this.ip.clock.now());
+      if (!e.closed) this.pollConn(e, now);
       if (!e.closed) this.forget(e);
     }
   }

@@ -408,13 +408,17 @@ function acceptText(c: Tcb, seq: number, payload: Uint8Array, now: number): void
   if (c.recvBuf.length > 0) c.hooks.onReadable?.();
 }
 
-/** RFC 5681 4.2 / RFC 1122 4.2.3.2: ACK every second full segment, otherwise after a short delay. */
+/**
+ * RFC 5681 4.2 / RFC 1122 4.2.3.2: ACK every second full segment, otherwise after a short delay.
+ * A segment the stack joined from several (GRO, stack/gro.ts) counts as the full segments it holds.
+ */
 function ackPolicy(c: Tcb, bytes: number, now: number): void {
   if (c.config.delayedAck === 0) {
     c.out.ack = true;
     return;
   }
-  c.out.unackedSegs += bytes >= c.snd.mss ? 1 : 0.5;
+  const mss = c.snd.mss;
+  c.out.unackedSegs += bytes >= mss ? (bytes >= 2 * mss ? Math.floor(bytes / mss) : 1) : 0.5;
   if (c.out.unackedSegs >= 2) {
     c.out.ack = true;
   } else if (c.deadline(Timer.DelayedAck) === Infinity) {

@@ -33,6 +33,8 @@ export interface SegmentEvent {
   lost: boolean;
   /** True when it repeats sequence space already sent (a retransmission). */
   retransmit?: boolean;
+  /** True for the second copy of a segment the link delivered twice (the first is its own event). */
+  duplicate?: boolean;
   /** Options in tcpdump's text form, e.g. "mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7". */
   options?: string;
   /** Which connection (local:port>remote:port from the sender's side) this belongs to. */

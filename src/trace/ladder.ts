@@ -21,8 +21,9 @@ export interface LadderOptions {
   /** Print the time of each row (ms since the start of the trace). Default true (Mermaid: false). */
   showTime?: boolean;
   /**
-   * Terminal only: no line is wider than this; labels that do not fit between the lifelines wrap
-   * onto more lines. Unset: the ladder grows to fit its longest label.
+   * Terminal only: no line is wider than this (unless two column names alone need more); labels
+   * that do not fit between the lifelines wrap onto more lines. Default: 80, or `width` when wider.
+   * Infinity: the ladder grows to fit its longest label.
    */
   maxWidth?: number;
   /**
@@ -35,7 +36,40 @@ export interface LadderOptions {
    * (data-seg, data-flags, data-seq, data-ack, data-len), for pages that let a reader pick one.
    */
   interactive?: boolean;
+  /** The words drawn besides numbers, flags and RFC state names (default ENGLISH_WORDS; the lab passes Korean). */
+  words?: LadderWords;
+  /** Names shown for the two columns when they differ from the `left`/`right` the events use. */
+  names?: { left?: string; right?: string };
 }
+
+/**
+ * The words a ladder draws that are not field names, numbers, flags or RFC 9293 state names, so
+ * a page in another language draws the whole ladder in it (the lab's Korean; its i18n table).
+ */
+export interface LadderWords {
+  retransmission: string;
+  lost: string;
+  /** A second copy of a segment the link delivered twice. */
+  duplicate: string;
+  /** A quiet stretch of `seconds` (e.g. "60.000 s"); `timeWait` names who waited in TIME-WAIT (empty: nothing was sent). */
+  quiet: (seconds: string, timeWait: readonly string[]) => string;
+  /** An event's note (English, e.g. "spoofed") as drawn. */
+  note: (note: string) => string;
+  /** What caused a state change (RFC 9293's event names, e.g. "rcv SYN"), shown as a tooltip. */
+  cause: (cause: string) => string;
+  /** The SVG document's title. */
+  title: (left: string, right: string) => string;
+}
+
+export const ENGLISH_WORDS: LadderWords = {
+  retransmission: 'retransmission',
+  lost: 'lost',
+  duplicate: 'duplicate',
+  quiet: (seconds, timeWait) => `${seconds} pass${timeWait.length > 0 ? `: ${timeWait.join(' and ')} in TIME-WAIT (2*MSL)` : ' with nothing sent'}`,
+  note: (note) => note,
+  cause: (cause) => cause,
+  title: (left, right) => `TCP ladder: ${left} and ${right}`,
+};
 
 /** Which way an arrow points. */
 export type Direction = 'right' | 'left';
@@ -56,6 +90,8 @@ export interface SegmentRow {
   win: number;
   lost: boolean;
   retransmit: boolean;
+  /** The link delivered this segment a second time; this row is the copy. */
+  duplicate: boolean;
   options: string | undefined;
   /** A note for people (e.g. "spoofed"), drawn in parentheses. */
   note?: string | undefined;
@@ -75,8 +111,11 @@ export type LadderRow = SegmentRow | StateRow;
 
 /** What every renderer draws: the two columns, each side's state before the first change, the rows. */
 export interface LadderModel {
+  /** The columns' names as drawn (LadderOptions.names, else left and right). */
   left: string;
   right: string;
+  /** The words to draw (LadderOptions.words, else English). */
+  words: LadderWords;
   initialLeft: TcpStateName | undefined;
   initialRight: TcpStateName | undefined;
   rows: LadderRow[];
@@ -100,13 +139,14 @@ function connKey(conn: string | undefined): string {
 }
 
 /** The text on an arrow: flags, seq, ack (only with ACK set), len, win, and marks. */
-export function segmentLabel(r: Omit<SegmentRow, 'label'>): string {
+export function segmentLabel(r: Omit<SegmentRow, 'label'>, words: LadderWords = ENGLISH_WORDS): string {
   let s = `${r.flagsLabel} seq=${r.seq}`;
   if (r.ack !== undefined) s += ` ack=${r.ack}`;
   s += ` len=${r.len} win=${r.win}`;
-  if (r.retransmit) s += ' (retransmission)';
-  if (r.lost) s += ' (lost)';
-  if (r.note) s += ` (${r.note})`;
+  if (r.retransmit) s += ` (${words.retransmission})`;
+  if (r.duplicate) s += ` (${words.duplicate})`;
+  if (r.lost) s += ` (${words.lost})`;
+  if (r.note) s += ` (${words.note(r.note)})`;
   return s;
 }
 
@@ -117,6 +157,7 @@ export function segmentLabel(r: Omit<SegmentRow, 'label'>): string {
  */
 export function buildLadderModel(events: readonly TraceEvent[], opts: LadderOptions): LadderModel {
   const { left, right } = opts;
+  const words = opts.words ?? ENGLISH_WORDS;
   const relevant: (SegmentEvent | StateEvent)[] = [];
   for (const e of events) {
     if (e.type === 'segment') {
@@ -178,12 +219,13 @@ export function buildLadderModel(events: readonly TraceEvent[], opts: LadderOpti
       win: e.win,
       lost: e.lost,
       retransmit: e.retransmit === true,
+      duplicate: e.duplicate === true,
       options: e.options,
       note: e.note,
     };
-    rows.push({ ...row, label: segmentLabel(row) });
+    rows.push({ ...row, label: segmentLabel(row, words) });
   }
-  return { left, right, initialLeft, initialRight, rows };
+  return { left: opts.names?.left ?? left, right: opts.names?.right ?? right, words, initialLeft, initialRight, rows };
 }
 
 /** Milliseconds with three decimals, e.g. "12.500". */
@@ -220,6 +262,14 @@ export function wrapText(text: string, width: number): string[] {
   }
   if (cur !== '' || lines.length === 0) lines.push(cur);
   return lines;
+}
+
+/** `text` in lines of at most `width` columns, the lines after the first indented by `indent` (CLI prose). */
+export function wrapIndented(text: string, width: number, indent: number): string {
+  const lead = /^ */.exec(text)![0];
+  const [first = '', ...rest] = wrapText(text.slice(lead.length), width - lead.length);
+  if (rest.length === 0) return lead + first;
+  return [lead + first, ...wrapText(rest.join(' '), width - indent).map((l) => ' '.repeat(indent) + l)].join('\n');
 }
 
 function seconds(ms: number): string {
@@ -281,8 +331,7 @@ export function withBreaks(model: LadderModel, rows: readonly (LadderRow | Break
   for (const r of rows) {
     if (prevT !== undefined && r.kind !== 'break' && r.t - prevT >= BREAK_GAP) {
       const waiting = (['left', 'right'] as const).filter((s) => state[s] === 'TIME-WAIT').map((s) => (s === 'left' ? model.left : model.right));
-      const why = waiting.length > 0 ? `: ${waiting.join(' and ')} in TIME-WAIT (2*MSL)` : ' with nothing sent';
-      out.push({ kind: 'break', t: prevT, text: `${seconds(r.t - prevT)} pass${why}` });
+      out.push({ kind: 'break', t: prevT, text: model.words.quiet(seconds(r.t - prevT), waiting) });
     }
     if (r.kind === 'state') {
       if (r.left !== undefined) state.left = r.left.to;
@@ -379,7 +428,7 @@ function stateStyle(s: TcpStateName): string {
 
 function segmentStyle(r: SegmentRow): string | undefined {
   if (r.lost) return ANSI.red;
-  if (r.retransmit) return ANSI.magenta;
+  if (r.retransmit || r.duplicate) return ANSI.magenta;
   if (r.flagsLabel.includes('RST')) return ANSI.boldRed;
   if (r.flagsLabel.includes('SYN')) return ANSI.cyan;
   if (r.flagsLabel.includes('FIN')) return ANSI.yellow;
@@ -411,7 +460,8 @@ export function renderLadder(events: readonly TraceEvent[], opts: LadderOptions)
   const longestLabel = Math.max(0, ...model.rows.map((r) => (r.kind === 'segment' ? r.label.length : 0)));
   const preferred = opts.width ?? 72;
   let xR = Math.max(preferred - 1 - half, xL + longestLabel + 6, xL + 24);
-  if (opts.maxWidth !== undefined) xR = Math.max(Math.min(xR, opts.maxWidth - 1 - half), xL + 24);
+  const maxWidth = opts.maxWidth ?? Math.max(80, opts.width ?? 0);
+  if (Number.isFinite(maxWidth)) xR = Math.max(Math.min(xR, maxWidth - 1 - half), xL + 24);
   const total = xR + half + 1;
   const span = xR - xL - 1; // cells strictly between the lifelines
   /** Text between the lifelines, wrapped to fit them (with a space either side). */

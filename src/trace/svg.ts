@@ -40,6 +40,7 @@ function stateFill(s: TcpStateName): string {
 
 function segmentClass(r: SegmentRow): string {
   if (r.lost) return 'lost';
+  if (r.duplicate) return 'dup';
   if (r.retransmit) return 'rexmit';
   if (r.flagsLabel.includes('RST')) return 'rst';
   if (r.flagsLabel.includes('SYN')) return 'syn';
@@ -62,6 +63,7 @@ const STYLE = [
   '.data line{stroke:#111}.data polygon{fill:#111}',
   '.ack line{stroke:#555}.ack polygon{fill:#555}.ack text{fill:#444}',
   '.rexmit line{stroke:#7b3fa0}.rexmit polygon{fill:#7b3fa0}.rexmit text{fill:#7b3fa0}',
+  '.dup line{stroke:#0b7a6e;stroke-dasharray:10 3 2 3}.dup polygon{fill:#0b7a6e}.dup text{fill:#0b7a6e}',
   '.gap line{stroke:#999;stroke-width:1.5;stroke-dasharray:2 4}.gap text{fill:#555;font-style:italic}',
   '.lost line{stroke:#c0392b;stroke-dasharray:6 4}.lost text{fill:#c0392b}.lost .x{stroke-dasharray:none;stroke-width:2}',
 ].join('');
@@ -105,7 +107,7 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
 
   const stateBox = (x: number, cy: number, s: TcpStateName, cause: string | undefined): void => {
     const w = s.length * CHAR_W + 14;
-    const title = cause === undefined ? '' : `<title>${esc(cause)}</title>`;
+    const title = cause === undefined ? '' : `<title>${esc(model.words.cause(cause))}</title>`;
     body.push(
       `<g class="state">${title}<rect x="${n(x - w / 2)}" y="${n(cy - STATE_H / 2)}" width="${n(w)}" height="${STATE_H}" rx="3" fill="${stateFill(s)}"/>` +
         `<text x="${n(x)}" y="${n(cy + 4)}" text-anchor="middle">${esc(s)}</text></g>`,
@@ -187,7 +189,7 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
     `<svg xmlns="http://www.w3.org/2000/svg" width="${n(width)}" height="${n(height)}" viewBox="0 0 ${n(width)} ${n(height)}">\n` +
-    `<title>TCP ladder: ${esc(model.left)} and ${esc(model.right)}</title>\n` +
+    `<title>${esc(model.words.title(model.left, model.right))}</title>\n` +
     `<style>${STYLE}</style>\n` +
     `<rect width="100%" height="100%" fill="#ffffff"/>\n` +
     lifelines +

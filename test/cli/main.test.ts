@@ -124,12 +124,27 @@ test('trace draws the ladder, then each side\'s states and the counts', async ()
   const r = await run(['trace', 'conn.pcap'], { files: PCAP });
   assert.equal(r.code, 0);
   assert.equal(r.err, '');
-  assert.match(r.out, /^Connection 1: 198\.18\.0\.1:40000 \(client\) to 198\.18\.0\.2:8080 \(server\), started at 2025-01-02T03:04:05\.000Z\n/);
+  assert.match(r.out, /^Connection 1: 198\.18\.0\.1:40000 \(client\) to 198\.18\.0\.2:8080 \(server\), started at\n  2025-01-02T03:04:05\.000Z\n/);
   assert.match(r.out, /SYN seq=0 len=0 win=64240/);
-  assert.match(r.out, /client 198\.18\.0\.1:40000  CLOSED → SYN-SENT → ESTABLISHED → FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT \(still in TIME-WAIT when the capture ends\)/);
-  assert.match(r.out, /server 198\.18\.0\.2:8080   LISTEN → SYN-RECEIVED → ESTABLISHED → CLOSE-WAIT → LAST-ACK → CLOSED\n/);
-  assert.match(r.out, /11 segments, 18 bytes client to server, 120 bytes server to client, 0 retransmissions/);
+  // The summary wraps to 80 columns; read it with the line breaks taken out.
+  const flat = r.out.replace(/\n {4}/g, ' ');
+  assert.match(flat, /client 198\.18\.0\.1:40000  CLOSED → SYN-SENT → ESTABLISHED → FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT \(still in TIME-WAIT when the capture ends\)/);
+  assert.match(flat, /server 198\.18\.0\.2:8080   LISTEN → SYN-RECEIVED → ESTABLISHED → CLOSE-WAIT → LAST-ACK → CLOSED\n/);
+  assert.match(flat, /11 segments, 18 bytes client to server, 120 bytes server to client, 0 retransmissions/);
   assert.doesNotMatch(r.out, /\x1b\[/, 'no colour when stdout is not a terminal');
+});
+
+test('trace fits 80 columns by default; --width COLS fits COLS', async () => {
+  const widest = (out: string): number => Math.max(...out.split('\n').map((l) => [...l].length));
+  for (const abs of [[], ['--absolute']]) {
+    const r = await run(['trace', 'conn.pcap', ...abs], { files: PCAP });
+    assert.ok(widest(r.out) <= 80, `widest line ${widest(r.out)} columns`);
+    const narrow = await run(['trace', 'conn.pcap', '--width', '60', ...abs], { files: PCAP });
+    assert.ok(widest(narrow.out) <= 60, `--width 60: widest line ${widest(narrow.out)} columns`);
+    assert.match(narrow.out, /SYN-SENT/);
+  }
+  const wide = await run(['trace', 'conn.pcap', '--width', '160'], { files: PCAP });
+  assert.match(wide.out, /^Connection 1: .* started at 2025-01-02T03:04:05\.000Z\n/, '--width 160 keeps the title on one line');
 });
 
 test('trace colours a terminal unless NO_COLOR is set; --color and --no-color override', async () => {

@@ -72,6 +72,16 @@ test('each state is written in its own side\'s column', () => {
   assert.equal(col('TIME-WAIT').length, 1);
 });
 
+test('every golden fits 80 columns (the default maxWidth), and narrower when asked', () => {
+  for (const [name, make] of CASES) {
+    for (const extra of [{}, { ascii: true, absolute: true }]) {
+      for (const [max, opts] of [[80, {}], [60, { maxWidth: 60 }]] as const) {
+        for (const row of lines(renderLadder(make(), { ...OPTS, ...extra, ...opts }))) assert.ok([...row].length <= max, `${name}: ${row}`);
+      }
+    }
+  }
+});
+
 test('arrows point the right way, and every row fits the requested width', () => {
   const out = renderLadder(textbook(), { ...OPTS, width: 90 });
   const rows = lines(out);
@@ -89,7 +99,9 @@ test('a lost segment stops short with a cross; its retransmission is marked', ()
   assert.ok(lostIdx >= 0);
   const arrow = rows[lostIdx + 1] ?? '';
   assert.match(arrow, /├─+✕ +│$/);
-  assert.match(uni, /PSH-ACK seq=1 ack=1 len=100 win=64240 \(retransmission\)/);
+  // The label wraps to stay within 80 columns: "(retransmission)" may be on a line of its own.
+  assert.match(uni, /PSH-ACK seq=1 ack=1 len=100 win=64240[\s│]+\(retransmission\)/);
+  assert.match(renderLadder(lossAndRetransmit(), { ...OPTS, maxWidth: Infinity }), /PSH-ACK seq=1 ack=1 len=100 win=64240 \(retransmission\)/);
   const ascii = renderLadder(lossAndRetransmit(), { ...OPTS, ascii: true });
   assert.match(ascii, /\+-+X +\|/);
   assert.ok(/^[\x20-\x7e\n]*$/.test(ascii), 'ascii mode emits only printable ASCII');

@@ -21,6 +21,8 @@ import { NetnsHarness, netnsUnavailableReason, missingTool } from '../helpers/ne
 import { startWatch } from '../../src/cli/watch.js';
 import { watchedPair } from '../helpers/watch.js';
 import { STORIES } from '../../web/lab/stories.js';
+import { EN, KO } from '../../web/lab/i18n.js';
+import { ENGLISH_WORDS } from '../../src/trace/ladder.js';
 
 import { CHROMIUM, CHROMIUM_ARGS as ARGS } from '../helpers/browser.js';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -229,6 +231,103 @@ test('the lab in headless Chromium', { timeout: 300_000 }, async (t) => {
       else console.log('[lab] no Korean font installed (Debian: fonts-nanum): glyph check skipped');
       await page.click('#lang');
       assert.equal(await page.textContent('h1'), 'synack lab');
+    });
+
+    await t.test('the Korean page leaves no English word of the interface untranslated', async () => {
+      // The English of every label whose Korean differs, and the ladder's own words (marks, the
+      // TIME-WAIT break, notes of spoofed segments, host names), as whole words, case as written.
+      const words = [
+        ...Object.entries(EN).filter(([k, v]) => KO[k as keyof typeof KO] !== v).map(([, v]) => v),
+        ENGLISH_WORDS.retransmission, ENGLISH_WORDS.lost, ENGLISH_WORDS.duplicate, 'pass', 'with nothing sent', 'TCP ladder',
+        'spoofed', 'half-open', 'cookie', 'off-path', 'on-path', 'client', 'server', 'peer',
+      ];
+      const re = (w: string): RegExp => new RegExp(`(?<![A-Za-z])${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z])`);
+      /** Every text a reader meets: text nodes (SVG <text> and tooltips included), aria-labels, button and option text. */
+      const visible = (): Promise<string[]> =>
+        page.evaluate(`(() => {
+          const out = [];
+          const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          for (let n = walk.nextNode(); n !== null; n = walk.nextNode()) {
+            const p = n.parentElement;
+            // Style sheets are not read; the scenario list shows each story's CLI name (synack demo --scenario NAME) beside its Korean title.
+            if (p === null || p.closest('style, script') !== null || p.closest('#scenario') !== null) continue;
+            if (n.textContent.trim() !== '') out.push(n.textContent);
+          }
+          for (const el of document.querySelectorAll('[aria-label]')) out.push(el.getAttribute('aria-label'));
+          return out;
+        })()`) as Promise<string[]>;
+      const check = async (where: string): Promise<void> => {
+        const texts = await visible();
+        for (const w of words) {
+          const hit = texts.find((x) => re(w).test(x));
+          assert.equal(hit, undefined, `${where}: English "${w}" left in the Korean page: ${hit}`);
+        }
+      };
+      for (const name of ['basic', 'loss', 'hijack', 'syn-flood', 'refused', 'zero-window']) {
+        await open(`scenario=${name}&seed=7&lang=ko`);
+        await page.click('#to-end');
+        assert.equal(await page.getAttribute('html', 'lang'), 'ko');
+        await page.click('#ladder g.seg[data-seg="0"]');
+        await check(name);
+      }
+      // The TIME-WAIT wait is a break with Korean words on the ladder.
+      await open('scenario=basic&seed=7&lang=ko');
+      await page.click('#to-end');
+      assert.match((await page.textContent('#ladder g.gap')) ?? '', /경과: 클라이언트: TIME-WAIT \(2\*MSL\) 대기/);
+      // Free play with every trick: duplicate, drop, both attackers, a SYN flood; the inspector on each kind.
+      await open('scenario=free&seed=5&lang=ko');
+      await page.click('#connect');
+      await page.click('#to-end');
+      await page.click('#dup-next');
+      await page.click('#send-client');
+      await page.click('#to-end');
+      await page.click('#drop-next');
+      await page.click('#send-server');
+      await page.click('#to-end');
+      await page.click('#off-path');
+      await page.click('#to-end');
+      await page.click('#on-path');
+      await page.click('#syn-flood');
+      await page.click('#to-end');
+      for (const sel of ['g.seg.dup', 'g.seg.lost', 'g.seg.rexmit', 'g.seg.rst']) {
+        const idx = await page.$eval(`#ladder ${sel}`, (g) => g.getAttribute('data-seg'));
+        // By keyboard: on a long ladder a neighbour's label can sit over the arrow a mouse would click.
+        await page.focus(`#ladder g.seg[data-seg="${idx}"]`);
+        await page.keyboard.press('Enter');
+        assert.match((await page.textContent('#inspector h3')) ?? '', new RegExp(`#${Number(idx) + 1}$`));
+        await check(`free play, ${sel} inspected`);
+      }
+      assert.match((await page.textContent('#ladder')) ?? '', /\(복제본\)/);
+      assert.match((await page.textContent('#ladder')) ?? '', /\(손실\)/);
+      assert.match((await page.textContent('#ladder')) ?? '', /위조/);
+    });
+
+    await t.test('"duplicate the next segment" draws the copy on the ladder and in the inspector', async () => {
+      await open('scenario=free&seed=5');
+      await page.click('#connect');
+      await page.click('#to-end');
+      const before = (await pageSegments(page)).length;
+      await page.fill('#n-client', '700');
+      await page.click('#dup-next');
+      await page.click('#send-client');
+      await page.click('#to-end');
+      const segs = (await pageSegments(page)).slice(before);
+      const dups = await page.$$eval('#ladder g.seg.dup', (gs) => gs.map((g) => ({ i: Number(g.getAttribute('data-seg')), text: g.textContent ?? '' })));
+      assert.equal(dups.length, 1, 'one copy drawn');
+      const dup = dups[0]!;
+      assert.match(dup.text, /len=700 .*\(duplicate\)/);
+      // The copy follows its original: the same seq, ack, flags and length.
+      const all = await pageSegments(page);
+      assert.deepEqual(all[dup.i], all[dup.i - 1]);
+      assert.equal(segs.filter((x) => x.len === 700).length, 2, 'the data segment and its copy');
+      // The receiver saw it twice: it acknowledges twice, the same number (the repeat is a duplicate, RFC 9293 3.10.7.4).
+      const iss = await tcb(page, 'client', 'iss');
+      const end = (iss + 1 + 700) >>> 0;
+      assert.ok(segs.filter((x) => x.flags === 'ACK' && x.ack === end).length >= 2, 'an extra ACK for the copy');
+      assert.equal(await tcb(page, 'server', 'rcvNxt'), end, 'the copy is not taken as new data');
+      await page.focus(`#ladder g.seg[data-seg="${dup.i}"]`);
+      await page.keyboard.press('Enter');
+      assert.match((await page.textContent('#inspector')) ?? '', new RegExp(`duplicate\\s*a second copy of #${dup.i} \\(the link delivered it twice\\)`));
     });
 
     await t.test('a pcap of a real curl-to-nginx exchange draws its connection', async (t2) => {

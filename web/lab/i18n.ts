@@ -1,7 +1,10 @@
-// The lab's interface text in English and Korean (the study material synack grew from is Korean).
+// The lab's interface text in English and Korean (the study material synack grew from is Korean):
+// every string the page shows goes through this table, the ladder's words included.
+import { ENGLISH_WORDS, type LadderWords } from '../../src/trace/ladder.js';
+
 export type Lang = 'en' | 'ko';
 
-const EN = {
+export const EN = {
   title: 'synack lab',
   subtitle: 'Two real TCP stacks in your browser, on a simulated link. Watch every segment and state.',
   story: 'Guided story',
@@ -67,12 +70,23 @@ const EN = {
   watchWaiting: 'Waiting for traffic from the watched stack...',
   client: 'client',
   server: 'server',
+  peer: 'peer',
   none: '(no connection yet)',
+  noFlags: '(none)',
+  state: 'state',
+  rtoMs: 'RTO (ms)',
+  nextTimerMs: 'next timer (ms)',
+  duplicate: 'duplicate',
+  duplicateOf: 'a second copy of',
+  duplicateWhy: 'the link delivered it twice',
+  runControls: 'run',
+  connection: 'connection',
+  sendAction: 'send',
 };
 
 type Key = keyof typeof EN;
 
-const KO: Record<Key, string> = {
+export const KO: Record<Key, string> = {
   title: 'synack 실험실',
   subtitle: '브라우저 안에서 진짜 TCP 스택 두 개가 가상 링크로 통신한다. 세그먼트와 상태를 하나하나 지켜보자.',
   story: '안내 이야기',
@@ -138,8 +152,76 @@ const KO: Record<Key, string> = {
   watchWaiting: '지켜보는 스택의 트래픽을 기다리는 중...',
   client: '클라이언트',
   server: '서버',
+  peer: '상대',
   none: '(아직 연결 없음)',
+  noFlags: '(없음)',
+  state: '상태',
+  rtoMs: 'RTO (ms)',
+  nextTimerMs: '다음 타이머 (ms)',
+  duplicate: '복제본',
+  duplicateOf: '두 번째 사본:',
+  duplicateWhy: '링크가 두 번 전달했다',
+  runControls: '실행',
+  connection: '연결',
+  sendAction: '보냄',
 };
+
+/** Notes the demo scenarios and the lab's attackers put on segments (English in the events), in Korean. */
+const KO_NOTES: readonly [RegExp, string][] = [
+  [/^spoofed$/, '위조'],
+  [/^spoofed from (\S+)$/, '$1에서 온 것처럼 위조'],
+  [/^spoofed SYN from (\S+)$/, '$1에서 온 것처럼 위조한 SYN'],
+  [/^spoofed, off-path guess$/, '위조, 경로 밖에서 추측'],
+  [/^spoofed, on-path: seq seen on the wire$/, '위조, 경로 위: 선로에서 본 seq'],
+  [/^SYN cookie in seq: backlog full, nothing stored$/, 'seq에 SYN 쿠키: 백로그가 가득 차 아무것도 저장하지 않음'],
+  [/^to (\S+), half-open (\d+)\/(\d+)$/, '$1에게, 반열림 $2/$3'],
+  [/^to (\S+)$/, '$1에게'],
+  [/^returns the cookie as ack-1$/, '쿠키를 ack-1로 돌려줌'],
+];
+
+/** A segment's note in `lang` (a note not in the table is shown as it is). */
+export function noteText(lang: Lang, note: string): string {
+  if (lang === 'en') return note;
+  for (const [re, ko] of KO_NOTES) if (re.test(note)) return note.replace(re, ko);
+  return note;
+}
+
+/**
+ * A state change's cause or a transition's event in `lang`. RFC 9293's upper-case names (SYN, FIN,
+ * OPEN, CLOSE, ABORT, 2*MSL) stay as in the RFC's figure; the words around them are translated.
+ */
+export function causeText(lang: Lang, cause: string): string {
+  if (lang === 'en') return cause;
+  return cause
+    .replace(/rcv ACK with valid SYN cookie/g, '유효한 SYN 쿠키가 든 ACK 수신')
+    .replace(/ \((simultaneous|active|passive) open\)/g, (_m, k: string) => ` (${k === 'simultaneous' ? '동시' : k === 'active' ? '능동' : '수동'} 열기)`)
+    .replace(/\b(active|passive) OPEN/g, (_m, k: string) => `${k === 'active' ? '능동' : '수동'} OPEN`)
+    .replace(/\brcv (\S+) of (\S+)/g, '$2에 대한 $1 수신')
+    .replace(/\brcv (\S+)/g, '$1 수신')
+    .replace(/\btimeout\b/g, '시간 초과')
+    .replace(/\bsend\b/g, '보냄');
+}
+
+/** The names the lab gives its hosts ("client", "server", "synack", "peer"), in `lang`; addresses as they are. */
+export function hostName(lang: Lang, host: string): string {
+  if (host === 'client' || host === 'server' || host === 'peer') return tr(lang, host);
+  return host;
+}
+
+const KO_WORDS: LadderWords = {
+  retransmission: '재전송',
+  lost: '손실',
+  duplicate: '복제본',
+  quiet: (seconds, timeWait) => (timeWait.length > 0 ? `${seconds} 경과: ${timeWait.join(', ')}: TIME-WAIT (2*MSL) 대기` : `${seconds} 경과, 보낸 것 없음`),
+  note: (note) => noteText('ko', note),
+  cause: (cause) => causeText('ko', cause),
+  title: (left, right) => `TCP 사다리 그림: ${left}, ${right}`,
+};
+
+/** The ladder renderer's words in `lang`. */
+export function ladderWords(lang: Lang): LadderWords {
+  return lang === 'ko' ? KO_WORDS : ENGLISH_WORDS;
+}
 
 export function tr(lang: Lang, key: Key): string {
   return (lang === 'ko' ? KO : EN)[key];

@@ -6,7 +6,7 @@ import { tcpOfPacket } from '../../src/trace/packet.js';
 import { formatIp } from '../../src/wire/address.js';
 import { add } from '../../src/wire/seq.js';
 import type { Lang } from './i18n.js';
-import { tr } from './i18n.js';
+import { tr, hostName, noteText } from './i18n.js';
 import { esc } from './html.js';
 
 /** Sequence space a segment uses: its bytes, plus one for SYN and one for FIN. */
@@ -14,6 +14,11 @@ export function seqSpace(e: SegmentEvent): number {
   return e.len + (e.flags.includes('SYN') ? 1 : 0) + (e.flags.includes('FIN') ? 1 : 0);
 }
 
+
+/** The original of a duplicate: same sender, numbers and flags, and not itself a copy. */
+function sameSegment(a: SegmentEvent, b: SegmentEvent): boolean {
+  return a.duplicate !== true && a.from === b.from && a.seq === b.seq && a.ack === b.ack && a.flags === b.flags && a.len === b.len;
+}
 
 /** "0000  45 00 ..." lines, 16 bytes each. */
 export function hexDump(b: Uint8Array): string {
@@ -44,16 +49,22 @@ export function inspectSegment(segs: readonly SegmentEvent[], i: number, raw: Ui
   };
   const hasAck = e.flags.split(',').includes('ACK');
   const rows: [string, string][] = [
-    [tr(lang, 'direction'), `${e.from} → ${e.to}`],
+    [tr(lang, 'direction'), `${hostName(lang, e.from)} → ${hostName(lang, e.to)}`],
     [tr(lang, 'time'), `${e.t.toFixed(3)} ms`],
-    ['flags', e.flags === '' ? '(none)' : e.flags],
+    ['flags', e.flags === '' ? tr(lang, 'noFlags') : e.flags],
     ['seq', `${e.seq >>> 0}${rel(e.seq, e.from)}`],
     ['ack', hasAck ? `${e.ack >>> 0}${rel(e.ack, e.to)}` : tr(lang, 'noAck')],
     ['len', String(e.len)],
     ['window', String(e.win)],
     ['options', e.options ?? '-'],
   ];
-  if (e.note !== undefined) rows.push([tr(lang, 'note'), e.note]);
+  if (e.duplicate === true) {
+    // The link's copy: the same bytes as an earlier arrow (the receiver treats it as a repeat, RFC 9293 3.10.7.4).
+    let first = i - 1;
+    while (first >= 0 && !sameSegment(segs[first]!, e)) first--;
+    rows.push([tr(lang, 'duplicate'), `${tr(lang, 'duplicateOf')} #${first + 1} (${tr(lang, 'duplicateWhy')})`]);
+  }
+  if (e.note !== undefined) rows.push([tr(lang, 'note'), noteText(lang, e.note)]);
   let html = `<h3>${tr(lang, 'segment')} #${i + 1}</h3><dl class="fields">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
 
   // The arithmetic: which earlier segment this ACK acknowledges, and which later ACK covers this one.

@@ -5,6 +5,7 @@ import { renderSvg } from '../../src/trace/svg.js';
 import { tcpPacketsFromPcap, groupConnections, inferConnection, type InferredConnection, type TcpPacketInfo } from '../../src/trace/infer.js';
 import { readPcap } from '../../src/wire/pcap.js';
 import type { SegmentEvent, TraceEvent, TcpStateName } from '../../src/trace/events.js';
+import type { LadderOptions } from '../../src/trace/ladder.js';
 import { scenarioNames, SCENARIOS } from '../../src/demo/scenarios.js';
 import { demoPcap } from '../../src/demo/pcap.js';
 import { tcpOfPacket } from '../../src/trace/packet.js';
@@ -13,7 +14,7 @@ import { tcbOf, TCB_ROWS, type TcbView } from './tcb.js';
 import { stateDiagramSvg, type DiagramMarks } from './state-diagram.js';
 import { inspectSegment } from './inspector.js';
 import { STORIES, beatReached } from './stories.js';
-import { tr, type Lang, type TextKey } from './i18n.js';
+import { tr, hostName, causeText, ladderWords, type Lang, type TextKey } from './i18n.js';
 import { esc } from './html.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -64,6 +65,7 @@ function applyLang(): void {
 function applyTexts(): void {
   document.documentElement.lang = lang;
   for (const el of Array.from(document.querySelectorAll<HTMLElement>('[data-t]'))) el.textContent = tr(lang, el.dataset['t'] as TextKey);
+  for (const el of Array.from(document.querySelectorAll<HTMLElement>('[data-t-aria]'))) el.setAttribute('aria-label', tr(lang, el.dataset['tAria'] as TextKey));
   const sel = $('scenario') as HTMLSelectElement;
   for (const o of Array.from(sel.options)) {
     if (o.value === 'free') o.textContent = tr(lang, 'freePlay');
@@ -143,6 +145,11 @@ function currentEvents(): { events: TraceEvent[]; left: string; right: string; r
   return { events, left: 'synack', right: 'peer', raw: [] };
 }
 
+/** The ladder as drawn in the page's language (names, marks, notes, breaks). */
+function ladderOptions(left: string, right: string): LadderOptions {
+  return { left, right, absolute: !relative, words: ladderWords(lang), names: { left: hostName(lang, left), right: hostName(lang, right) } };
+}
+
 function render(): void {
   const { events, left, right, raw } = currentEvents();
   const segs = events.filter((e): e is SegmentEvent => e.type === 'segment' && ((e.from === left && e.to === right) || (e.from === right && e.to === left)));
@@ -151,7 +158,7 @@ function render(): void {
   if (key !== lastDrawn) {
     const fresh = lastDrawn >= 0 ? segs.length : -1;
     lastDrawn = key;
-    const svg = renderSvg(events, { left, right, absolute: !relative, interactive: true }).replace(/^<\?xml[^>]*>\n/, '');
+    const svg = renderSvg(events, { ...ladderOptions(left, right), interactive: true }).replace(/^<\?xml[^>]*>\n/, '');
     const box = $('ladder');
     box.innerHTML = svg;
     const groups = box.querySelectorAll<SVGGElement>('g.seg');
@@ -190,10 +197,10 @@ function renderStates(events: readonly TraceEvent[], left: string, right: string
       marks[side] = prev === undefined ? { state: cur } : { state: cur, last: [prev, cur] };
     }
     hist.push(
-      `<div><strong>${esc(host)}</strong> <ol class="history" data-host="${side}" aria-label="${esc(host)}">${list.map((s) => `<li>${s}</li>`).join('')}</ol></div>`,
+      `<div><strong>${esc(hostName(lang, host))}</strong> <ol class="history" data-host="${side}" aria-label="${esc(hostName(lang, host))}">${list.map((s) => `<li>${s}</li>`).join('')}</ol></div>`,
     );
   }
-  $('diagram').innerHTML = stateDiagramSvg(marks, tr(lang, 'states'));
+  $('diagram').innerHTML = stateDiagramSvg(marks, { title: tr(lang, 'states'), client: tr(lang, 'client'), server: tr(lang, 'server'), send: tr(lang, 'sendAction'), event: (e) => causeText(lang, e) });
   $('history').innerHTML = hist.join('');
 }
 
@@ -226,7 +233,7 @@ function renderTcb(): void {
       const text = typeof raw === 'number' ? fmt(raw, r.key, v, r.seq) : raw;
       return `<td data-host="${side}" data-key="${r.key}" data-value="${esc(String(raw))}">${esc(text)}</td>`;
     };
-    return `<tr><th scope="row">${r.label}</th>${cell('client')}${cell('server')}</tr>`;
+    return `<tr><th scope="row">${esc(r.labelKey === undefined ? r.label : tr(lang, r.labelKey))}</th>${cell('client')}${cell('server')}</tr>`;
   });
   box.innerHTML = `<table>${head}${rows.join('')}</table>`;
 }
@@ -399,7 +406,7 @@ function wire(): void {
   });
   $('dl-svg').addEventListener('click', () => {
     const { events, left, right } = currentEvents();
-    download('synack-ladder.svg', renderSvg(events, { left, right, absolute: !relative }), 'image/svg+xml');
+    download('synack-ladder.svg', renderSvg(events, ladderOptions(left, right)), 'image/svg+xml');
   });
   const fileInput = $('pcap-file') as HTMLInputElement;
   fileInput.addEventListener('change', async () => {

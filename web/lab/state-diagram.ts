@@ -32,8 +32,19 @@ export interface DiagramMarks {
   server?: { state: TcpStateName; last?: [TcpStateName, TcpStateName] };
 }
 
+/** The diagram's words in the page's language: its title, the two sides' names, and "send". */
+export interface DiagramWords {
+  title: string;
+  client: string;
+  server: string;
+  send: string;
+  /** A transition's event (RFC 9293's names) in the page's language. */
+  event: (event: string) => string;
+}
+
 /** The diagram as an SVG element's markup. */
-export function stateDiagramSvg(marks: DiagramMarks, title: string): string {
+export function stateDiagramSvg(marks: DiagramMarks, words: DiagramWords): string {
+  const title = words.title;
   const W = X0 * 2 + CW * 2;
   const H = Y0 * 2 + RH * 6 + 10;
   const out: string[] = [
@@ -57,7 +68,7 @@ export function stateDiagramSvg(marks: DiagramMarks, title: string): string {
     const mx = (x1 + x2) / 2 - uy * 10;
     const my = (y1 + y2) / 2 + ux * 10;
     const key = `${t.from}>${t.to}`;
-    const label = `${t.from} → ${t.to}: ${t.event}${t.action === '-' ? '' : ` / send ${t.action}`} (RFC 9293 ${t.rfc})`;
+    const label = `${t.from} → ${t.to}: ${words.event(t.event)}${t.action === '-' ? '' : ` / ${words.send} ${t.action}`} (RFC 9293 ${t.rfc})`;
     out.push(
       `<path class="edge${taken.has(key) ? ' taken' : ''}" data-edge="${esc(key)}" d="M${(x1 + ux * k).toFixed(1)},${(y1 + uy * k).toFixed(1)} Q${mx.toFixed(1)},${my.toFixed(1)} ${(x2 - ux * k).toFixed(1)},${(y2 - uy * k).toFixed(1)}" marker-end="url(#sd-arrow)"><title>${esc(label)}</title></path>`,
     );
@@ -71,7 +82,7 @@ export function stateDiagramSvg(marks: DiagramMarks, title: string): string {
     out.push(
       `<g data-state="${s}"${cls}><rect x="${x - BW / 2}" y="${y - BH / 2}" width="${BW}" height="${BH}" rx="5"/>` +
         `<text x="${x}" y="${y + 4}" text-anchor="middle">${s}</text>` +
-        who.map((w, i) => `<text class="who" x="${x + (i === 0 ? -BW / 2 : BW / 2)}" y="${y - BH / 2 - 3}" text-anchor="${i === 0 ? 'start' : 'end'}">${w === 'client' ? '◆ client' : 'server ●'}</text>`).join('') +
+        who.map((w, i) => `<text class="who" x="${x + (i === 0 ? -BW / 2 : BW / 2)}" y="${y - BH / 2 - 3}" text-anchor="${i === 0 ? 'start' : 'end'}">${esc(w === 'client' ? `◆ ${words.client}` : `${words.server} ●`)}</text>`).join('') +
         '</g>',
     );
   }

@@ -1,6 +1,7 @@
 // The TCB panel's numbers (RFC 9293 3.3.1 send and receive sequence variables, plus RFC 5681
 // cwnd/ssthresh and the RFC 6298 RTO) read from a connection's snapshots: info() (the TCB) and stats() (tcp_info).
 import type { TcpConnection } from '../../src/tcp/connection.js';
+import type { TextKey } from './i18n.js';
 
 export interface TcbView {
   state: string;
@@ -39,9 +40,12 @@ export function tcbOf(c: TcpConnection, now: number): TcbView {
   };
 }
 
-/** The rows of the panel: label, the field's key (for tests and screen readers), and how to print it. */
-export const TCB_ROWS: readonly { key: keyof TcbView; label: string; seq?: 'snd' | 'rcv' }[] = [
-  { key: 'state', label: 'state' },
+/**
+ * The rows of the panel: label (RFC 9293's names as they are; labelKey: words the i18n table
+ * translates), the field's key (for tests and screen readers), and how to print it.
+ */
+export const TCB_ROWS: readonly { key: keyof TcbView; label: string; labelKey?: TextKey; seq?: 'snd' | 'rcv' }[] = [
+  { key: 'state', label: 'state', labelKey: 'state' },
   { key: 'iss', label: 'ISS', seq: 'snd' },
   { key: 'irs', label: 'IRS', seq: 'rcv' },
   { key: 'sndUna', label: 'SND.UNA', seq: 'snd' },
@@ -51,6 +55,6 @@ export const TCB_ROWS: readonly { key: keyof TcbView; label: string; seq?: 'snd'
   { key: 'rcvWnd', label: 'RCV.WND' },
   { key: 'cwnd', label: 'cwnd' },
   { key: 'ssthresh', label: 'ssthresh' },
-  { key: 'rto', label: 'RTO (ms)' },
-  { key: 'nextTimer', label: 'next timer (ms)' },
+  { key: 'rto', label: 'RTO (ms)', labelKey: 'rtoMs' },
+  { key: 'nextTimer', label: 'next timer (ms)', labelKey: 'nextTimerMs' },
 ];
