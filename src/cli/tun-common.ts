@@ -10,6 +10,7 @@ import { Stack } from '../stack/stack.js';
 import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
 import type { Interface } from '../stack/route.js';
 import { HIDDEN_L2_FLAGS, L2_FLAGS, attachEthernet, checkDhcp, l2SetupFromArgs, openQemuLink, type L2Setup } from './l2-common.js';
+import { addressesUsable } from '../ethernet/attach.js';
 import type { TcpStateName } from '../trace/events.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { seededRandom, randomFloat, type RandomSource } from '../util/random.js';
@@ -240,7 +241,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     } catch (e) {
       throw new CliError(`cannot open QEMU socket ${setup.l2.target}: ${(e as Error).message}`);
     }
-    return attachStack(setup, io, link);
+    return usable(attachStack(setup, io, link));
   }
   const why = tunUnavailableReason();
   if (why !== null) throw new CliError(`cannot use TUN device ${setup.device}: ${why}`);
@@ -266,7 +267,16 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
     tun.close();
     throw new CliError(`cannot configure ${tun.name}: ${(e as Error).message}`);
   }
-  return attachStack(setup, io, tun);
+  return usable(attachStack(setup, io, tun));
+}
+
+/**
+ * The session once its addresses may be used: on Ethernet an IPv6 address is tentative until DAD
+ * is done (RFC 4862 5.4, about 1 s), and a command that connected at once would find no source.
+ */
+async function usable(session: TunSession): Promise<TunSession> {
+  if (session.setup.l2 !== null) await addressesUsable(session.iface);
+  return session;
 }
 
 /** A Stack on a RealtimeClock attached to `tun` (through an Ethernet interface for --tap/--qemu). */

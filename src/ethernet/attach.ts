@@ -11,6 +11,17 @@ export interface EthernetAttachOptions extends InterfaceOptions, Omit<EthernetOp
   wrap?: (link: Link) => Link;
 }
 
+/**
+ * Resolves once none of `iface`'s addresses is tentative (IPv6 DAD, RFC 4862 5.4: RetransTimer,
+ * 1 s), or after `limitMs`: a program that connects at once would otherwise find no IPv6 source.
+ */
+export async function addressesUsable(iface: Interface, limitMs = 5_000): Promise<void> {
+  const t0 = Date.now();
+  while (iface.addresses.some((a) => !iface.usable(a.addr)) && Date.now() - t0 < limitMs) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** Attach `frames` (a link carrying Ethernet frames) to `stack` as an interface with a MAC address. */
 export function addEthernetInterface(stack: Stack, frames: Link, opts: EthernetAttachOptions): { iface: Interface; eth: EthernetInterface } {
   const { addresses, name, wrap, ...l2 } = opts;
@@ -25,5 +36,9 @@ export function addEthernetInterface(stack: Stack, frames: Link, opts: EthernetA
   });
   const iface = stack.addInterface(wrap?.(eth) ?? eth, name === undefined ? { addresses } : { addresses, name });
   eth.bind(iface);
+  // The Ethernet layer owns DAD's state; the Stack asks it before using an address as a source,
+  // and tells it of addresses added later so they are announced too (RFC 5227 3, RFC 4862 5.4).
+  iface.tentative = (a) => eth.isTentative(a);
+  iface.onAddressAdded((a) => eth.announce(a.addr));
   return { iface, eth };
 }

@@ -73,6 +73,8 @@ export interface EthernetStats {
   unresolvedDrops: number;
   /** Someone else claimed one of our addresses (ARP or NA with another MAC, or DAD). */
   conflicts: number;
+  /** IPv6 packets from or to a tentative address, dropped (RFC 4862 5.4). */
+  tentativeDrops: number;
 }
 
 const ZERO_MAC = new Uint8Array(6);
@@ -92,6 +94,7 @@ export class EthernetInterface implements Link {
     badNeighbourMessages: 0,
     unresolvedDrops: 0,
     conflicts: 0,
+    tentativeDrops: 0,
   };
   readonly mtu: number;
   private readonly clock: Clock;
@@ -188,6 +191,12 @@ export class EthernetInterface implements Link {
       else if ((dst[0]! & 0xf0) === 0xe0) this.transmit(multicastMac(dst), EtherType.IPV4, packet);
       else this.cache.send(this.nextHop(dst, this.gateway4), packet);
     } else if (packet.length >= 40) {
+      // RFC 4862 5.4: a tentative address is not yet assigned, so nothing leaves from it (the
+      // Stack picks no tentative source; this also stops one given explicitly).
+      if (this.tentative.size + this.duplicated.size > 0 && this.isTentative(packet.subarray(8, 24))) {
+        this.stats.tentativeDrops++;
+        return;
+      }
       const dst = packet.subarray(24, 40);
       if (dst[0] === 0xff) this.transmit(multicastMac(dst), EtherType.IPV6, packet);
       else this.cache.send(this.nextHop(dst, this.gateway6), packet);
@@ -233,6 +242,11 @@ export class EthernetInterface implements Link {
         if (type >= NdpType.ROUTER_SOLICIT && type <= NdpType.REDIRECT) {
           // Neighbour discovery is ours; router messages are not used (router-less on-link operation).
           if (type === NdpType.NEIGHBOR_SOLICIT || type === NdpType.NEIGHBOR_ADVERT) this.ndpInput(pkt, src);
+          return undefined;
+        }
+        // RFC 4862 5.4: other packets to a tentative address are silently discarded.
+        if (this.tentative.size + this.duplicated.size > 0 && this.isTentative(pkt.subarray(24, 40))) {
+          this.stats.tentativeDrops++;
           return undefined;
         }
         return this.deliver(pkt);

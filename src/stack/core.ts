@@ -21,7 +21,7 @@ import type { TcpConfigInput } from '../tcp/config.js';
 import { Emitter } from './emitter.js';
 import {
   Interface, RouteTable, addrKey, isMulticastOrBroadcast, isUnspecified, networkOf,
-  parseIpOrThrow, parsePrefixOrThrow, type Route,
+  parseIpOrThrow, parsePrefixOrThrow, type InterfaceAddress, type Route,
 } from './route.js';
 import { PortTable, type AnyFamily } from './port-table.js';
 import { EphemeralPorts, type PortRange } from './ports.js';
@@ -123,7 +123,9 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
   #gro: Gro | null = null;
   /** The GRO of the batch being handled (null otherwise: single packets go straight to TCP). */
   private gro: Gro | null = null;
-  private readonly groDeliver = (iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): void => {
+  private readonly groDeliver = (iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, segs: number): void => {
+    // tcpIn counts wire segments, as Linux's InSegs counts a GRO packet's gso_segs.
+    this.counters.tcpIn += segs - 1;
     this.tcpHost.input(iface, src, dst, seg, this.now);
   };
   /** The last address tcpConnect parsed: clients tend to connect to one server again and again. */
@@ -235,17 +237,33 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
   addInterface(link: Link, opts: InterfaceOptions): Interface {
     // Default names count the interfaces besides lo: the first link is if0.
     const iface = new Interface(opts.name ?? `if${this.interfaces.length - (this.loopback === null ? 0 : 1)}`, link);
-    for (const text of opts.addresses) {
-      const { addr, prefix } = parsePrefixOrThrow(text);
-      if (isUnspecified(addr) || isMulticastOrBroadcast(addr)) throw new TypeError(`not a unicast address: ${text}`);
-      if (this.local.has(addrKey(addr))) throw codedError('EADDRINUSE', `address ${text} is already assigned`);
-      iface.addresses.push({ addr, prefix, text: formatIp(addr) });
-      this.local.set(addrKey(addr), iface);
-      if (addr.length === 4) this.local4.set(v4key(addr, 0), addr.slice());
-      this.routes.add({ net: networkOf(addr, prefix), prefix, iface, via: null, connected: true });
-    }
+    for (const text of opts.addresses) this.assign(iface, text);
     this.interfaces.push(iface);
     return iface;
+  }
+
+  /**
+   * Add an address ("198.18.0.3/24", "2001:db8::3/64") to an interface that is already up, with
+   * its connected route. The interface's link layer hears of it: an Ethernet interface announces
+   * it (gratuitous ARP, RFC 5227 3; IPv6 DAD first, RFC 4862 5.4).
+   */
+  addAddress(iface: Interface | string, text: string): void {
+    const it = typeof iface === 'string' ? this.interfaces.find((i) => i.name === iface) : iface;
+    if (it === undefined || !this.interfaces.includes(it)) throw new TypeError(`no interface ${String(typeof iface === 'string' ? iface : iface.name)}`);
+    it.addressAdded(this.assign(it, text));
+  }
+
+  /** One address onto `iface`: the local maps and the connected route. */
+  private assign(iface: Interface, text: string): InterfaceAddress {
+    const { addr, prefix } = parsePrefixOrThrow(text);
+    if (isUnspecified(addr) || isMulticastOrBroadcast(addr)) throw new TypeError(`not a unicast address: ${text}`);
+    if (this.local.has(addrKey(addr))) throw codedError('EADDRINUSE', `address ${text} is already assigned`);
+    const a: InterfaceAddress = { addr, prefix, text: formatIp(addr) };
+    iface.addresses.push(a);
+    this.local.set(addrKey(addr), iface);
+    if (addr.length === 4) this.local4.set(v4key(addr, 0), addr.slice());
+    this.routes.add({ net: networkOf(addr, prefix), prefix, iface, via: null, connected: true });
+    return a;
   }
 
   /**
@@ -636,12 +654,15 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
     let src: Uint8Array | undefined;
     if (opts.localAddress !== undefined) {
       src = parseIpOrThrow(opts.localAddress);
-      if (!this.isLocalAddress(src) || src.length !== dst.length) {
+      // A tentative address (under DAD, RFC 4862 5.4) is not yet ours to use, as on Linux.
+      if (!this.isLocalAddress(src) || src.length !== dst.length || this.local.get(addrKey(src))?.usable(src) === false) {
         throw codedError('EADDRNOTAVAIL', `connect EADDRNOTAVAIL ${opts.localAddress}`);
       }
     }
     const path = this.pathTo(dst, src);
     if (path === null) {
+      // A route but no usable source: every address of the family is still tentative (Linux: EADDRNOTAVAIL).
+      if (this.routes.lookup(dst) !== null) throw codedError('EADDRNOTAVAIL', `connect EADDRNOTAVAIL ${opts.address}:${opts.port}: no usable source address yet`);
       this.counters.ipNoRoute++;
       throw codedError('ENETUNREACH', `connect ENETUNREACH ${opts.address}:${opts.port}`);
     }

@@ -20,8 +20,8 @@ import type { Interface } from './route.js';
 /** Largest TCP header plus data of one joined segment: an IPv4 packet of 65,535 bytes less its header. */
 export const GRO_MAX_BYTES = 65535 - 20;
 
-/** Where a joined segment (or a segment that joins nothing) goes: TCP input. */
-export type GroDeliver = (iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr) => void;
+/** Where a joined segment (or a segment that joins nothing) goes: TCP input; `segs` is how many wire segments it holds. */
+export type GroDeliver = (iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, segs: number) => void;
 
 /** Counters of what GRO did, for tests and stats. */
 export interface GroCounters {
@@ -62,7 +62,7 @@ export class Gro {
     this.flush();
     const kind = seg.flags & ~TcpFlag.PSH;
     if (kind !== TcpFlag.ACK || seg.payload.length === 0 || (seg.flags & TcpFlag.PSH) !== 0) {
-      this.deliver(iface, src, dst, seg);
+      this.deliver(iface, src, dst, seg, 1);
       return;
     }
     this.#iface = iface;
@@ -95,11 +95,12 @@ export class Gro {
       this.counters.groSegments += parts.length;
       this.counters.groMerged++;
     }
+    const segs = parts.length;
     this.#first = this.#header = this.#iface = this.#src = this.#dst = null;
     this.#parts = [];
     this.#bytes = 0;
     this.#psh = false;
-    this.deliver(iface, src, dst, seg);
+    this.deliver(iface, src, dst, seg, segs);
   }
 
   #joins(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, header: Uint8Array): boolean {

@@ -14,6 +14,12 @@ export interface InterfaceAddress {
 /** A link attached to the stack with its addresses. */
 export class Interface {
   readonly addresses: InterfaceAddress[] = [];
+  /**
+   * Set by a link layer that holds addresses back: an IPv6 address under duplicate address
+   * detection is tentative (RFC 4862 5.4) and must not be used as a source until DAD succeeds.
+   */
+  tentative: ((addr: Uint8Array) => boolean) | null = null;
+  private readonly addedListeners: ((a: InterfaceAddress) => void)[] = [];
 
   constructor(
     readonly name: string,
@@ -24,11 +30,26 @@ export class Interface {
     return this.link.mtu;
   }
 
-  /** The first address of the given family (4 or 16 bytes), preferring one on `dst`'s prefix. */
+  /** Call `fn` for each address added from now on (a link layer announces it: gratuitous ARP, DAD). */
+  onAddressAdded(fn: (a: InterfaceAddress) => void): void {
+    this.addedListeners.push(fn);
+  }
+
+  /** The Stack added `a` to this interface (after its own bookkeeping). */
+  addressAdded(a: InterfaceAddress): void {
+    for (const fn of this.addedListeners) fn(a);
+  }
+
+  /** True when `addr` may source packets now (not tentative). */
+  usable(addr: Uint8Array): boolean {
+    return this.tentative === null || !this.tentative(addr);
+  }
+
+  /** The first usable address of the given family (4 or 16 bytes), preferring one on `dst`'s prefix. */
   sourceFor(dst: Uint8Array): InterfaceAddress | null {
     let fallback: InterfaceAddress | null = null;
     for (const a of this.addresses) {
-      if (a.addr.length !== dst.length) continue;
+      if (a.addr.length !== dst.length || !this.usable(a.addr)) continue;
       if (inPrefix(dst, a.addr, a.prefix)) return a;
       if (fallback === null) fallback = a;
     }

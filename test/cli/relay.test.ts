@@ -8,7 +8,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { acceptWebSocket } from '../../src/cli/websocket.js';
-import { RelayHub } from '../../src/cli/relay-hub.js';
+import { RelayHub, admission, CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED } from '../../src/cli/relay-hub.js';
+import { buildNdp, NdpType, solicitedNode } from '../../src/ethernet/ndp.js';
 import { createMemoryPair } from '../../src/link/memory.js';
 import { buildIcmpPacket } from '../../src/wire/packet.js';
 import { parseIp, formatIp } from '../../src/wire/address.js';
@@ -16,9 +17,12 @@ import { parseIp, formatIp } from '../../src/wire/address.js';
 const echo = (src: string, dst: string, size = 8): Uint8Array =>
   buildIcmpPacket(parseIp(src)!, parseIp(dst)!, { kind: 'echo-request', id: 1, seq: 1, data: new Uint8Array(size) });
 
-async function setup(opts: { rate?: number; burst?: number; last?: string; mode?: 'ip' | 'ethernet' } = {}) {
+async function setup(opts: { rate?: number; burst?: number; last?: string; mode?: 'ip' | 'ethernet'; peer6?: string } = {}) {
   const [dev, kernel] = createMemoryPair({ mtu: 1500 });
-  const hub = new RelayHub(dev, { mode: opts.mode ?? 'ip', first: '198.18.0.10', last: opts.last ?? '198.18.0.11', prefix: 24, gateway: '198.18.0.1', mtu: 1500, rate: opts.rate ?? 1000, burst: opts.burst ?? 100, maxBuffered: 1 << 20 });
+  const hub = new RelayHub(dev, {
+    mode: opts.mode ?? 'ip', first: '198.18.0.10', last: opts.last ?? '198.18.0.11', prefix: 24, gateway: '198.18.0.1', mtu: 1500,
+    rate: opts.rate ?? 1000, burst: opts.burst ?? 100, maxBuffered: 1 << 20, ...(opts.peer6 !== undefined ? { peer6: opts.peer6 } : {}),
+  });
   const atKernel: Uint8Array[] = [];
   kernel.onReceive = (p) => void atKernel.push(p.slice());
   const server = http.createServer();
@@ -174,4 +178,94 @@ test('relay on a TAP device: each client has its MAC; frames with another source
     s.hub.close();
     s.server.close();
   }
+});
+
+test('relay with --peer6: each client also gets an IPv6 address; own-source IPv6 through, spoofed and martian IPv6 refused, answers routed back', async () => {
+  const s = await setup({ peer6: '2001:db8:5::1/64' });
+  try {
+    const a = await s.client();
+    const b = await s.client();
+    assert.deepEqual(a.hello, {
+      relay: 'synack', mode: 'ip', address: '198.18.0.10', prefix: 24, gateway: '198.18.0.1', mtu: 1500,
+      address6: '2001:db8:5::c612:a', prefix6: 64, gateway6: '2001:db8:5::1',
+    });
+    assert.equal((b.hello as unknown as { address6: string }).address6, '2001:db8:5::c612:b');
+    a.ws.send(echo('2001:db8:5::c612:a', '2001:db8:5::1'));
+    b.ws.send(echo('2001:db8:5::c612:a', '2001:db8:5::1')); // B with A's IPv6 address
+    b.ws.send(echo('2001:db8:5::99', '2001:db8:5::1')); // an address nobody was given
+    for (const dst of ['::1', '::', 'ff02::1', 'fe80::1', '::ffff:127.0.0.1']) b.ws.send(echo('2001:db8:5::c612:b', dst));
+    b.ws.send(new Uint8Array([0x60, 0, 0, 0, 0, 200, 58, 64, ...new Uint8Array(32)])); // payload length beyond the packet
+    await s.settle();
+    assert.equal(s.atKernel.length, 1);
+    assert.equal(formatIp(s.atKernel[0]!.subarray(8, 24)), '2001:db8:5::c612:a');
+    assert.equal(s.hub.stats.spoofed, 2);
+    assert.equal(s.hub.stats.refused, 6);
+    s.kernel.send(echo('2001:db8:5::1', '2001:db8:5::c612:b'));
+    s.kernel.send(echo('2001:db8:5::1', '2001:db8:5::c612:77'));
+    await s.settle();
+    assert.equal(b.got.length, 1, 'the answer reached B');
+    assert.equal(a.got.length, 0);
+    assert.equal(s.hub.stats.undeliverable, 1);
+    a.ws.close();
+    b.ws.close();
+  } finally {
+    s.hub.close();
+    s.server.close();
+  }
+});
+
+test('relay --peer6 on TAP: neighbour discovery about its own address passes; an NA or DAD probe for another address is spoofing', async () => {
+  const s = await setup({ mode: 'ethernet', peer6: '2001:db8:5::1/64' });
+  try {
+    const a = await s.client();
+    const A = new Uint8Array([0x02, 0x53, 0xc6, 0x12, 0x00, 0x0a]);
+    const own = parseIp('2001:db8:5::c612:a')!;
+    const other = parseIp('2001:db8:5::c612:b')!;
+    const kernel6 = parseIp('2001:db8:5::1')!;
+    const frame = (dst: Uint8Array, body: Uint8Array): Uint8Array => {
+      const f = new Uint8Array(14 + body.length);
+      f.set(dst, 0);
+      f.set(A, 6);
+      f.set([0x86, 0xdd], 12);
+      f.set(body, 14);
+      return f;
+    };
+    const mc = (ip: Uint8Array): Uint8Array => new Uint8Array([0x33, 0x33, ip[12]!, ip[13]!, ip[14]!, ip[15]!]);
+    const unspecified = new Uint8Array(16);
+    // DAD for its own address (from ::), resolving the kernel (from its address), its unsolicited NA: through.
+    a.ws.send(frame(mc(solicitedNode(own)), buildNdp(unspecified, solicitedNode(own), { type: NdpType.NEIGHBOR_SOLICIT, flags: 0, target: own, lla: null })));
+    a.ws.send(frame(mc(solicitedNode(kernel6)), buildNdp(own, solicitedNode(kernel6), { type: NdpType.NEIGHBOR_SOLICIT, flags: 0, target: kernel6, lla: A })));
+    a.ws.send(frame(mc(parseIp('ff02::1')!), buildNdp(own, parseIp('ff02::1')!, { type: NdpType.NEIGHBOR_ADVERT, flags: 0x20, target: own, lla: A })));
+    await s.settle();
+    assert.equal(s.atKernel.length, 3);
+    // A DAD probe for B's address, and an NA claiming the kernel's: dropped.
+    a.ws.send(frame(mc(solicitedNode(other)), buildNdp(unspecified, solicitedNode(other), { type: NdpType.NEIGHBOR_SOLICIT, flags: 0, target: other, lla: null })));
+    a.ws.send(frame(mc(parseIp('ff02::1')!), buildNdp(own, parseIp('ff02::1')!, { type: NdpType.NEIGHBOR_ADVERT, flags: 0x20, target: kernel6, lla: A })));
+    // Multicast beyond neighbour discovery: refused.
+    a.ws.send(frame(mc(parseIp('ff02::1')!), echo('2001:db8:5::c612:a', 'ff02::1')));
+    await s.settle();
+    assert.equal(s.atKernel.length, 3);
+    assert.equal(s.hub.stats.spoofed, 2);
+    assert.equal(s.hub.stats.refused, 1);
+    a.ws.close();
+  } finally {
+    s.hub.close();
+    s.server.close();
+  }
+});
+
+test('relay admission: a token (constant-time compare) and allowed origins, refused with 4401 and 4403', () => {
+  assert.equal(admission('/', undefined, {}), null, 'no policy: everyone');
+  const token = { token: 's3cret-token' };
+  assert.deepEqual(admission('/', undefined, token), { code: CLOSE_UNAUTHORIZED, reason: 'token required' });
+  assert.deepEqual(admission('/?token=s3cret-tokeX', undefined, token), { code: CLOSE_UNAUTHORIZED, reason: 'wrong token' });
+  assert.deepEqual(admission('/?token=short', undefined, token), { code: CLOSE_UNAUTHORIZED, reason: 'wrong token' });
+  assert.equal(admission('/?a=1&token=s3cret-token', undefined, token), null);
+  const origins = { origins: ['http://127.0.0.1:8080', 'https://lab.example'] };
+  assert.equal(admission('/', 'https://lab.example', origins), null);
+  assert.deepEqual(admission('/', 'https://evil.example', origins), { code: CLOSE_FORBIDDEN_ORIGIN, reason: 'origin https://evil.example is not allowed' });
+  assert.deepEqual(admission('/', undefined, origins), { code: CLOSE_FORBIDDEN_ORIGIN, reason: 'origin (none) is not allowed' });
+  // Both: the origin is checked first, then the token.
+  assert.equal(admission('/?token=s3cret-token', 'https://lab.example', { ...token, ...origins }), null);
+  assert.equal(admission('/?token=nope', 'https://lab.example', { ...token, ...origins })?.code, CLOSE_UNAUTHORIZED);
 });

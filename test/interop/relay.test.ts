@@ -3,6 +3,9 @@
 // namespace behind the relay's TUN device) with a matching sha256; nginx logs the page's address.
 // A second client (Node, `ws`) that sends a packet with the first client's source address gets it
 // dropped: the kernel's own capture of the device shows only the packet with its real address.
+// With --peer6, --token and --origin: a page with a wrong token is refused with 4401, a client from
+// another origin with 4403, and the page with the token downloads over IPv6 from a kernel HTTP
+// server that logs the page's IPv6 address; a client cannot spoof another's IPv6 address either.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +27,7 @@ const MiB = 1 << 20;
 const SIZE = 8 * MiB;
 const DEV = 'rly0';
 
-const skip = interopSkip('nginx', 'tshark', 'dumpcap') ?? chromiumMissing();
+const skip = interopSkip('nginx', 'tshark', 'dumpcap', 'python3') ?? chromiumMissing();
 
 async function freePort(): Promise<number> {
   const s = http.createServer();
@@ -72,15 +75,18 @@ function hostProcess(args: string[]): { proc: ChildProcess; stderr(): string; ex
   };
 }
 
-/** A Node client of the relay: resolves with its greeting and the socket. */
-function nodeClient(url: string): Promise<{ ws: WebSocket; address: string; got: Uint8Array[] }> {
+/** A Node client of the relay: resolves with its greeting and the socket (rejects with the close code if refused). */
+function nodeClient(url: string, origin?: string): Promise<{ ws: WebSocket; address: string; address6: string; got: Uint8Array[] }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
     const got: Uint8Array[] = [];
     ws.once('error', reject);
+    ws.once('close', (code, reason) => reject(new Error(`closed ${code} ${String(reason)}`)));
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) resolve({ ws, address: (JSON.parse(String(data)) as { address: string }).address, got });
-      else got.push(new Uint8Array(data as Buffer));
+      if (!isBinary) {
+        const hello = JSON.parse(String(data)) as { address: string; address6?: string };
+        resolve({ ws, address: hello.address, address6: hello.address6 ?? '', got });
+      } else got.push(new Uint8Array(data as Buffer));
     });
   });
 }
@@ -120,11 +126,12 @@ test('synack relay: a stack in Chromium downloads from nginx through the relay; 
     tab.on('pageerror', (e) => errors.push(String(e)));
     await tab.goto(`http://127.0.0.1:${pagePort}/`);
     await tab.waitForFunction(() => typeof (globalThis as { fetchThroughRelay?: unknown }).fetchThroughRelay === 'function', undefined, { timeout: 30_000 });
-    const download = async (relayPort: number): Promise<RelayPageResult> =>
+    type Fetch = { fetchThroughRelay(u: string, h: string, p: number, path: string, token?: string): Promise<unknown> };
+    const download = async (relayPort: number, host = '198.18.0.1', httpPort = 8081, token?: string): Promise<RelayPageResult> =>
       (await within(
         tab.evaluate(
-          ([u]) => (globalThis as unknown as { fetchThroughRelay(u: string, h: string, p: number, path: string): Promise<unknown> }).fetchThroughRelay(u, '198.18.0.1', 8081, '/f.bin'),
-          [`ws://127.0.0.1:${relayPort}/`] as const,
+          ([u, h, p, tk]) => (globalThis as unknown as Fetch).fetchThroughRelay(u, h, p, '/f.bin', tk ?? undefined),
+          [`ws://127.0.0.1:${relayPort}/`, host, httpPort, token ?? null] as const,
         ),
         120_000,
         'page download through the relay',
@@ -178,6 +185,52 @@ test('synack relay: a stack in Chromium downloads from nginx through the relay; 
     relay2.proc.kill('SIGTERM');
     assert.equal(await within(relay2.exited, 10_000, 'relay --tap exit'), 0, relay2.stderr());
     nginx.proc.kill('SIGTERM');
+
+    // IPv6, a token and an allowed origin (the page's own).
+    const port3 = await freePort();
+    const token = 'relay-test-token-0123';
+    const pageOrigin = `http://127.0.0.1:${pagePort}`;
+    const relay3 = hostProcess([
+      'relay', '--tun', 'rly2', '--netns', ns.name, '--peer', '198.18.0.1/24', '--peer6', '2001:db8:5::1/64',
+      '--pool', '198.18.0.30-198.18.0.32', '--listen', `127.0.0.1:${port3}`, '--token', token, '--origin', pageOrigin,
+    ]);
+    procs.push(relay3.proc);
+    await relay3.waitFor('listening on', 30_000);
+    const py = spawnIn(ns, 'python3', ['-u', '-m', 'http.server', '--bind', '2001:db8:5::1', '--directory', www, '8082']);
+    procs.push(py.proc);
+    await waitListening(ns, 8082);
+    const refused = await tab.evaluate(
+      ([u]) => (globalThis as unknown as Fetch).fetchThroughRelay(u, '2001:db8:5::1', 8082, '/f.bin', 'not-the-token').then(() => 'admitted', (e: Error) => e.message),
+      [`ws://127.0.0.1:${port3}/`] as const,
+    );
+    assert.match(refused, /closed \(4401: token missing or wrong\)/, 'a wrong token is refused with 4401');
+    assert.doesNotMatch(refused, /not-the-token/, 'the error does not repeat the token');
+    await assert.rejects(nodeClient(`ws://127.0.0.1:${port3}/?token=${token}`, 'http://evil.example'), /closed 4403 origin http:\/\/evil\.example is not allowed/);
+    const r3 = await download(port3, '2001:db8:5::1', 8082, token);
+    console.log(`# chromium page <- python http.server over IPv6 through synack relay: ${SIZE / MiB} MiB in ${(r3.ms / 1000).toFixed(2)} s`);
+    assert.equal(r3.address6, '2001:db8:5::c612:1e', 'the page got the IPv6 address made from its IPv4 one (198.18.0.30)');
+    assert.equal(r3.status, 'HTTP/1.0 200 OK');
+    assert.equal(r3.sha256, hash, 'over IPv6 through the relay, byte for byte');
+    assert.match(py.stderr(), /^2001:db8:5::c612:1e - - \[.*\] "GET \/f\.bin HTTP\/1\.0" 200/m, `the server saw the page's IPv6 address: ${py.stderr()}`);
+    // IPv6 spoofing: C sends an echo request with D's address, D one with its own; only D's is answered.
+    const c6 = await nodeClient(`ws://127.0.0.1:${port3}/?token=${token}`, pageOrigin);
+    const d6 = await nodeClient(`ws://127.0.0.1:${port3}/?token=${token}`, pageOrigin);
+    const echo6 = (src: string, seq: number): Uint8Array =>
+      buildIcmpPacket(parseIp(src)!, parseIp('2001:db8:5::1')!, { kind: 'echo-request', id: 0x5252, seq, data: new Uint8Array(8) });
+    c6.ws.send(echo6(d6.address6, 1));
+    d6.ws.send(echo6(d6.address6, 2));
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(d6.got.length, 1, 'D got the answer to its own request only');
+    assert.equal(c6.got.length, 0);
+    c6.ws.close();
+    d6.ws.close();
+    relay3.proc.kill('SIGTERM');
+    assert.equal(await within(relay3.exited, 10_000, 'relay --peer6 exit'), 0, relay3.stderr());
+    assert.match(relay3.stderr(), /refused \(4401 wrong token\)/);
+    assert.match(relay3.stderr(), /refused \(4403 origin http:\/\/evil\.example is not allowed\)/);
+    assert.match(relay3.stderr(), /"spoofed":1/);
+    assert.match(relay3.stderr(), /"unauthorized":2/);
+    py.proc.kill('SIGTERM');
   } finally {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
     await context?.close();

@@ -56,7 +56,9 @@ const iface = new Interface('eth0', { mtu: 1500, send() {}, onReceive: null, clo
 /** Offer `specs` to a fresh Gro as one batch; what reached TCP input, as "seq+len flags" strings. */
 function gro(specs: Spec[]): string[] {
   const out: string[] = [];
-  const g = new Gro((_i, src, _d, seg) => {
+  let segs = 0;
+  const g = new Gro((_i, src, _d, seg, n) => {
+    segs += n;
     const f = (['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'] as const).filter((_, k) => (seg.flags & (1 << k)) !== 0).join(',');
     out.push(`${src === OTHER ? 'other ' : ''}${seg.seq}+${seg.payload.length} ${f}`);
     // The joined payload is the segments' bytes, in order.
@@ -67,6 +69,7 @@ function gro(specs: Spec[]): string[] {
     g.offer(iface, w.src, US, w.seg, w.header);
   }
   g.flush();
+  assert.equal(segs, specs.length, 'every wire segment delivered once, alone or in a joined segment');
   return out;
 }
 
@@ -176,6 +179,7 @@ test('a TUN-style batch reaches TCP as one joined segment: one ACK for eight seg
   const { link, stack, got, tapped, iss } = established();
   link.batch(dataPackets(iss, 8));
   assert.deepEqual(stack.groStats(), { groSegments: 8, groMerged: 1 });
+  assert.equal(stack.stats().tcpIn, 2 + 8, 'tcpIn counts wire segments: SYN, ACK and the eight');
   assert.deepEqual(tapped, Array(8).fill(1040), 'the tap (pcap) records the wire packets, not the joined one');
   assert.equal(got.length, 8000);
   for (let i = 0; i < got.length; i++) assert.equal(got[i], (1001 + i) & 0xff);

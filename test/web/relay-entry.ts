@@ -7,19 +7,21 @@ import { attachRelay, connect } from '../../src/web/index.js';
 
 export interface RelayPageResult {
   address: string;
+  /** The IPv6 address the relay gave (with --peer6), else ''. */
+  address6: string;
   status: string;
   bytes: number;
   sha256: string;
   ms: number;
 }
 
-async function fetchThroughRelay(relayUrl: string, host: string, port: number, path: string): Promise<RelayPageResult> {
+async function fetchThroughRelay(relayUrl: string, host: string, port: number, path: string, token?: string): Promise<RelayPageResult> {
   const stack = new Stack({ name: 'page', clock: new RealtimeClock() });
-  const { link } = await attachRelay(stack, relayUrl);
+  const { link } = await attachRelay(stack, relayUrl, token === undefined ? {} : { token });
   const t0 = performance.now();
   const conn = await connect(stack, { address: host, port });
   const w = conn.writable.getWriter();
-  await w.write(new TextEncoder().encode(`GET ${path} HTTP/1.0\r\nHost: ${host}\r\n\r\n`));
+  await w.write(new TextEncoder().encode(`GET ${path} HTTP/1.0\r\nHost: ${host.includes(':') ? `[${host}]` : host}\r\n\r\n`));
   const chunks: Uint8Array[] = [];
   let n = 0;
   const r = conn.readable.getReader();
@@ -46,6 +48,7 @@ async function fetchThroughRelay(relayUrl: string, host: string, port: number, p
   stack.close();
   return {
     address: link.address,
+    address6: link.address6 ?? '',
     status: head.split('\r\n')[0] ?? '',
     bytes: body.length,
     sha256: [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, '0')).join(''),
