@@ -57,12 +57,8 @@ export function processAck(c: Tcb, seg: TcpRepr, now: number): void {
   }
 
   // Window update (RFC 9293 3.10.7.4: only from segments newer than the last update).
-  if (lt(c.snd.wl1, seg.seq) || (c.snd.wl1 === seg.seq && le(c.snd.wl2, ack))) {
-    const wnd = seg.window << c.snd.wscale;
-    c.snd.wnd = wnd;
-    c.snd.wl1 = seg.seq;
-    c.snd.wl2 = ack;
-    if (wnd > c.snd.maxWnd) c.snd.maxWnd = wnd;
+  if (c.snd.takeWindow(seg.seq, ack, seg.window)) {
+    const wnd = c.snd.wnd;
     if (wnd > 0) {
       c.disarm(Timer.Persist);
       c.rec.persistBackoff = 0;

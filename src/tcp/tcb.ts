@@ -6,7 +6,7 @@
 // Private to src/tcp: the application sees a TcpConnection (connection.ts) and its snapshots.
 
 import type { TcpRepr } from '../wire/tcp.js';
-import { add, sub, lt, gt, ge } from '../wire/seq.js';
+import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
 import { isTransition } from './state.js';
@@ -143,6 +143,22 @@ export class SendSeq {
   maxWnd = 0;
   /** Shift applied to the peer's window field (RFC 7323). */
   wscale = 0;
+
+  /**
+   * The send window update of RFC 9293 3.10.7.4 (fifth, ESTABLISHED): take SND.WND from a segment
+   * newer than the last update (SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK),
+   * scaled by the peer's shift, and remember it in SND.WL1/SND.WL2 and MAX.SND.WND. True when taken.
+   */
+  takeWindow(seq: number, ack: number, field: number): boolean {
+    const wl1 = this.wl1;
+    if (!(lt(wl1, seq) || (wl1 === seq && le(this.wl2, ack)))) return false;
+    const wnd = field << this.wscale;
+    this.wnd = wnd;
+    this.wl1 = seq;
+    this.wl2 = ack;
+    if (wnd > this.maxWnd) this.maxWnd = wnd;
+    return true;
+  }
   /** The effective send MSS (Tcb.effectiveMss is its one formula). */
   mss: number;
   /** MSS the peer announced (536 when absent, RFC 9293 3.7.1). */
