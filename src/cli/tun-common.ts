@@ -18,6 +18,7 @@ import { flagBool, flagNumber, flagString, type FlagsSpec, type ParsedArgs } fro
 import { UsageError, CliError, EXIT, type CliIo } from './io.js';
 import { formatBytes, formatRate } from './progress.js';
 import { startMemoryRelief } from './memory.js';
+import { paceReceive, type RxPacerStats } from './rx-pacer.js';
 
 /** Exit statuses: the CLI-wide table (src/cli/io.ts, docs/cli.md). */
 export { EXIT };
@@ -280,6 +281,15 @@ async function usable(session: TunSession): Promise<TunSession> {
 }
 
 /** A Stack on a RealtimeClock attached to `tun` (through an Ethernet interface for --tap/--qemu). */
+/** The pacer's line under the --ss table: what waits to reach the stack, and SYNs it dropped. */
+function rxLine(s: RxPacerStats): string {
+  return `rx: waiting syns=${s.synWaiting} other=${s.otherWaiting}; syns dropped before the stack (queue full)=${s.synDropped}\n`;
+}
+
+function isTunLink(l: DeviceLink): l is DeviceLink & TunLink {
+  return 'onReceiveBatch' in l && 'pause' in l && 'resume' in l;
+}
+
 function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLink & { onError: ((err: E) => void) | null }): TunSession {
   const clock = new RealtimeClock();
   const stack = new Stack({ name: 'synack', clock, synCookies: setup.synCookies });
@@ -304,6 +314,8 @@ function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLin
     lost = err;
     for (const cb of lostWaiters.splice(0)) cb(err);
   };
+  // A TUN or TAP device feeds the stack through the pacer (rx-pacer.ts); a QEMU socket does not batch.
+  const pacer = isTunLink(tun) ? paceReceive(tun, { linkHeader: setup.l2?.kind === 'tap' ? 14 : 0 }) : null;
   const rates = new RateMemo();
   const stopRelief = startMemoryRelief({ activity: () => tun.stats().rxPackets });
   let closed = false;
@@ -314,7 +326,7 @@ function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLin
     tun,
     iface,
     setup,
-    table: () => connectionTable(stack, rates),
+    table: () => connectionTable(stack, rates) + (pacer === null ? '' : rxLine(pacer.stats())),
     lossStats: () => lossy?.lossStats() ?? null,
     onLinkLost: (cb) => {
       if (lost !== null) queueMicrotask(() => cb(lost as E));
@@ -326,6 +338,7 @@ function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLin
       if (ssTimer !== null) clearInterval(ssTimer);
       stopRelief();
       process.removeListener('SIGUSR2', onUsr2);
+      pacer?.stop();
       stack.close();
       tun.close();
       clock.dispose();

@@ -389,7 +389,7 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
       this.drop('other', 'tcp from a multicast, broadcast or unspecified source');
       return;
     }
-    if (this.gro !== null) this.gro.offer(iface, ip.src, ip.dst, r.value, tcpHeader(ip.payload));
+    if (this.gro !== null) this.gro.offer(iface, ip.src, ip.dst, r.value, ip.payload, 0);
     else this.tcpHost.input(iface, ip.src, ip.dst, r.value, this.now);
   }
 
@@ -415,9 +415,9 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
       this.remote4.set(srcKey, src);
     }
     // Parsed in place into the stack's one segment object; a segment arriving while that one is
-    // still being handled (delivered re-entrantly through a loopback path) gets its own, and so
-    // does each segment of a batch, which GRO may hold while the next is parsed.
-    const seg = this.segBusy || this.gro !== null ? new TcpSegmentBuf() : this.seg;
+    // still being handled (delivered re-entrantly through a loopback path) gets its own. In a batch
+    // too: GRO copies the one segment it holds (the first of a train).
+    const seg = this.segBusy ? new TcpSegmentBuf() : this.seg;
     const bad = seg.parse(pkt, 20, total, src, dst);
     if (bad !== null) {
       this.counters.tcpBad++;
@@ -429,21 +429,23 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
       this.drop('other', 'tcp from a multicast, broadcast or unspecified source');
       return true;
     }
-    if (this.gro !== null) {
-      this.gro.offer(iface, src, dst, seg, tcpHeader(pkt.subarray(20, total)));
-      return true;
-    }
     if (seg !== this.seg) {
-      this.tcpHost.input(iface, src, dst, seg, this.now);
+      this.tcp4(iface, src, dst, seg, pkt);
       return true;
     }
     this.segBusy = true;
     try {
-      this.tcpHost.input(iface, src, dst, seg, this.now);
+      this.tcp4(iface, src, dst, seg, pkt);
     } finally {
       this.segBusy = false;
     }
     return true;
+  }
+
+  /** A verified IPv4 segment (its TCP header at byte 20 of `pkt`) to GRO in a batch, else to TCP. */
+  private tcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, pkt: Uint8Array): void {
+    if (this.gro !== null) this.gro.offer(iface, src, dst, seg, pkt, 20);
+    else this.tcpHost.input(iface, src, dst, seg, this.now);
   }
 
   // --- output ---------------------------------------------------------------------------------
@@ -741,9 +743,4 @@ function checkSynCookieMode(mode: SynCookieMode | undefined): void {
     e.code = 'ERR_INVALID_ARG_VALUE';
     throw e;
   }
-}
-
-/** The TCP header (fixed part and options) of a segment whose data offset parsing has checked. */
-function tcpHeader(seg: Uint8Array): Uint8Array {
-  return seg.subarray(0, (seg[12]! >>> 4) * 4);
 }

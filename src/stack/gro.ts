@@ -37,8 +37,10 @@ export class Gro {
   #src: Uint8Array | null = null;
   #dst: Uint8Array | null = null;
   #first: TcpRepr | null = null;
-  /** The first segment's TCP header (20 bytes and its options), compared with each candidate's. */
-  #header: Uint8Array | null = null;
+  /** Where the first segment's TCP header (20 bytes and its options) is, to compare each candidate's with. */
+  #hbuf: Uint8Array | null = null;
+  #hstart = 0;
+  #hlen = 0;
   #parts: Uint8Array[] = [];
   #bytes = 0;
   #psh = false;
@@ -46,12 +48,14 @@ export class Gro {
   constructor(private readonly deliver: GroDeliver) {}
 
   /**
-   * A verified segment for us, in batch order; `header` is its TCP header as received (options
-   * included). It joins the held train, starts one, or (flushing what is held first) goes on alone.
+   * A verified segment for us, in batch order, whose TCP header as received (options included)
+   * starts at `buf[at]`; `buf` and the payload stay valid until flush(), but `seg` itself may be
+   * reused by the caller (a train's first segment is copied). It joins the held train, starts one,
+   * or (flushing what is held first) goes on alone.
    */
-  offer(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, header: Uint8Array): void {
+  offer(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, buf: Uint8Array, at: number): void {
     const first = this.#first;
-    if (first !== null && this.#joins(iface, src, dst, seg, header)) {
+    if (first !== null && this.#joins(iface, src, dst, seg, buf, at)) {
       this.#parts.push(seg.payload);
       this.#bytes += seg.payload.length;
       // A shorter segment or a PSH ends the train (Linux: `len < mss`, and PSH flushes).
@@ -68,8 +72,10 @@ export class Gro {
     this.#iface = iface;
     this.#src = src;
     this.#dst = dst;
-    this.#first = seg;
-    this.#header = header;
+    this.#first = copySegment(seg);
+    this.#hbuf = buf;
+    this.#hstart = at;
+    this.#hlen = (buf[at + 12]! >>> 4) * 4;
     this.#parts.push(seg.payload);
     this.#bytes = seg.payload.length;
     this.#psh = false;
@@ -96,23 +102,23 @@ export class Gro {
       this.counters.groMerged++;
     }
     const segs = parts.length;
-    this.#first = this.#header = this.#iface = this.#src = this.#dst = null;
+    this.#first = this.#hbuf = this.#iface = this.#src = this.#dst = null;
     this.#parts = [];
     this.#bytes = 0;
     this.#psh = false;
     this.deliver(iface, src, dst, seg, segs);
   }
 
-  #joins(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, header: Uint8Array): boolean {
+  #joins(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, buf: Uint8Array, at: number): boolean {
     const first = this.#first!;
-    const held = this.#header!;
+    const hlen = this.#hlen;
     const n = seg.payload.length;
     return (
       iface === this.#iface &&
       (seg.flags & ~TcpFlag.PSH) === TcpFlag.ACK &&
       n > 0 &&
       n <= first.payload.length &&
-      held.length + this.#bytes + n <= GRO_MAX_BYTES &&
+      hlen + this.#bytes + n <= GRO_MAX_BYTES &&
       seg.srcPort === first.srcPort &&
       seg.dstPort === first.dstPort &&
       seg.seq === seqAdd(first.seq, this.#bytes) &&
@@ -120,10 +126,31 @@ export class Gro {
       seg.window === first.window &&
       sameBytes(src, this.#src!, 0) &&
       sameBytes(dst, this.#dst!, 0) &&
-      header.length === held.length &&
-      sameBytes(header, held, 20)
+      (buf[at + 12]! >>> 4) * 4 === hlen &&
+      sameRange(buf, at + 20, this.#hbuf!, this.#hstart + 20, hlen - 20)
     );
   }
+}
+
+/** A copy of `s` that owns its fields (the caller's segment object may be parsed into again). */
+function copySegment(s: TcpRepr): TcpRepr {
+  const o = s.options;
+  const ts = o.timestamp;
+  return {
+    srcPort: s.srcPort, dstPort: s.dstPort, seq: s.seq, ack: s.ack, flags: s.flags, window: s.window, urgent: s.urgent,
+    options: {
+      mss: o.mss, wscale: o.wscale, sackPermitted: o.sackPermitted,
+      sack: o.sack === undefined ? undefined : o.sack.map((b) => ({ left: b.left, right: b.right })),
+      timestamp: ts === undefined ? undefined : { val: ts.val, ecr: ts.ecr },
+    },
+    payload: s.payload,
+  };
+}
+
+/** Whether `n` bytes of `a` from `ai` equal those of `b` from `bi`. */
+function sameRange(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[ai + i] !== b[bi + i]) return false;
+  return true;
 }
 
 /** Whether `a` and `b` (equal lengths but for addresses of two families) agree from byte `from`. */

@@ -66,7 +66,7 @@ function gro(specs: Spec[]): string[] {
   });
   for (const s of specs) {
     const w = wire(s);
-    g.offer(iface, w.src, US, w.seg, w.header);
+    g.offer(iface, w.src, US, w.seg, w.header, 0);
   }
   g.flush();
   assert.equal(segs, specs.length, 'every wire segment delivered once, alone or in a joined segment');
