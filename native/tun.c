@@ -1,31 +1,43 @@
 // N-API addon that opens a Linux TUN device (IFF_TUN | IFF_NO_PI) or TAP device (IFF_TAP | IFF_NO_PI)
 // and moves raw IP packets (TUN) or Ethernet frames (TAP) between it and JavaScript: reads are drained in batches whenever libuv reports the fd readable, writes
-// take one packet or an array of packets per call. Optional: nothing but src/link/tun.ts loads it.
+// take one packet or an array of packets per call. With offloads (IFF_VNET_HDR, TUNSETOFFLOAD) every
+// packet read keeps its struct virtio_net_hdr in front (src/link/tun.ts parses it) and every write
+// gets one built here from a per-packet word (gso_size, needs-checksum). Optional: nothing but
+// src/link/tun.ts loads it.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #ifdef __GLIBC__
 #include <malloc.h>
+#endif
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
 #endif
 
 #include <node_api.h>
 #include <uv.h>
 
-// One read: the largest IP packet a TUN device without IFF_VNET_HDR can hand us. A read into a
-// smaller buffer would make the kernel drop the packet (EFAULT), so every read offers this much:
+// One read: the largest packet a TUN device can hand us: a 64 KiB IP packet (an IPv6 GSO packet
+// is 40 + 65535 bytes) behind its virtio_net_hdr. A read into a smaller buffer would make the
+// kernel drop the packet (EFAULT), so every read offers this much:
 // straight into the batch buffer while 64 KiB of it are free, else into a scratch slot whose packet
 // is copied in (or, if it does not fit, delivered on its own after the batch). Packets are packed
 // end to end, so a batch holds ~1,400 MTU-sized packets per 2 MiB.
-#define SLOT_BYTES 65536u
+#define SLOT_BYTES (65536u + 1024u)
 #define DEFAULT_BATCH_BYTES (2u << 20)
 #define DEFAULT_BATCH_PACKETS 4096u
 
@@ -53,6 +65,10 @@ typedef struct {
   uint32_t *ends;
   size_t cap;
   uint32_t max_packets;
+  // Offloads: vnet_hdr is the virtio_net_hdr size in front of every packet (0 without
+  // IFF_VNET_HDR); offload the TUN_F_* flags TUNSETOFFLOAD accepted.
+  int vnet_hdr;
+  unsigned offload;
   // Counters, exposed through stats().
   double rx_packets, rx_bytes, rx_batches, rx_errors;
   double tx_packets, tx_bytes, tx_errors;
@@ -252,7 +268,7 @@ static void deliver_queue(tun_t *t) {
   t->q_count = 0;
   t->q_used = 0;
   t->rx_packets += count;
-  t->rx_bytes += (double)used;
+  t->rx_bytes += (double)used - (double)count * t->vnet_hdr;
   t->rx_batches++;
   t->rx_queued += count;
   // deliver() copies out of buf/ends; point it at the queue for this call.
@@ -316,7 +332,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   }
   if (count > 0) {
     t->rx_packets += count;
-    t->rx_bytes += (double)used;
+    t->rx_bytes += (double)used - (double)count * t->vnet_hdr;
     t->rx_batches++;
     deliver(t, used, count, 0);
   }
@@ -328,7 +344,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     memcpy(t->buf, t->scratch, n);
     t->ends[0] = (uint32_t)n;
     t->rx_packets += 1;
-    t->rx_bytes += (double)n;
+    t->rx_bytes += (double)n - t->vnet_hdr;
     t->rx_batches++;
     deliver(t, n, 1, 0);
   }
@@ -342,6 +358,29 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   }
 }
 
+// After TUNSETIFF with IFF_VNET_HDR: fix the header at struct virtio_net_hdr's 10 bytes (a
+// persistent device may have been left at 12 by another user), then offer the offloads asked for,
+// dropping what the kernel refuses (EINVAL: USO before Linux 6.2, then TSO, then the checksum) so
+// an older kernel still gets the most it takes. Returns the header size; *accepted the flags set.
+static int negotiate_offload(int fd, unsigned want, unsigned *accepted) {
+  int sz = (int)sizeof(struct virtio_net_hdr);
+  *accepted = 0;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &sz) != 0) return 0;
+  const unsigned tries[] = {
+      want,
+      want & ~(unsigned)(TUN_F_USO4 | TUN_F_USO6),
+      want & (unsigned)TUN_F_CSUM,
+      0,
+  };
+  for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+    if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)tries[i]) == 0) {
+      *accepted = tries[i];
+      break;
+    }
+  }
+  return sz;
+}
+
 static tun_t *get_tun(napi_env env, napi_value v) {
   void *data = NULL;
   if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
@@ -351,15 +390,16 @@ static tun_t *get_tun(napi_env env, napi_value v) {
   return (tun_t *)data;
 }
 
-// open(name: string, netnsPath: string | null, persist: -1 | 0 | 1, tap?: boolean)
-//   -> { handle, name, created }
-// tap true opens an Ethernet TAP device (IFF_TAP) instead of an IP TUN device.
+// open(name: string, netnsPath: string | null, persist: -1 | 0 | 1, tap?: boolean, offload?: number)
+//   -> { handle, name, created, vnetHdr, offload }
+// tap true opens an Ethernet TAP device (IFF_TAP) instead of an IP TUN device. offload, when not 0,
+// asks for IFF_VNET_HDR and these TUN_F_* flags: see negotiate_offload.
 // When netnsPath is given (e.g. /var/run/netns/NS), the calling thread enters that network
 // namespace just long enough to open /dev/net/tun and run TUNSETIFF, so the device is born there
 // and the root namespace is never touched; the fd keeps working from the original namespace.
 static napi_value tun_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IFNAMSIZ + 1] = {0};
   size_t name_len = 0;
@@ -386,6 +426,10 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   if (argc >= 3) napi_get_value_int32(env, argv[2], &persist);
   bool tap = false;
   if (argc >= 4) napi_get_value_bool(env, argv[3], &tap);
+  uint32_t want_offload = 0;
+  if (argc >= 5) napi_get_value_uint32(env, argv[4], &want_offload);
+  int vnet_hdr = 0;
+  unsigned offload = 0;
 
   int orig_ns = -1, target_ns = -1;
   if (have_ns) {
@@ -421,9 +465,17 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   if (fd < 0) {
     fail_call = "open", fail_what = "/dev/net/tun", fail_err = errno;
   } else {
-    ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+    ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (want_offload ? IFF_VNET_HDR : 0);
     memcpy(ifr.ifr_name, name, name_len);
-    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    int r = ioctl(fd, TUNSETIFF, &ifr);
+    if (r != 0 && want_offload && errno == EINVAL) {
+      // A kernel without IFF_VNET_HDR (or one refusing it here): plain packets, no offloads.
+      ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+      r = ioctl(fd, TUNSETIFF, &ifr);
+    } else if (r == 0 && want_offload) {
+      vnet_hdr = negotiate_offload(fd, want_offload, &offload);
+    }
+    if (r != 0) {
       fail_call = "ioctl", fail_what = "TUNSETIFF", fail_err = errno;
     } else if (persist >= 0 && ioctl(fd, TUNSETPERSIST, (unsigned long)persist) != 0) {
       fail_call = "ioctl", fail_what = "TUNSETPERSIST", fail_err = errno;
@@ -457,6 +509,8 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   }
   t->fd = fd;
   t->env = env;
+  t->vnet_hdr = vnet_hdr;
+  t->offload = offload;
   t->buf = buf;
   t->scratch = scratch;
   t->ends = ends;
@@ -473,7 +527,7 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   t->idle.data = t;
   uv_unref((uv_handle_t *)&t->idle);
 
-  napi_value handle, result, actual, created_v, resource_name;
+  napi_value handle, result, actual, created_v, resource_name, vnet_v, offload_v;
   if (napi_create_external(env, t, tun_finalize, NULL, &handle) != napi_ok) {
     // Without an owner the handle can never be freed safely; close it and report.
     tun_shutdown(t, 1);
@@ -489,6 +543,10 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   CHECK(env, napi_set_named_property(env, result, "handle", handle));
   CHECK(env, napi_set_named_property(env, result, "name", actual));
   CHECK(env, napi_set_named_property(env, result, "created", created_v));
+  CHECK(env, napi_create_uint32(env, (uint32_t)vnet_hdr, &vnet_v));
+  CHECK(env, napi_set_named_property(env, result, "vnetHdr", vnet_v));
+  CHECK(env, napi_create_uint32(env, offload, &offload_v));
+  CHECK(env, napi_set_named_property(env, result, "offload", offload_v));
   return result;
 }
 
@@ -560,12 +618,60 @@ static napi_value tun_ref(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static int write_one(tun_t *t, const uint8_t *data, size_t len) {
+// Per-packet word from JS (see src/link/tun.ts): the low 16 bits are gso_size (0: not a GSO
+// packet), bit 16 asks the kernel to finish the transport checksum (the field holds the
+// pseudo-header sum only).
+#define META_GSO_MASK 0xffffu
+#define META_NEEDS_CSUM 0x10000u
+
+// The virtio_net_hdr for one outgoing IP packet (virtio spec 1.2, 5.1.6.2 "Packet Transmission"):
+// csum_start is the transport header, csum_offset the checksum field in it (16 in TCP, 6 in UDP);
+// hdr_len covers the IP and TCP headers; gso_type follows the IP version. Packets whose headers do
+// not parse go out without offload flags (the kernel then takes them as they are).
+static void build_vnet_hdr(struct virtio_net_hdr *h, const uint8_t *p, size_t len, uint32_t meta) {
+  memset(h, 0, sizeof *h);
+  if (meta == 0 || len < 20) return;
+  size_t l4;
+  int proto, v6 = (p[0] >> 4) == 6;
+  if ((p[0] >> 4) == 4) {
+    l4 = (size_t)(p[0] & 0x0f) * 4;
+    proto = p[9];
+  } else if (v6 && len >= 40) {
+    l4 = 40;
+    proto = p[6];
+  } else {
+    return;
+  }
+  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return;
+  size_t l4hdr = proto == IPPROTO_TCP ? (len >= l4 + 13 ? (size_t)(p[l4 + 12] >> 4) * 4 : 0) : 8;
+  if (l4hdr < 8 || l4 + l4hdr > len) return;
+  if (meta & META_NEEDS_CSUM) {
+    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    h->csum_start = (uint16_t)l4;
+    h->csum_offset = proto == IPPROTO_TCP ? 16 : 6;
+  }
+  uint32_t gso = meta & META_GSO_MASK;
+  if (gso != 0 && proto == IPPROTO_TCP && len > l4 + l4hdr + gso) {
+    h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    h->gso_size = (uint16_t)gso;
+    h->hdr_len = (uint16_t)(l4 + l4hdr);
+  }
+}
+
+static int write_one(tun_t *t, const uint8_t *data, size_t len, uint32_t meta) {
+  struct virtio_net_hdr h;
+  struct iovec iov[2];
+  int n_iov = 0;
+  if (t->vnet_hdr > 0) {
+    build_vnet_hdr(&h, data, len, meta);
+    iov[n_iov].iov_base = &h, iov[n_iov++].iov_len = sizeof h;
+  }
+  iov[n_iov].iov_base = (void *)data, iov[n_iov++].iov_len = len;
   for (;;) {
-    ssize_t n = write(t->fd, data, len);
+    ssize_t n = writev(t->fd, iov, n_iov);
     if (n >= 0) {
       t->tx_packets++;
-      t->tx_bytes += (double)n;
+      t->tx_bytes += (double)n - t->vnet_hdr;
       return 0;
     }
     if (errno == EINTR) continue;
@@ -590,10 +696,11 @@ static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return 1;
 }
 
-// write(handle, packet: Uint8Array) -> 0 on success, -errno on failure (never throws for IO).
+// write(handle, packet: Uint8Array, meta?: number) -> 0 on success, -errno on failure (never throws
+// for IO). meta: see META_*.
 static napi_value tun_write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], out;
+  size_t argc = 3;
+  napi_value argv[3], out;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
   if (!t) return NULL;
@@ -603,21 +710,36 @@ static napi_value tun_write(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "packet must be a Uint8Array");
     return NULL;
   }
-  int err = t->closed ? EBADF : write_one(t, data, len);
+  uint32_t meta = 0;
+  if (argc >= 3) napi_get_value_uint32(env, argv[2], &meta);
+  int err = t->closed ? EBADF : write_one(t, data, len, meta);
   if (t->closed) t->tx_errors++, t->last_tx_errno = EBADF;
   CHECK(env, napi_create_int32(env, -err, &out));
   return out;
 }
 
-// writeBatch(handle, packets: Uint8Array[], count) -> number of packets the kernel accepted.
+// writeBatch(handle, packets: Uint8Array[], count, metas?: Uint32Array) -> number of packets the
+// kernel accepted; metas[i] is packet i's META_* word.
 // One call crosses into C once for the whole batch; each packet is still one write(2), since a
 // TUN fd takes exactly one packet per write. Failures are counted in stats() and skipped.
 static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], out;
+  size_t argc = 4;
+  napi_value argv[4], out;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
   if (!t) return NULL;
+  const uint32_t *metas = NULL;
+  size_t n_metas = 0;
+  if (argc >= 4) {
+    bool is_ta = false;
+    napi_typedarray_type type;
+    void *ptr;
+    napi_value ab;
+    size_t off;
+    if (napi_is_typedarray(env, argv[3], &is_ta) == napi_ok && is_ta &&
+        napi_get_typedarray_info(env, argv[3], &type, &n_metas, &ptr, &ab, &off) == napi_ok && type == napi_uint32_array)
+      metas = (const uint32_t *)ptr;
+  }
   bool is_array = false;
   if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "packets must be an array");
@@ -644,7 +766,7 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
       t->last_tx_errno = EBADF;
       continue;
     }
-    if (write_one(t, data, len) == 0) ok++;
+    if (write_one(t, data, len, metas != NULL && i < n_metas ? metas[i] : 0) == 0) ok++;
     if ((i & 31) == 31) drain_to_queue(t);
   }
   if (count >= 32) drain_to_queue(t);
@@ -684,6 +806,8 @@ static napi_value tun_stats(napi_env env, napi_callback_info info) {
   set_num(env, obj, "txErrors", t->tx_errors);
   set_num(env, obj, "lastTxErrno", -(double)t->last_tx_errno);
   set_num(env, obj, "lastRxErrno", -(double)t->last_rx_errno);
+  set_num(env, obj, "vnetHdr", (double)t->vnet_hdr);
+  set_num(env, obj, "offloadFlags", (double)t->offload);
   return obj;
 }
 

@@ -3,6 +3,7 @@
 import { compare, measure, skipped, summarize, type BenchOptions, type Reporter, type Side, type Target } from './harness.js';
 import { canUseNetns, createVethPair, kernelBulk, kernelChurn, vethBulk } from './kernel.js';
 import { loadSynack, type ScalingRun, type SynackBench } from './synack.js';
+import { runTunGroup } from './tun.js';
 
 export interface Group {
   name: string;
@@ -27,6 +28,8 @@ export function sizes(quick: boolean, counts: readonly number[] = []) {
     scalingBytes: quick ? 4 * MiB : 16 * MiB,
     vethBytes: quick ? 64 * MiB : 512 * MiB,
     vethMtus: [1500, 9000, 65535],
+    tunBytes: quick ? 32 * MiB : 128 * MiB,
+    tunVethBytes: quick ? 128 * MiB : 512 * MiB,
   };
 }
 
@@ -208,4 +211,14 @@ const veth: Group = {
   },
 };
 
-export const GROUPS: readonly Group[] = [bulk, churn, memory, scaling, veth];
+const tun: Group = {
+  name: 'tun',
+  about: 'kernel <-> synack over a TUN device at MTU 1500/9000/65535, offloads on and off, beside kernel-to-kernel veth in the same rounds; root only',
+  optIn: true,
+  async run(opts, rep) {
+    const sz = sizes(opts.quick, opts.counts);
+    await runTunGroup(opts, rep, sz.vethMtus, sz.tunBytes, sz.tunVethBytes);
+  },
+};
+
+export const GROUPS: readonly Group[] = [bulk, churn, memory, scaling, veth, tun];

@@ -205,37 +205,62 @@ const c = net.connect({ port: 5001, host: process.argv[2] }, () => {
 c.on('error', (e) => { console.error(e.message); process.exit(1); });
 `;
 
-/**
- * Kernel-to-kernel throughput over an existing veth pair: a Node receiver in B, a Node sender in A.
- * Returns MB/s timed at the receiver from the first to the last byte.
- */
-export async function vethBulk(pair: VethPair, bytes: number): Promise<number> {
-  const rx = spawn('ip', ['netns', 'exec', pair.nsB, process.execPath, '-e', RECEIVER, String(bytes), pair.addrB], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** A kernel-side receiver running in a namespace: `ready` once listening, `result` when it has read everything. */
+export interface KernelReceiver {
+  ready: Promise<void>;
+  /** Bytes read and ms from its first to its last byte. */
+  result: Promise<{ bytes: number; ms: number }>;
+  kill(): void;
+}
+
+/** A Node receiver in namespace `ns` listening on `addr`:5001 for one connection of `bytes`. */
+export function kernelReceiver(ns: string, addr: string, bytes: number): KernelReceiver {
+  const rx = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', RECEIVER, String(bytes), addr], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   rx.stdout.setEncoding('utf8');
   rx.stderr.setEncoding('utf8');
   rx.stderr.on('data', (d: string) => (err += d));
   const exited = new Promise<number>((r) => rx.on('exit', (code) => r(code ?? 1)));
-  await new Promise<void>((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     rx.stdout.on('data', (d: string) => {
       out += d;
       if (out.includes('ready\n')) resolve();
     });
-    rx.on('exit', () => reject(new Error(`receiver exited early: ${err.trim()}`)));
+    void exited.then(() => reject(new Error(`receiver exited early: ${err.trim()}`)));
   });
-  const tx = spawnSync('ip', ['netns', 'exec', pair.nsA, process.execPath, '-e', SENDER, String(bytes), pair.addrB], {
-    encoding: 'utf8',
+  const result = exited.then((code) => {
+    const line = out.split('\n').find((l) => l.startsWith('{'));
+    if (code !== 0 || line === undefined) throw new Error(`receiver failed (${code}): ${err.trim()}`);
+    return JSON.parse(line) as { bytes: number; ms: number };
   });
-  if (tx.status !== 0) {
+  ready.catch(() => {});
+  result.catch(() => {});
+  return { ready, result, kill: () => rx.kill() };
+}
+
+/** A Node sender in namespace `ns` writing `bytes` to `addr`:5001 in 64 KiB writes; resolves when it exits. */
+export function kernelSender(ns: string, addr: string, bytes: number): Promise<void> {
+  const tx = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SENDER, String(bytes), addr], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  tx.stderr.setEncoding('utf8');
+  tx.stderr.on('data', (d: string) => (err += d));
+  return new Promise((resolve, reject) => tx.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sender failed (${code}): ${err.trim()}`)))));
+}
+
+/**
+ * Kernel-to-kernel throughput over an existing veth pair: a Node receiver in B, a Node sender in A.
+ * Returns MB/s timed at the receiver from the first to the last byte.
+ */
+export async function vethBulk(pair: VethPair, bytes: number): Promise<number> {
+  const rx = kernelReceiver(pair.nsB, pair.addrB, bytes);
+  await rx.ready;
+  try {
+    await kernelSender(pair.nsA, pair.addrB, bytes);
+  } catch (e) {
     rx.kill();
-    throw new Error(`sender failed: ${tx.stderr.trim()}`);
+    throw e;
   }
-  const code = await exited;
-  const line = out.split('\n').find((l) => l.startsWith('{'));
-  if (code !== 0 || line === undefined) throw new Error(`receiver failed (${code}): ${err.trim()}`);
-  const r = JSON.parse(line) as { bytes: number; ms: number };
+  const r = await rx.result;
   return r.bytes / 1e6 / (r.ms / 1000);
 }

@@ -102,7 +102,9 @@ export async function relayCommand(argv: readonly string[], io: CliIo): Promise<
   let tun: TunLink;
   let hub: RelayHub;
   try {
-    tun = await openTun({ name: dev, mtu, tap: mode === 'ethernet', ...(netns !== undefined ? { netns } : {}) });
+    // No offloads: the relay forwards each packet as it is to a browser's stack, which takes neither
+    // 64 KiB super-packets nor partial checksums.
+    tun = await openTun({ name: dev, mtu, tap: mode === 'ethernet', offload: false, ...(netns !== undefined ? { netns } : {}) });
   } catch (e) {
     io.err(`synack relay: ${(e as Error).message}\n`);
     return EXIT.failure;

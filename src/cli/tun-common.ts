@@ -48,6 +48,7 @@ export const TUN_FLAGS: FlagsSpec = {
   peer: { type: 'string', value: 'IP[,IP]', help: "give the kernel's side of the device this address (same prefix); omit to leave it" },
   mtu: { type: 'number', value: 'BYTES', integer: true, min: 576, max: 65535, help: 'MTU of the device and the stack (default 1500)' },
   ss: { type: 'boolean', help: 'print a connection table (like `ss -tan`) to stderr every second; SIGUSR2 prints one at any time' },
+  'no-offload': { type: 'boolean', help: "turn the kernel's TUN offloads off (TSO, GSO, checksums; on by default): one packet per MTU each way" },
 };
 
 /** Flags of the commands that accept connections (serve, nc -l). */
@@ -88,6 +89,8 @@ export interface TunSetup {
   peers: string[];
   mtu: number;
   ss: boolean;
+  /** Negotiate the TUN device's offloads (default; --no-offload turns them off). */
+  offload: boolean;
   drop: number;
   seed: number;
   delay: number;
@@ -132,6 +135,7 @@ export function tunSetupFromArgs(args: ParsedArgs, command: string): TunSetup {
     peers,
     mtu,
     ss: flagBool(args, 'ss') === true,
+    offload: flagBool(args, 'no-offload') !== true,
     drop: flagNumber(args, 'drop') ?? 0,
     seed: flagNumber(args, 'seed') ?? 1,
     delay: flagNumber(args, 'delay') ?? 0,
@@ -179,26 +183,34 @@ export interface Impairment {
 export function lossyLink(inner: Link, imp: number | Impairment, random: RandomSource): Link & { lossStats(): LossStats } {
   const { drop: p, delay = 0, reorder = 0 } = typeof imp === 'number' ? { drop: imp } : imp;
   const stats: LossStats = { sent: 0, sendDropped: 0, received: 0, receiveDropped: 0 };
+  // Offloads pass through: a dropped super-packet (TSO out, GSO in) loses every segment in it, and
+  // the retransmissions that follow resend parts of it.
   const outer = {
     mtu: inner.mtu,
-    onReceive: null as ((packet: Uint8Array) => void) | null,
+    offload: inner.offload ?? null,
+    onReceive: null as ((packet: Uint8Array, rx?: number) => void) | null,
     send(packet: Uint8Array): void {
       stats.sent++;
       if (randomFloat(random) < p) stats.sendDropped++;
       else inner.send(packet);
+    },
+    sendTcpOffload(packet: Uint8Array, gsoSize: number): void {
+      stats.sent++;
+      if (randomFloat(random) < p) stats.sendDropped++;
+      else inner.sendTcpOffload!(packet, gsoSize);
     },
     close(): void {
       inner.close();
     },
     lossStats: (): LossStats => ({ ...stats }),
   };
-  inner.onReceive = (packet) => {
+  inner.onReceive = (packet, rx) => {
     stats.received++;
     if (randomFloat(random) < p) stats.receiveDropped++;
     else if (delay > 0 && !(randomFloat(random) < reorder)) {
       // TunLink hands out views of a fresh batch buffer each time, so holding one is safe.
-      setTimeout(() => outer.onReceive?.(packet), delay);
-    } else outer.onReceive?.(packet);
+      setTimeout(() => outer.onReceive?.(packet, rx), delay);
+    } else outer.onReceive?.(packet, rx);
   };
   return outer;
 }
@@ -248,7 +260,7 @@ export async function openTunSession(setup: TunSetup, io: CliIo): Promise<TunSes
   if (why !== null) throw new CliError(`cannot use TUN device ${setup.device}: ${why}`);
   let tun: TunLink;
   try {
-    tun = await openTun({ name: setup.device, mtu: setup.mtu, tap: setup.l2?.kind === 'tap' });
+    tun = await openTun({ name: setup.device, mtu: setup.mtu, tap: setup.l2?.kind === 'tap', offload: setup.offload });
   } catch (e) {
     throw new CliError(e instanceof TunError ? e.message : `cannot open TUN device ${setup.device}: ${(e as Error).message}`);
   }

@@ -17,17 +17,31 @@ export interface Link {
    */
   sendOwned?(packet: Uint8Array): void;
   /**
-   * Set by the stack: called once per received IP packet. Returning RELEASED declares that nothing
+   * Optional: work the link's far side does for the stack (a TUN device with IFF_VNET_HDR: the
+   * kernel). Absent or null: none, and every packet is complete and at most `mtu` bytes.
+   */
+  readonly offload?: LinkOffload | null;
+  /**
+   * Optional, present with `offload`: send a TCP packet built for the offloads: its TCP checksum
+   * field holds only the pseudo-header sum (the far side finishes it), and when `gsoSize` > 0 it
+   * may be up to `offload.tsoMax` bytes, to be cut into segments of `gsoSize` payload bytes each
+   * (TSO). The same ownership rule as send().
+   */
+  sendTcpOffload?(packet: Uint8Array, gsoSize: number): void;
+  /**
+   * Set by the stack: called once per received IP packet. `rx` carries RX_* flags about it (the
+   * link's far side vouches for its checksum); absent means none. Returning RELEASED declares that nothing
    * holds on to the packet or any view of it any more (the stack says so only for TCP segments
    * whose bytes it has copied); any other return value promises nothing.
    */
-  onReceive: ((packet: Uint8Array) => unknown) | null;
+  onReceive: ((packet: Uint8Array, rx?: number) => unknown) | null;
   /**
    * Optional, for links that receive packets in batches (a TUN read, one instant of a batching
    * memory pair): a link that declares this property delivers each batch here, when the stack has
    * set it, instead of calling onReceive per packet. Packet i is `batch[ends[i-1] ?? 0 .. ends[i]]`;
    * the receiver keeps no reference to the buffer after the call. The stack joins the batch's TCP
-   * data segments (GRO, stack/gro.ts).
+   * data segments (GRO, stack/gro.ts). Batches carry no RX_* flags: a link with some to give (a TUN
+   * device with offloads) uses onReceive.
    */
   onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
   /** Detach; no further onReceive calls. */
@@ -36,3 +50,19 @@ export interface Link {
 
 /** What an onReceive handler returns to say it kept no reference to the packet (see Link.onReceive). */
 export const RELEASED: unique symbol = Symbol('synack.packet-released');
+
+/** What a link's far side does for the stack (see Link.offload). */
+export interface LinkOffload {
+  /**
+   * Largest IP packet (headers included) the link takes through sendTcpOffload with a gsoSize,
+   * to be segmented by the far side; 0 when it does not segment (checksum offload only).
+   */
+  readonly tsoMax: number;
+}
+
+/**
+ * Link.onReceive flag: the transport checksum need not be verified, because whoever handed the
+ * packet over already did or built it (a TUN device's VIRTIO_NET_HDR_F_DATA_VALID or NEEDS_CSUM;
+ * see src/link/tun.ts for why the kernel's word is taken).
+ */
+export const RX_CSUM_VERIFIED = 1;

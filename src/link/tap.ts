@@ -20,16 +20,22 @@ export function tapLink(inner: Link, onPacket: (dir: TapDirection, data: Uint8Ar
       onPacket('out', packet);
       inner.send(packet);
     },
+    // Offloads pass through: the tap sees super-packets and partial checksums as the device does.
+    offload: inner.offload ?? null,
+    sendTcpOffload(packet: Uint8Array, gsoSize: number): void {
+      onPacket('out', packet);
+      inner.sendTcpOffload!(packet, gsoSize);
+    },
     onReceive: null,
     close(): void {
       inner.close();
       tapped.onReceive = null;
     },
   };
-  inner.onReceive = (packet: Uint8Array): void => {
+  inner.onReceive = (packet: Uint8Array, flags?: number): void => {
     const rx = tapped.onReceive;
     onPacket('in', packet);
-    if (rx !== null) rx(packet);
+    if (rx !== null) rx(packet, flags);
   };
   if ('onReceiveBatch' in inner) {
     // A batching link stays one: every packet of the batch is reported as it came off the wire,

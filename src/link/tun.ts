@@ -1,22 +1,31 @@
 // The Linux TUN and TAP links: the only file that does OS packet IO. It opens a TUN device (IP
 // packets) or a TAP device (Ethernet frames, for src/ethernet) through the optional native addon
 // (native/), hands what it reads to the stack and writes the stack's packets back in batches;
-// configureKernelSide sets up the kernel's end with `ip`.
+// configureKernelSide sets up the kernel's end with `ip`. On a TUN device it negotiates the
+// kernel's offloads (virtio_net_hdr, TSO, checksum): see docs/tun.md.
 import { existsSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Link } from './link.js';
+import { RX_CSUM_VERIFIED, type Link, type LinkOffload } from './link.js';
+import { foldChecksum, onesSum, write16 } from '../wire/bytes.js';
 
 /** The addon's surface (native/tun.c). Handles are opaque externals. */
 interface NativeTun {
-  open(name: string, netnsPath: string | null, persist: number, tap: boolean): { handle: unknown; name: string; created: boolean };
+  open(
+    name: string,
+    netnsPath: string | null,
+    persist: number,
+    tap: boolean,
+    offload: number,
+  ): { handle: unknown; name: string; created: boolean; vnetHdr?: number; offload?: number };
   start(handle: unknown, cb: ((batch: Buffer | null, ends: Uint32Array | null, count: number, errno: number) => void) | null): void;
   stop(handle: unknown): void;
   ref(handle: unknown, on: boolean): void;
-  write(handle: unknown, packet: Uint8Array): number;
-  writeBatch(handle: unknown, packets: Uint8Array[], count: number): number;
+  write(handle: unknown, packet: Uint8Array, meta: number): number;
+  writeBatch(handle: unknown, packets: Uint8Array[], count: number, metas: Uint32Array): number;
   close(handle: unknown): void;
   stats(handle: unknown): NativeStats;
   trim(): boolean;
@@ -34,6 +43,10 @@ interface NativeStats {
   txErrors: number;
   lastTxErrno: number;
   lastRxErrno: number;
+  /** Bytes of virtio_net_hdr in front of each packet on the fd (10 with offloads, else 0). */
+  vnetHdr: number;
+  /** The TUN_F_* flags the kernel accepted (TUNSETOFFLOAD). */
+  offloadFlags: number;
 }
 
 export interface TunStats extends NativeStats {
@@ -41,6 +54,32 @@ export interface TunStats extends NativeStats {
   txOversize: number;
   /** Largest number of packets delivered by one readable event. */
   rxMaxBatch: number;
+  /** GSO packets (more than one segment) the kernel handed us, and ones we sent for it to cut. */
+  rxGso: number;
+  txGso: number;
+  /** Packets read whose checksum the kernel left for us to trust or finish (NEEDS_CSUM). */
+  rxCsumPartial: number;
+  /** Packets read and dropped because of a virtio_net_hdr we cannot honour (e.g. UDP GSO). */
+  rxBadVnet: number;
+}
+
+/** TUN_F_* flags (linux/if_tun.h) for TUNSETOFFLOAD. */
+const TUN_F = { csum: 0x01, tso4: 0x02, tso6: 0x04, uso4: 0x20, uso6: 0x40 } as const;
+/** virtio_net_hdr (linux/virtio_net.h, virtio 1.2 section 5.1.6): flags, gso_type, and field offsets. */
+const VNET = { needsCsum: 1, dataValid: 2, gsoNone: 0, gsoEcn: 0x80, csumStart: 6, csumOffset: 8 } as const;
+/** Per-packet word handed to the addon with each write (native/tun.c META_*). */
+const META_NEEDS_CSUM = 0x10000;
+/** virtio16 fields are in the host's byte order on a TUN device that was not told otherwise (TUNSETVNETLE). */
+const HOST_LE = endianness() === 'LE';
+
+/** The offloads a TUN link asks the kernel for: checksums and TCP segmentation both ways. */
+export const TUN_OFFLOADS = TUN_F.csum | TUN_F.tso4 | TUN_F.tso6;
+
+/** Names of the TUN_F_* flags in `flags`, for stats and docs. */
+export function offloadNames(flags: number): string[] {
+  return Object.entries(TUN_F)
+    .filter(([, bit]) => (flags & bit) !== 0)
+    .map(([name]) => name);
 }
 
 /** Why a TUN device cannot be used here; `reason` is stable, `message` is for people. */
@@ -86,6 +125,13 @@ export interface OpenTunOptions {
    * Put src/ethernet's EthernetInterface between it and a Stack.
    */
   tap?: boolean;
+  /**
+   * Negotiate the kernel's offloads on a TUN device (IFF_VNET_HDR and TUNSETOFFLOAD with TUN_F_CSUM,
+   * TSO4 and TSO6): the kernel hands over and takes back TCP super-packets of up to 64 KiB and
+   * finishes checksums. Default true; false (or a kernel that refuses) gives plain packets, one per
+   * MTU. Not used on TAP devices.
+   */
+  offload?: boolean;
 }
 
 /** Ethernet II header bytes (destination, source, EtherType) on a TAP device's frames. */
@@ -98,9 +144,14 @@ export interface TunLink extends Link {
   readonly created: boolean;
   /** The namespace the device lives in, as given to openTun. */
   readonly netns: string | undefined;
+  /** What the kernel does for us (null: offloads off or refused); see Link.offload. */
+  readonly offload: LinkOffload | null;
+  /** The TUN_F_* offload names the kernel accepted, e.g. ['csum', 'tso4', 'tso6'] ([] when off). */
+  readonly offloads: readonly string[];
   /**
    * Optional fast path: when set, each readable event delivers one batch here instead of calling
    * onReceive per packet. Packet i is batch[ends[i-1] ?? 0 .. ends[i]]. The buffers are not reused.
+   * Not used with offloads (stats().vnetHdr > 0): each packet then goes to onReceive with its RX_* flags.
    */
   onReceiveBatch: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
   /** Called once if the device fails (e.g. deleted under us); the link stops reading. */
@@ -226,26 +277,35 @@ export async function openTun(opts: OpenTunOptions): Promise<TunLink> {
   const maxMtu = tap ? 65536 - ETHERNET_HEADER : 65535;
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > maxMtu) throw new RangeError(`mtu must be an integer in 68..${maxMtu}, got ${mtu}`);
   let opened: ReturnType<NativeTun['open']>;
+  const wantOffload = !tap && opts.offload !== false ? TUN_OFFLOADS : 0;
   try {
-    opened = loaded.addon.open(opts.name, opts.netns === undefined ? null : netnsPath(opts.netns), opts.persist === undefined ? -1 : opts.persist ? 1 : 0, tap);
+    opened = loaded.addon.open(opts.name, opts.netns === undefined ? null : netnsPath(opts.netns), opts.persist === undefined ? -1 : opts.persist ? 1 : 0, tap, wantOffload);
   } catch (e) {
     throw explainOpenError(opts.name, opts.netns, e, tap ? 'TAP' : 'TUN');
   }
-  const link = new NativeTunLink(loaded.addon, opened.handle, opened.name, opened.created, opts.netns, mtu, tap ? ETHERNET_HEADER : 0);
+  const link = new NativeTunLink(loaded.addon, opened.handle, opened.name, opened.created, opts.netns, mtu, tap ? ETHERNET_HEADER : 0, opened.vnetHdr ?? 0, opened.offload ?? 0);
   if (opts.ref === false) link.unref();
   return link;
 }
 
 class NativeTunLink implements TunLink {
-  onReceive: ((packet: Uint8Array) => void) | null = null;
+  onReceive: ((packet: Uint8Array, rx?: number) => void) | null = null;
   onReceiveBatch: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null = null;
   onError: ((err: TunError) => void) | null = null;
+  readonly offload: LinkOffload | null;
+  readonly offloads: readonly string[];
   private closed = false;
   private paused = false;
   private readonly pending: Uint8Array[] = [];
+  /** Per pending packet, its native/tun.c META_* word (gso_size, needs-checksum). */
+  private metas = new Uint32Array(256);
   private flushQueued = false;
   private txOversize = 0;
   private rxMaxBatch = 0;
+  private rxGso = 0;
+  private txGso = 0;
+  private rxCsumPartial = 0;
+  private rxBadVnet = 0;
   private readonly flushTask = (): void => {
     this.flushQueued = false;
     this.flush();
@@ -260,16 +320,43 @@ class NativeTunLink implements TunLink {
     readonly mtu: number,
     /** Link-layer header bytes on top of the MTU (14 on a TAP device). */
     private readonly header: number,
+    /** virtio_net_hdr bytes in front of each packet on the fd (0 without IFF_VNET_HDR). */
+    private readonly vnetHdr: number,
+    offloadFlags: number,
   ) {
+    this.offloads = offloadNames(offloadFlags);
+    const csum = vnetHdr > 0 && (offloadFlags & TUN_F.csum) !== 0;
+    const tso = csum && (offloadFlags & (TUN_F.tso4 | TUN_F.tso6)) === (TUN_F.tso4 | TUN_F.tso6);
+    // An IPv4 packet's total length is 16 bits; the IPv6 payload length is too, so 65535 bounds both.
+    this.offload = csum ? { tsoMax: tso ? 65535 : 0 } : null;
     addon.start(handle, (batch, ends, count, errno) => this.onBatch(batch, ends, count, errno));
   }
 
   send(packet: Uint8Array): void {
+    this.queue(packet, 0);
+  }
+
+  /** Link.sendTcpOffload; the Stack calls it only while `offload` is set. */
+  sendTcpOffload(packet: Uint8Array, gsoSize: number): void {
+    if (this.offload === null) throw new Error('sendTcpOffload on a TUN link without offloads');
+    this.queue(packet, META_NEEDS_CSUM | (gsoSize > 0 ? gsoSize & 0xffff : 0));
+  }
+
+  private queue(packet: Uint8Array, meta: number): void {
     if (this.closed) return;
-    if (packet.length > this.mtu + this.header) {
+    const gso = meta & 0xffff;
+    if (packet.length > (gso > 0 && this.offload !== null ? Math.max(this.offload.tsoMax, this.mtu) : this.mtu + this.header)) {
       this.txOversize++;
       return;
     }
+    if (gso > 0) this.txGso++;
+    const n = this.pending.length;
+    if (n === this.metas.length) {
+      const grown = new Uint32Array(n * 2);
+      grown.set(this.metas);
+      this.metas = grown;
+    }
+    this.metas[n] = meta;
     this.pending.push(packet);
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -281,8 +368,8 @@ class NativeTunLink implements TunLink {
     const n = this.pending.length;
     if (n === 0 || this.closed) return;
     // Failed writes (e.g. a packet the kernel rejects) are counted natively and dropped.
-    if (n === 1) this.addon.write(this.handle, this.pending[0] as Uint8Array);
-    else this.addon.writeBatch(this.handle, this.pending, n);
+    if (n === 1) this.addon.write(this.handle, this.pending[0] as Uint8Array, this.metas[0] as number);
+    else this.addon.writeBatch(this.handle, this.pending, n, this.metas);
     this.pending.length = 0;
   }
 
@@ -307,7 +394,15 @@ class NativeTunLink implements TunLink {
   }
 
   stats(): TunStats {
-    return { ...this.addon.stats(this.handle), txOversize: this.txOversize, rxMaxBatch: this.rxMaxBatch };
+    return {
+      ...this.addon.stats(this.handle),
+      txOversize: this.txOversize,
+      rxMaxBatch: this.rxMaxBatch,
+      rxGso: this.rxGso,
+      txGso: this.txGso,
+      rxCsumPartial: this.rxCsumPartial,
+      rxBadVnet: this.rxBadVnet,
+    };
   }
 
   close(): void {
@@ -329,19 +424,76 @@ class NativeTunLink implements TunLink {
     }
     if (count > this.rxMaxBatch) this.rxMaxBatch = count;
     const bytes = new Uint8Array(batch.buffer, batch.byteOffset, batch.byteLength);
-    const batchCb = this.onReceiveBatch;
+    // With offloads every packet has its virtio_net_hdr and RX flags: one onReceive call each (the
+    // kernel's GSO packets are already joined, so GRO on the batch would add little).
+    const batchCb = this.vnetHdr === 0 ? this.onReceiveBatch : null;
     if (batchCb !== null) {
       batchCb(bytes, ends, count);
       return;
     }
+    const hdr = this.vnetHdr;
     let start = 0;
     for (let i = 0; i < count; i++) {
       const end = ends[i] as number;
       const rx = this.onReceive;
       if (rx === null || this.closed) return;
-      rx(bytes.subarray(start, end));
+      if (hdr === 0) rx(bytes.subarray(start, end));
+      else {
+        const pkt = bytes.subarray(start + hdr, end);
+        const flags = this.vnetFlags(bytes, start, pkt);
+        if (flags >= 0) rx(pkt, flags);
+      }
       start = end;
     }
+  }
+
+  /**
+   * What the virtio_net_hdr at bytes[at..] says about `pkt`: the RX_* flags to deliver it with, or
+   * -1 to drop it. The kernel's checksum guarantees (include/linux/skbuff.h, "Checksumming of
+   * received packets"): DATA_VALID is CHECKSUM_UNNECESSARY, the kernel verified it; NEEDS_CSUM is
+   * CHECKSUM_PARTIAL, a packet the kernel built (its own TCP, here) whose checksum field holds the
+   * pseudo-header sum only, and "for the purposes of checksum verification, the checksum referred to
+   * by skb->csum_start + skb->csum_offset and any preceding checksums in the packet are considered
+   * verified" (skb_csum_unnecessary). synack takes the kernel's word for TCP, as the kernel itself
+   * does, and finishes the sum for anything else (UDP, ICMPv6), whose checks it does not skip.
+   * A GSO packet (gso_type TCPV4/TCPV6) is one IP packet of up to 64 KiB whose length fields cover
+   * it all: TCP takes it as one long segment, so it needs nothing more here.
+   */
+  private vnetFlags(bytes: Uint8Array, at: number, pkt: Uint8Array): number {
+    const flags = bytes[at] as number;
+    const gsoType = (bytes[at + 1] as number) & ~VNET.gsoEcn;
+    let rx = 0;
+    if (gsoType !== VNET.gsoNone) {
+      // UDP GSO is never negotiated (TUN_OFFLOADS); anything else we cannot cut up.
+      if (gsoType !== 1 && gsoType !== 4) {
+        this.rxBadVnet++;
+        return -1;
+      }
+      this.rxGso++;
+    }
+    if ((flags & VNET.dataValid) !== 0) rx |= RX_CSUM_VERIFIED;
+    if ((flags & VNET.needsCsum) !== 0) {
+      this.rxCsumPartial++;
+      const csumStart = this.read16(bytes, at + VNET.csumStart);
+      const csumAt = csumStart + this.read16(bytes, at + VNET.csumOffset);
+      if (csumAt + 2 > pkt.length) {
+        this.rxBadVnet++;
+        return -1;
+      }
+      const v = pkt[0]! >>> 4;
+      const proto = v === 4 ? pkt[9] : v === 6 ? pkt[6] : -1;
+      if (proto === 6 && csumAt === csumStart + 16) rx |= RX_CSUM_VERIFIED;
+      else {
+        const sum = foldChecksum(onesSum(pkt, csumStart, pkt.length));
+        // A UDP checksum that comes out 0 is sent as all ones (RFC 768; 0 means "none").
+        write16(pkt, csumAt, sum === 0 && proto === 17 ? 0xffff : sum);
+      }
+    }
+    return rx;
+  }
+
+  private read16(b: Uint8Array, at: number): number {
+    return HOST_LE ? (b[at] as number) | ((b[at + 1] as number) << 8) : ((b[at] as number) << 8) | (b[at + 1] as number);
   }
 }
 

@@ -6,7 +6,7 @@
 // the transmit() it calls for each packet it sends: it holds no Clock and touches no link itself.
 // The driver (stack.ts: Stack) owns the Clock and the links and calls it.
 import { cryptoRandom, type RandomSource } from '../util/random.js';
-import { RELEASED, type Link } from '../link/link.js';
+import { RELEASED, RX_CSUM_VERIFIED, type Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
 import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, openTcpPacket, tcpSegmentOffset, type IpPacket } from '../wire/packet.js';
 import { parseTcp, fillTcpChecksum, TcpSegmentBuf, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
@@ -103,6 +103,8 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
   private readonly remote4 = new Map<number, Uint8Array>();
   /** Build options of every TCP packet we send (one object, not one per packet). */
   private readonly tcpBuild: { ttl: number };
+  /** The same for a link that finishes TCP checksums (Link.offload). */
+  private readonly tcpBuildPartial: { ttl: number; partialChecksum: true };
   private readonly udp = new PortTable<UdpSocket>();
   private readonly ports: EphemeralPorts;
   private readonly tcpHost: TcpHost;
@@ -137,6 +139,7 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
     this.random = opts.random ?? cryptoRandom();
     this.ttl = opts.ttl ?? 64;
     this.tcpBuild = { ttl: this.ttl };
+    this.tcpBuildPartial = { ttl: this.ttl, partialChecksum: true };
     this.ports = new EphemeralPorts(this.random, opts.ephemeralPorts);
     this.pingId = this.random.u32() & 0xffff;
     checkSynCookieMode(opts.synCookies);
@@ -149,7 +152,12 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
    * Transmit one finished IP packet on `iface` (the driver puts it on the interface's link). The
    * packet was just built and the core keeps no reference to it, so a link may recycle it.
    */
-  protected abstract transmit(iface: Interface, pkt: Uint8Array): void;
+  /**
+   * `gsoSize` present: a TCP packet built for the link's offloads (Link.offload: the checksum holds
+   * the pseudo-header sum only), to go through Link.sendTcpOffload; > 0 when it is larger than the
+   * MTU, for the link to cut into segments of that many payload bytes (TSO).
+   */
+  protected abstract transmit(iface: Interface, pkt: Uint8Array, gsoSize?: number): void;
 
   /**
    * Called when the earliest deadline may have moved earlier outside handle() and poll() (a user
@@ -172,9 +180,9 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
    * SEGMENT ARRIVES and its connection is polled for the replies, which leave through transmit()
    * before this returns. Returns RELEASED when nothing holds `pkt` afterwards (see Link.onReceive).
    */
-  handle(iface: Interface, pkt: Uint8Array, now: number): typeof RELEASED | undefined {
+  handle(iface: Interface, pkt: Uint8Array, now: number, rx = 0): typeof RELEASED | undefined {
     this.now = now;
-    return this.input(iface, pkt);
+    return this.input(iface, pkt, rx);
   }
 
   /**
@@ -317,12 +325,14 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
   }
 
   /** IP input; returns RELEASED when nothing holds `pkt` afterwards (see Link.onReceive). */
-  private input(iface: Interface, pkt: Uint8Array): typeof RELEASED | undefined {
+  private input(iface: Interface, pkt: Uint8Array, rx = 0): typeof RELEASED | undefined {
     if (this.closed) return undefined;
     const c = this.counters;
     c.ipIn++;
+    // The link vouches for the TCP checksum (Link.onReceive, RX_CSUM_VERIFIED): do not sum it again.
+    const trusted = (rx & RX_CSUM_VERIFIED) !== 0;
     // A TCP segment's bytes are copied into the receive buffer, and nothing else keeps the packet.
-    if (this.fastTcp4(iface, pkt)) return RELEASED;
+    if (this.fastTcp4(iface, pkt, trusted)) return RELEASED;
     const r = parseIpPacket(pkt);
     if (!r.ok) {
       if (r.error.code === 'bad-checksum') {
@@ -353,7 +363,7 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
     }
     switch (ip.protocol) {
       case TCP_PROTOCOL:
-        this.tcpInput(iface, ip);
+        this.tcpInput(iface, ip, trusted);
         return undefined;
       case UDP_PROTOCOL:
         this.udpInput(iface, ip, pkt);
@@ -377,8 +387,8 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
     this.drop('other', `protocol ${ip.protocol}`);
   }
 
-  private tcpInput(iface: Interface, ip: IpPacket): void {
-    const r = parseTcp(ip.payload, { src: ip.src, dst: ip.dst });
+  private tcpInput(iface: Interface, ip: IpPacket, trusted: boolean): void {
+    const r = parseTcp(ip.payload, trusted ? undefined : { src: ip.src, dst: ip.dst });
     if (!r.ok) {
       this.counters.tcpBad++;
       this.drop(r.error.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${r.error.message}`);
@@ -400,7 +410,7 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
    * repr or subarrays for the addresses. Returns false, having done nothing, for anything else, which
    * the general path then handles (and counts, if it is bad).
    */
-  private fastTcp4(iface: Interface, pkt: Uint8Array): boolean {
+  private fastTcp4(iface: Interface, pkt: Uint8Array, trusted: boolean): boolean {
     if (pkt.length < 40 || pkt[0] !== 0x45 || pkt[9] !== TCP_PROTOCOL || (read16(pkt, 6) & 0x3fff) !== 0) return false;
     const total = read16(pkt, 2);
     if (total < 40 || total > pkt.length || foldChecksum(onesSum(pkt, 0, 20)) !== 0) return false;
@@ -416,9 +426,10 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
     }
     // Parsed in place into the stack's one segment object; a segment arriving while that one is
     // still being handled (delivered re-entrantly through a loopback path) gets its own. In a batch
-    // too: GRO copies the one segment it holds (the first of a train).
+    // too: GRO copies the one segment it holds (the first of a train). The checksum is skipped when
+    // the link vouches for it (RX_CSUM_VERIFIED).
     const seg = this.segBusy ? new TcpSegmentBuf() : this.seg;
-    const bad = seg.parse(pkt, 20, total, src, dst);
+    const bad = trusted ? seg.parse(pkt, 20, total) : seg.parse(pkt, 20, total, src, dst);
     if (bad !== null) {
       this.counters.tcpBad++;
       this.drop(bad.code === 'bad-checksum' ? 'checksum' : 'malformed', `tcp: ${bad.message}`);
@@ -462,20 +473,51 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
     return true;
   }
 
-  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): boolean {
+  /**
+   * Send a TCP segment; `gsoSize` is the sender's Eff.snd.MSS, by which a link with TSO cuts a
+   * segment larger than its MTU (Link.sendTcpOffload). With the link's checksum offload the packet
+   * leaves with the pseudo-header sum only, for the far side to finish.
+   */
+  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, gsoSize = 0): boolean {
     this.counters.tcpOut++;
-    return this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
+    if (!offloads(iface)) return this.output(iface, buildTcpPacket(src, dst, seg, this.tcpBuild));
+    return this.outputOffload(iface, buildTcpPacket(src, dst, seg, this.tcpBuildPartial), gsoSize);
+  }
+
+  /**
+   * A TCP packet built for a link with offloads (partial checksum) to `iface`: one larger than the
+   * MTU goes with `gsoSize` for the link to cut (TSO), up to the link's tsoMax.
+   */
+  private outputOffload(iface: Interface, pkt: Uint8Array, gsoSize: number): boolean {
+    const gso = pkt.length > iface.mtu ? gsoSize : 0;
+    if (pkt.length > (gso > 0 ? iface.link.offload!.tsoMax : iface.mtu)) {
+      this.counters.ipTooBig++;
+      this.drop('other', `packet of ${pkt.length} bytes exceeds ${iface.name} MTU ${iface.mtu}`);
+      return false;
+    }
+    this.counters.ipOut++;
+    this.transmit(iface, pkt, gso);
+    return true;
   }
 
   openTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null {
-    if (tcpSegmentOffset(src) + segLen > iface.mtu) return null; // sendTcp counts and reports it
+    // With TSO a segment may be larger than the MTU (the link cuts it); sendTcp counts and reports
+    // one that is too large.
+    const max = Math.max(iface.mtu, iface.link.offload?.tsoMax ?? 0);
+    if (tcpSegmentOffset(src) + segLen > max) return null;
     return openTcpPacket(src, dst, segLen, this.tcpBuild);
   }
 
-  sendTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number): void {
-    fillTcpChecksum(pkt, tcpSegmentOffset(src), segLen, src, dst);
+  sendTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number, gsoSize = 0): void {
+    const at = tcpSegmentOffset(src);
     this.counters.tcpOut++;
-    this.output(iface, pkt);
+    if (!offloads(iface)) {
+      fillTcpChecksum(pkt, at, segLen, src, dst);
+      this.output(iface, pkt);
+    } else {
+      fillTcpChecksum(pkt, at, segLen, src, dst, true);
+      this.outputOffload(iface, pkt, gsoSize);
+    }
   }
 
   protected sendIcmp(dst: Uint8Array, repr: IcmpRepr, src?: Uint8Array, ttl?: number): boolean {
@@ -716,6 +758,11 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
 }
 
 /** 127.0.0.0/8 or ::1 (RFC 1122 3.2.1.3, RFC 4291 2.5.3). */
+/** Whether `iface`'s link takes TCP packets with partial checksums (and maybe TSO): Link.offload. */
+function offloads(iface: Interface): boolean {
+  return iface.link.offload != null && iface.link.sendTcpOffload !== undefined;
+}
+
 function isLoopback(a: Uint8Array): boolean {
   if (a.length === 4) return a[0] === 127;
   for (let i = 0; i < 15; i++) if (a[i] !== 0) return false;

@@ -70,16 +70,17 @@ export class Stack extends StackCore {
   /** Attach a link with its addresses; adds a connected route for each address's prefix. */
   override addInterface(link: Link, opts: InterfaceOptions): Interface {
     const iface = super.addInterface(link, opts);
-    link.onReceive = (pkt) => this.handle(iface, pkt, this.clock.now());
+    link.onReceive = (pkt, rx) => this.handle(iface, pkt, this.clock.now(), rx);
     // A link that reads in batches hands each batch over whole, for GRO.
     if ('onReceiveBatch' in link) link.onReceiveBatch = (batch, ends, count) => this.handleBatch(iface, batch, ends, count, this.clock.now());
     return iface;
   }
 
-  protected override transmit(iface: Interface, pkt: Uint8Array): void {
+  protected override transmit(iface: Interface, pkt: Uint8Array, gsoSize?: number): void {
     // Every packet here was just built and is not kept: a link may recycle it after delivery.
     const link = iface.link;
-    if (link.sendOwned !== undefined) link.sendOwned(pkt);
+    if (gsoSize !== undefined) link.sendTcpOffload!(pkt, gsoSize);
+    else if (link.sendOwned !== undefined) link.sendOwned(pkt);
     else link.send(pkt);
   }
 

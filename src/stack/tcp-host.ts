@@ -33,14 +33,15 @@ export interface TcpIpLayer {
   wake(): void;
   trace(e: TraceEvent): void;
   /** Send a TCP segment from `src` to `dst` out of `iface`; false when it exceeds the link MTU. */
-  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr): boolean;
+  sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, gsoSize?: number): boolean;
   /**
    * A packet (IP header written) for a TCP segment of `segLen` bytes that the caller writes at
-   * tcpSegmentOffset(src), then hands to sendTcpPacket; null when it would exceed the link MTU.
+   * tcpSegmentOffset(src), then hands to sendTcpPacket; null when it would exceed the link MTU
+   * (or, on a link with TSO, its tsoMax).
    */
   openTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null;
-  /** Checksum and send a packet from openTcpPacket whose segment is written. */
-  sendTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number): void;
+  /** Checksum and send a packet from openTcpPacket whose segment is written; `gsoSize` as for sendTcp. */
+  sendTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number, gsoSize?: number): void;
   countDrop(counter: 'tcpBad' | 'tcpNoListener' | 'tcpBacklogDrops', reason: 'no-listener' | 'backlog-full', detail: string): void;
   counters: {
     tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number;
@@ -142,7 +143,7 @@ export class TcpHost {
     },
     send: (pkt: Uint8Array, segLen: number): void => {
       const e = this.polling!;
-      this.ip.sendTcpPacket(e.iface, e.local, e.remote, pkt, segLen);
+      this.ip.sendTcpPacket(e.iface, e.local, e.remote, pkt, segLen, e.conn.sendMss);
     },
   };
   private readonly emit: Emit = Object.assign(
@@ -152,7 +153,8 @@ export class TcpHost {
       // connection's MSS to the link's so the retransmission fits (as a local packet-too-big would:
       // RFC 1122 3.3.3, RFC 9293 3.7.1 effective send MSS). Without this it would retry the same
       // size until it gave up. (The fast path's open() refuses such a packet, so it comes here.)
-      if (!this.ip.sendTcp(e.iface, e.local, e.remote, seg)) e.conn.setMss(mssForMtu(e.iface.mtu, e.remote.length === 16));
+      // A segment larger than the MTU goes with gsoSize = Eff.snd.MSS, for a link with TSO to cut.
+      if (!this.ip.sendTcp(e.iface, e.local, e.remote, seg, e.conn.sendMss)) e.conn.setMss(mssForMtu(e.iface.mtu, e.remote.length === 16));
     },
     { packets: this.packets },
   );
@@ -196,11 +198,16 @@ export class TcpHost {
    */
   private configFor(iface: Interface, remote: Uint8Array, extra: TcpConfigInput | undefined, pmtu: number): TcpConfig {
     const linkMss = mssForMtu(Math.min(iface.mtu, pmtu), remote.length === 16);
-    const key = extra === undefined ? `${linkMss}` : `${linkMss}|${JSON.stringify(extra)}`;
+    // With TSO a segment may carry as much as fits in the link's largest packet behind the IP
+    // header and the largest TCP header (60 bytes), unless a smaller path MTU was learnt.
+    const tso = iface.link.offload?.tsoMax ?? 0;
+    const tsoMax = tso > 0 && pmtu === Infinity ? Math.max(0, tso - (remote.length === 16 ? 40 : 20) - 60) : 0;
+    const key = extra === undefined ? `${linkMss}|${tsoMax}` : `${linkMss}|${tsoMax}|${JSON.stringify(extra)}`;
     let c = this.configs.get(key);
     if (c === undefined) {
       const merged: TcpConfigInput = { ...this.baseConfig, ...extra };
       merged.mss = Math.min(merged.mss ?? linkMss, linkMss);
+      merged.tsoMax = Math.min(merged.tsoMax ?? tsoMax, tsoMax);
       c = shareConfig(resolveConfig(merged));
       if (this.configs.size >= 64) this.configs.clear();
       this.configs.set(key, c);

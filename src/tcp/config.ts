@@ -75,6 +75,12 @@ export interface TcpConfig {
   rack: boolean;
   /** Out-of-order ranges kept before further out-of-order segments are dropped. */
   maxOutOfOrderRanges: number;
+  /**
+   * TCP segmentation offload: the most payload one segment of new data may carry when the link
+   * cuts it into Eff.snd.MSS-sized segments on the way out (a TUN device with TSO; the Stack sets
+   * it from Link.offload). 0 (the default): every segment is at most one MSS.
+   */
+  tsoMax: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
@@ -104,6 +110,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   slowStartAckLimit: 2,
   rack: true,
   maxOutOfOrderRanges: 32,
+  tsoMax: 0,
 });
 
 /** Settings that make synack look like a default Linux host on the wire. */
@@ -147,6 +154,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('delayedAck', c.delayedAck, 0, 500);
   check('dupThresh', c.dupThresh, 1, 1000);
   check('slowStartAckLimit', c.slowStartAckLimit, 0, 1000);
+  check('tsoMax', c.tsoMax, 0, 65535);
   if (typeof c.slowStartAfterIdle !== 'boolean') throw rangeError(`slowStartAfterIdle must be true or false, got ${String(c.slowStartAfterIdle)}`);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);

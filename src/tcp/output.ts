@@ -192,7 +192,7 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
   // pointer gets there (RFC 8985 6.2 step 5 applies in RTO recovery too, as on Linux).
   else if (lt(c.snd.una, c.rec.recover) && rackActive(c)) sent = rackRecovery(c, now, emit);
   for (;;) {
-    let limit = c.snd.mss;
+    let limit = c.snd.rtxNxt === -1 ? sendQuantum(c) : c.snd.mss;
     if (c.snd.rtxNxt !== -1 && c.hasSacks) {
       // After a timeout, skip what the peer already holds (RFC 6675 5.1).
       const hole = c.scoreboard.nextHole(c.snd.rtxNxt, c.snd.nxt);
@@ -216,6 +216,9 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
       const usable = Math.min(wndAvail, cwndAvail);
       if (usable <= 0 && !c.out.force) break;
       let len = Math.min(limit, avail, c.out.force ? Math.max(1, usable) : usable);
+      // A super-segment (TSO) is whole MSS-sized segments, except at the end of the queued data,
+      // so the link never cuts a small segment out of its middle (Linux's tcp_mss_split_point).
+      if (len > c.snd.mss && len < avail) len -= len % c.snd.mss;
       if (!retrans && len < c.snd.mss && !c.out.force) {
         // Nagle (RFC 9293 3.7.4) and sender SWS avoidance (3.8.6.2.1).
         const nothingOutstanding = c.snd.nxt === c.snd.una;
@@ -267,6 +270,19 @@ function sendLossProbe(c: Tcb, now: number, emit: Emit): boolean {
   if (last === null || !sendAt(c, last.start, sub(last.end, last.start), now, emit, true, 'tlp')) return false;
   probeSent(c, true, now);
   return true;
+}
+
+/**
+ * The most new data one segment may carry: one MSS, or with TSO (config.tsoMax, set from the
+ * link) whole MSS-sized segments up to tsoMax, which the link cuts into MSS-sized segments, each
+ * with a copy of this header (RFC 9293 3.7.1: every segment on the wire stays within Eff.snd.MSS).
+ * Not while our ACKs carry SACK blocks, whose size the MSS already makes room for per segment.
+ */
+function sendQuantum(c: Tcb): number {
+  const max = c.config.tsoMax;
+  const mss = c.snd.mss;
+  if (max <= mss || sackOptionBytes(c) > 0) return mss;
+  return max - (max % mss);
 }
 
 /** RFC 6675 NextSeg rule 1: retransmit lost holes below the highest SACKed byte while pipe allows. */
@@ -351,7 +367,7 @@ function sendAt(
     return false;
   }
   // SACK blocks ride on data segments too: leave room for them within the MSS (RFC 2018 section 3).
-  const len = Math.min(maxLen, avail, c.snd.mss - sackOptionBytes(c));
+  const len = Math.min(maxLen, avail, !retrans && maxLen > c.snd.mss ? maxLen : c.snd.mss - sackOptionBytes(c));
   const end = add(seq, len);
   let flags = ACK;
   if (end === c.sndBufEnd) flags |= PSH;
@@ -377,7 +393,13 @@ function noteRetransmit(c: Tcb, seq: number, len: number, now: number, reason: '
 
 /** Timers and RTT timing after sending `used` sequence numbers at `seq`. */
 function afterSend(c: Tcb, seq: number, used: number, now: number, retrans: boolean): void {
-  if (rackActive(c)) rackOf(c).onTransmit(seq, used, now); // RFC 8985 6.1
+  if (rackActive(c)) {
+    // RFC 8985 6.1, per segment on the wire: a super-segment (TSO) leaves as MSS-sized pieces, and
+    // any of them may be lost, SACKed and resent on its own.
+    const rack = rackOf(c);
+    const mss = c.snd.mss;
+    for (let off = 0; off < used; off += mss) rack.onTransmit(add(seq, off), Math.min(mss, used - off), now);
+  }
   if (c.rec.inRecovery) c.rec.prr?.onSend(); // RFC 6937: prr_out
   if (c.deadline(Timer.Rto) === Infinity) c.arm(Timer.Rto, now + c.rtt.rto);
   if (c.firstUnackedAt === Infinity) c.firstUnackedAt = now;

@@ -68,6 +68,11 @@ export interface BuildOptions {
   tos?: number;
   /** IPv6 flow label (default 0). */
   flowLabel?: number;
+  /**
+   * TCP only: leave the checksum field holding the pseudo-header sum, for a link whose far side
+   * finishes it (checksum offload: virtio's NEEDS_CSUM, Linux's CHECKSUM_PARTIAL). Default false.
+   */
+  partialChecksum?: boolean;
 }
 
 /**
@@ -179,7 +184,7 @@ function build(
 /** A complete IPv4 or IPv6 packet carrying this TCP segment. Throws RangeError on mixed address families. */
 export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, opts?: BuildOptions): Uint8Array {
   const pkt = openTcpPacket(src, dst, tcpHeaderLength(repr) + repr.payload.length, opts);
-  emitTcp(repr, pkt, src, dst, tcpSegmentOffset(src));
+  emitTcp(repr, pkt, src, dst, tcpSegmentOffset(src), opts?.partialChecksum === true);
   return pkt;
 }
 

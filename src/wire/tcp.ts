@@ -410,8 +410,10 @@ function emitOptions(opts: TcpOptions, out: Uint8Array, at: number): number {
 /**
  * Write header, options, payload and checksum at out[at..]; returns the bytes written. `out` must
  * hold tcpHeaderLength(repr) + payload bytes from `at`. A payload already in place is not copied.
+ * `partial` writes the folded pseudo-header sum instead of the checksum, for a device that finishes
+ * it (Linux's __tcp_v4_send_check for CHECKSUM_PARTIAL: check = ~tcp_v4_check(len, saddr, daddr, 0)).
  */
-export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array, at = 0): number {
+export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Uint8Array, at = 0, partial = false): number {
   const hl = tcpHeaderLength(repr);
   const total = hl + repr.payload.length;
   write16(out, at, repr.srcPort);
@@ -427,7 +429,7 @@ export function emitTcp(repr: TcpRepr, out: Uint8Array, src: Uint8Array, dst: Ui
   if (hl > TCP_MIN_HEADER) emitOptions(repr.options, out, at + TCP_MIN_HEADER);
   const p = repr.payload;
   if (p.length > 0 && !(p.buffer === out.buffer && p.byteOffset === out.byteOffset + at + hl)) out.set(p, at + hl);
-  fillTcpChecksum(out, at, total, src, dst);
+  fillTcpChecksum(out, at, total, src, dst, partial);
   return total;
 }
 
@@ -479,10 +481,15 @@ export function writePlainTcpHeader(
   return hl;
 }
 
-/** Sum the segment out[at..at+len) with its pseudo-header (RFC 9293 3.1) into its checksum field, which holds zero. */
-export function fillTcpChecksum(out: Uint8Array, at: number, len: number, src: Uint8Array, dst: Uint8Array): void {
-  const sum = onesSum(out, at, at + len, pseudoHeaderSum(src, dst, TCP_PROTOCOL, len));
-  write16(out, at + 16, foldChecksum(sum));
+/**
+ * Sum the segment out[at..at+len) with its pseudo-header (RFC 9293 3.1) into its checksum field, which
+ * holds zero. `partial` writes only the folded pseudo-header sum, for a device that finishes the sum
+ * (checksum offload: Linux's __tcp_v4_send_check for CHECKSUM_PARTIAL, check = ~tcp_v4_check(len,
+ * saddr, daddr, 0)).
+ */
+export function fillTcpChecksum(out: Uint8Array, at: number, len: number, src: Uint8Array, dst: Uint8Array, partial = false): void {
+  const pseudo = pseudoHeaderSum(src, dst, TCP_PROTOCOL, len);
+  write16(out, at + 16, partial ? ~foldChecksum(pseudo) & 0xffff : foldChecksum(onesSum(out, at, at + len, pseudo)));
 }
 
 const FLAG_ORDER: readonly TcpFlagName[] = ['SYN', 'FIN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];

@@ -54,7 +54,7 @@ test('synack bench --list names the groups; help describes the options', async (
 test('synack bench rejects unknown groups and flags with status 2', async () => {
   const g = await run(['bench', '--only', 'nosuch']);
   assert.equal(g.code, 2);
-  assert.equal(g.err, "synack: unknown group 'nosuch'; groups: bulk, churn, memory, scaling, veth; run 'synack help bench' for usage\n");
+  assert.equal(g.err, "synack: unknown group 'nosuch'; groups: bulk, churn, memory, scaling, veth, tun; run 'synack help bench' for usage\n");
   assert.match((await run(['bench', '--only', 'memroy'])).err, /unknown group 'memroy' \(did you mean memory\?\)/);
   const f = await run(['bench', '--quik']);
   assert.equal(f.code, 2);

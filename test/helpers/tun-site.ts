@@ -48,6 +48,12 @@ export interface TunHost {
   flags: string[];
 }
 
+/**
+ * Whether synack negotiates the TUN offloads in these tests: on (the CLI's default) unless
+ * SYNACK_TUN_OFFLOAD=off, with which scripts/run-tests.mjs runs the interop files a second time.
+ */
+export const OFFLOAD = process.env['SYNACK_TUN_OFFLOAD'] !== 'off';
+
 export const V4 = { stack: '198.18.0.2', kernel: '198.18.0.1', prefix: 24 };
 export const V6 = { stack: '2001:db8::2', kernel: '2001:db8::1', prefix: 64 };
 
@@ -73,6 +79,7 @@ export async function tunHost(h: NetnsHarness, opts: { mtu?: number; netem?: str
     '--addr', `${V4.stack}/${V4.prefix},${V6.stack}/${V6.prefix}`,
     '--peer', `${V4.kernel},${V6.kernel}`,
     ...(opts.mtu !== undefined ? ['--mtu', String(opts.mtu)] : []),
+    ...(OFFLOAD ? [] : ['--no-offload']),
   ];
   return { ns, dev, flags };
 }

@@ -23,7 +23,7 @@ const failsafe = setTimeout(() => {
 }, 60_000);
 failsafe.unref();
 
-const tun = await openTun({ name: dev, mtu: 1500, ref: false });
+const tun = await openTun({ name: dev, mtu: 1500, ref: false, offload: process.env['SYNACK_TUN_OFFLOAD'] !== 'off' });
 const stack = new Stack({ name: 'fetch-client' });
 const iface = stack.addInterface(tun, { addresses: cidrs.split(','), name: tun.name });
 stack.addRoute('0.0.0.0/0', { iface });

@@ -11,7 +11,7 @@ import { missingTool, netnsUnavailableReason, type LinkStats, type Netns } from 
 import { NetemUnavailable, V4, V6, type TunHost } from '../helpers/tun-site.js';
 
 // The namespace, device and scratch-site setup have one home, shared with bench/ (test/helpers/tun-site.ts).
-export { NetemUnavailable, V4, V6, randomFile, scratch, tunHost, withTunSite, type TunHost, type TunSite } from '../helpers/tun-site.js';
+export { NetemUnavailable, OFFLOAD, V4, V6, randomFile, scratch, tunHost, withTunSite, type TunHost, type TunSite } from '../helpers/tun-site.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const cliEntry = fileURLToPath(new URL('./synack-cli.ts', import.meta.url));

@@ -1,0 +1,165 @@
+// The `tun` bench group: bulk TCP between the kernel and an in-process synack Stack over a TUN device
+// (kernel->synack and synack->kernel, MTU 1500/9000/65535, with and without the offloads of
+// docs/tun.md), beside kernel-to-kernel over veth at the same MTU in the same run; root only.
+
+import { spawnSync } from 'node:child_process';
+import { openTun, configureKernelSide, tunUnavailableReason, type TunLink } from '../link/tun.js';
+import { Stack } from '../stack/stack.js';
+import { RealtimeClock } from '../util/realtime-clock.js';
+import { nowMs, skipped, summarize, type BenchOptions, type Figure, type Reporter } from './harness.js';
+import { canUseNetns, createVethPair, kernelReceiver, kernelSender, vethBulk } from './kernel.js';
+
+const MiB = 1024 * 1024;
+const KERNEL = '198.18.0.1';
+const SYNACK = '198.18.0.2';
+
+export type TunDirection = 'kernel->synack' | 'synack->kernel';
+
+/** A namespace holding a TUN device whose other end is a Stack in this process. */
+export interface TunWorld {
+  ns: string;
+  tun: TunLink;
+  stack: Stack;
+  clock: RealtimeClock;
+  destroy(): void;
+}
+
+let worlds = 0;
+
+export async function openWorld(mtu: number, offload: boolean): Promise<TunWorld> {
+  const ns = `synb-t-${process.pid % 100000}-${worlds++}`;
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  const r = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
+  spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  let tun: TunLink | undefined;
+  try {
+    tun = await openTun({ name: 'synb0', netns: ns, mtu, offload });
+    await configureKernelSide('synb0', { peer: KERNEL, prefix: 24, mtu, txqueuelen: 10_000, netns: ns });
+  } catch (e) {
+    tun?.close();
+    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    throw e;
+  }
+  const clock = new RealtimeClock();
+  const stack = new Stack({ name: 'bench-tun', clock });
+  stack.addInterface(tun, { addresses: [`${SYNACK}/24`] });
+  const t = tun;
+  return {
+    ns,
+    tun: t,
+    stack,
+    clock,
+    destroy() {
+      stack.close();
+      t.close();
+      clock.dispose();
+      spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    },
+  };
+}
+
+/**
+ * One transfer of `bytes` over the world's TUN device; MB/s timed at the receiver from its first to
+ * its last byte (as vethBulk times the kernel's receiver).
+ */
+export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Promise<number> {
+  if (dir === 'kernel->synack') {
+    const sink = new Uint8Array(256 * 1024);
+    const done = new Promise<number>((resolve) => {
+      const l = w.stack.tcpListen({ port: 5001 }, (conn) => {
+        let got = 0;
+        let t0 = 0;
+        const read = (): void => {
+          for (let n = conn.recvInto(sink); n > 0; n = conn.recvInto(sink)) {
+            if (got === 0) t0 = nowMs();
+            got += n;
+          }
+          if (conn.peerFinished) {
+            const ms = nowMs() - t0;
+            conn.close();
+            l.close();
+            resolve(got / 1e6 / (ms / 1000));
+          }
+        };
+        conn.hooks.onReadable = read;
+        read();
+      });
+    });
+    await kernelSender(w.ns, SYNACK, bytes);
+    return done;
+  }
+  const rx = kernelReceiver(w.ns, KERNEL, bytes);
+  await rx.ready;
+  const chunk = new Uint8Array(MiB).fill(0x5a);
+  const conn = w.stack.tcpConnect({ address: KERNEL, port: 5001 });
+  let left = bytes;
+  const pump = (): void => {
+    while (left > 0) {
+      const n = conn.send(chunk.subarray(0, Math.min(left, chunk.length)));
+      if (n === 0) return;
+      left -= n;
+    }
+    conn.close();
+  };
+  conn.hooks.onConnected = pump;
+  conn.hooks.onWritable = pump;
+  conn.hooks.onError = () => rx.kill();
+  const r = await rx.result;
+  return r.bytes / 1e6 / (r.ms / 1000);
+}
+
+interface Case {
+  dir: TunDirection;
+  offload: boolean;
+  samples: number[];
+  ratios: number[];
+  world: TunWorld | null;
+}
+
+/** `synack bench --only tun`: see the file comment; figures and per-round ratios to veth. */
+export async function runTunGroup(opts: BenchOptions, rep: Reporter, mtus: readonly number[], bytes: number, vethBytes: number): Promise<void> {
+  const ok = canUseNetns();
+  const why = !ok.ok ? ok.why : tunUnavailableReason();
+  const label = (c: Pick<Case, 'dir' | 'offload'>, mtu: number): string => `TUN ${c.dir} MTU ${mtu}${c.offload ? '' : ' (no offload)'}`;
+  const cases = (): Case[] =>
+    (['kernel->synack', 'synack->kernel'] as const).flatMap((dir) => [true, false].map((offload) => ({ dir, offload, samples: [], ratios: [], world: null })));
+  for (const mtu of mtus) {
+    if (why !== null) {
+      rep.figure(skipped(`kernel-to-kernel veth MTU ${mtu} (tun group)`, 'MB/s', why));
+      for (const c of cases()) rep.figure(skipped(label(c, mtu), 'MB/s', why));
+      continue;
+    }
+    const list = cases();
+    const veth: number[] = [];
+    const pair = createVethPair(mtu);
+    try {
+      for (const c of list) c.world = await openWorld(mtu, c.offload);
+      // Rounds: veth, then every TUN case, so machine noise falls on all of them alike; each
+      // ratio is taken within its round.
+      for (let round = -opts.warmup; round < opts.runs; round++) {
+        rep.progress(`tun: MTU ${mtu} round ${round < 0 ? 'warm-up' : round + 1}`);
+        const v = await vethBulk(pair, vethBytes);
+        for (const c of list) {
+          const mbps = await tunBulk(c.world!, c.dir, bytes);
+          if (round < 0) continue;
+          c.samples.push(mbps);
+          c.ratios.push(mbps / v);
+        }
+        if (round >= 0) veth.push(v);
+      }
+    } finally {
+      for (const c of list) c.world?.destroy();
+      pair.destroy();
+    }
+    rep.figure(summarize(`kernel-to-kernel veth MTU ${mtu} (tun group)`, 'MB/s', veth, { note: `${vethBytes / MiB} MiB, Node sender and receiver in two namespaces` }));
+    for (const c of list) {
+      const offloads = c.offload ? 'offloads on' : 'offloads off';
+      rep.figure(summarize(label(c, mtu), 'MB/s', c.samples, { note: `${bytes / MiB} MiB, ${offloads}, Node on the kernel side` }));
+    }
+    for (const c of list) {
+      const target: Figure['target'] | undefined = mtu === 1500 ? { op: '>=', value: c.offload ? 0.8 : 0.35 } : undefined;
+      rep.figure(summarize(`ratio ${label(c, mtu)} / veth`, 'x', c.ratios, { note: 'per-round ratios', ...(target !== undefined ? { target } : {}) }));
+    }
+  }
+}
