@@ -7,7 +7,7 @@ import { Stack, RealtimeClock, DhcpServer } from '../../src/index.js';
 import { attachV86, listen, type V86Bus } from '../../src/web/index.js';
 
 
-declare const V86: new (opts: Record<string, unknown>) => { add_listener(name: string, fn: (...a: unknown[]) => void): void };
+declare const V86: new (opts: Record<string, unknown>) => { bus: V86Bus; add_listener(name: string, fn: (...a: unknown[]) => void): void };
 
 const clock = new RealtimeClock();
 const stack = new Stack({ name: 'synack', clock });
@@ -19,22 +19,22 @@ stack.on('trace', (e) => {
   if (e.type === 'neighbour' && e.dir !== 'cache') log(`${e.dir} ${e.summary}`);
 });
 
-new V86({
+const emulator = new V86({
   wasm_path: 'v86.wasm',
   bios: { url: 'seabios.bin' },
   vga_bios: { url: 'vgabios.bin' },
   cdrom: { url: 'guest.iso' },
   screen_container: document.getElementById('screen'),
   autostart: true,
-  // v86 calls this with its bus; synack becomes a host on the guest's Ethernet segment.
-  network_adapter: (bus: V86Bus) => {
-    attachV86(stack, bus, {
-      addresses: ['198.18.0.1/24'],
-      dhcp: new DhcpServer({ serverIp: '198.18.0.1', prefix: 24, first: '198.18.0.100', last: '198.18.0.150' }),
-    });
-    log('synack attached: 198.18.0.1, DHCP 198.18.0.100-150');
-  },
+  // The NE2000 card, with no v86 network backend: synack answers on its bus instead.
+  net_device: { type: 'ne2k' },
 });
+// synack becomes a host on the guest's Ethernet segment.
+attachV86(stack, emulator.bus, {
+  addresses: ['198.18.0.1/24'],
+  dhcp: new DhcpServer({ serverIp: '198.18.0.1', prefix: 24, first: '198.18.0.100', last: '198.18.0.150' }),
+});
+log('synack attached: 198.18.0.1, DHCP 198.18.0.100-150');
 
 // In the guest: udhcpc -i eth0 && wget -O - http://198.18.0.1/
 const enc = new TextEncoder();

@@ -114,6 +114,7 @@ export function resolveConfig(
   const errors: ParseError[] = [];
   const cfg: PdrillConfig = { ...DEFAULT_CONFIG, defines: {}, ignored: [] };
   let localSet = false;
+  const ipOpts: ScriptOption[] = [];
   let remoteSet = false;
   for (const o of [...scriptOptions, ...cliOptions]) {
     switch (o.name) {
@@ -166,9 +167,11 @@ export function resolveConfig(
         } else if (o.name === 'local_ip') {
           cfg.localIp = o.value;
           localSet = true;
+          ipOpts.push(o);
         } else {
           cfg.remoteIp = o.value;
           remoteSet = true;
+          ipOpts.push(o);
         }
         break;
       case 'define': {
@@ -186,6 +189,14 @@ export function resolveConfig(
   if (cfg.ipVersion === 'ipv6') {
     if (!localSet) cfg.localIp = IPV6_DEFAULTS.localIp;
     if (!remoteSet) cfg.remoteIp = IPV6_DEFAULTS.remoteIp;
+  }
+  // An address of the other family (a script that pins --remote_ip=192.0.2.1, run as its IPv6
+  // variant) is an error, as in packetdrill, not a crash later.
+  for (const o of ipOpts) {
+    const v6 = o.value!.includes(':');
+    if (v6 !== (cfg.ipVersion === 'ipv6')) {
+      errors.push({ line: o.line, col: o.col, message: `--${o.name}=${o.value} is an IPv${v6 ? 6 : 4} address, but --ip_version is ${cfg.ipVersion}` });
+    }
   }
   return { config: cfg, errors };
 }

@@ -438,6 +438,8 @@ export type AggregateResult =
  */
 export class SegmentAggregator {
   private parts: TcpRepr[] = [];
+  /** Per part: it starts a packet of its own in Linux's TSO packetization (tso.ts). */
+  private starts: boolean[] = [];
   private have = 0;
   /** Whether any part repeats data sent before (a retransmission). */
   private retransmit = false;
@@ -445,20 +447,27 @@ export class SegmentAggregator {
   /**
    * @param linuxTsoPsh Linux's flag rule for TSO packets: one of new data that carries more than
    *   one segment always has PSH (Linux 051ba67447de, "tcp: force a PSH flag on TSO packets", a
-   *   hint for the receiver's GRO, set in tcp_write_xmit), so the packet packetdrill sees does even
-   *   when no part of it was pushed. Retransmissions keep their own flags.
+   *   hint for the receiver's GRO, set in __tcp_transmit_skb), and packetdrill keeps the flags of
+   *   the last live packet it joins, so a joined packet has PSH when Linux's last packet in it
+   *   has two or more segments or was pushed itself. Where Linux's packets begin comes with each
+   *   part (`tsoStart`, tso.ts); without it every part is taken as one packet of the join.
+   *   Retransmissions keep their own flags.
    */
   constructor(
     readonly need: number,
     readonly linuxTsoPsh = false,
   ) {}
 
-  /** Offer the next captured segment; `retransmit` when it repeats data sent before. */
-  offer(seg: TcpRepr, retransmit = false): AggregateResult {
+  /**
+   * Offer the next captured segment; `retransmit` when it repeats data sent before, `tsoStart`
+   * when Linux would have started a new packet with it (undefined: the join is one packet).
+   */
+  offer(seg: TcpRepr, retransmit = false, tsoStart?: boolean): AggregateResult {
     const len = seg.payload.length;
     if (this.parts.length === 0) {
       if (len === 0 || len >= this.need) return { kind: 'complete', segment: seg, parts: 1 };
       this.parts.push(seg);
+      this.starts = [tsoStart ?? true];
       this.have = len;
       this.retransmit = retransmit;
       return { kind: 'partial', have: this.have, need: this.need };
@@ -483,6 +492,7 @@ export class SegmentAggregator {
       };
     }
     this.parts.push(seg);
+    this.starts.push(tsoStart ?? false);
     this.have = total;
     this.retransmit ||= retransmit;
     if (total < this.need) return { kind: 'partial', have: total, need: this.need };
@@ -495,8 +505,16 @@ export class SegmentAggregator {
       flags |= p.flags;
     }
     const parts = this.parts.length;
-    if (this.linuxTsoPsh && parts > 1 && !this.retransmit) flags |= TcpFlag.PSH;
+    if (this.linuxTsoPsh && !this.retransmit) {
+      // The last Linux packet of the join: from the last part that starts one (a first part that
+      // does not continues a packet begun before the join, which has two segments then).
+      const k = this.starts.lastIndexOf(true);
+      const lastPkt = this.parts.slice(Math.max(0, k));
+      const multi = k < 0 || lastPkt.length > 1;
+      flags = (flags & ~TcpFlag.PSH) | (multi || lastPkt.some((p) => p.flags & TcpFlag.PSH) ? TcpFlag.PSH : 0);
+    }
     this.parts = [];
+    this.starts = [];
     this.have = 0;
     return { kind: 'complete', segment: { ...first, flags, payload }, parts };
   }

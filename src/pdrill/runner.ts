@@ -26,6 +26,9 @@ import { parseTcp, TcpFlag, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
 import { parseIp } from '../wire/address.js';
 import { onesSum, foldChecksum, pseudoHeaderSum, write16 } from '../wire/bytes.js';
 import { add, gt, lt, sub } from '../wire/seq.js';
+import { LinuxTsoModel } from './tso.js';
+import { linuxPushedAt } from './sndbuf.js';
+import { runPythonBlock, tcpInfoLookup, PythonUnsupported } from './python.js';
 
 /**
  * What `--linux` sets: LINUX_PROFILE (RTO 1 s initial / 200 ms minimum, wscale 7, CUBIC, SACK,
@@ -132,6 +135,8 @@ interface Captured {
   readonly seg: TcpRepr | null;
   /** The segment repeats sequence space sent before (a retransmission). */
   readonly retransmit?: boolean;
+  /** New data that starts a packet of its own in Linux's TSO packetization (tso.ts). */
+  readonly tsoStart?: boolean;
   readonly options: readonly WireOption[] | null;
   readonly note: string;
 }
@@ -198,6 +203,12 @@ class Runner {
   private readonly notes = new Set<string>();
   /** End of the highest sequence space the stack has sent (live numbers), to tell retransmissions. */
   private sentEnd: number | null = null;
+  /** Linux's TSO packet boundaries over the captured segments (tso.ts). */
+  private readonly tso = new LinuxTsoModel(() => ({
+    minTsoSegs: this.sysctls.int('net.ipv4.tcp_min_tso_segs'),
+    ssRatio: this.sysctls.int('net.ipv4.tcp_pacing_ss_ratio'),
+    caRatio: this.sysctls.int('net.ipv4.tcp_pacing_ca_ratio'),
+  }));
 
   constructor(
     private readonly path: string,
@@ -234,6 +245,7 @@ class Runner {
       bindPort: cfg.bindPort,
       now: () => this.clock.now(),
       wakeAt: (t) => void this.clock.schedule(t, () => {}),
+      flush: () => void this.clock.runUntil(this.clock.now()),
       hostTcp: () => ({ tcp: this.sysctls.tcp, synCookies: this.sysctls.synCookies }),
       onConnect: () => {
         // A new active open: a fresh sequence space, and the peer answers from connect_port.
@@ -292,6 +304,21 @@ class Runner {
     };
   }
 
+  /** A timed `%{ }%` block: its assertions over the current connection's tcp_info (python.ts). */
+  private python(line: number, code: string): void {
+    const conn = this.table.connectionOn(this.localPort ?? this.cfg.bindPort);
+    if (conn === null) throw new Unsupported(`python block with no connection to read tcp_info from`);
+    let f;
+    try {
+      f = runPythonBlock(code, tcpInfoLookup(conn.stats()));
+    } catch (e) {
+      if (e instanceof PythonUnsupported) throw new Unsupported(`python block: ${e.message}`);
+      throw e;
+    }
+    this.log(`${formatSecs(this.now())} python block line ${line} ${f === null ? 'holds' : 'fails'}`);
+    if (f !== null) this.fail(line, `assertion failed: ${f.text}${f.message !== '' ? ` (value ${f.message})` : ''}`);
+  }
+
   private fail(line: number, message: string, expected?: string, actual?: string): never {
     const f: { line: number; message: string; expected?: string; actual?: string } = { line, message };
     if (expected !== undefined) f.expected = expected;
@@ -307,7 +334,7 @@ class Runner {
         const r = runShell(ev.text, { sysctls: this.sysctls, readFile: this.opts.readFile, note: (n) => void this.notes.add(n) });
         if (!r.ok) throw new Unsupported(r.reason);
         this.log(`shell line ${ev.line} interpreted`);
-      } else {
+      } else if (ev.time === null) {
         this.skipped.push({ line: ev.line, what: ev.what, text: ev.text });
         this.log(`skipped ${ev.what} line ${ev.line}`);
       }
@@ -315,6 +342,7 @@ class Runner {
       const r = this.timeline.schedule(ev.time, { nowUsecs: this.base, inboundPacket: false });
       if (!r.ok) this.fail(ev.line, r.message);
       this.advanceTo(Math.max(r.time.start, this.now()), ev.line);
+      if (ev.what === 'python') this.python(ev.line, ev.text);
       this.timeline.complete(r.time, false, this.now());
       this.base = this.now();
       return;
@@ -404,12 +432,20 @@ class Runner {
     const bytes = ip.value.payload;
     const doff = (bytes[12]! >>> 4) * 4;
     const options = decodeOptionList(bytes.subarray(20, doff));
-    const seg = t.value;
+    let seg = t.value;
+    const conn = seg.payload.length > 0 ? this.table.connectionOn(seg.srcPort) : null;
+    const end0 = add(seg.seq, seg.payload.length);
+    // With Linux's send-queue model in force (SO_SNDBUF), PSH is where Linux would mark it.
+    const pushed = conn !== null && !(this.sentEnd !== null && lt(seg.seq, this.sentEnd)) ? linuxPushedAt(conn, end0) : null;
+    if (pushed !== null) seg = { ...seg, flags: (seg.flags & ~TcpFlag.PSH) | (pushed ? TcpFlag.PSH : 0) };
     const note = this.describe(seg, options);
     const end = add(seg.seq, seg.payload.length);
     const retransmit = this.sentEnd !== null && seg.payload.length > 0 && lt(seg.seq, this.sentEnd);
     if (this.sentEnd === null || seg.flags & TcpFlag.SYN || gt(end, this.sentEnd)) this.sentEnd = end;
-    this.outQ.push({ at, seg, options, note, retransmit });
+    let tsoStart: boolean | undefined;
+    if (seg.payload.length > 0 && !retransmit) tsoStart = this.tso.starts(seg, at, conn);
+    else this.tso.other();
+    this.outQ.push({ at, seg, options, note, retransmit, ...(tsoStart !== undefined ? { tsoStart } : {}) });
     this.log(`${formatSecs(at)} > ${note}`);
   }
 
@@ -455,7 +491,7 @@ class Runner {
       if (p.seg === null) this.fail(ev.line, `error handling packet: expected a TCP packet, got a ${p.note}`, scriptLine, actualLine);
       this.checkPorts(ev.line, spec, p.seg, scriptLine, actualLine);
       if (firstAt < 0) firstAt = p.at;
-      const a = agg.offer(p.seg, p.retransmit === true);
+      const a = agg.offer(p.seg, p.retransmit === true, p.tsoStart);
       if (a.kind === 'mismatch') {
         // The aggregator speaks live numbers; say where the gathered data ends in script space.
         const off = this.space.localOffset();

@@ -10,6 +10,7 @@ import type { TcpListener } from '../stack/tcp-host.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
 import type { TcpConfig, TcpConfigInput } from '../tcp/config.js';
 import { linuxWscale } from './sysctl.js';
+import { LinuxSendQueue, sendQueueCapacity } from './sndbuf.js';
 
 /** What the calls need from the runner. */
 export interface SyscallEnv {
@@ -23,6 +24,8 @@ export interface SyscallEnv {
   now(): number;
   /** Make sure the clock wakes the runner at `t` ms (poll timeouts). */
   wakeAt(t: number): void;
+  /** Let the stack transmit what it would at this instant (tcp_push inside a write). */
+  flush?(): void;
   /** Told when connect() starts an active open (the runner picks its ports from it). */
   onConnect?(): void;
   /**
@@ -86,6 +89,8 @@ class Sock {
   synCookies: 'auto' | 'always' | 'never' | undefined = undefined;
   rcvbuf: number | null = null;
   sndbuf: number | null = null;
+  /** Linux's send-buffer accounting, once SO_SNDBUF is set on a connected socket. */
+  sendQueue: LinuxSendQueue | null = null;
 }
 
 /** A `NULL` pointer argument. */
@@ -316,7 +321,9 @@ export class SocketTable {
       const clamp = linuxWscale(s.rcvbuf);
       c.windowScaleShift = c.windowScaleShift !== undefined && c.windowScaleShift >= 0 ? Math.min(c.windowScaleShift, clamp) : clamp;
     }
-    if (s.sndbuf !== null) c.sendBufferSize = s.sndbuf;
+    // SO_SNDBUF: Linux's accounting (sndbuf.ts) bounds writes; the stack's buffer only has to hold
+    // what it lets through (sk_sndbuf plus at most one skb).
+    if (s.sndbuf !== null) c.sendBufferSize = sendQueueCapacity(s.sndbuf);
     if (s.keepAlive) c.keepAlive = { ...(s.config.keepAlive ?? {}), enabled: true };
     return c;
   }
@@ -447,6 +454,8 @@ export class SocketTable {
     if (s === null) return now(err('EBADF'));
     const nullBuf = isNull(args[1]);
     let written = 0;
+    /** Blocked on Linux's send-buffer limit: go on only once sk_stream_write_space would wake us. */
+    let waiting = false;
     return {
       step: () => {
         const conn = s.conn;
@@ -458,6 +467,17 @@ export class SocketTable {
         if (len === 0) return done(0);
         // A NULL buffer: copying the user's bytes faults (Linux's tcp_sendmsg returns EFAULT).
         if (nullBuf) return err('EFAULT');
+        if (s.sndbuf !== null) {
+          const q = (s.sendQueue ??= new LinuxSendQueue(2 * s.sndbuf));
+          try {
+            const r = q.write(conn, s.sndbuf, len - written, waiting, () => this.env.flush?.());
+            written += r.took;
+            waiting = r.waiting;
+          } catch (e) {
+            return written > 0 ? done(written) : err((e as { code?: string }).code ?? 'EPIPE');
+          }
+          return written >= len ? done(written) : wouldBlock();
+        }
         const chunk = Math.min(len - written, conn.sendFree);
         if (chunk > 0) {
           try {
@@ -763,9 +783,13 @@ export class SocketTable {
 
   /** Connections of this script that are synchronized or opening (not CLOSED, not TIME-WAIT). */
   liveConnections(): number {
-    let n = 0;
-    for (const c of this.conns) if (c.state !== 'CLOSED' && c.state !== 'TIME-WAIT') n++;
-    return n;
+    return this.conns.filter((c) => c.state !== 'CLOSED' && c.state !== 'TIME-WAIT').length;
+  }
+
+  /** The script's latest connection on local port `port` (the runner's TSO model reads it). */
+  connectionOn(port: number): TcpConnection | null {
+    for (let i = this.conns.length - 1; i >= 0; i--) if (this.conns[i]!.tuple.localPort === port) return this.conns[i]!;
+    return null;
   }
 
   /** Sockets still open (for the report). */

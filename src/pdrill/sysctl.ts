@@ -27,6 +27,9 @@ const LINUX_DEFAULTS: Readonly<Record<string, string>> = {
   'net.core.wmem_max': '212992',
   'net.ipv4.tcp_syn_retries': '6',
   'net.ipv4.tcp_synack_retries': '5',
+  'net.ipv4.tcp_min_tso_segs': '2',
+  'net.ipv4.tcp_pacing_ss_ratio': '200',
+  'net.ipv4.tcp_pacing_ca_ratio': '120',
 };
 
 const intOf = (v: string): number | null => {
@@ -128,10 +131,12 @@ const ENTRIES: Readonly<Record<string, Entry>> = {
   'net.ipv4.tcp_ecn_fallback': feature('ECN is not implemented'),
   'net.ipv4.tcp_fastopen': feature('TCP Fast Open is not implemented'),
   'net.ipv4.tcp_fastopen_key': feature('TCP Fast Open is not implemented'),
-  'net.ipv4.tcp_pacing_ss_ratio': feature('pacing is not modelled'),
-  'net.ipv4.tcp_pacing_ca_ratio': feature('pacing is not modelled'),
+  // Pacing itself is not modelled; the ratios and tcp_min_tso_segs size Linux's TSO packets,
+  // which the runner's TSO model (tso.ts) reads for the flags of joined packets.
+  'net.ipv4.tcp_pacing_ss_ratio': (v) => (intOf(v) !== null && intOf(v)! >= 0 ? applied : unsupported('not a number')),
+  'net.ipv4.tcp_pacing_ca_ratio': (v) => (intOf(v) !== null && intOf(v)! >= 0 ? applied : unsupported('not a number')),
   'net.ipv4.tcp_tso_win_divisor': feature('TSO deferral: the runner merges segments as packetdrill sees TSO'),
-  'net.ipv4.tcp_min_tso_segs': feature('TSO sizing: the runner merges segments as packetdrill sees TSO'),
+  'net.ipv4.tcp_min_tso_segs': (v) => (intOf(v) !== null && intOf(v)! >= 1 && intOf(v)! <= 255 ? applied : unsupported('outside 1..255')),
   'net.ipv4.tcp_autocorking': feature('autocorking is not modelled'),
   'net.ipv4.tcp_notsent_lowat': only('4294967295', 'TCP_NOTSENT_LOWAT is not implemented'),
   'net.ipv4.tcp_mtu_probing': only('0', 'PLPMTUD (RFC 4821) is not implemented'),
@@ -149,6 +154,11 @@ export class LinuxSysctls {
 
   get(name: string): string {
     return this.#values.get(name) ?? LINUX_DEFAULTS[name] ?? '';
+  }
+
+  /** An integer setting's current value (Linux's default when not set). */
+  int(name: string): number {
+    return intOf(this.get(name)) ?? 0;
   }
 
   /** Set `name` (dots or slashes, as sysctl accepts) to `value`. */

@@ -292,7 +292,8 @@ export class TcpHost {
 
   unlisten(l: TcpListener): void {
     this.listeners.remove(l.port, l);
-    for (const e of [...this.conns.values()]) if (e.listener === l) e.conn.abort();
+    // Its half-open connections: RST (BSD) or silence (Linux), as their config says.
+    for (const e of [...this.conns.values()]) if (e.listener === l) e.conn.config.listenerCloseResets ? e.conn.abort() : e.conn.drop();
   }
 
   // --- segment arrival --------------------------------------------------------------------------

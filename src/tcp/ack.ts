@@ -97,7 +97,10 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
   c.snd.una = ack;
   // Going back after a timeout: the peer holds everything below the ACK, skip it.
   if (c.snd.rtxNxt !== -1 && lt(c.snd.rtxNxt, ack)) c.advanceSendPtr(ack);
+  const sackedBefore = c.hasSacks ? c.scoreboard.sackedBytes : 0;
   if (c.hasSacks) c.scoreboard.pruneBelow(ack);
+  const sackedCovered = sackedBefore - (c.hasSacks ? c.scoreboard.sackedBytes : 0);
+  const growth = c.config.slowStartAckLimit === 0 ? newlyDelivered(c, acked, sackedCovered) : acked;
   c.rec.retransmits = 0;
   c.rec.dupAcks = 0;
 
@@ -129,11 +132,27 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
     // Past the recovery point, drag "recover" along so it stays within 2^31 of SND.UNA and the
     // comparison in onDupAck survives the sequence wrap (RFC 6582 section 5, last paragraphs).
     if (ge(ack, c.rec.recover)) c.rec.recover = ack;
-    // Outside recovery, new data acknowledged grows the window (the ACK of our SYN does not).
-    cc.onAck(acked, now, c.rtt.srtt);
+    // Outside recovery, new data acknowledged grows the window (the ACK of our SYN does not),
+    // with cwndValidation only while the window is used (Linux's tcp_is_cwnd_limited).
+    if (!c.config.cwndValidation || c.rec.cwndLimited || (cc.cwnd < cc.ssthresh && cc.cwnd < 2 * c.rec.maxOutstanding)) {
+      cc.onAck(growth, now, c.rtt.srtt);
+    }
     trace(c, now, 'ack');
   }
   if (dataAcked > 0) c.hooks.onWritable?.();
+}
+
+/**
+ * What a cumulative ACK newly delivered, as Linux counts it for cwnd growth (tcp_ack's
+ * acked_sacked): a segment counts once, when it is first SACKed (without SACK: when its duplicate
+ * ACK arrives, tcp_add_reno_sack), so the ACK that later covers it adds only the rest, and at least
+ * one segment (tcp_remove_reno_sacks). The growth itself still happens only on ACKs that move
+ * SND.UNA (tcp_may_raise_cwnd's FLAG_DATA_ACKED), as RFC 5681 does. `sackedCovered`: bytes SACKed
+ * before that this ACK covers.
+ */
+function newlyDelivered(c: Tcb, acked: number, sackedCovered: number): number {
+  if (c.sackOk) return Math.max(0, acked - sackedCovered);
+  return Math.max(acked - c.rec.dupAcks * c.snd.mss, Math.min(acked, c.snd.mss));
 }
 
 /** A duplicate ACK; true when it started fast recovery (a loss newly detected). */

@@ -50,6 +50,12 @@ export interface TcpConfig {
   keepAlive: KeepAliveConfig;
   /** Challenge ACKs a connection may send per second (RFC 5961 section 7). */
   challengeAckLimit: number;
+  /**
+   * Challenge ACKs also pass the connection's out-of-window ACK limit first (one per 500 ms,
+   * shared with ACKs to out-of-window segments), as Linux 6.x does (__tcp_oow_rate_limited in
+   * tcp_send_challenge_ack; its host-wide limit is off by default): at most two a second.
+   */
+  challengeAckOowLimited: boolean;
   /** FIN-WAIT-2 timeout for connections the application has released, ms (Linux tcp_fin_timeout). */
   finWait2Timeout: number;
   /** Duplicate ACKs that trigger fast retransmit (RFC 5681 section 3.2). */
@@ -63,7 +69,8 @@ export interface TcpConfig {
   /**
    * Slow-start growth per ACK, in segments: RFC 3465's L (2, as RFC 5681 section 3.1 allows);
    * 0 lets cwnd grow by every acknowledged segment, as Linux's tcp_slow_start does (a stretch ACK
-   * of ten segments grows it by ten).
+   * of ten segments grows it by ten), counting a segment once, as Linux does: an ACK that covers
+   * segments SACKed (or duplicate-ACKed) before grows cwnd only by the rest (ack.ts newlyDelivered).
    */
   slowStartAckLimit: number;
   /**
@@ -75,6 +82,19 @@ export interface TcpConfig {
   rack: boolean;
   /** Out-of-order ranges kept before further out-of-order segments are dropped. */
   maxOutOfOrderRanges: number;
+  /**
+   * Grow cwnd only while it is used, as Linux's tcp_is_cwnd_limited: when sending in the last
+   * window was cwnd-limited, or, in slow start, while cwnd is below twice the most data that was
+   * outstanding (an application-limited sender does not inflate its window). RFC 7661 describes
+   * the problem; this is Linux's rule. Off by default; on in the linux profile.
+   */
+  cwndValidation: boolean;
+  /**
+   * Closing a listener aborts its half-open (SYN-RECEIVED) connections with a RST (true, as BSD's
+   * soabort does), or forgets them without a word (false, Linux's inet_csk_listen_stop), so the
+   * peer's next segment finds no socket and gets its RST then (RFC 9293 3.10.7.1).
+   */
+  listenerCloseResets: boolean;
   /**
    * TCP segmentation offload: the most payload one segment of new data may carry when the link
    * cuts it into Eff.snd.MSS-sized segments on the way out (a TUN device with TSO; the Stack sets
@@ -104,12 +124,15 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   delayedAck: 40,
   keepAlive: Object.freeze({ enabled: false, idle: 7_200_000, interval: 75_000, count: 9 }),
   challengeAckLimit: 1000,
+  challengeAckOowLimited: false,
   finWait2Timeout: 60_000,
   dupThresh: 3,
   slowStartAfterIdle: false,
   slowStartAckLimit: 2,
   rack: true,
   maxOutOfOrderRanges: 32,
+  cwndValidation: false,
+  listenerCloseResets: true,
   tsoMax: 0,
 });
 
@@ -127,6 +150,9 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   timestamps: true,
   windowScale: true,
   rack: true,
+  listenerCloseResets: false,
+  challengeAckOowLimited: true,
+  cwndValidation: true,
 });
 
 export type TcpConfigInput = Partial<Omit<TcpConfig, 'keepAlive'>> & { keepAlive?: Partial<KeepAliveConfig> };
@@ -157,6 +183,9 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('tsoMax', c.tsoMax, 0, 65535);
   if (typeof c.slowStartAfterIdle !== 'boolean') throw rangeError(`slowStartAfterIdle must be true or false, got ${String(c.slowStartAfterIdle)}`);
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
+  if (typeof c.challengeAckOowLimited !== 'boolean') throw rangeError(`challengeAckOowLimited must be true or false, got ${String(c.challengeAckOowLimited)}`);
+  if (typeof c.cwndValidation !== 'boolean') throw rangeError(`cwndValidation must be true or false, got ${String(c.cwndValidation)}`);
+  if (typeof c.listenerCloseResets !== 'boolean') throw rangeError(`listenerCloseResets must be true or false, got ${String(c.listenerCloseResets)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {
     throw rangeError(`congestion must be "newreno" or "cubic", got ${String(c.congestion)}`);

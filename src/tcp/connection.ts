@@ -122,6 +122,15 @@ export class TcpConnection {
     return this.#t.sendBuf.free;
   }
 
+  /**
+   * Resize the send buffer (never below what is queued): a socket's SO_SNDBUF set while
+   * connected. Data already queued stays.
+   */
+  setSendBufferSize(bytes: number): void {
+    const b = this.#t.sendBuf;
+    b.resize(Math.max(bytes, b.length));
+  }
+
   /** Bytes queued but not yet acknowledged. */
   get sendQueued(): number {
     return this.#t.sendBuf.length;
@@ -284,6 +293,15 @@ export class TcpConnection {
   supersede(): void {
     const t = this.#t;
     if (t.state === 'SYN-RECEIVED') t.toClosed('ABORT (superseded by a valid SYN cookie)');
+  }
+
+  /**
+   * Forget the connection without a word: CLOSED, nothing sent (a half-open connection whose
+   * listener closed, as Linux drops it; the peer's next segment then meets no socket).
+   */
+  drop(): void {
+    const t = this.#t;
+    if (t.state !== 'CLOSED') t.toClosed('ABORT');
   }
 
   /** This connection's settings, ready to change: a shared (frozen) config is copied first. */

@@ -242,6 +242,7 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
     }
     break;
   }
+  if (sent && c.config.cwndValidation) noteCwndUsage(c, cc.cwnd);
   // Persist (RFC 9293 3.8.6.1): data waits, the window is shut, nothing is in flight to bring an ACK.
   if (
     sub(c.sndBufEnd, c.snd.nxt) > 0 &&
@@ -252,6 +253,21 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
     c.arm(Timer.Persist, now + Math.min(c.rtt.rto * 2 ** c.rec.persistBackoff, c.config.maxRto));
   }
   return sent;
+}
+
+/**
+ * Linux's tcp_cwnd_validate after a send: per window (until SND.UNA passes where it began),
+ * remember whether sending was cwnd-limited, else the most bytes outstanding.
+ */
+function noteCwndUsage(c: Tcb, cwnd: number): void {
+  const r = c.rec;
+  const outstanding = sub(c.snd.nxt, c.snd.una);
+  const limited = c.flightSize() + c.snd.mss > cwnd;
+  if (!lt(c.snd.una, r.cwndUsageSeq) || limited || (!r.cwndLimited && outstanding > r.maxOutstanding)) {
+    r.cwndLimited = limited;
+    r.maxOutstanding = outstanding;
+    r.cwndUsageSeq = c.snd.nxt;
+  }
 }
 
 /**

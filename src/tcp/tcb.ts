@@ -282,6 +282,14 @@ export class Recovery {
   set rxtEnd(v: number) {
     this.#rxtEnd = v | 0;
   }
+  /**
+   * Linux's cwnd validation (config cwndValidation, tcp_cwnd_validate): whether sending in the
+   * current window was cwnd-limited, else the most bytes outstanding in it, and where the window
+   * ends (SND.NXT when it began).
+   */
+  cwndLimited = false;
+  maxOutstanding = 0;
+  cwndUsageSeq = 0;
   /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or -1, and when it left. */
   rttSeq = -1;
   rttStart = 0;
@@ -569,9 +577,14 @@ export class Tcb {
     return false;
   }
 
-  /** May a challenge ACK go out now, within challengeAckLimit per second (RFC 5961 section 7)? */
+  /**
+   * May a challenge ACK go out now, within challengeAckLimit per second (RFC 5961 section 7), and
+   * with challengeAckOowLimited past the out-of-window ACK limit first (Linux)?
+   */
   allowChallengeAck(now: number): boolean {
-    if (!(this.#limits ??= new ReplyLimits()).allowChallengeAck(now, this.config.challengeAckLimit)) return false;
+    const limits = (this.#limits ??= new ReplyLimits());
+    if (this.config.challengeAckOowLimited && !this.allowOutOfWindowAck(now)) return false;
+    if (!limits.allowChallengeAck(now, this.config.challengeAckLimit)) return false;
     this.counters.challengeAcks++;
     return true;
   }

@@ -1,6 +1,6 @@
 // A synack Ethernet interface on a v86 emulator's network card: v86 emits the guest's frames on its
-// bus as "net0-send" and takes frames for the guest as "net0-receive" (its `network_adapter` option
-// hands a custom adapter the bus). The guest then sees synack as a host on its Ethernet segment.
+// bus as "net0-send" and takes frames for the guest as "net0-receive" (the bus is `emulator.bus`;
+// v86 0.5 has no custom-adapter option). The guest then sees synack as a host on its Ethernet segment.
 import type { Link } from '../link/link.js';
 import type { Stack } from '../stack/stack.js';
 import type { Interface } from '../stack/route.js';
@@ -45,7 +45,9 @@ export class V86Link implements Link {
 
 /**
  * Attach `stack` to a v86 emulator's network card as an Ethernet host (ARP, NDP, optional DHCP
- * server). Pass it as v86's adapter: `new V86({ ..., network_adapter: (bus) => attachV86(stack, bus, opts) })`.
+ * server), with no v86 network backend (no `relay_url`): `attachV86(stack, emulator.bus, opts)` after
+ * `const emulator = new V86({ ..., net_device: { type: 'ne2k' } })`. Tested with v86 0.5.462 booting
+ * Debian's i386 Linux (test/web/v86-guest.test.ts).
  */
 export function attachV86(stack: Stack, bus: V86Bus, opts: EthernetAttachOptions): { iface: Interface; eth: EthernetInterface; link: V86Link } {
   const link = new V86Link(bus, opts.mtu ?? 1500);

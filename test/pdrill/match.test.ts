@@ -221,6 +221,31 @@ test('two 1000-byte live segments meet one script segment of 2000', () => {
   assert.equal(new SegmentAggregator(1000).offer(seg({ payload: new Uint8Array(1000) })).kind, 'complete');
 });
 
+test("a joined packet takes the PSH of Linux's last TSO packet in it (packetdrill keeps the last live packet's flags)", () => {
+  const psh = (starts: boolean[], lastPushed = false): boolean => {
+    const agg = new SegmentAggregator(1000 * starts.length, true);
+    let r: ReturnType<SegmentAggregator['offer']> | undefined;
+    starts.forEach((start, i) => {
+      const last = i === starts.length - 1;
+      const flags = ACK | (last && lastPushed ? PSH : 0);
+      r = agg.offer(seg({ seq: (STACK_ISN + 1 + 1000 * i) >>> 0, ack: 1, flags, payload: new Uint8Array(1000) }), false, start);
+    });
+    assert.equal(r?.kind, 'complete');
+    return r?.kind === 'complete' && (r.segment.flags & PSH) !== 0;
+  };
+  assert.equal(psh([true, false, true, false]), true, '2+2: the last packet has two segments, Linux forces PSH');
+  assert.equal(psh([true, false, true, false, true]), false, '2+2+1: the last packet is one unpushed segment');
+  assert.equal(psh([true, false, true]), false, '2+1');
+  assert.equal(psh([true, false, true], true), true, '2+1 where the single segment ends the write');
+  assert.equal(psh([false, true]), false, 'the first part continues a packet begun before the join; the last is one segment');
+  assert.equal(psh([false, false]), true, 'one packet begun before the join: more than one segment');
+  // Retransmissions keep their own flags.
+  const rtx = new SegmentAggregator(2000, true);
+  rtx.offer(seg({ seq: 1, ack: 1, flags: ACK, payload: new Uint8Array(1000) }), true, true);
+  const r = rtx.offer(seg({ seq: 1001, ack: 1, flags: ACK, payload: new Uint8Array(1000) }), true, false);
+  assert.ok(r.kind === 'complete' && (r.segment.flags & PSH) === 0);
+});
+
 test('aggregation rejects gaps, overshoot and uneven middle fragments', () => {
   const base = { ack: 1, flags: ACK };
   const gap = new SegmentAggregator(3000);

@@ -53,11 +53,11 @@ test('command-line options override the header (tolerance)', () => {
   assert.ok(runScript(`--tolerance_usecs=50000\n${s}`).ok);
 });
 
-test('shell lines are interpreted (sysctls apply to later sockets), python lines skipped, relative timing kept', () => {
-  const s = `\`echo hi\`\n${PASSIVE}+0 %{ print("x") }%\n+.1 \`sysctl -q net.ipv4.tcp_sack=0\`\n+.1 close(4) = 0\n+0 > F. 1:1(0) ack 1\n`;
+test('shell lines are interpreted (sysctls apply to later sockets), python assertions evaluated, relative timing kept', () => {
+  const s = `\`echo hi\`\n${PASSIVE}+0 %{ assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd }%\n+.1 \`sysctl -q net.ipv4.tcp_sack=0\`\n+.1 close(4) = 0\n+0 > F. 1:1(0) ack 1\n`;
   const r = runScript(s);
   assert.ok(r.ok, formatFailure(r));
-  assert.deepEqual(r.skipped.map((k) => [k.line, k.what]), [[9, 'python']]);
+  assert.deepEqual(r.skipped, []);
   assert.equal(r.endUsecs, 300_000);
   // tcp_rmem's maximum decides the window scale offered, as tcp_select_initial_window does.
   const wscale = (sh: string): string => `\`${sh}\`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 65535 <mss 1000,sackOK,nop,nop,nop,wscale 7>\n+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>\n`;
@@ -271,4 +271,11 @@ test('outbound packets no line asks for: strict fails at the next event; packetd
   assert.ok(lax.ok, 'the ACK after the last > line is never looked at, as in packetdrill');
   const mismatch = runScript(`${extra}+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 101\n`, { path: 'x.pkt', strict: false });
   assert.match(formatFailure(mismatch), /x\.pkt:11: error handling packet: bad outbound TCP flags: expected P\. actual \./, 'a queued packet is compared with the next > line');
+});
+
+test('an address of the other family than --ip_version is a clear failure, not an internal error', () => {
+  const r = runScript(`--remote_ip=192.0.2.1\n${PASSIVE}`, { path: 'v.pkt', cliOptions: parseOptionArgs(['--ip_version=ipv6']).options });
+  assert.equal(r.ok, false);
+  assert.match(formatFailure(r), /v\.pkt:1: --remote_ip=192\.0\.2\.1 is an IPv4 address, but --ip_version is ipv6/);
+  assert.doesNotMatch(formatFailure(r), /internal error/);
 });
