@@ -8,13 +8,12 @@
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { RELEASED, RX_CSUM_VERIFIED, type Link } from '../link/link.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
-import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, openTcp4Packet, type IpPacket } from '../wire/packet.js';
+import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, openTcpPacket, tcpSegmentOffset, type IpPacket } from '../wire/packet.js';
 import { parseTcp, fillTcpChecksum, TcpSegmentBuf, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
 import { onesSum, foldChecksum, read16 } from '../wire/bytes.js';
 import { parseUdp, UDP_PROTOCOL } from '../wire/udp.js';
 import { parseIcmpv4, parseIcmpv6, parseQuoted, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL, type IcmpRepr } from '../wire/icmp.js';
 import { formatIp, ipEquals } from '../wire/address.js';
-import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpStateName } from '../tcp/state.js';
 import type { TcpInfo } from '../tcp/info.js';
@@ -501,20 +500,22 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
     return true;
   }
 
-  openTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null {
-    // With TSO a segment may be larger than the MTU (the link cuts it).
+  openTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null {
+    // With TSO a segment may be larger than the MTU (the link cuts it); sendTcp counts and reports
+    // one that is too large.
     const max = Math.max(iface.mtu, iface.link.offload?.tsoMax ?? 0);
-    if (src.length !== 4 || dst.length !== 4 || IPV4_MIN_HEADER + segLen > max) return null;
-    return openTcp4Packet(src, dst, segLen, this.tcpBuild);
+    if (tcpSegmentOffset(src) + segLen > max) return null;
+    return openTcpPacket(src, dst, segLen, this.tcpBuild);
   }
 
-  sendTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number, gsoSize = 0): void {
+  sendTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number, gsoSize = 0): void {
+    const at = tcpSegmentOffset(src);
     this.counters.tcpOut++;
     if (!offloads(iface)) {
-      fillTcpChecksum(pkt, IPV4_MIN_HEADER, segLen, src, dst);
+      fillTcpChecksum(pkt, at, segLen, src, dst);
       this.output(iface, pkt);
     } else {
-      fillTcpChecksum(pkt, IPV4_MIN_HEADER, segLen, src, dst, true);
+      fillTcpChecksum(pkt, at, segLen, src, dst, true);
       this.outputOffload(iface, pkt, gsoSize);
     }
   }

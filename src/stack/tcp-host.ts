@@ -9,7 +9,7 @@ import type { RandomSource } from '../util/random.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
 import { formatIp } from '../wire/address.js';
-import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
+import { tcpSegmentOffset } from '../wire/packet.js';
 import { TcpConnection, type TcpHooks } from '../tcp/connection.js';
 import { replyToClosed, type Emit, type SegmentPackets } from '../tcp/output.js';
 import { resolveConfig, shareConfig, type TcpConfig, type TcpConfigInput } from '../tcp/config.js';
@@ -35,13 +35,13 @@ export interface TcpIpLayer {
   /** Send a TCP segment from `src` to `dst` out of `iface`; false when it exceeds the link MTU. */
   sendTcp(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, gsoSize?: number): boolean;
   /**
-   * An IPv4 packet (IP header written) for a TCP segment of `segLen` bytes that the caller writes
-   * at offset 20, then hands to sendTcp4; null when it is not IPv4 or would exceed the link MTU
+   * A packet (IP header written) for a TCP segment of `segLen` bytes that the caller writes at
+   * tcpSegmentOffset(src), then hands to sendTcpPacket; null when it would exceed the link MTU
    * (or, on a link with TSO, its tsoMax).
    */
-  openTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null;
-  /** Checksum and send a packet from openTcp4 whose segment is written; `gsoSize` as for sendTcp. */
-  sendTcp4(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number, gsoSize?: number): void;
+  openTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, segLen: number): Uint8Array | null;
+  /** Checksum and send a packet from openTcpPacket whose segment is written; `gsoSize` as for sendTcp. */
+  sendTcpPacket(iface: Interface, src: Uint8Array, dst: Uint8Array, pkt: Uint8Array, segLen: number, gsoSize?: number): void;
   countDrop(counter: 'tcpBad' | 'tcpNoListener' | 'tcpBacklogDrops', reason: 'no-listener' | 'backlog-full', detail: string): void;
   counters: {
     tcpResetsSent: number; tcpActiveOpens: number; tcpPassiveOpens: number; tcpIn: number;
@@ -134,15 +134,16 @@ export class TcpHost {
   private readonly due: Array<() => void> = [];
   private firing = false;
   /** Packets for the established fast path of the connection being polled (tcp/output.ts). */
-  private readonly packets: SegmentPackets = {
-    at: IPV4_MIN_HEADER, // openTcp4's packets: the segment follows an option-less IPv4 header
+  private readonly packets: SegmentPackets & { at: number } = {
+    at: 0,
     open: (segLen: number): Uint8Array | null => {
       const e = this.polling!;
-      return this.ip.openTcp4(e.iface, e.local, e.remote, segLen);
+      this.packets.at = tcpSegmentOffset(e.remote);
+      return this.ip.openTcpPacket(e.iface, e.local, e.remote, segLen);
     },
     send: (pkt: Uint8Array, segLen: number): void => {
       const e = this.polling!;
-      this.ip.sendTcp4(e.iface, e.local, e.remote, pkt, segLen, e.conn.sendMss);
+      this.ip.sendTcpPacket(e.iface, e.local, e.remote, pkt, segLen, e.conn.sendMss);
     },
   };
   private readonly emit: Emit = Object.assign(

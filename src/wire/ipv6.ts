@@ -179,12 +179,29 @@ export function parseIpv6(pkt: Uint8Array): Parsed<ParsedIpv6> {
 
 /** Write the fixed 40-byte header at out[0..] (no extension headers). */
 export function emitIpv6(repr: Ipv6Repr, out: Uint8Array): void {
-  out[0] = 0x60 | ((repr.trafficClass >>> 4) & 0x0f);
-  out[1] = ((repr.trafficClass & 0x0f) << 4) | ((repr.flowLabel >>> 16) & 0x0f);
-  write16(out, 2, repr.flowLabel & 0xffff);
-  write16(out, 4, repr.payloadLength);
-  out[6] = repr.nextHeader;
-  out[7] = repr.hopLimit;
-  out.set(repr.src.subarray(0, 16), 8);
-  out.set(repr.dst.subarray(0, 16), 24);
+  emitIpv6Header(out, 0, repr.src, repr.dst, repr.nextHeader, repr.payloadLength, repr.hopLimit, repr.trafficClass, repr.flowLabel);
+}
+
+/** emitIpv6 from the fields at out[at..], the addresses copied byte by byte (no views: the TCP fast path's header). */
+export function emitIpv6Header(
+  out: Uint8Array,
+  at: number,
+  src: Uint8Array,
+  dst: Uint8Array,
+  nextHeader: number,
+  payloadLength: number,
+  hopLimit: number,
+  trafficClass: number,
+  flowLabel: number,
+): void {
+  out[at] = 0x60 | ((trafficClass >>> 4) & 0x0f);
+  out[at + 1] = ((trafficClass & 0x0f) << 4) | ((flowLabel >>> 16) & 0x0f);
+  write16(out, at + 2, flowLabel & 0xffff);
+  write16(out, at + 4, payloadLength);
+  out[at + 6] = nextHeader;
+  out[at + 7] = hopLimit;
+  for (let i = 0; i < 16; i++) {
+    out[at + 8 + i] = src[i]!;
+    out[at + 24 + i] = dst[i]!;
+  }
 }

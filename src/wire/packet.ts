@@ -2,7 +2,7 @@
 // shape, and build complete TCP/UDP/ICMP packets (IPv4 or IPv6 chosen by address length).
 import { type Parsed, ok } from './result.js';
 import { checkIpv4, emitIpv4, emitIpv4Header, ipv4HeaderLength, IPV4_MIN_HEADER, type Ipv4Repr } from './ipv4.js';
-import { parseIpv6, emitIpv6, IPV6_HEADER } from './ipv6.js';
+import { parseIpv6, emitIpv6, emitIpv6Header, IPV6_HEADER } from './ipv6.js';
 import { type TcpRepr, emitTcp, tcpHeaderLength, TCP_PROTOCOL } from './tcp.js';
 import { type UdpRepr, emitUdp, UDP_HEADER, UDP_PROTOCOL } from './udp.js';
 import { type IcmpRepr, emitIcmpv4, emitIcmpv6, icmpLength, ICMPV4_PROTOCOL, ICMPV6_PROTOCOL } from './icmp.js';
@@ -108,7 +108,7 @@ export function allocPacket(n: number): Uint8Array {
  * Packets handed back by a link after delivery (Link.sendOwned), by exact length: bulk transfers
  * send runs of equal-sized segments and ACKs, so the next packet of that size reuses the buffer
  * instead of allocating (fresh ArrayBuffer memory costs more per byte than copying into it).
- * Bounded; only the IPv4 TCP builder takes from it, and it overwrites every byte.
+ * Bounded; only the TCP builder (openTcpPacket) takes from it, and every byte is written over.
  */
 const recycled = new Map<number, Uint8Array[]>();
 /** Enough for a full 256 KiB window of segments in flight plus their ACKs. */
@@ -181,29 +181,36 @@ function build(
   return pkt;
 }
 
-/**
- * An IPv4 packet for a TCP segment of `segLen` bytes, its IP header written (DF set unless
- * `opts.dontFragment` is false) and the segment's bytes left for the caller to write at offset 20
- * (IPV4_MIN_HEADER), every one of them: the buffer may be a recycled one. buildTcpPacket's IPv4
- * path, and the TCP fast path's (tcp/output.ts PacketWriter) that writes the segment in place.
- */
-export function openTcp4Packet(src: Uint8Array, dst: Uint8Array, segLen: number, opts?: BuildOptions): Uint8Array {
-  const pkt = takePacket(IPV4_MIN_HEADER + segLen);
-  const frag = opts?.dontFragment === false ? 0 : 0x4000;
-  emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, segLen, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
+/** A complete IPv4 or IPv6 packet carrying this TCP segment. Throws RangeError on mixed address families. */
+export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, opts?: BuildOptions): Uint8Array {
+  const pkt = openTcpPacket(src, dst, tcpHeaderLength(repr) + repr.payload.length, opts);
+  emitTcp(repr, pkt, src, dst, tcpSegmentOffset(src), opts?.partialChecksum === true);
   return pkt;
 }
 
-/** A complete IPv4 or IPv6 packet carrying this TCP segment. Throws RangeError on mixed address families. */
-export function buildTcpPacket(src: Uint8Array, dst: Uint8Array, repr: TcpRepr, opts?: BuildOptions): Uint8Array {
-  const n = tcpHeaderLength(repr) + repr.payload.length;
+/** Where openTcpPacket's segment starts: after an option-less IPv4 header, or the IPv6 header. */
+export function tcpSegmentOffset(src: Uint8Array): number {
+  return src.length === 16 ? IPV6_HEADER : IPV4_MIN_HEADER;
+}
+
+/**
+ * An IPv4 or IPv6 packet for a TCP segment of `segLen` bytes, its IP header written (IPv4: DF set
+ * unless `opts.dontFragment` is false) and the segment's bytes left for the caller to write at
+ * tcpSegmentOffset(src), every one of them: the buffer may be a recycled one. buildTcpPacket's
+ * path, and the TCP fast path's (tcp/output.ts SegmentPackets) that writes the segment in place.
+ * Throws RangeError on mixed address families.
+ */
+export function openTcpPacket(src: Uint8Array, dst: Uint8Array, segLen: number, opts?: BuildOptions): Uint8Array {
   if (src.length === 4 && dst.length === 4) {
-    // The common case: one buffer, the IPv4 header written from the fields, the TCP segment after it.
-    const pkt = openTcp4Packet(src, dst, n, opts);
-    emitTcp(repr, pkt, src, dst, IPV4_MIN_HEADER, opts?.partialChecksum === true);
+    const pkt = takePacket(IPV4_MIN_HEADER + segLen);
+    const frag = opts?.dontFragment === false ? 0 : 0x4000;
+    emitIpv4Header(pkt, 0, src, dst, TCP_PROTOCOL, segLen, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.ident ?? 0, frag);
     return pkt;
   }
-  return build(src, dst, TCP_PROTOCOL, n, opts, (out) => emitTcp(repr, out, src, dst, 0, opts?.partialChecksum === true));
+  if (src.length !== 16 || dst.length !== 16) throw new RangeError('addresses must both be 4 or both be 16 bytes');
+  const pkt = takePacket(IPV6_HEADER + segLen);
+  emitIpv6Header(pkt, 0, src, dst, TCP_PROTOCOL, segLen, opts?.ttl ?? 64, opts?.tos ?? 0, opts?.flowLabel ?? 0);
+  return pkt;
 }
 
 /** A complete IPv4 or IPv6 packet carrying this UDP datagram. */

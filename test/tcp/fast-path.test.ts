@@ -1,21 +1,22 @@
 // The established fast path (tcp/output.ts: segments written straight into lent packets, no
 // TcpRepr) against the repr path: two cores exchange data over a seeded lossy, reordering wire,
-// once with every segment built as a repr (buildTcpPacket) and once with the packets lent; every
-// packet that leaves must be the same bytes in the same order, with and without timestamps and
-// SACK, across many seeds. The fast path must also have carried most segments (it is not
+// once with every segment built as a repr (buildTcpPacket) and once with the packets lent (IPv4
+// and IPv6); every packet that leaves must be the same bytes in the same order, with and without
+// timestamps and SACK, across many seeds. The fast path must also have carried most segments (it is not
 // skipped) and the repr path the SACK-bearing ones.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TcpConnection } from '../../src/tcp/connection.js';
 import { resolveConfig, type TcpConfigInput } from '../../src/tcp/config.js';
 import type { Emit } from '../../src/tcp/output.js';
-import { buildTcpPacket, openTcp4Packet } from '../../src/wire/packet.js';
+import { buildTcpPacket, openTcpPacket, tcpSegmentOffset } from '../../src/wire/packet.js';
 import { parseTcp, fillTcpChecksum, writePlainTcpHeader, emitTcp, type TcpRepr } from '../../src/wire/tcp.js';
-import { IPV4_MIN_HEADER } from '../../src/wire/ipv4.js';
 import { seededRandom } from '../../src/util/random.js';
 
-const A = new Uint8Array([198, 18, 0, 1]);
-const B = new Uint8Array([198, 18, 0, 2]);
+const A4 = new Uint8Array([198, 18, 0, 1]);
+const B4 = new Uint8Array([198, 18, 0, 2]);
+const A6 = new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const B6 = new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
 
 interface Run {
   packets: Uint8Array[];
@@ -27,6 +28,8 @@ interface Run {
 
 /** One seeded exchange: `a` sends `bytes` to `b` (and `b` a little back), then both close. */
 function exchange(seed: number, lend: boolean, cfg: TcpConfigInput, bytes: number, loss: number): Run {
+  const [A, B] = seed % 3 === 0 ? [A6, B6] : [A4, B4];
+  const at = tcpSegmentOffset(A);
   const rnd = seededRandom(seed);
   const run: Run = { packets: [], fast: 0, slow: 0, received: 0, errors: [] };
   let now = 0;
@@ -47,19 +50,13 @@ function exchange(seed: number, lend: boolean, cfg: TcpConfigInput, bytes: numbe
       put(from, buildTcpPacket(src, dst, seg));
     };
     if (!lend) return slow;
-    let at = 0;
     return Object.assign(slow, {
       packets: {
-        get at() {
-          return at;
-        },
-        open: (segLen: number) => {
-          at = IPV4_MIN_HEADER;
-          return openTcp4Packet(src, dst, segLen);
-        },
+        at,
+        open: (segLen: number) => openTcpPacket(src, dst, segLen),
         send: (pkt: Uint8Array, segLen: number) => {
           run.fast++;
-          fillTcpChecksum(pkt, IPV4_MIN_HEADER, segLen, src, dst);
+          fillTcpChecksum(pkt, at, segLen, src, dst);
           put(from, pkt);
         },
       },
@@ -96,7 +93,7 @@ function exchange(seed: number, lend: boolean, cfg: TcpConfigInput, bytes: numbe
     now = Math.max(now, next);
     while (wire.length > 0 && wire[0]!.t <= now) {
       const w = wire.shift()!;
-      const r = parseTcp(w.pkt.subarray(IPV4_MIN_HEADER), w.to === 'b' ? { src: A, dst: B } : { src: B, dst: A });
+      const r = parseTcp(w.pkt.subarray(at), w.to === 'b' ? { src: A, dst: B } : { src: B, dst: A });
       assert.ok(r.ok, 'every packet on the wire parses and its checksum verifies');
       const seg = r.value;
       if (w.to === 'a') a.handleSegment(seg, now);
@@ -117,7 +114,7 @@ const configs: [string, TcpConfigInput][] = [
 ];
 
 for (const [name, cfg] of configs) {
-  test(`fast path and repr path put the same bytes on the wire (${name}, 12 seeds, 0-5% loss)`, () => {
+  test(`fast path and repr path put the same bytes on the wire (${name}, 12 seeds, 0-5% loss, IPv4 and IPv6)`, () => {
     let fast = 0;
     let slow = 0;
     for (let seed = 1; seed <= 12; seed++) {
@@ -170,5 +167,44 @@ test('writePlainTcpHeader writes what emitTcp writes for a timestamp-only or opt
     got.set(payload, hl);
     fillTcpChecksum(got, 0, hl + len, src, dst);
     assert.deepEqual(got, want);
+  }
+});
+
+test('through the Stack, a bulk transfer sends its established segments without a TcpRepr, over IPv4 and IPv6', async () => {
+  const { twoStacks, B4, B6 } = await import('../stack/fixture.js');
+  for (const [family, dst] of [['IPv4', B4], ['IPv6', B6]] as const) {
+    const { clock, a, b } = twoStacks({ latency: 1 });
+    // Count the segments that take the repr path (Stack.sendTcp builds a TcpRepr into a packet).
+    let reprs = 0;
+    for (const s of [a, b]) {
+      const orig = s.sendTcp.bind(s);
+      s.sendTcp = (...args: Parameters<typeof s.sendTcp>) => {
+        reprs++;
+        return orig(...args);
+      };
+    }
+    const size = 1 << 20;
+    let got = 0;
+    b.tcpListen({ port: 80 }, (conn) => {
+      conn.hooks.onReadable = () => {
+        for (let d = conn.recv(); d !== null; d = conn.recv()) got += d.length;
+        if (conn.peerFinished) conn.close();
+      };
+    });
+    const c = a.tcpConnect({ address: dst, port: 80 });
+    const data = new Uint8Array(size).fill(7);
+    let sent = 0;
+    const pump = (): void => {
+      if (sent === size) return;
+      sent += c.send(data.subarray(sent));
+      if (sent === size) c.close();
+    };
+    c.hooks.onConnected = pump;
+    c.hooks.onWritable = pump;
+    clock.runUntilIdle();
+    assert.equal(got, size);
+    const segments = a.stats().tcpOut + b.stats().tcpOut;
+    assert.ok(segments > 1000, `${segments} segments`);
+    assert.ok(reprs <= 4, `${family}: ${reprs} of ${segments} segments were built as reprs (SYN, SYN,ACK and no more expected)`);
   }
 });
