@@ -8,6 +8,9 @@
 // run. Bare SYNs beyond SYN_QUEUE waiting are dropped here and counted (rxSynDropped, --ss), as a
 // listener whose queue overflows does; nothing else is dropped, and reading never pauses, so the
 // kernel's queue on the device stays drained as before.
+// A device with offloads (link/tun.ts, virtio_net_hdr) delivers one packet at a time through
+// onReceive with its RX_* flags instead of whole batches: the pacer takes those too, with a budget
+// of OTHER_SLICE / SYN_SLICE packets per turn, so the relief holds whichever way packets come.
 import type { TunLink } from '../link/tun.js';
 
 /** Bare SYNs handed to the stack per event-loop turn. */
@@ -25,28 +28,35 @@ export interface RxPacerStats {
   synDropped: number;
 }
 
-/** A FIFO of packet views, compacted as it drains. */
+/** A FIFO of packet views with their RX_* flags (Link.onReceive), compacted as it drains. */
 class PacketQueue {
   private items: (Uint8Array | undefined)[] = [];
+  private flags: number[] = [];
   private head = 0;
+  /** The RX_* flags of the packet the last shift() returned. */
+  rx = 0;
 
   get length(): number {
     return this.items.length - this.head;
   }
 
-  push(p: Uint8Array): void {
+  push(p: Uint8Array, rx: number): void {
     this.items.push(p);
+    this.flags.push(rx);
   }
 
   shift(): Uint8Array | undefined {
     if (this.head >= this.items.length) return undefined;
     const p = this.items[this.head];
+    this.rx = this.flags[this.head]!;
     this.items[this.head++] = undefined;
     if (this.head === this.items.length) {
       this.items.length = 0;
+      this.flags.length = 0;
       this.head = 0;
     } else if (this.head >= 4096 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);
+      this.flags = this.flags.slice(this.head);
       this.head = 0;
     }
     return p;
@@ -54,6 +64,7 @@ class PacketQueue {
 
   clear(): void {
     this.items = [];
+    this.flags = [];
     this.head = 0;
   }
 }
@@ -101,10 +112,11 @@ function fewSyns(bytes: Uint8Array, ends: Uint32Array, count: number, max: numbe
 }
 
 /**
- * Takes over delivery from `tun` (its onReceiveBatch) and hands each packet to whatever handler
- * is installed as `tun.onReceive` (the stack, or a wrapper around it); `linkHeader` 14 for a TAP
- * device's Ethernet frames. Returns a handle to stop it
- * (waiting packets are dropped; the stack's batch handler is put back) and read its counters.
+ * Takes over delivery from `tun` (its onReceiveBatch, and its onReceive for a device with offloads
+ * that delivers packet by packet) and hands each packet to the handler installed as `tun.onReceive`
+ * when the pacer started (the stack, or a wrapper around it); `linkHeader` 14 for a TAP device's
+ * Ethernet frames. Returns a handle to stop it (waiting packets are dropped; the stack's handlers
+ * are put back) and read its counters.
  */
 export function paceReceive(
   tun: TunLink,
@@ -116,21 +128,34 @@ export function paceReceive(
   const synQueue = opts.synQueue ?? SYN_QUEUE;
   const syns = new PacketQueue();
   const others = new PacketQueue();
+  // The stack's own handlers: packets go to `deliver`; a batch that needs no pacing goes whole to
+  // `downstream` (GRO over a read batch), when the stack installed one, as it would without the pacer.
+  const deliver = tun.onReceive;
+  const downstream = tun.onReceiveBatch;
   let synDropped = 0;
   let scheduled = false;
   let stopped = false;
+  // What this event-loop turn may still hand over at once (packet by packet arrivals).
+  let otherBudget = otherSlice;
+  let synBudget = synSlice;
+  let budgetArmed = false;
+
+  const give = (p: Uint8Array, rx: number): void => {
+    if (rx === 0) deliver?.(p);
+    else deliver?.(p, rx);
+  };
 
   const run = (): void => {
     scheduled = false;
     for (let n = 0; n < otherSlice && !stopped; n++) {
       const p = others.shift();
       if (p === undefined) break;
-      tun.onReceive?.(p);
+      give(p, others.rx);
     }
     for (let n = 0; n < synSlice && !stopped; n++) {
       const p = syns.shift();
       if (p === undefined) break;
-      tun.onReceive?.(p);
+      give(p, syns.rx);
     }
     if (!stopped && !scheduled && (syns.length > 0 || others.length > 0)) {
       scheduled = true;
@@ -138,9 +163,11 @@ export function paceReceive(
     }
   };
 
-  // The stack's own batch handler (GRO over a read batch), when it installed one: a batch that
-  // needs no pacing goes to it whole, as it would without the pacer.
-  const downstream = tun.onReceiveBatch;
+  const enqueue = (p: Uint8Array, rx: number, syn: boolean): void => {
+    if (!syn) others.push(p, rx);
+    else if (syns.length < synQueue) syns.push(p, rx);
+    else synDropped++;
+  };
 
   tun.onReceiveBatch = (bytes, ends, count) => {
     if (stopped) return;
@@ -151,7 +178,7 @@ export function paceReceive(
         let start = 0;
         for (let i = 0; i < count && !stopped; i++) {
           const end = ends[i]!;
-          tun.onReceive?.(bytes.subarray(start, end));
+          deliver?.(bytes.subarray(start, end));
           start = end;
         }
       }
@@ -162,13 +189,38 @@ export function paceReceive(
       const end = ends[i]!;
       const p = bytes.subarray(start, end);
       start = end;
-      if (!isBareSyn(p, linkHeader)) others.push(p);
-      else if (syns.length < synQueue) syns.push(p);
-      else synDropped++;
+      enqueue(p, 0, isBareSyn(p, linkHeader));
     }
     // The first slice at once (a small batch then costs no extra latency); the rest on later turns.
     if (!scheduled) run();
   };
+
+  // Packet by packet (a device with offloads): straight through while nothing waits and this turn's
+  // budget lasts; past it, queued for run() on the next turns as a batch's excess is.
+  const paced = (p: Uint8Array, rx?: number): void => {
+    if (stopped) return;
+    const syn = isBareSyn(p, linkHeader);
+    if (!scheduled && syns.length === 0 && others.length === 0 && (syn ? synBudget > 0 : otherBudget > 0)) {
+      if (syn) synBudget--;
+      else otherBudget--;
+      if (!budgetArmed) {
+        budgetArmed = true;
+        setImmediate(() => {
+          budgetArmed = false;
+          otherBudget = otherSlice;
+          synBudget = synSlice;
+        });
+      }
+      give(p, rx ?? 0);
+      return;
+    }
+    enqueue(p, rx ?? 0, syn);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(run);
+    }
+  };
+  tun.onReceive = paced;
 
   return {
     stop(): void {
@@ -177,6 +229,7 @@ export function paceReceive(
       syns.clear();
       others.clear();
       tun.onReceiveBatch = downstream;
+      if (tun.onReceive === paced) tun.onReceive = deliver;
     },
     stats: () => ({ synWaiting: syns.length, otherWaiting: others.length, synDropped }),
   };

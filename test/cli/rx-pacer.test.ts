@@ -125,3 +125,29 @@ test("a batch that needs no pacing goes whole to the stack's batch handler (GRO)
   pacer.stop();
   assert.equal(tun.onReceiveBatch, stackBatch);
 });
+
+test('packet by packet (a device with offloads: onReceive with RX flags): a turn takes a slice of SYNs, the rest wait behind connection packets; flags kept; stop() puts onReceive back', async () => {
+  const got: [number, number][] = [];
+  const stackReceive = (p: Uint8Array, rx?: number): void => void got.push([(p[20]! << 8) | p[21]!, rx ?? 0]);
+  const tun = { onReceive: stackReceive, onReceiveBatch: null } as unknown as TunLink;
+  const pacer = paceReceive(tun);
+  assert.notEqual(tun.onReceive, stackReceive, 'the pacer stands between the device and the stack');
+  // One read's worth, delivered one call per packet as link/tun.ts does with offloads (RX flag 1).
+  const n = SYN_QUEUE + SYN_SLICE + 100;
+  for (let i = 0; i < n; i++) tun.onReceive!(tcp(40_000 + (i % 20_000), SYN), 1);
+  tun.onReceive!(tcp(5, ACK), 1);
+  assert.equal(got.length, SYN_SLICE, 'one slice of SYNs this turn');
+  assert.ok(got.every(([, rx]) => rx === 1), 'RX flags reach the stack');
+  assert.deepEqual(pacer.stats(), { synWaiting: SYN_QUEUE, otherWaiting: 1, synDropped: n - SYN_SLICE - SYN_QUEUE });
+  await turn();
+  assert.deepEqual(got[SYN_SLICE], [5, 1], "the connection's ACK goes first on the next turn");
+  assert.equal(got.length, SYN_SLICE + 1 + SYN_SLICE);
+  for (let i = 0; i < 100 && pacer.stats().synWaiting > 0; i++) await turn();
+  assert.equal(got.length, SYN_SLICE + 1 + SYN_QUEUE, 'every queued SYN delivered on later turns');
+  // A quiet device later: a packet goes straight through in its own turn.
+  await turn();
+  tun.onReceive!(tcp(6, ACK), 1);
+  assert.deepEqual(got.at(-1), [6, 1]);
+  pacer.stop();
+  assert.equal(tun.onReceive, stackReceive);
+});
