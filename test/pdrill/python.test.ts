@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPythonBlock, PythonUnsupported } from '../../src/pdrill/python.js';
 import { runScript, formatFailure } from '../../src/pdrill/runner.js';
+import { PASSIVE_OPEN } from '../helpers/pdrill.js';
 
 const fields: Record<string, number> = { tcpi_snd_cwnd: 10, tcpi_snd_ssthresh: 0x7fffffff, tcpi_rto: 1000000 };
 const look = (n: string): number | undefined => fields[n];
@@ -44,14 +45,7 @@ test('anything else makes the block unsupported, with the reason', () => {
   assert.match(why('assert tcpi_snd_cwnd.x == 1'), /cannot read/);
 });
 
-const PASSIVE = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-+0 bind(3, ..., ...) = 0
-+0 listen(3, 1) = 0
-+0 < S 0:0(0) win 65535 <mss 1000,nop,wscale 7>
-+0 > S. 0:0(0) ack 1 <...>
-+.1 < . 1:1(0) ack 1 win 257
-+0 accept(3, ..., ...) = 4
-`;
+const PASSIVE = PASSIVE_OPEN;
 
 test('the runner evaluates a block at its time against the connection and fails at its line', () => {
   const ok = runScript(`${PASSIVE}+0 %{ assert tcpi_snd_cwnd == 10; assert tcpi_snd_mss == 1000 }%\n`, { path: 'p.pkt' });

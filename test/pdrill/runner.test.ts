@@ -13,15 +13,9 @@ import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { parseIpPacket } from '../../src/wire/packet.js';
 import { parseTcp, TcpFlag } from '../../src/wire/tcp.js';
+import { PASSIVE_OPEN } from '../helpers/pdrill.js';
 
-const PASSIVE = `0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-+0  bind(3, ..., ...) = 0
-+0  listen(3, 1) = 0
-+0  < S 0:0(0) win 65535 <mss 1000,nop,wscale 7>
-+0  > S. 0:0(0) ack 1 <...>
-+.1 < . 1:1(0) ack 1 win 257
-+0  accept(3, ..., ...) = 4
-`;
+const PASSIVE = PASSIVE_OPEN;
 
 test('a passing script reports its events and packets; failures carry path:line', () => {
   const r = runScript(PASSIVE, { path: 'p.pkt' });
