@@ -170,7 +170,7 @@ function onDupAck(c: Tcb, now: number): boolean {
   // RFC 6582 3.2 step 2 / RFC 6675 5: duplicate ACKs for data sent before the last recovery or
   // timeout (below "recover") do not start another one.
   if (lt(c.snd.una, c.rec.recover)) return false;
-  if (c.sackOk) startPrr(c);
+  if (c.sackOk) startPrr(c.rec, c.snd);
   c.rec.inRecovery = true;
   c.rec.recover = c.snd.nxt;
   cc.onLoss(now, sub(c.snd.nxt, c.snd.una));

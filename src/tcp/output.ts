@@ -329,7 +329,7 @@ function rackRecovery(c: Tcb, now: number, emit: Emit): boolean {
   let sent = false;
   for (let guard = 0; guard < 1000; guard++) {
     if (!recoveryMaySend(c, cc.cwnd)) break;
-    const hole = nextLost(c);
+    const hole = nextLost(rackOf(c), c.snd, c.hasSacks ? c.scoreboard : null);
     if (hole === null) break;
     if (!sendAt(c, hole.start, resendLen(c, hole.start, hole.end), now, emit, true, 'sack')) break;
     sent = true;

@@ -6,7 +6,7 @@
 import { sub } from '../wire/seq.js';
 import { Timer, type Tcb } from './tcb.js';
 import { sendProbe, type Emit } from './output.js';
-import { rackActive, onRackTimer, onPto, rackOnRto } from './loss.js';
+import { rackActive, rackOf, onRackTimer, onPto, rackOnRto } from './loss.js';
 
 
 export function onTimers(c: Tcb, now: number, emit: Emit): void {
@@ -95,7 +95,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   c.rec.dupAcks = 0;
   c.rec.recover = c.snd.nxt; // RFC 6582 section 4
   c.rec.rxtEnd = c.snd.una;
-  if (rackActive(c)) rackOnRto(c);
+  if (rackActive(c)) rackOnRto(rackOf(c), c, c.out);
   c.rtt.backoff();
   c.rec.rttSeq = -1;
   // RFC 6298 5.4: retransmit the earliest unacknowledged segment; dispatch() goes on from there
