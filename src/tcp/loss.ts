@@ -193,6 +193,7 @@ export function nextLost(rack: Rack, snd: SendSeq, sacks: SackScoreboard | null)
   return null;
 }
 
-function ccTrace(hooks: TcpHooks, cc: CongestionControl, now: number, reason: string): void {
+/** A congestion-window trace event (when someone listens), for loss.ts, ack.ts and timers.ts. */
+export function ccTrace(hooks: TcpHooks, cc: CongestionControl, now: number, reason: string): void {
   hooks.onTrace?.({ type: 'cc', t: now, host: '', cwnd: cc.cwnd, ssthresh: cc.ssthresh, reason });
 }

@@ -41,7 +41,7 @@ export interface Emit {
 const NO_PAYLOAD = new Uint8Array(0);
 
 /** Queue a one-segment retransmission at `seq` for the next poll (fast retransmit, partial ACK). */
-export function retransmitOne(c: Tcb, seq: number): void {
+export function retransmitOne(c: Pick<Tcb, 'out' | 'hooks'>, seq: number): void {
   c.out.retransmit = seq;
   c.hooks.onPollNeeded?.();
 }
