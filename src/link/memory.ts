@@ -46,6 +46,9 @@ export class MemoryLink implements Link {
   declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
+  /** The reused buffer and packet ends of the batches a batching link delivers. */
+  private batchBuf = EMPTY;
+  private batchEnds = new Uint32Array(0);
 
   constructor(
     readonly mtu: number,
@@ -160,8 +163,12 @@ export class MemoryLink implements Link {
     let bytes = 0;
     while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) bytes += this.inbox[(this.inboxHead + n++) & mask]!.length;
     if (n === 0) return;
-    const batch = new Uint8Array(bytes);
-    const ends = new Uint32Array(n);
+    // One buffer and ends array, grown as needed and reused: the receiver keeps no reference to a
+    // batch after the call (Link.onReceiveBatch).
+    if (this.batchBuf.length < bytes) this.batchBuf = new Uint8Array(Math.max(bytes, this.batchBuf.length * 2));
+    if (this.batchEnds.length < n) this.batchEnds = new Uint32Array(Math.max(n, this.batchEnds.length * 2));
+    const batch = this.batchBuf;
+    const ends = this.batchEnds;
     let at = 0;
     for (let k = 0; k < n; k++) {
       const i = this.inboxHead;
