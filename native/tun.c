@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +44,7 @@
 #define DEFAULT_BATCH_BYTES (2u << 20)
 #define DEFAULT_BATCH_PACKETS 4096u
 
-typedef struct {
+typedef struct tun_s {
   int fd;
   int closed;        // close() ran: fd is gone, poll handle is closing
   int finalized;     // the JS external was garbage collected
@@ -88,6 +89,7 @@ typedef struct {
   uint8_t *w_ring;
   size_t w_cap, w_head, w_tail, w_used;
   int w_stop, w_idle, w_want_room;
+  struct tun_s *next;  // open devices, for trim() (main thread only)
   // Counters, exposed through stats().
   double rx_packets, rx_bytes, rx_batches, rx_errors;
   double rx_gso, rx_csum_partial, rx_bad_vnet;
@@ -153,7 +155,6 @@ static void free_if_done(tun_t *t) {
     free(t->q_ends);
     free(t->q_flags);
     free(t->scratch);
-    free(t->w_ring);
     free(t);
   }
 }
@@ -167,12 +168,19 @@ static void on_poll_closed(uv_handle_t *h) {
 // Stops polling, closes the fd and releases the JS callback. Safe to call more than once.
 static void writer_stop(tun_t *t);
 static int writer_start(tun_t *t);
+static tun_t *open_tuns;  // every open device (trim() gives their idle buffers back)
 
 static void tun_shutdown(tun_t *t, int from_finalizer) {
   if (t->closed) return;
   t->closed = 1;
   // What was handed to the writer is written before the fd goes.
   writer_stop(t);
+  for (tun_t **p = &open_tuns; *p; p = &(*p)->next) {
+    if (*p == t) {
+      *p = t->next;
+      break;
+    }
+  }
   t->polling = 0;
   uv_poll_stop(&t->poll);
   uv_idle_stop(&t->idle);
@@ -661,6 +669,8 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   }
   t->poll.data = t;
   if (want_writer) writer_start(t);
+  t->next = open_tuns;
+  open_tuns = t;
   uv_idle_init(loop, &t->idle);
   t->idle.data = t;
   uv_unref((uv_handle_t *)&t->idle);
@@ -836,7 +846,7 @@ static int write_one(tun_t *t, const uint8_t *data, size_t len, uint32_t meta) {
 // in order. Backpressure: when the ring is full the main thread waits for room (reading the
 // device meanwhile, see wait_room), so nothing is dropped and nothing grows without bound. The
 // fd is closed only after the thread has written everything and exited (tun_shutdown).
-#define W_RING_BYTES (8u << 20)
+#define W_RING_BYTES (4u << 20)
 #define W_WRAP 0xffffffffu  // a record length meaning "continue at the start of the ring"
 
 // A record: u32 bytes to write (header and packet), u32 header bytes, then those bytes; 8-aligned.
@@ -890,8 +900,10 @@ static void *writer_main(void *arg) {
 
 // Starts the writer thread; 0 (and writes stay on the main thread) if it cannot be had.
 static int writer_start(tun_t *t) {
-  t->w_ring = (uint8_t *)malloc(W_RING_BYTES);
-  if (!t->w_ring) return 0;
+  // Its own mapping, so trim() can hand the pages back while the ring is idle.
+  void *ring = mmap(NULL, W_RING_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ring == MAP_FAILED) return 0;
+  t->w_ring = (uint8_t *)ring;
   t->w_cap = W_RING_BYTES;
   pthread_mutex_init(&t->w_mu, NULL);
   pthread_cond_init(&t->w_work, NULL);
@@ -900,7 +912,7 @@ static int writer_start(tun_t *t) {
     pthread_mutex_destroy(&t->w_mu);
     pthread_cond_destroy(&t->w_work);
     pthread_cond_destroy(&t->w_room);
-    free(t->w_ring);
+    munmap(t->w_ring, W_RING_BYTES);
     t->w_ring = NULL;
     return 0;
   }
@@ -920,6 +932,8 @@ static void writer_stop(tun_t *t) {
   pthread_mutex_destroy(&t->w_mu);
   pthread_cond_destroy(&t->w_work);
   pthread_cond_destroy(&t->w_room);
+  munmap(t->w_ring, W_RING_BYTES);
+  t->w_ring = NULL;
 }
 
 // With w_mu held: waits up to 1 ms for the writer to free room. Meanwhile the kernel answers what
@@ -1138,9 +1152,27 @@ static napi_value tun_stats(napi_env env, napi_callback_info info) {
 // trim(): hands freed heap memory back to the system (glibc's malloc_trim). After a load, the
 // buffers of thousands of finished connections are freed but glibc keeps the pages in its arenas,
 // so the process's RSS would stay at its peak. Returns whether anything was released.
+// The idle buffers of open devices go too: the writer's ring (when empty, its pages; the writer
+// touches none of it until the main thread, which is here, hands it a packet) and the rx queue.
 static napi_value tun_trim(napi_env env, napi_callback_info info) {
   (void)info;
   int released = 0;
+  for (tun_t *t = open_tuns; t; t = t->next) {
+    if (t->w_on) {
+      pthread_mutex_lock(&t->w_mu);
+      if (t->w_used == 0) {
+        t->w_head = t->w_tail = 0;
+        if (madvise(t->w_ring, t->w_cap, MADV_DONTNEED) == 0) released = 1;
+      }
+      pthread_mutex_unlock(&t->w_mu);
+    }
+    if (t->q_count == 0 && t->q != NULL) {
+      free(t->q), free(t->q_ends), free(t->q_flags);
+      t->q = NULL, t->q_ends = NULL, t->q_flags = NULL;
+      t->q_cap = 0, t->q_ends_cap = 0, t->q_used = 0;
+      released = 1;
+    }
+  }
 #ifdef __GLIBC__
   released = malloc_trim(0);
 #endif

@@ -305,7 +305,7 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
   });
 
   for (const writeThread of [true, false]) {
-    test(`writes ${writeThread ? 'through the writer thread' : 'on the calling thread'}: more than the thread's 8 MiB ring in one flush, every packet in order; close() at once still writes them all`, async () => {
+    test(`writes ${writeThread ? 'through the writer thread' : 'on the calling thread'}: more than the thread's 4 MiB ring in one flush, every packet in order; close() at once still writes them all`, async () => {
       await withTun({ writeThread, offload: false }, async (tun, ns) => {
         assert.equal(tun.writeThread, writeThread);
         const n = 7000; // 7000 x 1428 bytes: 10 MB, more than the ring holds
