@@ -47,6 +47,14 @@ export interface TcpConfig {
   noDelay: boolean;
   /** Delayed-ACK timeout, ms; 0 acknowledges every segment at once (RFC 9293 3.8.6.3: under 0.5 s). */
   delayedAck: number;
+  /**
+   * When a received segment is acknowledged: 'rfc5681' (RFC 5681 4.2: at least every second
+   * full-sized segment, otherwise after `delayedAck`; out-of-order data and a filled hole at once)
+   * or 'linux' (Linux's engine, delack.ts: quick ACKs at the start and after duplicates, an
+   * interactive mode that lets replies carry the ACK, an ATO estimated between `delayedAck` and
+   * 200 ms, the ACK of a FIN in CLOSE-WAIT delayed).
+   */
+  ackRule: 'rfc5681' | 'linux';
   keepAlive: KeepAliveConfig;
   /** Challenge ACKs a connection may send per second (RFC 5961 section 7). */
   challengeAckLimit: number;
@@ -122,6 +130,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   congestion: 'cubic',
   noDelay: false,
   delayedAck: 40,
+  ackRule: 'rfc5681',
   keepAlive: Object.freeze({ enabled: false, idle: 7_200_000, interval: 75_000, count: 9 }),
   challengeAckLimit: 1000,
   challengeAckOowLimited: false,
@@ -146,6 +155,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   windowScaleShift: 7,
   congestion: 'cubic',
   delayedAck: 40,
+  ackRule: 'linux',
   sack: true,
   timestamps: true,
   windowScale: true,
@@ -186,6 +196,7 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   if (typeof c.challengeAckOowLimited !== 'boolean') throw rangeError(`challengeAckOowLimited must be true or false, got ${String(c.challengeAckOowLimited)}`);
   if (typeof c.cwndValidation !== 'boolean') throw rangeError(`cwndValidation must be true or false, got ${String(c.cwndValidation)}`);
   if (typeof c.listenerCloseResets !== 'boolean') throw rangeError(`listenerCloseResets must be true or false, got ${String(c.listenerCloseResets)}`);
+  if (c.ackRule !== 'rfc5681' && c.ackRule !== 'linux') throw rangeError(`ackRule must be "rfc5681" or "linux", got ${String(c.ackRule)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {
     throw rangeError(`congestion must be "newreno" or "cubic", got ${String(c.congestion)}`);

@@ -56,6 +56,7 @@ export function onTimers(c: Tcb, now: number, emit: Emit): void {
   if (now >= c.deadline(Timer.DelayedAck)) {
     c.disarm(Timer.DelayedAck);
     timer(c, now, 'delayed-ack');
+    c.out.delack?.timerFired(c.rtt.rto, c.config.delayedAck);
     c.out.ack = true;
   }
 }
