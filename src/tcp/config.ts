@@ -43,6 +43,13 @@ export interface TcpConfig {
   /** Window scale shift we offer; -1 derives it from recvBufferSize. */
   windowScaleShift: number;
   congestion: CongestionName;
+  /**
+   * Which CUBIC: 'rfc9438' (RFC 9438: ssthresh from the flight size, fractional windows, no
+   * HyStart) or 'linux' (Linux's tcp_cubic.c: whole segments with its fixed-point arithmetic,
+   * ssthresh from cwnd also after a timeout, HyStart ending slow start on an ACK train or a delay
+   * increase). The linux profile uses Linux's.
+   */
+  cubicRule: 'rfc9438' | 'linux';
   /** Disable Nagle's algorithm (RFC 9293 3.7.4). */
   noDelay: boolean;
   /** Delayed-ACK timeout, ms; 0 acknowledges every segment at once (RFC 9293 3.8.6.3: under 0.5 s). */
@@ -104,6 +111,13 @@ export interface TcpConfig {
    */
   listenerCloseResets: boolean;
   /**
+   * The window field of a RST,ACK we send on our own (ABORT: close with unread data, SO_LINGER
+   * {1, 0}, a listener closing over unaccepted connections): false, 0 (RFC 9293 gives a reset no
+   * window, and the peer discards the connection with it); true, the receive window an ACK would
+   * carry, as Linux's tcp_send_active_reset does (tcp_transmit_skb's tcp_select_window).
+   */
+  resetWindow: boolean;
+  /**
    * TCP segmentation offload: the most payload one segment of new data may carry when the link
    * cuts it into Eff.snd.MSS-sized segments on the way out (a TUN device with TSO; the Stack sets
    * it from Link.offload). 0 (the default): every segment is at most one MSS.
@@ -128,6 +142,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   windowScale: true,
   windowScaleShift: -1,
   congestion: 'cubic',
+  cubicRule: 'rfc9438',
   noDelay: false,
   delayedAck: 40,
   ackRule: 'rfc5681',
@@ -142,6 +157,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   maxOutOfOrderRanges: 32,
   cwndValidation: false,
   listenerCloseResets: true,
+  resetWindow: false,
   tsoMax: 0,
 });
 
@@ -154,6 +170,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   slowStartAckLimit: 0,
   windowScaleShift: 7,
   congestion: 'cubic',
+  cubicRule: 'linux',
   delayedAck: 40,
   ackRule: 'linux',
   sack: true,
@@ -161,6 +178,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   windowScale: true,
   rack: true,
   listenerCloseResets: false,
+  resetWindow: true,
   challengeAckOowLimited: true,
   cwndValidation: true,
 });
@@ -195,7 +213,9 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
   if (typeof c.challengeAckOowLimited !== 'boolean') throw rangeError(`challengeAckOowLimited must be true or false, got ${String(c.challengeAckOowLimited)}`);
   if (typeof c.cwndValidation !== 'boolean') throw rangeError(`cwndValidation must be true or false, got ${String(c.cwndValidation)}`);
+  if (typeof c.resetWindow !== 'boolean') throw rangeError(`resetWindow must be true or false, got ${String(c.resetWindow)}`);
   if (typeof c.listenerCloseResets !== 'boolean') throw rangeError(`listenerCloseResets must be true or false, got ${String(c.listenerCloseResets)}`);
+  if (c.cubicRule !== 'rfc9438' && c.cubicRule !== 'linux') throw rangeError(`cubicRule must be "rfc9438" or "linux", got ${String(c.cubicRule)}`);
   if (c.ackRule !== 'rfc5681' && c.ackRule !== 'linux') throw rangeError(`ackRule must be "rfc5681" or "linux", got ${String(c.ackRule)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {

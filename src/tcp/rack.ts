@@ -275,6 +275,25 @@ export class Rack {
     return delivered;
   }
 
+  /**
+   * The RTT sample a congestion controller gets for a cumulative ACK up to `ack`, before onAck takes
+   * it (Linux's ca_rtt_us in tcp_clean_rtx_queue): the time since the most recently sent of the
+   * newly acknowledged ranges left, none (-1) when a retransmission is among them (Karn) or all were
+   * SACKed before.
+   */
+  ackRttSample(ack: number, now: number): number {
+    const rec = this.#rec;
+    let last = -1;
+    for (let i = 0; rec !== null && i < this.#n; i++) {
+      const o = this.#at(i);
+      if (!le(rec[o + END]!, ack)) break;
+      const f = rec[o + FLAGS]!;
+      if (f & RETRANS) return -1;
+      if (!(f & SACKED)) last = rec[o + TS]!;
+    }
+    return last < 0 ? -1 : now - last;
+  }
+
   /** Steps 2 (RACK_update) and 3 (RACK.fack, reordering) for the delivered range at offset o. */
   #deliver(rec: Float64Array, o: number, now: number, ecrTs: number): void {
     const end = rec[o + END]!;

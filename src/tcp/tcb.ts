@@ -570,7 +570,7 @@ export class Tcb {
 
   /** Congestion controller, created once the MSS is known. */
   ensureCc(): CongestionControl {
-    return (this.rec.cc ??= createCongestion(this.config.congestion, this.snd.mss, this.config.slowStartAckLimit));
+    return (this.rec.cc ??= createCongestion(this.config.congestion, this.snd.mss, this.config.slowStartAckLimit, this.config.cubicRule));
   }
 
   /** May we ACK an out-of-window segment without text now? (input.ts answers data and zero-window probes always.) */
