@@ -539,8 +539,12 @@ export class SocketTable {
     const cfg = conn === null ? null : conn.ownConfig();
     const kick = (): void => conn?.hooks.onPollNeeded?.();
     if (level === S['SOL_SOCKET'] && opt === S['SO_LINGER']) {
-      const on = evalInt(field(valExpr, 'l_onoff') ?? { kind: 'int', value: 0, hex: false }) ?? 0;
-      const secs = evalInt(field(valExpr, 'l_linger') ?? { kind: 'int', value: 0, hex: false }) ?? 0;
+      // packetdrill writes struct linger as {onoff=1, linger=0}; l_onoff / l_linger are accepted too.
+      const onExpr = field(valExpr, 'onoff') ?? field(valExpr, 'l_onoff');
+      const secsExpr = field(valExpr, 'linger') ?? field(valExpr, 'l_linger');
+      if (onExpr === undefined && secsExpr === undefined) throw new SyscallError('setsockopt SO_LINGER: expected {onoff=N, linger=N}');
+      const on = evalInt(onExpr ?? { kind: 'int', value: 0, hex: false }) ?? 0;
+      const secs = evalInt(secsExpr ?? { kind: 'int', value: 0, hex: false }) ?? 0;
       s.lingerOn = on ? 1 : 0;
       s.lingerSecs = secs;
       s.lingerZero = on !== 0 && secs === 0;
@@ -659,8 +663,8 @@ export class SocketTable {
           break;
         case S['SO_LINGER']: {
           const checks: OutCheck[] = [];
-          const on = field(expected, 'l_onoff');
-          const secs = field(expected, 'l_linger');
+          const on = field(expected, 'onoff') ?? field(expected, 'l_onoff');
+          const secs = field(expected, 'linger') ?? field(expected, 'l_linger');
           if (on !== undefined) checks.push({ what: 'getsockopt l_onoff', expected: on, actual: s.lingerOn });
           if (secs !== undefined) checks.push({ what: 'getsockopt l_linger', expected: secs, actual: s.lingerSecs });
           return done(0, checks);

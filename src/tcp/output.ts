@@ -545,6 +545,7 @@ function bare(c: Tcb, seq: number, ack: number, flags: number): TcpRepr {
 export function sendRst(c: Tcb, now: number, emit: Emit): void {
   c.segsOut++;
   const rst = bare(c, c.sendPtr, c.rcv.nxt, RST | ACK);
+  if (c.config.resetWindow) rst.window = advertise(c);
   // RFC 7323 3.2 lets a <RST> carry TSopt; Linux's active reset does (TSval, TSecr = TS.Recent),
   // and a peer that checks timestamps on resets then takes it.
   if (c.tsOk) rst.options = { timestamp: { val: c.tsNow(now), ecr: c.rcv.tsRecent } };
