@@ -4,7 +4,8 @@
 // names Linux gives (tcp_recvmsg, tcp_sendmsg, tcp_poll, inet_stream_connect semantics).
 
 import type { Expr } from './ast.js';
-import { LINUX_SYMBOLS as S, symbolValue, ERRNO } from './linux.js';
+import { LINUX_SYMBOLS as S, symbolValue, ERRNO, formatPollFlags } from './linux.js';
+import { setIpOption } from './ipopt.js';
 import type { Stack } from '../stack/stack.js';
 import type { TcpListener } from '../stack/tcp-host.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
@@ -82,6 +83,9 @@ class Sock {
   lingerOn = 0;
   lingerSecs = 0;
   keepAlive = 0;
+  /** IP_TOS / IPV6_TCLASS and IP_MTU_DISCOVER as set (ipopt.ts; read back by getsockopt). */
+  tos = 0;
+  pmtudisc = 1;
   /** TCP config set through setsockopt before the connection exists. */
   readonly config: TcpConfigInput = {};
   /** The host's sysctl-derived settings when the socket was created (setsockopt overrides them). */
@@ -162,22 +166,6 @@ function iovLength(e: Expr, name: string): number {
     n += v;
   }
   return n;
-}
-
-/** `POLLIN|POLLOUT` for messages. */
-export function formatPollFlags(v: number): string {
-  const names = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLERR', 'POLLHUP', 'POLLNVAL', 'POLLRDNORM', 'POLLRDBAND', 'POLLWRNORM', 'POLLWRBAND', 'POLLMSG', 'POLLRDHUP'];
-  const parts: string[] = [];
-  let rest = v;
-  for (const n of names) {
-    const bit = S[n]!;
-    if (v & bit) {
-      parts.push(n);
-      rest &= ~bit;
-    }
-  }
-  if (rest !== 0) parts.push(`0x${rest.toString(16)}`);
-  return parts.length === 0 ? '0' : parts.join('|');
 }
 
 const CLOSING_STATES = new Set(['FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'LAST-ACK', 'TIME-WAIT', 'CLOSED']);
@@ -575,6 +563,10 @@ export class SocketTable {
           return err('ENOPROTOOPT');
       }
     }
+    if (level === S['SOL_IP'] || level === S['SOL_IPV6']) {
+      const e = setIpOption(s, level, opt, v);
+      return e === null ? done(0) : err(e);
+    }
     if (level === S['IPPROTO_TCP']) {
       const set = <K extends keyof TcpConfig>(k: K, val: TcpConfig[K]): void => {
         (s.config as Record<string, unknown>)[k] = val;
@@ -623,6 +615,7 @@ export class SocketTable {
         case S['TCP_SYNCNT']:
           if (v < 1 || v > 127) return err('EINVAL');
           set('synRetries', v);
+          set('synAckRetries', v); // a listener's TCP_SYNCNT bounds its SYN,ACKs too (reqsk_timer_handler)
           return done(0);
         default:
           return err('ENOPROTOOPT');
@@ -695,6 +688,10 @@ export class SocketTable {
         default:
           return err('ENOPROTOOPT');
       }
+    } else if ((level === S['SOL_IP'] && opt === S['IP_TOS']) || (level === S['SOL_IPV6'] && opt === S['IPV6_TCLASS'])) {
+      v = s.tos;
+    } else if ((level === S['SOL_IP'] && opt === S['IP_MTU_DISCOVER']) || (level === S['SOL_IPV6'] && opt === S['IPV6_MTU_DISCOVER'])) {
+      v = s.pmtudisc;
     } else {
       return err('ENOPROTOOPT');
     }
