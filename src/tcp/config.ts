@@ -31,8 +31,13 @@ export interface TcpConfig {
    */
   rtoRule: 'rfc6298' | 'linux';
   maxRto: number;
-  /** SYN (and SYN-ACK) retransmissions before giving up with ETIMEDOUT. */
+  /** SYN retransmissions before giving up with ETIMEDOUT (and a simultaneous open's SYN,ACK). */
   synRetries: number;
+  /**
+   * SYN,ACK retransmissions of a passive open before the half-open connection is dropped (Linux's
+   * tcp_synack_retries, 5, beside tcp_syn_retries 6; the same 6 by default).
+   */
+  synAckRetries: number;
   /** Data / FIN retransmissions before giving up with ETIMEDOUT (RFC 9293 3.8.3 R2). */
   retries: number;
   /** Fail when data stays unacknowledged this long, ms; 0 disables (RFC 9293 3.10.8 USER TIMEOUT). */
@@ -135,6 +140,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   rtoRule: 'rfc6298',
   maxRto: 120_000,
   synRetries: 6,
+  synAckRetries: 6,
   retries: 15,
   userTimeout: 0,
   sack: true,
@@ -166,6 +172,7 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   initialRto: 1000,
   minRto: 200,
   rtoRule: 'linux',
+  synAckRetries: 5,
   slowStartAfterIdle: true,
   slowStartAckLimit: 0,
   windowScaleShift: 7,
@@ -204,6 +211,8 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('minRto', c.minRto, 1, 3_600_000);
   check('maxRto', c.maxRto, c.minRto, 3_600_000);
   check('initialRto', c.initialRto, 1, 3_600_000);
+  check('synRetries', c.synRetries, 0, 255);
+  check('synAckRetries', c.synAckRetries, 0, 255);
   check('windowScaleShift', c.windowScaleShift, -1, 14);
   check('delayedAck', c.delayedAck, 0, 500);
   check('dupThresh', c.dupThresh, 1, 1000);
