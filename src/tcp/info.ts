@@ -1,5 +1,6 @@
 // Read-only snapshots of a connection for its owner and for tools: statistics in the spirit of
 // Linux's tcp_info / `ss -ti` (RFC 9293 3.10.6 STATUS), and a copy of the TCB's variables.
+// Both read every record, so they take the whole Tcb, read-only.
 
 import { sub, lt } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
@@ -71,13 +72,13 @@ export interface TcpInfo {
 }
 
 /** Linux's tcpi_ca_state for the connection (see TcpInfo.caState). */
-function caState(c: Tcb, sacked: number, lost: number, retrans: number): TcpInfo['caState'] {
+function caState(c: Readonly<Tcb>, sacked: number, lost: number, retrans: number): TcpInfo['caState'] {
   if (c.rec.inRecovery) return 'recovery';
   if (c.rec.retransmits > 0 && lt(c.snd.una, c.rec.recover)) return 'loss';
   return sacked > 0 || lost > 0 || retrans > 0 || c.rec.dupAcks > 0 ? 'disorder' : 'open';
 }
 
-export function tcpInfo(c: Tcb, now?: number): TcpInfo {
+export function tcpInfo(c: Readonly<Tcb>, now?: number): TcpInfo {
   const k = c.countersIfAny ?? NO_COUNTERS;
   const mss = Math.max(1, c.snd.mss);
   const rack = c.rec.rack;
@@ -199,7 +200,7 @@ export interface TcbInfo {
   recvUncommitted: number;
 }
 
-export function tcbInfo(c: Tcb): TcbInfo {
+export function tcbInfo(c: Readonly<Tcb>): TcbInfo {
   const timers = { userTimeout: c.userTimeoutAt } as TcbInfo['timers'];
   TIMER_NAMES.forEach((name, i) => (timers[name] = c.deadline(i as TimerKind)));
   const { snd, rcv, rec } = c;
