@@ -72,7 +72,7 @@ export interface TcpInfo {
 }
 
 /** Linux's tcpi_ca_state for the connection (see TcpInfo.caState). */
-function caState(c: Readonly<Tcb>, sacked: number, lost: number, retrans: number): TcpInfo['caState'] {
+function caState(c: Pick<Readonly<Tcb>, 'rec' | 'snd'>, sacked: number, lost: number, retrans: number): TcpInfo['caState'] {
   if (c.rec.inRecovery) return 'recovery';
   if (c.rec.retransmits > 0 && lt(c.snd.una, c.rec.recover)) return 'loss';
   return sacked > 0 || lost > 0 || retrans > 0 || c.rec.dupAcks > 0 ? 'disorder' : 'open';

@@ -488,12 +488,12 @@ function armKeepalive(c: Deadlines & Pick<Tcb, 'config'>, now: number): void {
 }
 
 /** Linux's delayed-ACK state, created with the receive MSS estimate (tcp_initialize_rcv_mss). */
-function delackOf(c: Tcb): LinuxDelack {
+function delackOf(c: Pick<Tcb, 'out' | 'config' | 'snd' | 'rcvWnd'>): LinuxDelack {
   return (c.out.delack ??= new LinuxDelack(c.config.mss, c.snd.mss, c.rcvWnd));
 }
 
 /** In-order data under ackRule 'linux' (tcp_event_data_recv): the ACK is decided after the segment. */
-function linuxDataRecv(c: Tcb, seg: TcpRepr, bytes: number, now: number): void {
+function linuxDataRecv(c: Pick<Tcb, 'out' | 'config' | 'snd' | 'rcvWnd' | 'tsOk' | 'rtt'>, seg: TcpRepr, bytes: number, now: number): void {
   const tsHeader = c.tsOk ? 32 : 20; // tcp_header_len: the header every segment carries
   delackOf(c).dataReceived(bytes, tcpHeaderLength(seg), tsHeader, seg.flags, c.config.mss, c.rcvWnd, c.rtt.rto, c.config.delayedAck, now);
 }
@@ -511,7 +511,7 @@ function linuxDataRecv(c: Tcb, seg: TcpRepr, bytes: number, now: number): void {
  * delack-read-acks-linux.pkt, delack-fin-close-wait-linux.pkt), so here the read ACKs them
  * (tcp_cleanup_rbuf, connection.ts) or the timer does.
  */
-function linuxAckSndCheck(c: Tcb, now: number): void {
+function linuxAckSndCheck(c: Deadlines & Pick<Tcb, 'out' | 'config' | 'rtt' | 'hasOutOfOrder'>, now: number): void {
   const d = c.out.delack;
   if (d === null || !d.scheduled || c.out.ack || c.config.delayedAck === 0) return;
   if (d.inQuickack || d.now || c.hasOutOfOrder) {
