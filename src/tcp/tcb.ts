@@ -477,11 +477,6 @@ export class Tcb implements Deadlines {
     return Math.max(0, sub(this.rcv.adv, this.rcv.nxt));
   }
 
-  /** The effective send MSS (RFC 9293 3.7.1 Eff.snd.MSS): payload bytes in one segment we send. */
-  get sendMss(): number {
-    return this.snd.mss;
-  }
-
   /**
    * The effective send MSS (RFC 9293 3.7.1, RFC 1122 4.2.2.6): the smallest of our MSS, the peer's
    * and the path's (`pathMss`), less the timestamp option that rides on every segment once agreed.
