@@ -11,11 +11,11 @@ import { Transform, Writable } from 'node:stream';
 import { parseArgs, formatFlags, flagBool, flagNumber, flagString, type FlagsSpec } from './args.js';
 import { UsageError, type CliIo } from './io.js';
 import {
-  TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, exitFor, CommandError, openTunSession, tunSetupFromArgs, type TunSession,
+  TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, exitFor, tunSetupFromArgs, type TunSession,
 } from './tun-common.js';
 import { ProgressMeter, formatBytes, formatRate } from './progress.js';
 import { createNet, type Socket } from '../net/index.js';
-import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
+import { takeWatchFlag, openWatchedSession, WATCH_HELP } from './watch.js';
 
 const GET_FLAGS: FlagsSpec = {
   output: { type: 'string', short: 'o', value: 'FILE', help: 'write the body to FILE instead of stdout' },
@@ -105,20 +105,9 @@ export async function getCommand(argv: readonly string[], io: CliIo): Promise<nu
     }
   }
 
-  let session: TunSession;
-  let watch: Watch | null = null;
-  try {
-    watch = await watchSession(watchFlag.port, setup, io);
-    session = await openTunSession(setup, io);
-    watch?.attach(session.stack);
-  } catch (e) {
-    void watch?.close();
-    if (e instanceof CommandError) {
-      io.err(`synack get: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
-  }
+  const opened = await openWatchedSession('get', watchFlag.port, setup, io);
+  if (typeof opened === 'number') return opened;
+  const { session, watch } = opened;
   const abort = new AbortController();
   const fail = (code: number, message: string): void => abort.abort(new Stop(code, message));
   const onInt = (): void => fail(EXIT.interrupted, 'interrupted');

@@ -5,11 +5,11 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs, formatFlags, flagBool, flagString, type FlagsSpec } from './args.js';
 import { UsageError, type CliIo } from './io.js';
 import {
-  TUN_FLAGS, LISTEN_TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, exitFor, CommandError, openTunSession, tunSetupFromArgs,
+  TUN_FLAGS, LISTEN_TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, exitFor, tunSetupFromArgs,
   type TunSession,
 } from './tun-common.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
-import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
+import { takeWatchFlag, openWatchedSession, WATCH_HELP } from './watch.js';
 
 const NC_FLAGS: FlagsSpec = {
   listen: { type: 'boolean', short: 'l', help: 'wait for one connection on [HOST] PORT instead of connecting' },
@@ -62,20 +62,9 @@ export async function ncCommand(argv: readonly string[], io: CliIo, streams?: Nc
   const setup = tunSetupFromArgs(args, 'nc');
   const verbose = flagBool(args, 'verbose') === true;
 
-  let session: TunSession;
-  let watch: Watch | null = null;
-  try {
-    watch = await watchSession(watchFlag.port, setup, io);
-    session = await openTunSession(setup, io);
-    watch?.attach(session.stack);
-  } catch (e) {
-    void watch?.close();
-    if (e instanceof CommandError) {
-      io.err(`synack nc: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
-  }
+  const opened = await openWatchedSession('nc', watchFlag.port, setup, io);
+  if (typeof opened === 'number') return opened;
+  const { session, watch } = opened;
   const { stdin, stdout } = streams ?? { stdin: process.stdin, stdout: process.stdout };
   try {
     return await runNc(session, { listen, host, port, verbose }, stdin, stdout, io);

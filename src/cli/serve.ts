@@ -8,12 +8,12 @@ import { resolve } from 'node:path';
 import { parseArgs, formatFlags, flagBool, flagNumber, flagString, type FlagsSpec } from './args.js';
 import { UsageError, type CliIo } from './io.js';
 import {
-  TUN_FLAGS, LISTEN_TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, CommandError, openTunSession, tunSetupFromArgs,
+  TUN_FLAGS, LISTEN_TUN_FLAGS, HIDDEN_TUN_FLAGS, TUN_HELP_FOOTER, EXIT, tunSetupFromArgs,
 } from './tun-common.js';
 import { answer, filePolicy, type Answer } from './serve-files.js';
 import { formatBytes, formatRate } from './progress.js';
 import { createNet } from '../net/index.js';
-import { takeWatchFlag, watchSession, WATCH_HELP, type Watch } from './watch.js';
+import { takeWatchFlag, openWatchedSession, WATCH_HELP } from './watch.js';
 
 const SERVE_FLAGS: FlagsSpec = {
   port: { type: 'number', short: 'p', value: 'PORT', integer: true, min: 1, max: 65535, help: 'TCP port to listen on (default 8080)' },
@@ -92,20 +92,9 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   const requestTimeout = Math.max((flagNumber(args, 'request-timeout') ?? 300) * 1000, headersTimeout);
   const keepAliveTimeout = (flagNumber(args, 'keep-alive-timeout') ?? 5) * 1000;
 
-  let session;
-  let watch: Watch | null = null;
-  try {
-    watch = await watchSession(watchFlag.port, setup, io);
-    session = await openTunSession(setup, io);
-    watch?.attach(session.stack);
-  } catch (e) {
-    void watch?.close();
-    if (e instanceof CommandError) {
-      io.err(`synack serve: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
-  }
+  const opened = await openWatchedSession('serve', watchFlag.port, setup, io);
+  if (typeof opened === 'number') return opened;
+  const { session, watch } = opened;
   const net = createNet(session.stack);
   const http = createHttpServer(
     {

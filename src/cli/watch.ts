@@ -10,7 +10,7 @@ import type { Stack } from '../stack/stack.js';
 import type { TraceEvent } from '../trace/events.js';
 import { tcpOfPacket, segmentEventOf, connLabelOf } from '../trace/packet.js';
 import { UsageError, type CliIo } from './io.js';
-import { CommandError, type TunSetup } from './tun-common.js';
+import { CommandError, openTunSession, type TunSession, type TunSetup } from './tun-common.js';
 import { serveLabFile } from './lab-files.js';
 
 /** The port --watch uses when none is given. */
@@ -140,4 +140,30 @@ export async function watchSession(port: number | null, setup: TunSetup, io: Cli
   setup.wrapLink = (link, clock) => w.tap(link, clock);
   io.err(`synack: watch this stack at ${w.url}\n`);
   return w;
+}
+
+/**
+ * Open a TUN command's session with its --watch server attached. When the device or the watch
+ * server cannot be set up, prints `synack COMMAND: why` and returns the exit code instead.
+ */
+export async function openWatchedSession(
+  command: string,
+  port: number | null,
+  setup: TunSetup,
+  io: CliIo,
+): Promise<{ session: TunSession; watch: Watch | null } | number> {
+  let watch: Watch | null = null;
+  try {
+    watch = await watchSession(port, setup, io);
+    const session = await openTunSession(setup, io);
+    watch?.attach(session.stack);
+    return { session, watch };
+  } catch (e) {
+    void watch?.close();
+    if (e instanceof CommandError) {
+      io.err(`synack ${command}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
 }

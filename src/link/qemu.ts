@@ -73,21 +73,63 @@ export async function connectQemuStream(path: string, opts: { mtu?: number } = {
   return link;
 }
 
-class StreamLink implements QemuLink {
+/** What both QEMU transports share: the hooks, the counters, and closing once. */
+abstract class QemuLinkBase implements QemuLink {
   onReceive: ((frame: Uint8Array) => unknown) | null = null;
   onError: ((err: Error) => void) | null = null;
   onConnect: (() => void) | null = null;
+  abstract readonly name: string;
+  protected closed = false;
+  protected readonly counters: QemuLinkStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, dropped: 0, badFrames: 0 };
+
+  constructor(readonly mtu: number) {}
+
+  abstract send(frame: Uint8Array): void;
+
+  /** Give back the transport's sockets and files (called once, from close()). */
+  protected abstract release(): void;
+
+  /** Count a frame in and hand it to the stack. */
+  protected deliver(frame: Uint8Array): void {
+    this.counters.rxPackets++;
+    this.counters.rxBytes += frame.length;
+    this.onReceive?.(frame);
+  }
+
+  /** Whether `frame` may go out now; counts it as sent or dropped. */
+  protected admit(frame: Uint8Array, open: boolean): boolean {
+    if (this.closed || !open || frame.length > this.mtu + ETHERNET_HEADER) {
+      this.counters.dropped++;
+      return false;
+    }
+    this.counters.txPackets++;
+    this.counters.txBytes += frame.length;
+    return true;
+  }
+
+  stats(): QemuLinkStats {
+    return { ...this.counters };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onReceive = null;
+    this.release();
+  }
+}
+
+class StreamLink extends QemuLinkBase {
   private sock: Socket | null = null;
   private pending: Buffer = Buffer.alloc(0);
-  private closed = false;
-  private readonly counters: QemuLinkStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, dropped: 0, badFrames: 0 };
 
   constructor(
     private readonly server: Server | null,
     readonly name: string,
-    readonly mtu: number,
+    mtu: number,
     private readonly path: string | null,
   ) {
+    super(mtu);
     server?.on('connection', (s) => this.adopt(s));
     server?.on('error', (e) => this.onError?.(e));
   }
@@ -126,9 +168,7 @@ class StreamLink implements QemuLink {
       if (buf.length - at - 4 < len) break;
       const frame = new Uint8Array(buf.buffer, buf.byteOffset + at + 4, len);
       at += 4 + len;
-      this.counters.rxPackets++;
-      this.counters.rxBytes += len;
-      this.onReceive?.(frame);
+      this.deliver(frame);
       if (this.sock !== s) return;
     }
     buf = buf.subarray(at);
@@ -138,26 +178,14 @@ class StreamLink implements QemuLink {
 
   send(frame: Uint8Array): void {
     const s = this.sock;
-    if (this.closed || s === null || frame.length > this.mtu + ETHERNET_HEADER || s.writableLength > MAX_QUEUED) {
-      this.counters.dropped++;
-      return;
-    }
+    if (!this.admit(frame, s !== null && s.writableLength <= MAX_QUEUED) || s === null) return;
     const out = Buffer.allocUnsafe(4 + frame.length);
     out.writeUInt32BE(frame.length, 0);
     out.set(frame, 4);
-    this.counters.txPackets++;
-    this.counters.txBytes += frame.length;
     s.write(out);
   }
 
-  stats(): QemuLinkStats {
-    return { ...this.counters };
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.onReceive = null;
+  protected release(): void {
     this.sock?.destroy();
     this.server?.close();
     if (this.path !== null) {
@@ -186,20 +214,16 @@ export async function openQemuDgram(localPort: number, remotePort: number, opts:
   return new DgramLink(sock, remotePort, opts.mtu ?? 1500);
 }
 
-class DgramLink implements QemuLink {
-  onReceive: ((frame: Uint8Array) => unknown) | null = null;
-  onError: ((err: Error) => void) | null = null;
-  onConnect: (() => void) | null = null;
+class DgramLink extends QemuLinkBase {
   readonly name: string;
   private seen = false;
-  private closed = false;
-  private readonly counters: QemuLinkStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, dropped: 0, badFrames: 0 };
 
   constructor(
     private readonly sock: UdpSocket,
     private readonly remotePort: number,
-    readonly mtu: number,
+    mtu: number,
   ) {
+    super(mtu);
     this.name = `udp:${sock.address().port}`;
     sock.on('message', (msg, rinfo) => {
       // Only QEMU's end on loopback may speak: anything else on the port is ignored.
@@ -211,31 +235,17 @@ class DgramLink implements QemuLink {
         this.seen = true;
         this.onConnect?.();
       }
-      this.counters.rxPackets++;
-      this.counters.rxBytes += msg.length;
-      this.onReceive?.(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
+      this.deliver(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
     });
     sock.on('error', (e) => this.onError?.(e));
   }
 
   send(frame: Uint8Array): void {
-    if (this.closed || frame.length > this.mtu + ETHERNET_HEADER) {
-      this.counters.dropped++;
-      return;
-    }
-    this.counters.txPackets++;
-    this.counters.txBytes += frame.length;
+    if (!this.admit(frame, true)) return;
     this.sock.send(frame, this.remotePort, '127.0.0.1');
   }
 
-  stats(): QemuLinkStats {
-    return { ...this.counters };
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.onReceive = null;
+  protected release(): void {
     this.sock.close();
   }
 }

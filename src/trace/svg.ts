@@ -5,6 +5,20 @@ import type { TcpStateName, TraceEvent } from './events.js';
 import { buildLadderModel, gutterTime, withBreaks, type LadderOptions, type SegmentRow } from './ladder.js';
 
 const CHAR_W = 7.2; // approximate advance of the 12px monospace font
+
+/**
+ * Columns a label takes in the monospace font: Hangul and CJK characters are drawn two columns
+ * wide (the Korean lab's host names and ladder words), everything else one.
+ */
+function cols(s: string): number {
+  let c = 0;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    const wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xff00 && cp <= 0xff60);
+    c += wide ? 2 : 1;
+  }
+  return c;
+}
 const FONT = 12;
 const HEADER_H = 28;
 const STATE_H = 20;
@@ -83,10 +97,10 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
   const model = buildLadderModel(events, opts);
   const showTime = opts.showTime !== false;
   const gutter = showTime ? Math.max(...model.rows.map((r) => gutterTime(r.t).length), 4) * 6.6 + 16 : 10;
-  const widestName = Math.max(model.left.length, model.right.length, 'SYN-RECEIVED'.length) * CHAR_W + 24;
+  const widestName = Math.max(cols(model.left), cols(model.right), 'SYN-RECEIVED'.length) * CHAR_W + 24;
   const half = widestName / 2;
   const xL = gutter + half;
-  const longest = Math.max(0, ...model.rows.map((r) => (r.kind === 'segment' ? r.label.length : 0)));
+  const longest = Math.max(0, ...model.rows.map((r) => (r.kind === 'segment' ? cols(r.label) : 0)));
   const preferred = opts.width ?? 720;
   const xR = Math.max(preferred - half - 10, xL + longest * CHAR_W + 60, xL + 200);
   const width = xR + half + 10;
@@ -94,7 +108,7 @@ export function renderSvg(events: readonly TraceEvent[], opts: LadderOptions): s
   const body: string[] = [];
   let y = 10;
   const nameBox = (x: number, name: string): void => {
-    const w = name.length * CHAR_W + 20;
+    const w = cols(name) * CHAR_W + 20;
     body.push(
       `<g class="host"><rect x="${n(x - w / 2)}" y="${n(y)}" width="${n(w)}" height="${HEADER_H - 4}" rx="4" fill="#f6f6f6" stroke="#333"/>` +
         `<text class="name" x="${n(x)}" y="${n(y + 16)}" text-anchor="middle">${esc(name)}</text></g>`,

@@ -142,6 +142,15 @@ test('svg is a standalone document with two lifelines, state boxes and a dashed 
   assert.ok(svg.trimEnd().endsWith('</svg>'));
 });
 
+test('svg host boxes fit Korean names: a Hangul syllable counts two monospace columns', () => {
+  const hostWidths = (svg: string): number[] => [...svg.matchAll(/<g class="host"><rect [^>]*width="([\d.]+)"/g)].map((m) => Number(m[1]));
+  const latin = hostWidths(renderSvg(textbook(), { ...OPTS, names: { left: 'abcdefghij', right: 'server' } }));
+  const hangul = hostWidths(renderSvg(textbook(), { ...OPTS, names: { left: '클라이언트', right: 'server' } }));
+  // Five syllables are as wide as ten Latin letters in the 12px monospace font.
+  assert.equal(hangul[0], latin[0]);
+  assert.equal(hangul[1], latin[1]);
+});
+
 test('mermaid names participants by alias and draws a lost segment with a cross', () => {
   const names: Record<string, string> = { client: '198.18.0.1:40000', server: '198.18.0.2:80' };
   const renamed = lossAndRetransmit().map((e) =>
