@@ -6,8 +6,10 @@
 // The burst runs against the kernel-side server too (the same handler, same backlog) in the same run,
 // as the yardstick for its time.
 // Run: node --import tsx bench/serve-load.ts [--conns 5000] [--size 65536] [--backlog N] [--keepalive-requests 20000]
-//        [--only burst|keepalive] [--prof DIR] [--json]
+//        [--only burst|keepalive] [--prof DIR] [--compiled] [--json]
 //   --prof DIR  runs serve under `node --cpu-prof --cpu-prof-dir=DIR` (read it with bench/profile-summary.ts)
+//   --compiled  runs the built package (bin/synack.js, dist/: `npm run build` first) as users do, and
+//               the yardstick with dist's handler; by default both run from the sources through tsx
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
@@ -40,6 +42,7 @@ function sarg(name: string): string | undefined {
 const ONLY = sarg('only');
 if (ONLY !== undefined && ONLY !== 'burst' && ONLY !== 'keepalive') throw new Error('--only takes burst or keepalive');
 const PROF = sarg('prof');
+const COMPILED = process.argv.includes('--compiled');
 const say = (s: string): void => void process.stderr.write(`bench/serve-load: ${s}\n`);
 
 /** Resident set size of a process, bytes. */
@@ -92,16 +95,18 @@ async function main(): Promise<void> {
   await withTunSite({ 'f.bin': SIZE, 'small.bin': 1024 }, async ({ host, www }) => {
     // SYN-cookie mode and backlog stay at their defaults unless --backlog: a burst of 5,000 SYNs is what a real server sees.
     const nodeFlags = PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`];
-    const serve = synack(host.ns, ['serve', www, '--port', '8080', '--quiet', ...(BACKLOG > 0 ? ['--backlog', String(BACKLOG)] : []), ...host.flags], { nodeFlags });
+    const serve = synack(host.ns, ['serve', www, '--port', '8080', '--quiet', ...(BACKLOG > 0 ? ['--backlog', String(BACKLOG)] : []), ...host.flags], { nodeFlags, compiled: COMPILED });
     await serve.waitFor('listening on port 8080');
     const pid = serve.proc.pid as number;
     // The yardstick: the same handler on Node's http over the kernel's TCP, listening with the same
     // backlog as serve (4096 unless --backlog), in the same namespace.
-    const kernelServer = fileURLToPath(new URL('./serve-load-kernel.ts', import.meta.url));
-    const ks = spawnIn(host.ns, process.execPath, ['--import', 'tsx', kernelServer, www, V4.kernel, '8082', String(BACKLOG > 0 ? BACKLOG : 4096)]);
+    const kernelServer = fileURLToPath(new URL('./serve-load-kernel.mjs', import.meta.url));
+    const ks = spawnIn(host.ns, process.execPath, [
+      ...(COMPILED ? [] : ['--import', 'tsx']), kernelServer, www, V4.kernel, '8082', String(BACKLOG > 0 ? BACKLOG : 4096), COMPILED ? 'dist' : 'src',
+    ]);
     await waitListening(host.ns, 8082);
     await new Promise((r) => setTimeout(r, 1000));
-    const result: Record<string, unknown> = { conns: CONNS, size: SIZE, loadAverage: Number(loadavg()[0]?.toFixed(1)) };
+    const result: Record<string, unknown> = { conns: CONNS, size: SIZE, compiled: COMPILED, loadAverage: Number(loadavg()[0]?.toFixed(1)) };
     const lines: string[] = [];
 
     if (ONLY !== 'keepalive') {
@@ -193,7 +198,7 @@ async function main(): Promise<void> {
     await within(serve.exited, 30_000, 'serve exit');
     result['loadAverageEnd'] = Number(loadavg()[0]?.toFixed(1));
     if (json) console.log(JSON.stringify(result));
-    else console.log([...lines, `load average ${result['loadAverage']} at start, ${result['loadAverageEnd']} at the end`].join('\n'));
+    else console.log([...lines, `${COMPILED ? 'compiled (dist/)' : 'from source (tsx)'}; load average ${result['loadAverage']} at start, ${result['loadAverageEnd']} at the end`].join('\n'));
   });
 }
 
