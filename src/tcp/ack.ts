@@ -2,14 +2,20 @@
 // window, RTT samples (RFC 6298, RFC 7323 section 4), duplicate ACKs, fast retransmit and fast
 // recovery (RFC 5681 3.2, NewReno RFC 6582, SACK-based RFC 6675); with RACK-TLP (RFC 8985, loss.ts)
 // loss is inferred from transmit times instead of duplicate-ACK counts.
+//
+// No function here takes the whole Tcb: AckView is what ACK processing reads and changes (the send
+// side, recovery, timers, the send buffer); it never changes the state or the receive side.
 
 import type { TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
-import { Timer, type Tcb } from './tcb.js';
+import { Timer, type Recovery, type SendSeq, type Tcb } from './tcb.js';
 import { retransmitOne } from './output.js';
-import { rackActive, rackOnAck, startPrr } from './loss.js';
+import { rackActive, rackOnAck, startPrr, ccTrace, type LossView } from './loss.js';
 
-export function processAck(c: Tcb, seg: TcpRepr, now: number): void {
+/** What ACK processing reads and changes. */
+export type AckView = LossView & Pick<Tcb, 'sendBuf' | 'firstUnackedAt' | 'advanceSendPtr' | 'flightSize' | 'rcvWnd'>;
+
+export function processAck(c: AckView, seg: TcpRepr, now: number): void {
   const ack = seg.ack;
   const oldWnd = c.snd.wnd;
   let newlySacked = 0;
@@ -46,7 +52,7 @@ export function processAck(c: Tcb, seg: TcpRepr, now: number): void {
   // SACKed) decides how much may leave in answer to it.
   const prr = c.rec.prr;
   if (prr !== null && c.rec.inRecovery) {
-    const mss = c.sendMss;
+    const mss = c.snd.mss;
     const deliveredBytes = sub(c.snd.una, oldUna) + (c.hasSacks ? c.scoreboard.sackedBytes : 0) - sackedBefore;
     prr.onAck(
       Math.ceil(Math.max(0, deliveredBytes) / mss),
@@ -64,12 +70,12 @@ export function processAck(c: Tcb, seg: TcpRepr, now: number): void {
       c.rec.persistBackoff = 0;
     }
     if (wnd !== oldWnd && c.hooks.onTrace) {
-      c.trace({ type: 'window', t: now, host: '', rcvWnd: c.rcvWnd, sndWnd: wnd });
+      c.hooks.onTrace({ type: 'window', t: now, host: '', rcvWnd: c.rcvWnd, sndWnd: wnd });
     }
   }
 }
 
-function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
+function onNewAck(c: AckView, seg: TcpRepr, acked: number, now: number): void {
   const cc = c.ensureCc();
   const ack = seg.ack;
   // RTT: timestamps when negotiated (RFC 7323 4.1), else the one timed segment (Karn's rule).
@@ -100,7 +106,7 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
   const sackedBefore = c.hasSacks ? c.scoreboard.sackedBytes : 0;
   if (c.hasSacks) c.scoreboard.pruneBelow(ack);
   const sackedCovered = sackedBefore - (c.hasSacks ? c.scoreboard.sackedBytes : 0);
-  const growth = c.config.slowStartAckLimit === 0 ? newlyDelivered(c, acked, sackedCovered) : acked;
+  const growth = c.config.slowStartAckLimit === 0 ? newlyDelivered(c.sackOk, c.rec, c.snd, acked, sackedCovered) : acked;
   c.rec.retransmits = 0;
   c.rec.dupAcks = 0;
 
@@ -120,7 +126,7 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
       c.rec.prr = null;
       c.rec.inflation = 0;
       cc.onRecoveryEnd(now);
-      trace(c, now, 'recovery end');
+      ccTrace(c.hooks, cc, now, 'recovery end');
     } else if (!c.sackOk) {
       // NewReno partial ACK (RFC 6582 3.2 step 4): retransmit the next hole, deflate.
       retransmitOne(c, c.snd.una);
@@ -137,7 +143,7 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
     if (!c.config.cwndValidation || c.rec.cwndLimited || (cc.cwnd < cc.ssthresh && cc.cwnd < 2 * c.rec.maxOutstanding)) {
       cc.onAck(growth, now, c.rtt.srtt);
     }
-    trace(c, now, 'ack');
+    ccTrace(c.hooks, cc, now, 'ack');
   }
   if (dataAcked > 0) c.hooks.onWritable?.();
 }
@@ -150,13 +156,13 @@ function onNewAck(c: Tcb, seg: TcpRepr, acked: number, now: number): void {
  * SND.UNA (tcp_may_raise_cwnd's FLAG_DATA_ACKED), as RFC 5681 does. `sackedCovered`: bytes SACKed
  * before that this ACK covers.
  */
-function newlyDelivered(c: Tcb, acked: number, sackedCovered: number): number {
-  if (c.sackOk) return Math.max(0, acked - sackedCovered);
-  return Math.max(acked - c.rec.dupAcks * c.snd.mss, Math.min(acked, c.snd.mss));
+function newlyDelivered(sackOk: boolean, rec: Recovery, snd: SendSeq, acked: number, sackedCovered: number): number {
+  if (sackOk) return Math.max(0, acked - sackedCovered);
+  return Math.max(acked - rec.dupAcks * snd.mss, Math.min(acked, snd.mss));
 }
 
 /** A duplicate ACK; true when it started fast recovery (a loss newly detected). */
-function onDupAck(c: Tcb, now: number): boolean {
+function onDupAck(c: AckView, now: number): boolean {
   const cc = c.ensureCc();
   c.rec.dupAcks++;
   if (c.rec.inRecovery) {
@@ -170,12 +176,12 @@ function onDupAck(c: Tcb, now: number): boolean {
   // RFC 6582 3.2 step 2 / RFC 6675 5: duplicate ACKs for data sent before the last recovery or
   // timeout (below "recover") do not start another one.
   if (lt(c.snd.una, c.rec.recover)) return false;
-  if (c.sackOk) startPrr(c);
+  if (c.sackOk) startPrr(c.rec, c.snd);
   c.rec.inRecovery = true;
   c.rec.recover = c.snd.nxt;
   cc.onLoss(now, sub(c.snd.nxt, c.snd.una));
   c.counters.fastRetrans++;
-  trace(c, now, 'fast retransmit');
+  ccTrace(c.hooks, cc, now, 'fast retransmit');
   if (c.sackOk) {
     c.rec.rxtEnd = c.snd.una;
   } else {
@@ -196,10 +202,4 @@ function isDsack(seg: TcpRepr): boolean {
   if (le(first.right, seg.ack)) return true;
   const second = b[1];
   return second !== undefined && ge(first.left, second.left) && le(first.right, second.right);
-}
-
-function trace(c: Tcb, now: number, reason: string): void {
-  if (c.hooks.onTrace && c.rec.cc) {
-    c.trace({ type: 'cc', t: now, host: '', cwnd: c.rec.cc.cwnd, ssthresh: c.rec.cc.ssthresh, reason });
-  }
 }

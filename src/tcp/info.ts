@@ -1,5 +1,6 @@
 // Read-only snapshots of a connection for its owner and for tools: statistics in the spirit of
 // Linux's tcp_info / `ss -ti` (RFC 9293 3.10.6 STATUS), and a copy of the TCB's variables.
+// Both read every record, so they take the whole Tcb, read-only.
 
 import { sub } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
@@ -51,7 +52,7 @@ export interface TcpInfo {
   age: number;
 }
 
-export function tcpInfo(c: Tcb, now?: number): TcpInfo {
+export function tcpInfo(c: Readonly<Tcb>, now?: number): TcpInfo {
   const k = c.countersIfAny ?? NO_COUNTERS;
   return {
     state: c.state,
@@ -162,7 +163,7 @@ export interface TcbInfo {
   recvUncommitted: number;
 }
 
-export function tcbInfo(c: Tcb): TcbInfo {
+export function tcbInfo(c: Readonly<Tcb>): TcbInfo {
   const timers = { userTimeout: c.userTimeoutAt } as TcbInfo['timers'];
   TIMER_NAMES.forEach((name, i) => (timers[name] = c.deadline(i as TimerKind)));
   const { snd, rcv, rec } = c;

@@ -1,10 +1,15 @@
 // SEGMENT ARRIVES (RFC 9293 section 3.10.7): the checks in the RFC's order (sequence number, RST,
 // SYN, ACK, URG, text, FIN) with RFC 5961's blind-attack defences, RFC 7323 PAWS and RFC 1337.
+//
+// segmentArrives and the per-state steps under it take the whole Tcb: a segment's arrival
+// coordinates the connection (both sequence spaces, the buffers, timers and state changes, in the
+// RFC's order). The helpers take only what they touch (the drop counter and hooks, PendingOutput,
+// the Deadlines).
 
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt, ge, inWindow } from '../wire/seq.js';
 import type { DropEvent } from '../trace/events.js';
-import { Timer, type Tcb } from './tcb.js';
+import { Timer, type Deadlines, type PendingOutput, type Tcb } from './tcb.js';
 import { processAck } from './ack.js';
 import { listenStep } from './listener.js';
 
@@ -31,12 +36,12 @@ export function segmentArrives(c: Tcb, seg: TcpRepr, now: number): void {
   }
 }
 
-function drop(c: Tcb, now: number, reason: DropEvent['reason'], detail?: string): void {
+function drop(c: Pick<Tcb, 'counters' | 'hooks'>, now: number, reason: DropEvent['reason'], detail?: string): void {
   c.counters.dropped++;
   if (c.hooks.onTrace) {
     const e: DropEvent = { type: 'drop', t: now, host: '', reason };
     if (detail !== undefined) e.detail = detail;
-    c.trace(e);
+    c.hooks.onTrace?.(e);
   }
 }
 
@@ -47,7 +52,7 @@ function listen(c: Tcb, seg: TcpRepr, now: number): void {
       drop(c, now, 'rst-ignored', 'RST in LISTEN');
       return;
     case 'ack':
-      queueReset(c, seg.ack); // <SEQ=SEG.ACK><CTL=RST>
+      queueReset(c.out, seg.ack); // <SEQ=SEG.ACK><CTL=RST>
       drop(c, now, 'bad-ack', 'ACK in LISTEN');
       return;
     case 'syn':
@@ -64,7 +69,7 @@ function synSent(c: Tcb, seg: TcpRepr, now: number): void {
   // first, check the ACK bit
   if (f & ACK) {
     if (le(seg.ack, c.snd.iss) || gt(seg.ack, c.snd.nxt)) {
-      if (!(f & RST)) queueReset(c, seg.ack);
+      if (!(f & RST)) queueReset(c.out, seg.ack);
       drop(c, now, 'bad-ack', 'ACK outside (ISS, SND.NXT] in SYN-SENT');
       return;
     }
@@ -118,7 +123,7 @@ function synSent(c: Tcb, seg: TcpRepr, now: number): void {
 }
 
 /** RFC 9293 3.10.7.4 for TIME-WAIT, with RFC 1337 (ignore RST). */
-function timeWait(c: Tcb, seg: TcpRepr, now: number): void {
+function timeWait(c: ChallengeView & Deadlines & Pick<Tcb, 'rcv' | 'config'>, seg: TcpRepr, now: number): void {
   const f = seg.flags;
   if (f & RST) {
     drop(c, now, 'rst-ignored', 'RFC 1337: TIME-WAIT ignores RST');
@@ -258,7 +263,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
       armKeepalive(c, now);
       if (c.snd.finQueued) c.setState('FIN-WAIT-1', 'CLOSE');
     } else {
-      queueReset(c, seg.ack);
+      queueReset(c.out, seg.ack);
       drop(c, now, 'bad-ack', 'ACK does not acknowledge our SYN');
       return;
     }
@@ -318,7 +323,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
       if (c.released) {
         // Nobody will read it: tell the peer (Linux sends RST for data to a closed socket).
         // <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.1's form), then CLOSED once it has left.
-        queueReset(c, seg.ack);
+        queueReset(c.out, seg.ack);
         c.out.closeAfterReset = true;
         c.hooks.onPollNeeded?.();
         return;
@@ -412,7 +417,7 @@ function acceptText(c: Tcb, seq: number, payload: Uint8Array, now: number): void
  * RFC 5681 4.2 / RFC 1122 4.2.3.2: ACK every second full segment, otherwise after a short delay.
  * A segment the stack joined from several (GRO, stack/gro.ts) counts as the full segments it holds.
  */
-function ackPolicy(c: Tcb, bytes: number, now: number): void {
+function ackPolicy(c: Deadlines & Pick<Tcb, 'config' | 'snd' | 'out'>, bytes: number, now: number): void {
   if (c.config.delayedAck === 0) {
     c.out.ack = true;
     return;
@@ -449,17 +454,20 @@ function receiveFin(c: Tcb, now: number): void {
   c.hooks.onReadable?.();
 }
 
+/** What a challenge ACK needs: the rate limits, the next output, the drop counter and hooks. */
+type ChallengeView = Pick<Tcb, 'allowChallengeAck' | 'out' | 'counters' | 'hooks'>;
+
 /** RFC 5961: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, rate-limited (section 7). */
-function challenge(c: Tcb, now: number): void {
+function challenge(c: ChallengeView, now: number): void {
   if (c.allowChallengeAck(now)) c.out.ack = true;
   drop(c, now, 'challenge-ack');
 }
 
 /** Queue <SEQ=seq><CTL=RST> (a reset for an unacceptable ACK). */
-function queueReset(c: Tcb, seq: number): void {
-  c.out.resetSeq = seq;
+function queueReset(out: PendingOutput, seq: number): void {
+  out.resetSeq = seq;
 }
 
-function armKeepalive(c: Tcb, now: number): void {
+function armKeepalive(c: Deadlines & Pick<Tcb, 'config'>, now: number): void {
   if (c.config.keepAlive.enabled) c.arm(Timer.Keepalive, now + c.config.keepAlive.idle);
 }

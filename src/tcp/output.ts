@@ -2,11 +2,17 @@
 // RFC 2018), data under the send and congestion windows with Nagle and sender-side SWS avoidance
 // (RFC 9293 3.7.4, 3.8.6.2.1), SACK-based loss recovery (RFC 6675 NextSeg, or RACK's lost marks:
 // RFC 8985), the Tail Loss Probe (RFC 8985 7.3), FIN, ACKs, resets.
+//
+// dispatch and the functions that assemble one outgoing segment (sendSyn, sendData, sendAt,
+// sendSegment, segment, the recovery loops, probes and resets) take the whole Tcb: a segment
+// carries both sequence spaces, the window, the options and the send buffer's bytes, and sending
+// it moves timers, RTT timing and counters. The bookkeeping helpers take only what they touch.
 
 import { TcpFlag, plainTcpHeaderLength, writePlainTcpHeader, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt } from '../wire/seq.js';
-import { Timer, type Tcb } from './tcb.js';
-import { rackActive, rackOf, scheduleTlp, probeSent, nextLost } from './loss.js';
+import { Timer, type Deadlines, type SendSeq, type Tcb } from './tcb.js';
+import type { TcpStateName } from './state.js';
+import { rackActive, rackOf, scheduleTlp, probeSent, nextLost, type RackHost } from './loss.js';
 
 const { FIN, SYN, RST, PSH, ACK } = TcpFlag;
 
@@ -41,7 +47,7 @@ export interface Emit {
 const NO_PAYLOAD = new Uint8Array(0);
 
 /** Queue a one-segment retransmission at `seq` for the next poll (fast retransmit, partial ACK). */
-export function retransmitOne(c: Tcb, seq: number): void {
+export function retransmitOne(c: Pick<Tcb, 'out' | 'hooks'>, seq: number): void {
   c.out.retransmit = seq;
   c.hooks.onPollNeeded?.();
 }
@@ -77,14 +83,14 @@ export function dispatch(c: Tcb, now: number, emit: Emit): void {
   let sent = false;
   if (c.out.tlp) {
     c.out.tlp = false;
-    if (canSend(c) && c.snd.una !== c.snd.nxt) sent = sendLossProbe(c, now, emit) || sent;
+    if (canSend(c.state) && c.snd.una !== c.snd.nxt) sent = sendLossProbe(c, now, emit) || sent;
   }
   if (c.out.retransmit !== -1) {
     const seq = c.out.retransmit;
     c.out.retransmit = -1;
     if (lt(seq, c.snd.nxt) && !lt(seq, c.snd.una)) sent = sendAt(c, seq, c.snd.mss, now, emit, true, 'fast') || sent;
   }
-  if (canSend(c)) {
+  if (canSend(c.state)) {
     const nxtBefore = c.snd.nxt;
     sent = sendData(c, now, emit) || sent;
     // RFC 8985 7.2: (re)start the probe timeout after sending new data.
@@ -98,8 +104,8 @@ export function dispatch(c: Tcb, now: number, emit: Emit): void {
   }
 }
 
-function canSend(c: Tcb): boolean {
-  switch (c.state) {
+function canSend(state: TcpStateName): boolean {
+  switch (state) {
     case 'ESTABLISHED':
     case 'CLOSE-WAIT':
     case 'FIN-WAIT-1':
@@ -171,7 +177,7 @@ function sendSyn(c: Tcb, now: number, emit: Emit): void {
  * SND.NXT past the SYN. Also how a connection rebuilt from a SYN cookie stands (the cookie's
  * SYN,ACK left without a TCB).
  */
-export function synAckSent(c: Tcb): void {
+export function synAckSent(c: Pick<Tcb, 'snd' | 'rcv' | 'synWindow' | 'advanceSendPtr' | 'segsOut'>): void {
   c.rcv.adv = add(c.rcv.nxt, c.synWindow);
   c.rcv.lastAckSent = c.rcv.nxt;
   c.advanceSendPtr(add(c.snd.iss, 1));
@@ -199,7 +205,7 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
       if (hole === null) c.snd.rtxNxt = -1;
       else {
         c.snd.rtxNxt = hole.start;
-        limit = resendLen(c, hole.start, hole.end);
+        limit = resendLen(c.snd, hole.start, hole.end);
       }
     }
     const ptr = c.sendPtr;
@@ -259,7 +265,7 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
  * Linux's tcp_cwnd_validate after a send: per window (until SND.UNA passes where it began),
  * remember whether sending was cwnd-limited, else the most bytes outstanding.
  */
-function noteCwndUsage(c: Tcb, cwnd: number): void {
+function noteCwndUsage(c: Pick<Tcb, 'rec' | 'snd' | 'flightSize'>, cwnd: number): void {
   const r = c.rec;
   const outstanding = sub(c.snd.nxt, c.snd.una);
   const limited = c.flightSize() + c.snd.mss > cwnd;
@@ -294,7 +300,7 @@ function sendLossProbe(c: Tcb, now: number, emit: Emit): boolean {
  * with a copy of this header (RFC 9293 3.7.1: every segment on the wire stays within Eff.snd.MSS).
  * Not while our ACKs carry SACK blocks, whose size the MSS already makes room for per segment.
  */
-function sendQuantum(c: Tcb): number {
+function sendQuantum(c: SackOptionView & Pick<Tcb, 'config' | 'snd'>): number {
   const max = c.config.tsoMax;
   const mss = c.snd.mss;
   if (max <= mss || sackOptionBytes(c) > 0) return mss;
@@ -315,7 +321,7 @@ function sackRecovery(c: Tcb, now: number, emit: Emit): boolean {
     if (!lt(from, high)) break;
     const hole = sb.nextHole(from, high);
     if (hole === null || !sb.isLost(hole.start, c.snd.mss, c.config.dupThresh)) break;
-    const len = resendLen(c, hole.start, hole.end);
+    const len = resendLen(c.snd, hole.start, hole.end);
     sendAt(c, hole.start, len, now, emit, true, 'sack');
     c.rec.rxtEnd = add(hole.start, len);
     sent = true;
@@ -329,9 +335,9 @@ function rackRecovery(c: Tcb, now: number, emit: Emit): boolean {
   let sent = false;
   for (let guard = 0; guard < 1000; guard++) {
     if (!recoveryMaySend(c, cc.cwnd)) break;
-    const hole = nextLost(c);
+    const hole = nextLost(rackOf(c), c.snd, c.hasSacks ? c.scoreboard : null);
     if (hole === null) break;
-    if (!sendAt(c, hole.start, resendLen(c, hole.start, hole.end), now, emit, true, 'sack')) break;
+    if (!sendAt(c, hole.start, resendLen(c.snd, hole.start, hole.end), now, emit, true, 'sack')) break;
     sent = true;
   }
   return sent;
@@ -343,13 +349,13 @@ function rackRecovery(c: Tcb, now: number, emit: Emit): boolean {
  * MSS-sized pieces of a segment (tcp_match_skb_to_sack), so a SACK of the last byte of a segment
  * leaves the segment un-SACKed and it is resent whole, not as a 999-byte remainder.
  */
-function resendLen(c: Tcb, start: number, end: number): number {
+function resendLen(snd: SendSeq, start: number, end: number): number {
   const len = sub(end, start);
-  return len >= c.snd.mss ? c.snd.mss : Math.max(len, Math.min(c.snd.mss, sub(c.snd.nxt, start)));
+  return len >= snd.mss ? snd.mss : Math.max(len, Math.min(snd.mss, sub(snd.nxt, start)));
 }
 
 /** May another segment leave in recovery: PRR's count in fast recovery, else the pipe under cwnd. */
-function recoveryMaySend(c: Tcb, cwnd: number): boolean {
+function recoveryMaySend(c: Pick<Tcb, 'rec' | 'snd' | 'flightSize'>, cwnd: number): boolean {
   if (c.rec.inRecovery && c.rec.prr !== null) return c.rec.prr.sndcnt > 0;
   return cwnd - c.flightSize() >= c.snd.mss;
 }
@@ -402,13 +408,13 @@ function sendAt(
   return true;
 }
 
-function noteRetransmit(c: Tcb, seq: number, len: number, now: number, reason: 'fast' | 'rto' | 'sack' | 'fin' | 'tlp'): void {
+function noteRetransmit(c: Pick<Tcb, 'counters' | 'hooks'>, seq: number, len: number, now: number, reason: 'fast' | 'rto' | 'sack' | 'fin' | 'tlp'): void {
   c.counters.retransSegs++;
-  if (c.hooks.onTrace) c.trace({ type: 'retransmit', t: now, host: '', seq, len, reason });
+  c.hooks.onTrace?.({ type: 'retransmit', t: now, host: '', seq, len, reason });
 }
 
 /** Timers and RTT timing after sending `used` sequence numbers at `seq`. */
-function afterSend(c: Tcb, seq: number, used: number, now: number, retrans: boolean): void {
+function afterSend(c: RackHost & Deadlines & Pick<Tcb, 'config' | 'sackOk' | 'tsOk' | 'firstUnackedAt'>, seq: number, used: number, now: number, retrans: boolean): void {
   if (rackActive(c)) {
     // RFC 8985 6.1, per segment on the wire: a super-segment (TSO) leaves as MSS-sized pieces, and
     // any of them may be lost, SACKed and resent on its own.
@@ -452,7 +458,7 @@ function sendSegment(c: Tcb, seq: number, flags: number, off: number, len: numbe
 }
 
 /** What sending an ACK-bearing segment does to the TCB (RFC 7323 Last.ACK.sent; the delayed ACK is answered). */
-function sentAck(c: Tcb, now: number): void {
+function sentAck(c: Deadlines & Pick<Tcb, 'rcv' | 'out' | 'segsOut' | 'lastSendAt'>, now: number): void {
   c.rcv.lastAckSent = c.rcv.nxt;
   c.out.ack = false;
   c.disarm(Timer.DelayedAck);
@@ -493,7 +499,7 @@ export function segment(c: Tcb, seq: number, flags: number, payload: Uint8Array,
 }
 
 /** The window field to send, never shrinking the right edge, with receiver SWS avoidance (RFC 9293 3.8.6.2.2). */
-function advertise(c: Tcb): number {
+function advertise(c: Pick<Tcb, 'recvBuf' | 'rcv' | 'rcvWnd' | 'swsThreshold'>): number {
   const free = c.recvBuf.free;
   const cur = c.rcvWnd;
   let target = free;
@@ -506,15 +512,18 @@ function advertise(c: Tcb): number {
   return field;
 }
 
+/** What the SACK option's size depends on. */
+type SackOptionView = Pick<Tcb, 'sackOk' | 'tsOk' | 'hasOutOfOrder' | 'assembler' | 'out'>;
+
 /** Bytes the SACK option will take on our next ACK-bearing segment (0 without out-of-order data). */
-function sackOptionBytes(c: Tcb): number {
+function sackOptionBytes(c: SackOptionView): number {
   if (!c.sackOk || (!c.hasOutOfOrder && c.out.dsack === null)) return 0;
   const blocks = Math.min((c.hasOutOfOrder ? c.assembler.count : 0) + (c.out.dsack !== null ? 1 : 0), c.tsOk ? 3 : 4);
   return blocks === 0 ? 0 : 4 + 8 * blocks; // two NOPs, kind, length, 8 bytes per block
 }
 
 /** A segment that is not part of the data stream (RST, probes). */
-function bare(c: Tcb, seq: number, ack: number, flags: number): TcpRepr {
+function bare(c: Pick<Tcb, 'localPort' | 'remotePort'>, seq: number, ack: number, flags: number): TcpRepr {
   return {
     srcPort: c.localPort,
     dstPort: c.remotePort,

@@ -82,6 +82,13 @@ export const Timer = {
 export type TimerKind = (typeof Timer)[keyof typeof Timer];
 export const TIMER_NAMES = ['rto', 'delayedAck', 'persist', 'keepalive', 'timeWait', 'finWait2', 'rack', 'tlp'] as const;
 
+/** The deadlines as data (the Tcb holds them): what a function that only arms timers takes. */
+export interface Deadlines {
+  deadline(k: TimerKind): number;
+  arm(k: TimerKind, at: number): void;
+  disarm(k: TimerKind): void;
+}
+
 /** The send sequence space (RFC 9293 3.3.1 Figure 4) and what the peer allows us to send. */
 export class SendSeq {
   // Sequence numbers are stored as int32 (`| 0`) and read back as uint32 (`>>> 0`): an int32 is a
@@ -383,7 +390,7 @@ export function synWindow(recvBufferSize: number): number {
   return Math.min(recvBufferSize, 0xffff);
 }
 
-export class Tcb {
+export class Tcb implements Deadlines {
   hooks: TcpHooks;
   /** Settings; may be shared with other connections (frozen): TcpConnection.ownConfig copies first. */
   config: TcpConfig;

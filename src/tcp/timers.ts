@@ -2,29 +2,32 @@
 // the persist timer (3.8.6.1), keep-alive (RFC 1122 4.2.3.6), delayed ACK, TIME-WAIT's 2*MSL,
 // the FIN-WAIT-2 limit for released connections, and RACK-TLP's reordering timer and probe
 // timeout (RFC 8985 6.2 step 5, 7.3).
+//
+// onTimers, retransmissionTimeout, persist and keepalive take the whole Tcb: an expiring timer may
+// close or fail the connection (a state change) and sends probes through output.ts.
 
 import { sub } from '../wire/seq.js';
-import { Timer, type Tcb } from './tcb.js';
+import { Timer, type Tcb, type TcpHooks } from './tcb.js';
 import { sendProbe, type Emit } from './output.js';
-import { rackActive, onRackTimer, onPto, rackOnRto } from './loss.js';
+import { rackActive, rackOf, onRackTimer, onPto, rackOnRto, ccTrace } from './loss.js';
 
 
 export function onTimers(c: Tcb, now: number, emit: Emit): void {
   if (now >= c.deadline(Timer.TimeWait)) {
     c.disarm(Timer.TimeWait);
-    timer(c, now, 'time-wait');
+    timer(c.hooks, now, 'time-wait');
     c.toClosed('timeout 2*MSL');
     return;
   }
   if (now >= c.deadline(Timer.FinWait2)) {
     c.disarm(Timer.FinWait2);
-    timer(c, now, 'user-timeout');
+    timer(c.hooks, now, 'user-timeout');
     c.toClosed('timeout');
     return;
   }
   if (now >= c.userTimeoutAt) {
     // RFC 9293 3.10.8 USER TIMEOUT: at any time, not only when a retransmission is due.
-    timer(c, now, 'user-timeout');
+    timer(c.hooks, now, 'user-timeout');
     c.fail(c.softError ?? 'ETIMEDOUT', 'user timeout: data unacknowledged');
     return;
   }
@@ -35,7 +38,7 @@ export function onTimers(c: Tcb, now: number, emit: Emit): void {
   if (now >= c.deadline(Timer.Tlp)) {
     // Before the RTO: a PTO capped at the RTO's expiry sends the probe first (RFC 8985 7.2).
     c.disarm(Timer.Tlp);
-    timer(c, now, 'tlp');
+    timer(c.hooks, now, 'tlp');
     onPto(c, now);
   }
   if (now >= c.deadline(Timer.Rto)) {
@@ -45,7 +48,7 @@ export function onTimers(c: Tcb, now: number, emit: Emit): void {
   }
   if (now >= c.deadline(Timer.Persist)) {
     c.disarm(Timer.Persist);
-    timer(c, now, 'persist');
+    timer(c.hooks, now, 'persist');
     persist(c, now, emit);
   }
   if (now >= c.deadline(Timer.Keepalive)) {
@@ -55,19 +58,19 @@ export function onTimers(c: Tcb, now: number, emit: Emit): void {
   }
   if (now >= c.deadline(Timer.DelayedAck)) {
     c.disarm(Timer.DelayedAck);
-    timer(c, now, 'delayed-ack');
+    timer(c.hooks, now, 'delayed-ack');
     c.out.ack = true;
   }
 }
 
-function timer(c: Tcb, now: number, which: 'rto' | 'syn' | 'persist' | 'delayed-ack' | 'keepalive' | 'time-wait' | 'user-timeout' | 'tlp'): void {
-  if (c.hooks.onTrace) c.trace({ type: 'timer', t: now, host: '', timer: which });
+function timer(hooks: TcpHooks, now: number, which: 'rto' | 'syn' | 'persist' | 'delayed-ack' | 'keepalive' | 'time-wait' | 'user-timeout' | 'tlp'): void {
+  hooks.onTrace?.({ type: 'timer', t: now, host: '', timer: which });
 }
 
 /** RFC 6298 5.4-5.7 and RFC 5681 eq. 4: back off, collapse cwnd, go back to SND.UNA. */
 function retransmissionTimeout(c: Tcb, now: number): void {
   const handshake = c.state === 'SYN-SENT' || c.state === 'SYN-RECEIVED';
-  timer(c, now, handshake ? 'syn' : 'rto');
+  timer(c.hooks, now, handshake ? 'syn' : 'rto');
   c.rec.retransmits++;
   c.counters.timeouts++;
   if (handshake) {
@@ -89,13 +92,13 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   }
   const cc = c.ensureCc();
   cc.onTimeout(now, sub(c.snd.nxt, c.snd.una));
-  if (c.hooks.onTrace) c.trace({ type: 'cc', t: now, host: '', cwnd: cc.cwnd, ssthresh: cc.ssthresh, reason: 'timeout' });
+  ccTrace(c.hooks, cc, now, 'timeout');
   c.rec.inRecovery = false;
   c.rec.inflation = 0;
   c.rec.dupAcks = 0;
   c.rec.recover = c.snd.nxt; // RFC 6582 section 4
   c.rec.rxtEnd = c.snd.una;
-  if (rackActive(c)) rackOnRto(c);
+  if (rackActive(c)) rackOnRto(rackOf(c), c, c.out);
   c.rtt.backoff();
   c.rec.rttSeq = -1;
   // RFC 6298 5.4: retransmit the earliest unacknowledged segment; dispatch() goes on from there
@@ -140,7 +143,7 @@ function keepalive(c: Tcb, now: number, emit: Emit): void {
     c.fail('ETIMEDOUT', 'keep-alive: peer stopped answering');
     return;
   }
-  timer(c, now, 'keepalive');
+  timer(c.hooks, now, 'keepalive');
   c.rec.keepaliveProbes++;
   sendProbe(c, now, emit);
   c.arm(Timer.Keepalive, now + ka.interval);

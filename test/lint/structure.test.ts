@@ -89,3 +89,71 @@ test(`no source file over ${MAX_LINES} lines`, () => {
     .filter((x) => x.lines > MAX_LINES);
   assert.deepEqual(long, []);
 });
+
+// Each tcp/ file takes the record it needs (docs/architecture.md, "Who takes which record"): a
+// function that reads or writes one or two records takes those (SendSeq, Recovery, PendingOutput,
+// Deadlines...) or a narrow Pick<Tcb, ...> view. Only the functions below coordinate the whole
+// connection and take the whole Tcb (a parameter typed `Tcb` or `Readonly<Tcb>`); each file that
+// has some says why at its top. A new one fails here: give it the records it touches, or, if it
+// really coordinates the connection (segment arrival, assembling one segment, a state change), add
+// it with that reason.
+const WHOLE_TCB: Record<string, string[]> = {
+  'src/tcp/connection.ts': ['constructor'],
+  'src/tcp/info.ts': ['tcpInfo', 'tcbInfo'],
+  'src/tcp/input.ts': ['segmentArrives', 'listen', 'synSent', 'synchronized', 'finWait2', 'acceptText', 'receiveFin'],
+  'src/tcp/output.ts': ['dispatch', 'sendSyn', 'sendData', 'sendLossProbe', 'sackRecovery', 'rackRecovery', 'sendAt', 'sendSegment', 'segment', 'sendRst', 'sendProbe'],
+  'src/tcp/timers.ts': ['onTimers', 'retransmissionTimeout', 'persist', 'keepalive'],
+};
+
+/**
+ * Functions, methods and constructors with a parameter typed as the whole Tcb, by name (an arrow
+ * function as `<arrow>@line`). Comments are blanked first so a `(c: Tcb)` in prose does not count.
+ */
+export function wholeTcbTakers(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (m) => m.replace(/[^\n]/g, ' '));
+  const out: string[] = [];
+  for (const m of code.matchAll(/\b\w+\??\s*:\s*(?:Readonly<\s*Tcb\s*>|Tcb)\s*(?=[,)=])/g)) {
+    // Walk back to the parameter list's opening parenthesis; the name is the identifier before it.
+    let depth = 0;
+    let i = m.index - 1;
+    for (; i >= 0; i--) {
+      const ch = code[i];
+      if (ch === ')' || ch === '>' || ch === ']' || ch === '}') depth++;
+      else if (ch === '(' || ch === '<' || ch === '[' || ch === '{') {
+        if (depth === 0) break;
+        depth--;
+      }
+    }
+    if (i < 0 || code[i] !== '(') continue; // not a parameter (a field, a variable)
+    const name = /(\w+)\s*(?:<[^()]*>)?\s*$/.exec(code.slice(Math.max(0, i - 200), i))?.[1];
+    out.push(name === undefined || name === 'function' ? `<arrow>@${code.slice(0, i).split('\n').length}` : name);
+  }
+  return out;
+}
+
+test('only the functions that coordinate the whole connection take the whole Tcb', () => {
+  const found: Record<string, string[]> = {};
+  for (const f of files) {
+    const takers = wholeTcbTakers(readFileSync(f, 'utf8'));
+    if (takers.length > 0) found[relative(ROOT, f)] = takers.sort();
+  }
+  const expected = Object.fromEntries(Object.entries(WHOLE_TCB).map(([f, names]) => [f, [...names].sort()]));
+  assert.deepEqual(
+    found,
+    expected,
+    'a function now takes (or no longer takes) the whole Tcb: give it the records it touches, or update WHOLE_TCB in test/lint/structure.test.ts with the reason at the top of its file',
+  );
+});
+
+test('the whole-Tcb check finds parameters typed Tcb, and only those', () => {
+  const src = [
+    'function a(c: Tcb, now: number): void {}',
+    'function b(c: Pick<Tcb, "snd">): void {}',
+    'export function d(\n  c: Readonly<Tcb>,\n  x: number,\n): void {}',
+    'class K { readonly #t: Tcb; constructor(t: Tcb) {} m(o: { x: number }, tcb: Tcb) {} }',
+    'const f = (c: Tcb) => c;',
+    '// function e(c: Tcb) in a comment',
+    'function g(c: TcbInfo, r: Recovery): void {}',
+  ].join('\n');
+  assert.deepEqual(wholeTcbTakers(src), ['a', 'd', 'constructor', 'm', '<arrow>@8']);
+});
