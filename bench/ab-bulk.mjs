@@ -2,18 +2,20 @@
 // prints "median max" MB/s (wall) and the median CPU ns per data segment (user + system, process.cpuUsage),
 // which a busy machine moves less than wall-clock throughput.
 //
-// node bench/ab-bulk.mjs <dist dir, e.g. dist> [mtu 1500] [MiB per transfer 16] [runs 9]
+// node bench/ab-bulk.mjs <dist dir, e.g. dist> [mtu 1500] [MiB per transfer 16] [runs 9] [batch]
+// ("batch": the memory link hands over each instant's packets as one batch, so GRO joins segments)
 // Alternate two trees process by process (see docs/performance.md): the shared machine moves both.
-const [distArg = "dist", mtu = "1500", mib = "16", runs = "9"] = process.argv.slice(2);
+const [distArg = "dist", mtu = "1500", mib = "16", runs = "9", mode = ""] = process.argv.slice(2);
+const batch = mode === "batch";
 const dist = new URL(distArg.endsWith("/") ? distArg : `${distArg}/`, `file://${process.cwd()}/`).href.replace(/\/$/, "");
 const { stackBench } = await import(`${dist}/bench/stack-pair.js`);
 const bytes = Number(mib) * 1048576;
-for (let i = 0; i < 6; i++) await stackBench.bulk(Number(mtu), bytes);
+for (let i = 0; i < 6; i++) await stackBench.bulk(Number(mtu), bytes, batch);
 const out = [];
 const cpu = [];
 for (let i = 0; i < Number(runs); i++) {
   const c0 = process.cpuUsage();
-  const r = await stackBench.bulk(Number(mtu), bytes);
+  const r = await stackBench.bulk(Number(mtu), bytes, batch);
   const c = process.cpuUsage(c0);
   out.push(r.mbps);
   // Data segments in this transfer: wall seconds times segments per wall second.

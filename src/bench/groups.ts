@@ -87,6 +87,18 @@ const bulk: Group = {
       if (mtu === 1500) rep.figure(b);
       rep.figure(r);
     }
+    // MTU 1500 again over a batching memory link: what arrives at one instant reaches the receiving
+    // stack as one batch and GRO joins its segments (as over a TUN device), beside the kernel again.
+    if (s.flavour === '') {
+      const batched: Side = {
+        name: 'synack bulk MTU 1500 batched (GRO)',
+        fn: async () => (await s.bulk(1500, sz.synackBulkBytes, true)).mbps,
+        extra: { note: `${sz.synackBulkBytes / MiB} MiB, checksums on, memory link batch: true` },
+      };
+      const [a, , r] = await compare('MB/s', opts, batched, kernel, { name: 'ratio synack MTU 1500 batched / kernel bulk', target: { op: '>=', value: 0.75 } });
+      rep.figure(a);
+      rep.figure(r);
+    }
   },
 };
 

@@ -18,9 +18,10 @@ interface World {
 const CLIENT = '198.18.0.1';
 const SERVER = '198.18.0.2';
 
-function world(mtu: number, tcp: TcpConfigInput = {}): World {
+function world(mtu: number, tcp: TcpConfigInput = {}, batch = false): World {
   const clock = new VirtualClock();
-  const [la, lb] = createMemoryPair({ mtu, clock });
+  // batch: what arrives at one instant goes to the stack as one batch, so GRO joins its segments.
+  const [la, lb] = createMemoryPair({ mtu, clock, batch });
   const client = new Stack({ name: 'client', clock, random: seededRandom(1), tcp, backlog: 1 << 20 });
   const server = new Stack({ name: 'server', clock, random: seededRandom(2), tcp, backlog: 1 << 20 });
   client.addInterface(la, { addresses: [`${CLIENT}/24`] });
@@ -102,8 +103,8 @@ function idlePairs(w: World, n: number, basePort: number): TcpConnection[] {
 export const stackBench: SynackBench = {
   flavour: '',
 
-  async bulk(mtu: number, bytes: number): Promise<BulkResult> {
-    const w = world(mtu);
+  async bulk(mtu: number, bytes: number, batch = false): Promise<BulkResult> {
+    const w = world(mtu, {}, batch);
     const r = bulkPair(w, 80).transfer(bytes);
     checkClean(w);
     w.client.close();

@@ -15,7 +15,8 @@ export interface ScalingRun {
 export interface SynackBench {
   /** Appended to figure names: '' with the full Stack, ' (core only)' for the two-connection loop. */
   flavour: string;
-  bulk(mtu: number, bytes: number): Promise<BulkResult>;
+  /** `batch`: the link hands over what arrives at one instant as one batch (GRO); drivers without one ignore it. */
+  bulk(mtu: number, bytes: number, batch?: boolean): Promise<BulkResult>;
   churn?: (cycles: number, concurrency: number) => Promise<number>;
   /** Heap and RSS growth per established endpoint with `n` idle connections (2n endpoints, both synack). */
   memory(n: number): Promise<{ heapPerConn: number; rssPerConn: number }>;

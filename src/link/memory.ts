@@ -1,6 +1,6 @@
 // An in-memory pair of links: what one end sends, the other receives, zero-copy (the same
 // Uint8Array is handed over), in order, after `latency` ms on a Clock or on the next microtask without one.
-import { RELEASED, type Link } from './link.js';
+import { RELEASED, RX_CSUM_VERIFIED, type Link } from './link.js';
 import type { Clock } from '../util/clock.js';
 import { recyclePacket } from '../wire/packet.js';
 
@@ -18,6 +18,15 @@ export interface MemoryPairOptions {
    * read does), so the receiving stack can join their segments (GRO). Needs a clock. Default false.
    */
   batch?: boolean;
+  /**
+   * Tell the receiving stack that packets a stack sent (Link.sendOwned: built by it a moment ago,
+   * checksums included) need no checksum verification (RX_CSUM_VERIFIED), as Linux marks loopback
+   * packets CHECKSUM_UNNECESSARY: the bytes were never on a wire. Packets given to send() (built by
+   * a test or another program, possibly corrupt on purpose) are always verified. The sender still
+   * computes every checksum, so the bytes on the link are unchanged. Default true; the lossy
+   * simulator (link/sim.ts), which corrupts bits, has no such flag.
+   */
+  checksumUnnecessary?: boolean;
 }
 
 export interface MemoryLinkStats {
@@ -28,7 +37,7 @@ export interface MemoryLinkStats {
 }
 
 export class MemoryLink implements Link {
-  onReceive: ((packet: Uint8Array) => unknown) | null = null;
+  onReceive: ((packet: Uint8Array, rx?: number) => unknown) | null = null;
   peer: MemoryLink | null = null;
   closed = false;
   readonly counters: MemoryLinkStats = { sent: 0, received: 0, dropped: 0 };
@@ -37,12 +46,17 @@ export class MemoryLink implements Link {
   declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
+  /** The reused buffer and packet ends of the batches a batching link delivers. */
+  private batchBuf = EMPTY;
+  private batchEnds = new Uint32Array(0);
 
   constructor(
     readonly mtu: number,
     private readonly clock: Clock | undefined,
     private readonly latency: number,
     batch = false,
+    /** RX flags for packets that came through sendOwned (see MemoryPairOptions.checksumUnnecessary). */
+    private readonly ownedRx = RX_CSUM_VERIFIED,
   ) {
     if (batch) {
       if (clock === undefined) throw new TypeError('a batching memory link needs a clock');
@@ -67,13 +81,15 @@ export class MemoryLink implements Link {
       return;
     }
     this.counters.sent++;
-    // One clock entry (or microtask) per packet, as before, but all of them run the peer's one
-    // shared callback, which takes the oldest queued packet: entries of one link fire in the order
+    // One clock entry (or microtask) per packet, but all of them run the peer's one shared callback, which takes the oldest queued packet: entries of one link fire in the order
     // they were scheduled (same delay, equal times in scheduling order), so the k-th firing is the
     // k-th packet. No closure is created per packet.
     peer.queue(packet, owned, this.clock === undefined ? 0 : this.clock.now() + this.latency);
-    if (this.clock !== undefined) this.clock.schedule(this.clock.now() + this.latency, peer.deliverNext);
-    else queueMicrotask(peer.deliverNext);
+    // The handle is never kept, so a pooled clock entry (reused once run) does: no allocation per packet.
+    const clock = this.clock;
+    if (clock === undefined) queueMicrotask(peer.deliverNext);
+    else if (clock.schedulePooled !== undefined) clock.schedulePooled(clock.now() + this.latency, peer.deliverNext);
+    else clock.schedule(clock.now() + this.latency, peer.deliverNext);
   }
 
   close(): void {
@@ -147,8 +163,12 @@ export class MemoryLink implements Link {
     let bytes = 0;
     while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) bytes += this.inbox[(this.inboxHead + n++) & mask]!.length;
     if (n === 0) return;
-    const batch = new Uint8Array(bytes);
-    const ends = new Uint32Array(n);
+    // One buffer and ends array, grown as needed and reused: the receiver keeps no reference to a
+    // batch after the call (Link.onReceiveBatch).
+    if (this.batchBuf.length < bytes) this.batchBuf = new Uint8Array(Math.max(bytes, this.batchBuf.length * 2));
+    if (this.batchEnds.length < n) this.batchEnds = new Uint32Array(Math.max(n, this.batchEnds.length * 2));
+    const batch = this.batchBuf;
+    const ends = this.batchEnds;
     let at = 0;
     for (let k = 0; k < n; k++) {
       const i = this.inboxHead;
@@ -175,7 +195,9 @@ export class MemoryLink implements Link {
       return;
     }
     this.counters.received++;
-    if (rx(packet) === RELEASED && owned) recyclePacket(packet);
+    if (owned) {
+      if (rx(packet, this.ownedRx) === RELEASED) recyclePacket(packet);
+    } else rx(packet);
   }
 }
 
@@ -183,8 +205,9 @@ export class MemoryLink implements Link {
 export function createMemoryPair(opts: MemoryPairOptions = {}): [MemoryLink, MemoryLink] {
   const mtu = opts.mtu ?? 1500;
   const latency = opts.latency ?? 0;
-  const a = new MemoryLink(mtu, opts.clock, latency, opts.batch === true);
-  const b = new MemoryLink(mtu, opts.clock, latency, opts.batch === true);
+  const rx = opts.checksumUnnecessary === false ? 0 : RX_CSUM_VERIFIED;
+  const a = new MemoryLink(mtu, opts.clock, latency, opts.batch === true, rx);
+  const b = new MemoryLink(mtu, opts.clock, latency, opts.batch === true, rx);
   a.peer = b;
   b.peer = a;
   return [a, b];

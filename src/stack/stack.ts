@@ -105,7 +105,9 @@ export class Stack extends StackCore {
       if (this.#timer !== null) this.clock.cancel(this.#timer);
       this.#armedAt = t;
       // -Infinity ("now") and past times run at the clock's current time.
-      this.#timer = this.clock.schedule(Math.max(t, this.clock.now()), this.#fire);
+      // A pooled entry where the clock has them: #fire and the cancels above drop the handle.
+      const at = Math.max(t, this.clock.now());
+      this.#timer = this.clock.schedulePooled !== undefined ? this.clock.schedulePooled(at, this.#fire) : this.clock.schedule(at, this.#fire);
     }
   }
 

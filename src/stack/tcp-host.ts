@@ -5,6 +5,7 @@
 // poll(now) in (deadline, arming order) across the stack, with lazy rescheduling. No Clock: time
 // comes in as arguments.
 import { TimerQueue } from '../util/timer-queue.js';
+import type { TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
@@ -131,7 +132,7 @@ export class TcpHost {
    */
   private readonly timers = new TimerQueue();
   /** The entries one poll() fires, taken from the queue before the first runs (reused). */
-  private readonly due: Array<() => void> = [];
+  private readonly due: Entry[] = [];
   private firing = false;
   /** Packets for the established fast path of the connection being polled (tcp/output.ts). */
   private readonly packets: SegmentPackets & { at: number } = {
@@ -540,9 +541,15 @@ export class TcpHost {
     if (e.closed || !(t < e.timerAt)) return;
     if (e.timer !== null) this.timers.cancel(e.timer);
     e.timerAt = t;
-    // A closure per queued deadline rather than one per connection: idle connections hold none.
-    e.timer = this.timers.add(t, () => this.onTimer(e), false);
+    // A pooled queue entry carrying the connection: no closure or entry allocated per deadline, and
+    // an idle connection holds none. Its handle is dropped when cancelled (above, forget) or taken (poll).
+    e.timer = this.timers.addPooled(t, noop, false, e);
     this.ip.wake();
+  }
+
+  /** Timer queue entries created so far (tests: pooled deadlines stop creating them in a steady flow). */
+  get timerEntriesCreated(): number {
+    return this.timers.created;
   }
 
   /** The earliest deadline of any connection (Infinity when none is queued). */
@@ -558,13 +565,20 @@ export class TcpHost {
    */
   poll(now: number): void {
     const due = this.firing ? [] : this.due;
-    for (let x = this.timers.peek(); x !== undefined && x.t <= now; x = this.timers.peek()) due.push(this.timers.take(x));
+    for (let x = this.timers.peek(); x !== undefined && x.t <= now; x = this.timers.peek()) {
+      const e = x.arg as Entry;
+      this.timers.take(x);
+      // The entry goes back to the pool: what e.timer still names until onTimer runs is TAKEN,
+      // whose cancel does nothing, as cancelling a taken entry did.
+      e.timer = TAKEN;
+      due.push(e);
+    }
     const outer = this.firing;
     const outerNow = this.pollNow;
     this.firing = true;
     this.pollNow = now;
     try {
-      for (let i = 0; i < due.length; i++) due[i]!();
+      for (let i = 0; i < due.length; i++) this.onTimer(due[i]!);
     } finally {
       this.firing = outer;
       this.pollNow = outerNow;
@@ -607,6 +621,10 @@ export class TcpHost {
     }
   }
 }
+
+/** What Entry.timer names between its queue entry being taken by poll() and onTimer running. */
+const TAKEN: TimerHandle = { id: 0 };
+const noop = (): void => {};
 
 /** The interface's own copy of local address `a` (shared by every connection using it), else a copy. */
 function ownAddress(iface: Interface, a: Uint8Array): Uint8Array {

@@ -4,7 +4,14 @@
 // Uint8Array.set on at most two contiguous pieces. Released storage goes to a small shared pool
 // so a connection that drains its buffer after every segment does not allocate a new one each time.
 
+import { kernelMemory, ringArena } from '../wire/simd-sum.js';
+
 const EMPTY = new Uint8Array(0);
+
+/** Storage at least this big comes from the kernel's ring arena while it lasts (see storage()). */
+const ARENA_MIN = 4096;
+/** The kernel's memory, when rings and packets share it (undefined: not looked up yet). */
+let shared: Uint8Array | null | undefined;
 
 /**
  * Storage given back by release() or outgrown by #ensure, by size, for the next buffer that needs
@@ -17,7 +24,8 @@ let pooledBytes = 0;
 
 function recycle(buf: Uint8Array): void {
   const size = buf.length;
-  if (pooledBytes + size > POOL_MAX_BYTES) return;
+  // Arena storage is always kept (the arena bounds it; dropped, it would be lost to the arena).
+  if (pooledBytes + size > POOL_MAX_BYTES && buf.buffer !== shared?.buffer) return;
   let list = pool.get(size);
   if (list === undefined) pool.set(size, (list = []));
   list.push(buf);
@@ -27,7 +35,16 @@ function recycle(buf: Uint8Array): void {
 function storage(size: number): Uint8Array {
   const list = pool.get(size);
   const b = list?.pop();
-  if (b === undefined) return new Uint8Array(size);
+  if (b === undefined) {
+    // From the kernel's memory, where packets live too, so that copyOut moves a segment's payload
+    // into its packet with copyWithin (no view per copy); a plain array once the arena is used up.
+    if (size >= ARENA_MIN) {
+      if (shared === undefined) shared = kernelMemory();
+      const a = shared === null ? null : ringArena(size);
+      if (a !== null) return a;
+    }
+    return new Uint8Array(size);
+  }
   pooledBytes -= size;
   return b;
 }
@@ -269,6 +286,15 @@ export class RingBuffer {
     let from = this.#head + start;
     if (from >= this.#size) from -= this.#size;
     const first = Math.min(n, this.#size - from);
+    const mem = shared;
+    if (mem != null && buf.buffer === mem.buffer && dst.buffer === mem.buffer) {
+      // Both in the kernel's memory (a send ring and a packet): copyWithin, no view to allocate.
+      const src = buf.byteOffset;
+      const to = dst.byteOffset + at;
+      mem.copyWithin(to, src + from, src + from + first);
+      if (first < n) mem.copyWithin(to + first, src, src + n - first);
+      return;
+    }
     dst.set(buf.subarray(from, from + first), at);
     if (first < n) dst.set(buf.subarray(0, n - first), at + first);
   }

@@ -14,6 +14,12 @@ export interface Clock {
   schedule(t: number, fn: () => void): TimerHandle;
   cancel(h: TimerHandle): void;
   /**
+   * Optional: schedule() with an entry the clock reuses once `fn` has run or the handle was
+   * cancelled, so a driver that schedules per packet or per deadline allocates nothing. The caller
+   * must drop the handle at that point and never cancel it afterwards (it may be someone else's by then).
+   */
+  schedulePooled?(t: number, fn: () => void): TimerHandle;
+  /**
    * Optional: keep the host process alive (one ref'd host handle however many hold it) until the
    * returned release function is called, as an active Node handle does. A virtual clock has none.
    */

@@ -47,6 +47,13 @@ export class RealtimeClock implements Clock {
     return e;
   }
 
+  /** schedule() with a reused entry (Clock.schedulePooled). */
+  schedulePooled(t: number, fn: () => void): TimerHandle {
+    const e = this.queue.addPooled(Number.isNaN(t) ? 0 : t, fn, false);
+    if (e.t < this.armedAt) this.arm(e.t);
+    return e;
+  }
+
   cancel(h: TimerHandle): void {
     this.queue.cancel(h);
     if (this.queue.live === 0) this.disarm();

@@ -29,6 +29,17 @@ export class VirtualClock implements Clock {
     return this.queue.add(at, fn, at === this.time);
   }
 
+  /** schedule() with a reused entry (Clock.schedulePooled). */
+  schedulePooled(t: number, fn: () => void): TimerHandle {
+    const at = Number.isNaN(t) || t < this.time ? this.time : t;
+    return this.queue.addPooled(at, fn, at === this.time);
+  }
+
+  /** Timer entry objects created so far (tests: pooled scheduling creates none in a steady state). */
+  get entriesCreated(): number {
+    return this.queue.created;
+  }
+
   cancel(h: TimerHandle): void {
     this.queue.cancel(h);
   }
@@ -93,8 +104,10 @@ export class VirtualClock implements Clock {
 
   /** Take `e`, which the queue just showed as earliest, move time to it and run it. */
   private fire(e: TimerEntry): void {
+    // Read before take: a pooled entry may be handed out again by what fn schedules.
+    const t = e.t;
     const fn = this.queue.take(e);
-    if (e.t > this.time) this.time = e.t;
+    if (t > this.time) this.time = t;
     fn();
   }
 }

@@ -6,9 +6,14 @@
 /** Largest input the kernel takes: its lanes cannot overflow below this, and it fits the module's memory. */
 export const SIMD_MAX = 65536;
 
-/** The module's scratch pages (copies of ranges to sum), then the packet arena (see packetArena). */
+/**
+ * The module's scratch pages (copies of ranges to sum), then the packet arena (see packetArena),
+ * then the ring arena (see ringArena). Pages nobody touches cost address space, not memory.
+ */
 const SCRATCH_PAGES = 2;
 const ARENA_PAGES = 64;
+const RING_PAGES = 256;
+const ARENA_END = (SCRATCH_PAGES + ARENA_PAGES) * 65536;
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -26,7 +31,7 @@ function section(id: number, body: number[]): number[] {
 }
 
 /**
- * The module: memory "mem" of 66 pages (128 KiB of scratch, then a 4 MiB packet arena) and `sum(from, to)`, which adds the 16-bit
+ * The module: memory "mem" of 322 pages (128 KiB of scratch, a 4 MiB packet arena, a 16 MiB ring arena) and `sum(from, to)`, which adds the 16-bit
  * little-endian words of mem[from..to) ((to - from) a multiple of 64, no alignment needed) with
  * i32x4.extadd_pairwise_i16x8_u into four vector accumulators and returns the total of their
  * lanes as an (unsigned) i32. Every lane gains at most 2 * 0xffff per 64 bytes, so 64 KiB stays
@@ -68,7 +73,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f]), // type: (i32, i32) -> i32
     ...section(3, [0x01, 0x00]), // one function of that type
-    ...section(5, [0x01, 0x00, ...uleb(SCRATCH_PAGES + ARENA_PAGES)]), // one memory, never grown (views of it stay valid)
+    ...section(5, [0x01, 0x00, ...uleb(SCRATCH_PAGES + ARENA_PAGES + RING_PAGES)]), // one memory, never grown (views of it stay valid)
     ...section(7, [0x02, ...name('mem'), 0x02, 0x00, ...name('sum'), 0x00, 0x00]),
     ...section(10, [0x01, ...uleb(body.length), ...body]),
   ]);
@@ -79,6 +84,8 @@ interface Kernel {
   sum: (from: number, to: number) => number;
   /** Next free byte of the packet arena (bump allocation, never given back). */
   arenaAt: number;
+  /** Next free byte of the ring arena (the same). */
+  ringAt: number;
 }
 
 /** undefined: not tried yet; null: unavailable here. */
@@ -90,7 +97,7 @@ function load(): Kernel | null {
     if (wasm === undefined) return null;
     const instance = new wasm.Instance(new wasm.Module(moduleBytes()));
     const exp = instance.exports as { mem: WebAssembly.Memory; sum: (from: number, to: number) => number };
-    return { mem: new Uint8Array(exp.mem.buffer), sum: exp.sum, arenaAt: SCRATCH_PAGES * 65536 };
+    return { mem: new Uint8Array(exp.mem.buffer), sum: exp.sum, arenaAt: SCRATCH_PAGES * 65536, ringAt: ARENA_END };
   } catch {
     return null; // no SIMD (or no WebAssembly): the JavaScript loop does the work
   }
@@ -142,10 +149,30 @@ export function simdOnesSumLE(buf: Uint8Array, start: number, end: number): numb
  */
 export function packetArena(n: number): Uint8Array | null {
   const k = kernel === undefined ? (kernel = load()) : kernel;
-  if (k === null || k.arenaAt + n > k.mem.length) return null;
+  if (k === null || k.arenaAt + n > ARENA_END) return null;
   const p = k.mem.subarray(k.arenaAt, k.arenaAt + n);
   k.arenaAt = (k.arenaAt + n + 7) & ~7;
   return p;
+}
+
+/**
+ * `n` bytes of the kernel's memory for a TCP buffer's storage (tcp/ring-buffer.ts), 8-byte
+ * aligned; null when the kernel is unavailable or the 16 MiB ring arena is used up. Handed out
+ * once: the ring pool keeps what it gets back for the next ring. Packets and rings in one memory
+ * let a segment's payload move between them with copyWithin on `kernelMemory()`, without a view.
+ */
+export function ringArena(n: number): Uint8Array | null {
+  const k = kernel === undefined ? (kernel = load()) : kernel;
+  if (k === null || k.ringAt + n > k.mem.length) return null;
+  const p = k.mem.subarray(k.ringAt, k.ringAt + n);
+  k.ringAt = (k.ringAt + n + 7) & ~7;
+  return p;
+}
+
+/** The whole of the kernel's memory (packetArena and ringArena hand out views of it), or null. */
+export function kernelMemory(): Uint8Array | null {
+  const k = kernel === undefined ? (kernel = load()) : kernel;
+  return k === null ? null : k.mem;
 }
 
 /** Whether the SIMD kernel loaded on this platform (for tests and benchmarks). */

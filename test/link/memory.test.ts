@@ -115,3 +115,33 @@ test('a packet sent with sendOwned is reused only after the receiver returned RE
   assert.equal(p4[24], 0, 'and the reused one carries the new header');
   assert.equal(p4[27], 99);
 });
+
+test('memory pair: packets a stack sent (sendOwned) arrive marked RX_CSUM_VERIFIED unless checksumUnnecessary is false; send() never', async () => {
+  const { RX_CSUM_VERIFIED } = await import('../../src/link/link.js');
+  for (const [opt, want] of [[undefined, RX_CSUM_VERIFIED], [true, RX_CSUM_VERIFIED], [false, 0]] as const) {
+    const clock = new VirtualClock();
+    const [a, b] = createMemoryPair(opt === undefined ? { clock } : { clock, checksumUnnecessary: opt });
+    const got: (number | undefined)[] = [];
+    b.onReceive = (_p, rx) => got.push(rx);
+    a.sendOwned(new Uint8Array(20));
+    a.send(new Uint8Array(20));
+    clock.runUntilIdle();
+    assert.deepEqual(got, [want, undefined], `checksumUnnecessary: ${opt}`);
+  }
+});
+
+test('memory pair between stacks: a corrupt segment injected with send() is still caught by its checksum', async () => {
+  const { twoStacks, A4, B4 } = await import('../stack/fixture.js');
+  const { buildTcpPacket } = await import('../../src/wire/packet.js');
+  const { parseIp } = await import('../../src/wire/address.js');
+  const { TcpFlag } = await import('../../src/wire/tcp.js');
+  const { clock, b, links } = twoStacks();
+  b.tcpListen({ port: 80 }, () => {});
+  const pkt = buildTcpPacket(parseIp(A4)!, parseIp(B4)!, { srcPort: 4000, dstPort: 80, seq: 1, ack: 0, flags: TcpFlag.SYN, window: 1000, urgent: 0, options: {}, payload: new Uint8Array(0) });
+  pkt[36] = pkt[36]! ^ 0x55; // the TCP checksum
+
+  const bad0 = b.stats().tcpBad;
+  links[0].send(pkt);
+  clock.runUntilIdle();
+  assert.equal(b.stats().tcpBad - bad0, 1);
+});

@@ -6,6 +6,7 @@ import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { RealtimeClock } from '../../src/util/realtime-clock.js';
 import { MinHeap } from '../../src/util/heap.js';
 import { seededRandom } from '../../src/util/random.js';
+import { TimerQueue } from '../../src/util/timer-queue.js';
 
 test('MinHeap pops in sorted order for random input', () => {
   const r = seededRandom(5);
@@ -147,4 +148,61 @@ test('VirtualClock: work due now (its FIFO) and deadlines (its heap) interleave 
   assert.deepEqual(ran, sorted, 'callbacks ran in (time, scheduling order)');
   assert.ok(ran.length > 3000, 'nested work ran too');
   for (const k of ran) assert.ok(!cancelled.has(k.join()), `cancelled ${k.join()} did not run`);
+});
+
+test('TimerQueue: pooled entries are reused once run or cancelled, in (time, order) as plain ones', () => {
+  const q = new TimerQueue();
+  const log: string[] = [];
+  // Mixed plain and pooled, heap and FIFO: the order is (time, scheduling order) either way.
+  q.add(5, () => log.push('plain@5'), false);
+  const p = q.addPooled(5, () => log.push('pooled@5'), false, 'x');
+  q.addPooled(1, () => log.push('pooled@1'), false);
+  q.add(1, () => log.push('plain@1'), false);
+  assert.equal(p.arg, 'x');
+  for (let e = q.peek(); e !== undefined; e = q.peek()) q.take(e)();
+  assert.deepEqual(log, ['pooled@1', 'plain@1', 'plain@5', 'pooled@5']);
+  assert.equal(q.created, 4);
+  // Two pooled entries went back: the next two pooled adds create nothing; a third does.
+  const a = q.addPooled(9, () => log.push('a'), false);
+  q.addPooled(9, () => log.push('b'), true);
+  assert.equal(q.created, 4);
+  q.addPooled(9, () => log.push('c'), false);
+  assert.equal(q.created, 5);
+  // A cancelled pooled entry comes back when the queue drops it, and is handed out again.
+  q.cancel(a);
+  assert.equal(q.live, 2);
+  for (let e = q.peek(); e !== undefined; e = q.peek()) q.take(e)();
+  assert.deepEqual(log.slice(4), ['b', 'c']);
+  for (let i = 0; i < 10_000; i++) {
+    const e = q.addPooled(i, () => {}, false, i);
+    if (i % 3 === 0) q.cancel(e);
+    else {
+      const x = q.peek()!;
+      assert.equal(x.arg, i);
+      q.take(x);
+    }
+  }
+  assert.equal(q.created, 5, 'a steady add/take/cancel cycle creates no entries');
+  assert.equal(q.live, 0);
+  assert.equal(q.peek(), undefined);
+});
+
+test('VirtualClock.schedulePooled runs in the same order as schedule and stops creating entries', () => {
+  const c = new VirtualClock();
+  const log: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    if (i % 2 === 0) c.schedule(3 - (i % 3), () => log.push(i));
+    else c.schedulePooled(3 - (i % 3), () => log.push(i));
+  }
+  c.runUntilIdle();
+  assert.deepEqual(log, [2, 5, 1, 4, 7, 0, 3, 6]);
+  const before = c.entriesCreated;
+  let n = 0;
+  const tick = (): void => {
+    if (++n < 10_000) c.schedulePooled(c.now() + (n % 2), tick);
+  };
+  c.schedulePooled(c.now(), tick);
+  c.runUntilIdle();
+  assert.equal(n, 10_000);
+  assert.ok(c.entriesCreated - before <= 1, `${c.entriesCreated - before} entries for 10,000 pooled callbacks`);
 });

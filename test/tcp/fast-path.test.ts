@@ -208,3 +208,46 @@ test('through the Stack, a bulk transfer sends its established segments without 
     assert.ok(reprs <= 4, `${family}: ${reprs} of ${segments} segments were built as reprs (SYN, SYN,ACK and no more expected)`);
   }
 });
+
+test('through the Stack, a steady bulk transfer creates no timer entries per packet (link, driver and connection deadlines reuse theirs)', async () => {
+  const { twoStacks, B4 } = await import('../stack/fixture.js');
+  type WithHost = { tcpHost: { timerEntriesCreated: number } };
+  for (const latency of [0, 1]) {
+    const { clock, a, b } = twoStacks({ latency });
+    const created = (): number => clock.entriesCreated + (a as unknown as WithHost).tcpHost.timerEntriesCreated + (b as unknown as WithHost).tcpHost.timerEntriesCreated;
+    let got = 0;
+    b.tcpListen({ port: 80 }, (conn) => {
+      const buf = new Uint8Array(65536);
+      conn.hooks.onReadable = () => {
+        for (let k = conn.recvInto(buf); k > 0; k = conn.recvInto(buf)) got += k;
+      };
+    });
+    const c = a.tcpConnect({ address: B4, port: 80 });
+    const data = new Uint8Array(1 << 20).fill(7);
+    let target = 0;
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < target) {
+        const n = c.send(data.subarray(0, Math.min(data.length, target - sent)));
+        if (n === 0) return;
+        sent += n;
+      }
+    };
+    c.hooks.onWritable = pump;
+    const move = (bytes: number): void => {
+      target += bytes;
+      pump();
+      while (got < target) assert.ok(clock.runNext(), 'stalled');
+    };
+    // Warm-up: each move starts with a burst of a congestion window, which grows for a few moves,
+    // and the pools grow to the most entries ever queued at once. After that, nothing is created.
+    for (let i = 0; i < 4; i++) move(4 << 20);
+    const before = created();
+    const out0 = a.stats().tcpOut + b.stats().tcpOut;
+    for (let i = 0; i < 2; i++) move(4 << 20);
+    const packets = a.stats().tcpOut + b.stats().tcpOut - out0;
+    assert.ok(packets > 5000, `${packets} packets`);
+    const delta = created() - before;
+    assert.ok(delta <= 8, `latency ${latency}: ${delta} timer entries created for ${packets} packets`);
+  }
+});

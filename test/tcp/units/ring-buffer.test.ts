@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RingBuffer, ringPoolBytes } from '../../../src/tcp/ring-buffer.js';
+import { seededRandom } from '../../../src/util/random.js';
 
 const bytes = (...v: number[]): Uint8Array => Uint8Array.from(v);
 const seqBytes = (from: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
@@ -288,4 +289,35 @@ test('peeks across the wrap return the right bytes lap after lap from one reused
     }
   }
   assert.ok(buffer !== null, 'some peeks wrapped');
+});
+
+test('copyOut into a packet in the kernel memory (copyWithin, no view) gives the same bytes as into a plain array, wrapped or not', async (t) => {
+  const { packetArena, kernelMemory } = await import('../../../src/wire/simd-sum.js');
+  if (kernelMemory() === null) return t.skip('no WebAssembly SIMD kernel here: rings and packets never share a memory');
+  const r = seededRandom(7);
+  const ring = new RingBuffer(8192);
+  const plainRing = new RingBuffer(100); // below the arena's 4 KiB minimum: plain storage
+  let shared = 0;
+  for (let step = 0; step < 200; step++) {
+    const chunk = new Uint8Array(1 + (r.u32() % 3000));
+    for (let i = 0; i < chunk.length; i++) chunk[i] = r.u32() & 0xff;
+    ring.write(chunk);
+    const off = r.u32() % (ring.length + 1);
+    const len = r.u32() % (ring.length - off + 1);
+    const pkt = packetArena(len + 40)!;
+    const plain = new Uint8Array(len + 40);
+    pkt.fill(0xee);
+    plain.fill(0xee);
+    assert.equal(ring.copyOut(off, len, pkt, 40), len);
+    ring.copyOut(off, len, plain, 40);
+    assert.deepEqual(pkt, plain);
+    assert.deepEqual(pkt.subarray(40), ring.peek(off, len));
+    if (pkt.buffer === kernelMemory()!.buffer) shared++;
+    ring.consume(r.u32() % (ring.length + 1));
+  }
+  assert.ok(shared > 0, 'some packets came from the arena');
+  plainRing.write(new Uint8Array([1, 2, 3]));
+  const pkt = packetArena(8)!;
+  plainRing.copyOut(1, 2, pkt, 6);
+  assert.deepEqual([...pkt.subarray(6)], [2, 3]);
 });
