@@ -43,12 +43,14 @@ export class MemoryLink implements Link {
   readonly counters: MemoryLinkStats = { sent: 0, received: 0, dropped: 0 };
 
   /** Set by the stack on a batching link (declared only then: see Link.onReceiveBatch). */
-  declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
+  declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null;
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
   /** The reused buffer and packet ends of the batches a batching link delivers. */
   private batchBuf = EMPTY;
   private batchEnds = new Uint32Array(0);
+  /** Per batch packet, its RX_* flags: ownedRx for a stack's own packets (as deliver() passes). */
+  private batchFlags = new Uint8Array(0);
 
   constructor(
     readonly mtu: number,
@@ -166,15 +168,20 @@ export class MemoryLink implements Link {
     // One buffer and ends array, grown as needed and reused: the receiver keeps no reference to a
     // batch after the call (Link.onReceiveBatch).
     if (this.batchBuf.length < bytes) this.batchBuf = new Uint8Array(Math.max(bytes, this.batchBuf.length * 2));
-    if (this.batchEnds.length < n) this.batchEnds = new Uint32Array(Math.max(n, this.batchEnds.length * 2));
+    if (this.batchEnds.length < n) {
+      this.batchEnds = new Uint32Array(Math.max(n, this.batchEnds.length * 2));
+      this.batchFlags = new Uint8Array(this.batchEnds.length);
+    }
     const batch = this.batchBuf;
     const ends = this.batchEnds;
+    const flags = this.batchFlags;
     let at = 0;
     for (let k = 0; k < n; k++) {
       const i = this.inboxHead;
       const p = this.inbox[i]!;
       batch.set(p, at);
       ends[k] = at += p.length;
+      flags[k] = this.owned[i] === 1 ? this.ownedRx : 0;
       if (this.owned[i] === 1) recyclePacket(p);
       this.inbox[i] = EMPTY;
       this.inboxHead = (i + 1) & mask;
@@ -185,7 +192,7 @@ export class MemoryLink implements Link {
       return;
     }
     this.counters.received += n;
-    this.onReceiveBatch!(batch, ends, n);
+    this.onReceiveBatch!(batch, ends, n, flags);
   }
 
   private deliver(packet: Uint8Array, owned: boolean): void {
