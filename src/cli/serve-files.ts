@@ -1,7 +1,8 @@
 // The static-file answer of `synack serve`: maps a request path to a file under the served directory
 // (never outside it, symlinks included unless allowed), and answers GET/HEAD with conditional requests
-// (If-Modified-Since, RFC 9110 13.1.3) and single byte ranges (RFC 9110 14), streaming the file
-// through a pipeline so an aborted download releases its file descriptor at once.
+// (If-Modified-Since, RFC 9110 13.1.3) and single byte ranges (RFC 9110 14). Paths are resolved
+// through the file cache (file-cache.ts); a small file's cached content goes out in one write, a
+// larger one is streamed through a pipeline so an aborted download releases its descriptor at once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, promises as fsp, type Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
