@@ -1,7 +1,8 @@
 // One TCP connection as a sans-IO state machine, as its owner sees it: the user calls (RFC 9293
 // 3.10.1-3.10.6), segment arrival and poll() for what to send, the earliest deadline, hooks, and
 // read-only snapshots (info(), stats()). The state itself is the TCB in tcb.ts, private to src/tcp:
-// input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines.
+// input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines. It owns the
+// Tcb, so its constructor takes the whole Tcb.
 
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, gt, le } from '../wire/seq.js';
