@@ -3,6 +3,7 @@
 import { RELEASED, RX_CSUM_VERIFIED, type Link } from './link.js';
 import type { Clock } from '../util/clock.js';
 import { recyclePacket } from '../wire/packet.js';
+import { packetArena } from '../wire/simd-sum.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -47,7 +48,7 @@ export class MemoryLink implements Link {
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
   /** The reused buffer and packet ends of the batches a batching link delivers. */
-  private batchBuf = EMPTY;
+  private batchBuf: Uint8Array = EMPTY;
   private batchEnds = new Uint32Array(0);
 
   constructor(
@@ -165,7 +166,11 @@ export class MemoryLink implements Link {
     if (n === 0) return;
     // One buffer and ends array, grown as needed and reused: the receiver keeps no reference to a
     // batch after the call (Link.onReceiveBatch).
-    if (this.batchBuf.length < bytes) this.batchBuf = new Uint8Array(Math.max(bytes, this.batchBuf.length * 2));
+    if (this.batchBuf.length < bytes) {
+      // In the checksum kernel's memory while its arena lasts, so the receiver sums in place.
+      const size = Math.max(bytes, this.batchBuf.length * 2, 65536);
+      this.batchBuf = packetArena(size) ?? new Uint8Array(size);
+    }
     if (this.batchEnds.length < n) this.batchEnds = new Uint32Array(Math.max(n, this.batchEnds.length * 2));
     const batch = this.batchBuf;
     const ends = this.batchEnds;
