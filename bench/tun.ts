@@ -2,7 +2,7 @@
 // process on a TUN device in a throwaway namespace, a Node program on the kernel's side, the same
 // code as `synack bench --only tun` (src/bench/tun.ts). Root only.
 //
-// node --cpu-prof --cpu-prof-dir=prof --import tsx bench/tun.ts [--dir k2s|s2k] [--mtu 1500] [--mib 256] [--runs 3] [--no-offload]
+// node --cpu-prof --cpu-prof-dir=prof --import tsx bench/tun.ts [--dir k2s|s2k] [--mtu 1500] [--mib 256] [--runs 3] [--no-offload] [--no-write-thread]
 // node --import tsx bench/profile-summary.ts prof --exclude node:internal
 import { openWorld, tunBulk } from '../src/bench/tun.js';
 import { canUseNetns } from '../src/bench/kernel.js';
@@ -20,6 +20,7 @@ const mtu = Number(arg('--mtu', '1500'));
 const mib = Number(arg('--mib', '256'));
 const runs = Number(arg('--runs', '3'));
 const offload = !args.includes('--no-offload');
+const writeThread = !args.includes('--no-write-thread');
 
 const ok = canUseNetns();
 const why = !ok.ok ? ok.why : tunUnavailableReason();
@@ -27,7 +28,7 @@ if (why !== null) {
   process.stderr.write(`bench/tun: cannot run: ${why}\n`);
   process.exit(2);
 }
-const w = await openWorld(mtu, offload);
+const w = await openWorld(mtu, offload, writeThread);
 try {
   const before = w.tun.stats();
   const figures: number[] = [];
@@ -35,7 +36,7 @@ try {
   const s = w.tun.stats();
   const packets = s.rxPackets - before.rxPackets + s.txPackets - before.txPackets;
   process.stdout.write(
-    `TUN ${dir} MTU ${mtu} offloads ${offload ? w.tun.offloads.join(',') || 'refused' : 'off'}: ${figures.map((f) => f.toFixed(0)).join(', ')} MB/s; ` +
+    `TUN ${dir} MTU ${mtu} offloads ${offload ? w.tun.offloads.join(',') || 'refused' : 'off'}${w.tun.writeThread ? '' : ', no write thread'}: ${figures.map((f) => f.toFixed(0)).join(', ')} MB/s; ` +
       `${packets} packets through the device (rx ${s.rxPackets - before.rxPackets}, tx ${s.txPackets - before.txPackets}, GSO rx ${s.rxGso} tx ${s.txGso})\n`,
   );
 } finally {

@@ -5,7 +5,8 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": ["tun.c"],
-          "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
+          "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11", "-pthread"],
+          "ldflags": ["-pthread"]
         }]
       ]
     }

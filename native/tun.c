@@ -9,13 +9,16 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
@@ -41,7 +44,7 @@
 #define DEFAULT_BATCH_BYTES (2u << 20)
 #define DEFAULT_BATCH_PACKETS 4096u
 
-typedef struct {
+typedef struct tun_s {
   int fd;
   int closed;        // close() ran: fd is gone, poll handle is closing
   int finalized;     // the JS external was garbage collected
@@ -57,20 +60,39 @@ typedef struct {
   uint8_t *q;
   size_t q_used, q_cap;
   uint32_t *q_ends;
+  uint8_t *q_flags;   // RX_* flags per queued packet (q_ends_cap of them)
   uint32_t q_count, q_ends_cap;
   double rx_queued;   // packets that went through the queue (stats)
+  // The receive batch: one ArrayBuffer shared with JS (rx_ref keeps it alive), laid out as
+  // cap bytes of packets, then max_packets end offsets (Uint32), then max_packets RX_* flag bytes.
+  // Every delivery reuses it, so JS sees views valid only during the callback (docs/tun.md).
+  napi_ref rx_ref;
   uint8_t *buf;
   uint8_t *scratch;   // SLOT_BYTES for reads when the batch buffer has less than that free
   size_t carry;       // bytes of a packet read into scratch that did not fit in the batch
+  uint8_t carry_flags;
   uint32_t *ends;
+  uint8_t *flags;
   size_t cap;
   uint32_t max_packets;
   // Offloads: vnet_hdr is the virtio_net_hdr size in front of every packet (0 without
   // IFF_VNET_HDR); offload the TUN_F_* flags TUNSETOFFLOAD accepted.
   int vnet_hdr;
   unsigned offload;
+  // The writer thread (see "Writes" below), when open() was asked for one: packets, each behind
+  // its virtio_net_hdr, wait in w_ring for the thread to write(2) them in order. w_head is the
+  // main thread's, w_tail the writer's; w_used, the flags and the tx counters are under w_mu.
+  int w_on;
+  pthread_t w_thread;
+  pthread_mutex_t w_mu;
+  pthread_cond_t w_work, w_room;
+  uint8_t *w_ring;
+  size_t w_cap, w_head, w_tail, w_used;
+  int w_stop, w_idle, w_want_room;
+  struct tun_s *next;  // open devices, for trim() (main thread only)
   // Counters, exposed through stats().
   double rx_packets, rx_bytes, rx_batches, rx_errors;
+  double rx_gso, rx_csum_partial, rx_bad_vnet;
   double tx_packets, tx_bytes, tx_errors;
   int last_tx_errno, last_rx_errno;
 } tun_t;
@@ -129,11 +151,10 @@ static void throw_errno(napi_env env, const char *syscall, const char *what, int
 
 static void free_if_done(tun_t *t) {
   if (t->finalized && !t->poll_closing) {
-    free(t->buf);
     free(t->q);
     free(t->q_ends);
+    free(t->q_flags);
     free(t->scratch);
-    free(t->ends);
     free(t);
   }
 }
@@ -145,9 +166,21 @@ static void on_poll_closed(uv_handle_t *h) {
 }
 
 // Stops polling, closes the fd and releases the JS callback. Safe to call more than once.
+static void writer_stop(tun_t *t);
+static int writer_start(tun_t *t);
+static tun_t *open_tuns;  // every open device (trim() gives their idle buffers back)
+
 static void tun_shutdown(tun_t *t, int from_finalizer) {
   if (t->closed) return;
   t->closed = 1;
+  // What was handed to the writer is written before the fd goes.
+  writer_stop(t);
+  for (tun_t **p = &open_tuns; *p; p = &(*p)->next) {
+    if (*p == t) {
+      *p = t->next;
+      break;
+    }
+  }
   t->polling = 0;
   uv_poll_stop(&t->poll);
   uv_idle_stop(&t->idle);
@@ -162,6 +195,10 @@ static void tun_shutdown(tun_t *t, int from_finalizer) {
   (void)from_finalizer;
   if (t->callback) napi_delete_reference(t->env, t->callback);
   if (t->async_ctx) napi_async_destroy(t->env, t->async_ctx);
+  // Nothing writes into the shared batch any more: JS's views keep it alive for as long as it likes.
+  if (t->rx_ref) napi_delete_reference(t->env, t->rx_ref);
+  t->rx_ref = NULL;
+  t->buf = NULL, t->ends = NULL, t->flags = NULL;
   t->callback = NULL;
   t->async_ctx = NULL;
 }
@@ -175,35 +212,104 @@ static void tun_finalize(napi_env env, void *data, void *hint) {
   free_if_done(t);
 }
 
-// Calls the JS callback as cb(batch, ends, count, errno) inside a proper async context, so that
-// microtasks queued by the callback (e.g. batched writes) run before control returns to libuv.
-static void deliver(tun_t *t, size_t used, uint32_t count, int err) {
+// Calls the JS callback as cb(count, errno) inside a proper async context, so that microtasks
+// queued by the callback (e.g. batched writes) run before control returns to libuv. The batch is
+// the first `count` packets of the shared receive buffer (t->buf, t->ends, t->flags): no copy,
+// no allocation per read.
+static void deliver(tun_t *t, uint32_t count, int err) {
   napi_env env = t->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value argv[4], cb, recv, result;
-  if (count > 0) {
-    void *copy;
-    napi_value ab;
-    if (napi_create_buffer_copy(env, used, t->buf, &copy, &argv[0]) != napi_ok) goto out;
-    void *ends_data;
-    if (napi_create_arraybuffer(env, (size_t)count * 4, &ends_data, &ab) != napi_ok) goto out;
-    memcpy(ends_data, t->ends, (size_t)count * 4);
-    if (napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &argv[1]) != napi_ok) goto out;
-  } else {
-    napi_get_null(env, &argv[0]);
-    napi_get_null(env, &argv[1]);
-  }
-  napi_create_uint32(env, count, &argv[2]);
-  napi_create_int32(env, -err, &argv[3]);
+  napi_value argv[2], cb, recv, result;
+  napi_create_uint32(env, count, &argv[0]);
+  napi_create_int32(env, -err, &argv[1]);
   if (napi_get_reference_value(env, t->callback, &cb) != napi_ok || cb == NULL) goto out;
   napi_get_global(env, &recv);
-  if (napi_make_callback(env, t->async_ctx, recv, cb, 4, argv, &result) == napi_pending_exception) {
+  if (napi_make_callback(env, t->async_ctx, recv, cb, 2, argv, &result) == napi_pending_exception) {
     napi_value exc;
     if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
   }
 out:
   napi_close_handle_scope(env, scope);
+}
+
+// RX_* flags handed to JS with each packet (src/link/link.ts).
+#define RX_CSUM_VERIFIED 1
+
+// The Internet checksum (RFC 1071) over p[0..n), folded and complemented.
+static uint16_t inet_csum(const uint8_t *p, size_t n) {
+  uint64_t sum = 0;
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+  if (i < n) sum += (uint32_t)p[i] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+// What the virtio_net_hdr of a packet read says: its RX_* flags, or -1 to drop it. The kernel's
+// checksum guarantees (include/linux/skbuff.h, "Checksumming of received packets"): DATA_VALID is
+// CHECKSUM_UNNECESSARY, the kernel verified it; NEEDS_CSUM is CHECKSUM_PARTIAL, a packet the
+// kernel built (its own TCP, here) whose checksum field holds the pseudo-header sum only, and "for
+// the purposes of checksum verification, the checksum referred to by skb->csum_start +
+// skb->csum_offset and any preceding checksums in the packet are considered verified"
+// (skb_csum_unnecessary). synack takes the kernel's word for TCP, as the kernel itself does, and
+// finishes the sum for anything else (UDP, ICMPv6), whose checks the Stack does not skip. A GSO
+// packet (gso_type TCPV4/TCPV6) is one IP packet of up to 64 KiB whose length fields cover it all:
+// TCP takes it as one long segment. Fields are in host order (no TUNSETVNETLE/BE).
+static int vnet_rx_flags(tun_t *t, const struct virtio_net_hdr *h, uint8_t *pkt, size_t n) {
+  int rx = 0;
+  unsigned gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+  if (gso != VIRTIO_NET_HDR_GSO_NONE) {
+    // UDP GSO is never negotiated (TUN_OFFLOADS in src/link/tun.ts); anything else we cannot cut up.
+    if (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6) return -1;
+    t->rx_gso++;
+  }
+  if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) rx |= RX_CSUM_VERIFIED;
+  if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+    t->rx_csum_partial++;
+    size_t start = h->csum_start, at = start + h->csum_offset;
+    if (n < 1 || at + 2 > n) return -1;
+    unsigned v = pkt[0] >> 4;
+    int proto = v == 4 && n >= 20 ? pkt[9] : v == 6 && n >= 40 ? pkt[6] : -1;
+    if (proto == IPPROTO_TCP && h->csum_offset == 16) {
+      rx |= RX_CSUM_VERIFIED;
+    } else {
+      uint16_t sum = inet_csum(pkt + start, n - start);
+      // A UDP checksum that comes out 0 is sent as all ones (RFC 768; 0 means "none").
+      if (sum == 0 && proto == IPPROTO_UDP) sum = 0xffff;
+      pkt[at] = (uint8_t)(sum >> 8), pkt[at + 1] = (uint8_t)sum;
+    }
+  }
+  return rx;
+}
+
+// Reads one packet into dst (SLOT_BYTES free), its virtio_net_hdr (with offloads) split off into
+// *rx: the packet's length, 0 when there is nothing more, or -errno (-EAGAIN: the queue is empty).
+// Packets whose header cannot be honoured are counted and skipped.
+static ssize_t read_packet(tun_t *t, uint8_t *dst, uint8_t *rx) {
+  for (;;) {
+    ssize_t n;
+    struct virtio_net_hdr h;
+    if (t->vnet_hdr > 0) {
+      struct iovec iov[2] = {{&h, sizeof h}, {dst, SLOT_BYTES}};
+      n = readv(t->fd, iov, 2);
+    } else {
+      n = read(t->fd, dst, SLOT_BYTES);
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    *rx = 0;
+    if (n == 0 || t->vnet_hdr == 0) return n;
+    int f = n > (ssize_t)sizeof h ? vnet_rx_flags(t, &h, dst, (size_t)n - sizeof h) : -1;
+    if (f < 0) {
+      t->rx_bad_vnet++;
+      continue;
+    }
+    *rx = (uint8_t)f;
+    return n - (ssize_t)sizeof h;
+  }
 }
 
 // Bounded so a reader that never gets to JS cannot grow without limit; past it packets stay in the
@@ -212,12 +318,13 @@ out:
 
 static void on_idle(uv_idle_t *h);
 
-// Appends one packet from scratch to the rx queue; 0 when it would exceed the bound or memory.
-static int queue_packet(tun_t *t, size_t n) {
-  if (t->q_used + n > RX_QUEUE_MAX_BYTES) return 0;
-  if (t->q_used + n > t->q_cap) {
+// Makes room for one more packet at the end of the rx queue (SLOT_BYTES, and an end and a flag);
+// 0 when that would exceed the bound or memory.
+static int queue_room(tun_t *t) {
+  if (t->q_used + SLOT_BYTES > RX_QUEUE_MAX_BYTES) return 0;
+  if (t->q_used + SLOT_BYTES > t->q_cap) {
     size_t cap = t->q_cap == 0 ? (256u << 10) : t->q_cap;
-    while (cap < t->q_used + n) cap *= 2;
+    while (cap < t->q_used + SLOT_BYTES) cap *= 2;
     uint8_t *q = (uint8_t *)realloc(t->q, cap);
     if (!q) return 0;
     t->q = q, t->q_cap = cap;
@@ -226,11 +333,11 @@ static int queue_packet(tun_t *t, size_t n) {
     uint32_t cap = t->q_ends_cap == 0 ? 1024 : t->q_ends_cap * 2;
     uint32_t *e = (uint32_t *)realloc(t->q_ends, sizeof(uint32_t) * cap);
     if (!e) return 0;
-    t->q_ends = e, t->q_ends_cap = cap;
+    t->q_ends = e;
+    uint8_t *f = (uint8_t *)realloc(t->q_flags, cap);
+    if (!f) return 0;
+    t->q_flags = f, t->q_ends_cap = cap;
   }
-  memcpy(t->q + t->q_used, t->scratch, n);
-  t->q_used += n;
-  t->q_ends[t->q_count++] = (uint32_t)t->q_used;
   return 1;
 }
 
@@ -240,15 +347,18 @@ static int queue_packet(tun_t *t, size_t n) {
 // silently. Moving them into our own queue keeps the kernel's side empty. Bounded by bytes only:
 // capping it at 16,384 packets, or at two packets per write (what our writes can have caused), let
 // 32,000-39,000 drops per 5,000 concurrent downloads back in; the kernel answers a long burst with
-// more than that. Under a SYN flood a delivery can therefore be a large batch (up to 16 MiB).
+// more than that. Under a SYN flood a delivery can therefore be a large batch (up to 16 MiB), which
+// deliver_queue hands over in pieces of the shared buffer's size.
 static void drain_to_queue(tun_t *t) {
   if (t->closed || !t->polling) return;
-  for (;;) {
-    if (t->q_used + SLOT_BYTES > RX_QUEUE_MAX_BYTES) break;
-    ssize_t n = read(t->fd, t->scratch, SLOT_BYTES);
-    if (n < 0 && errno == EINTR) continue;
+  // Straight into the queue (not through scratch, which may hold on_readable's carried packet).
+  while (queue_room(t)) {
+    uint8_t rx;
+    ssize_t n = read_packet(t, t->q + t->q_used, &rx);
     if (n <= 0) break;  // EAGAIN, or an error on_readable will see and report
-    if (!queue_packet(t, (size_t)n)) break;  // (the packet is lost only if realloc failed)
+    t->q_used += (size_t)n;
+    t->q_flags[t->q_count] = rx;
+    t->q_ends[t->q_count++] = (uint32_t)t->q_used;
   }
   if (t->q_count > 0 && !t->idle_active) {
     uv_idle_start(&t->idle, on_idle);
@@ -256,27 +366,50 @@ static void drain_to_queue(tun_t *t) {
   }
 }
 
-// Hands the queued packets to JS as one batch (oldest first, before anything read later).
+// Hands the queued packets to JS (oldest first, before anything read later), copied into the
+// shared buffer as many at a time as fit. The queue is taken over first: JS may write during a
+// delivery, and what that drains goes into a fresh queue, delivered after this one.
 static void deliver_queue(tun_t *t) {
   if (t->idle_active) {
     uv_idle_stop(&t->idle);
     t->idle_active = 0;
   }
   if (t->q_count == 0 || t->closed) return;
-  uint32_t count = t->q_count;
-  size_t used = t->q_used;
-  t->q_count = 0;
-  t->q_used = 0;
-  t->rx_packets += count;
-  t->rx_bytes += (double)used - (double)count * t->vnet_hdr;
-  t->rx_batches++;
-  t->rx_queued += count;
-  // deliver() copies out of buf/ends; point it at the queue for this call.
-  uint8_t *buf = t->buf;
-  uint32_t *ends = t->ends;
-  t->buf = t->q, t->ends = t->q_ends;
-  deliver(t, used, count, 0);
-  t->buf = buf, t->ends = ends;
+  uint8_t *q = t->q, *qf = t->q_flags;
+  uint32_t *qe = t->q_ends;
+  uint32_t total = t->q_count;
+  size_t q_cap = t->q_cap;
+  uint32_t ends_cap = t->q_ends_cap;
+  t->q = NULL, t->q_flags = NULL, t->q_ends = NULL;
+  t->q_cap = 0, t->q_ends_cap = 0, t->q_used = 0, t->q_count = 0;
+  t->rx_queued += total;
+  uint32_t i = 0;
+  size_t base = 0;  // queue offset of packet i
+  while (i < total && !t->closed) {
+    uint32_t count = 0;
+    size_t used = 0;
+    while (i + count < total && count < t->max_packets) {
+      size_t end = qe[i + count] - base;
+      if (end > t->cap) break;
+      t->ends[count] = (uint32_t)end;
+      t->flags[count] = qf[i + count];
+      count++;
+      used = end;
+    }
+    memcpy(t->buf, q + base, used);
+    t->rx_packets += count;
+    t->rx_bytes += (double)used;
+    t->rx_batches++;
+    i += count;
+    base += used;
+    deliver(t, count, 0);
+  }
+  if (t->q == NULL && !t->closed) {
+    // Nothing was queued meanwhile: keep the buffers for next time.
+    t->q = q, t->q_flags = qf, t->q_ends = qe, t->q_cap = q_cap, t->q_ends_cap = ends_cap;
+  } else {
+    free(q), free(qf), free(qe);
+  }
 }
 
 static void on_idle(uv_idle_t *h) {
@@ -300,7 +433,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     t->last_rx_errno = -status;
     t->polling = 0;
     uv_poll_stop(&t->poll);
-    deliver(t, 0, 0, -status);
+    deliver(t, 0, -status);
     return;
   }
   deliver_queue(t);
@@ -313,28 +446,30 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   while (count < t->max_packets) {
     size_t room = t->cap - used;
     uint8_t *dst = room >= SLOT_BYTES ? t->buf + used : t->scratch;
-    ssize_t n = read(t->fd, dst, SLOT_BYTES);
+    uint8_t rx;
+    ssize_t n = read_packet(t, dst, &rx);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+      if (n != -EAGAIN && n != -EWOULDBLOCK) err = (int)-n;
       break;
     }
     if (n == 0) break;
     if (dst == t->scratch) {
       if ((size_t)n > room) {
         t->carry = (size_t)n;
+        t->carry_flags = rx;
         break;
       }
       memcpy(t->buf + used, t->scratch, (size_t)n);
     }
     used += (size_t)n;
+    t->flags[count] = rx;
     t->ends[count++] = (uint32_t)used;
   }
   if (count > 0) {
     t->rx_packets += count;
-    t->rx_bytes += (double)used - (double)count * t->vnet_hdr;
+    t->rx_bytes += (double)used;
     t->rx_batches++;
-    deliver(t, used, count, 0);
+    deliver(t, count, 0);
   }
   if (t->carry > 0 && !t->closed) {
     // The packet that did not fit after the batch: hand it over on its own now rather than keep it
@@ -343,10 +478,11 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     t->carry = 0;
     memcpy(t->buf, t->scratch, n);
     t->ends[0] = (uint32_t)n;
+    t->flags[0] = t->carry_flags;
     t->rx_packets += 1;
-    t->rx_bytes += (double)n - t->vnet_hdr;
+    t->rx_bytes += (double)n;
     t->rx_batches++;
-    deliver(t, n, 1, 0);
+    deliver(t, 1, 0);
   }
   if (err != 0 && !t->closed) {
     // The device went away (EBADFD/EIO): stop polling and tell JS once.
@@ -354,7 +490,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     t->last_rx_errno = err;
     t->polling = 0;
     uv_poll_stop(&t->poll);
-    deliver(t, 0, 0, err);
+    deliver(t, 0, err);
   }
 }
 
@@ -398,8 +534,8 @@ static tun_t *get_tun(napi_env env, napi_value v) {
 // namespace just long enough to open /dev/net/tun and run TUNSETIFF, so the device is born there
 // and the root namespace is never touched; the fd keeps working from the original namespace.
 static napi_value tun_open(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IFNAMSIZ + 1] = {0};
   size_t name_len = 0;
@@ -428,6 +564,8 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   if (argc >= 4) napi_get_value_bool(env, argv[3], &tap);
   uint32_t want_offload = 0;
   if (argc >= 5) napi_get_value_uint32(env, argv[4], &want_offload);
+  bool want_writer = false;
+  if (argc >= 6) napi_get_value_bool(env, argv[5], &want_writer);
   int vnet_hdr = 0;
   unsigned offload = 0;
 
@@ -499,14 +637,20 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   }
 
   tun_t *t = (tun_t *)calloc(1, sizeof(tun_t));
-  uint8_t *buf = (uint8_t *)malloc(DEFAULT_BATCH_BYTES);
   uint8_t *scratch = (uint8_t *)malloc(SLOT_BYTES);
-  uint32_t *ends = (uint32_t *)malloc(sizeof(uint32_t) * DEFAULT_BATCH_PACKETS);
-  if (!t || !buf || !scratch || !ends) {
-    free(t), free(buf), free(scratch), free(ends), close(fd);
+  // The shared receive batch (see tun_t): packets, then ends, then flags.
+  size_t rx_bytes = DEFAULT_BATCH_BYTES + (size_t)DEFAULT_BATCH_PACKETS * 5;
+  void *rx_data = NULL;
+  napi_value rx_ab;
+  if (!t || !scratch || napi_create_arraybuffer(env, rx_bytes, &rx_data, &rx_ab) != napi_ok ||
+      napi_create_reference(env, rx_ab, 1, &t->rx_ref) != napi_ok) {
+    free(t), free(scratch), close(fd);
     napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
   }
+  uint8_t *buf = (uint8_t *)rx_data;
+  uint32_t *ends = (uint32_t *)(buf + DEFAULT_BATCH_BYTES);
+  t->flags = (uint8_t *)(ends + DEFAULT_BATCH_PACKETS);
   t->fd = fd;
   t->env = env;
   t->vnet_hdr = vnet_hdr;
@@ -518,16 +662,20 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   t->max_packets = DEFAULT_BATCH_PACKETS;
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &t->poll, fd) != 0) {
-    close(fd), free(t), free(buf), free(scratch), free(ends);
+    napi_delete_reference(env, t->rx_ref);
+    close(fd), free(t), free(scratch);
     napi_throw_error(env, "ESYNACKUV", "uv_poll_init failed");
     return NULL;
   }
   t->poll.data = t;
+  if (want_writer) writer_start(t);
+  t->next = open_tuns;
+  open_tuns = t;
   uv_idle_init(loop, &t->idle);
   t->idle.data = t;
   uv_unref((uv_handle_t *)&t->idle);
 
-  napi_value handle, result, actual, created_v, resource_name, vnet_v, offload_v;
+  napi_value handle, result, actual, created_v, resource_name, vnet_v, offload_v, num;
   if (napi_create_external(env, t, tun_finalize, NULL, &handle) != napi_ok) {
     // Without an owner the handle can never be freed safely; close it and report.
     tun_shutdown(t, 1);
@@ -547,10 +695,18 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   CHECK(env, napi_set_named_property(env, result, "vnetHdr", vnet_v));
   CHECK(env, napi_create_uint32(env, offload, &offload_v));
   CHECK(env, napi_set_named_property(env, result, "offload", offload_v));
+  CHECK(env, napi_set_named_property(env, result, "rx", rx_ab));
+  CHECK(env, napi_get_boolean(env, t->w_on != 0, &num));
+  CHECK(env, napi_set_named_property(env, result, "writeThread", num));
+  CHECK(env, napi_create_uint32(env, DEFAULT_BATCH_BYTES, &num));
+  CHECK(env, napi_set_named_property(env, result, "rxCap", num));
+  CHECK(env, napi_create_uint32(env, DEFAULT_BATCH_PACKETS, &num));
+  CHECK(env, napi_set_named_property(env, result, "rxMaxPackets", num));
   return result;
 }
 
-// start(handle, callback): begin (or resume) polling; callback(batch, ends, count, errno).
+// start(handle, callback): begin (or resume) polling; callback(count, errno) for each batch in the
+// shared receive buffer (open()'s `rx`), and once with count 0 and errno < 0 if the device fails.
 static napi_value tun_start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -658,6 +814,7 @@ static void build_vnet_hdr(struct virtio_net_hdr *h, const uint8_t *p, size_t le
   }
 }
 
+// One packet written now, on this thread; 0 or the errno.
 static int write_one(tun_t *t, const uint8_t *data, size_t len, uint32_t meta) {
   struct virtio_net_hdr h;
   struct iovec iov[2];
@@ -679,6 +836,183 @@ static int write_one(tun_t *t, const uint8_t *data, size_t len, uint32_t meta) {
     t->last_tx_errno = errno;
     return errno;
   }
+}
+
+// --- Writes through the writer thread ---------------------------------------------------------
+// Each write(2) on a TUN fd runs the kernel's receive path for the packet (IP, TCP, the socket's
+// wakeups) synchronously in the writing thread; with one thread that was a third of synack's time
+// at MTU 1500 (docs/performance.md). A writer thread moves it to the other core: the main thread
+// copies each packet, behind its virtio_net_hdr, into a ring and goes on; the thread writes them
+// in order. Backpressure: when the ring is full the main thread waits for room (reading the
+// device meanwhile, see wait_room), so nothing is dropped and nothing grows without bound. The
+// fd is closed only after the thread has written everything and exited (tun_shutdown).
+#define W_RING_BYTES (4u << 20)
+#define W_WRAP 0xffffffffu  // a record length meaning "continue at the start of the ring"
+
+// A record: u32 bytes to write (header and packet), u32 header bytes, then those bytes; 8-aligned.
+static size_t w_record(size_t n) {
+  return (8 + n + 7) & ~(size_t)7;
+}
+
+static void *writer_main(void *arg) {
+  tun_t *t = (tun_t *)arg;
+  pthread_mutex_lock(&t->w_mu);
+  for (;;) {
+    if (t->w_used == 0) {
+      if (t->w_stop) break;
+      t->w_idle = 1;
+      pthread_cond_wait(&t->w_work, &t->w_mu);
+      t->w_idle = 0;
+      continue;
+    }
+    size_t at = t->w_tail;
+    uint8_t *r = t->w_ring + at;
+    uint32_t len, hl;
+    memcpy(&len, r, 4);
+    if (len == W_WRAP) {
+      t->w_used -= t->w_cap - at;
+      t->w_tail = 0;
+      continue;
+    }
+    memcpy(&hl, r + 4, 4);
+    int fd = t->fd;
+    pthread_mutex_unlock(&t->w_mu);
+    ssize_t n;
+    do n = write(fd, r + 8, len);
+    while (n < 0 && errno == EINTR);
+    int e = n < 0 ? errno : 0;
+    pthread_mutex_lock(&t->w_mu);
+    if (n >= 0) {
+      t->tx_packets++;
+      t->tx_bytes += (double)n - hl;
+    } else {
+      t->tx_errors++;
+      t->last_tx_errno = e;
+    }
+    size_t rec = w_record(len);
+    t->w_tail = at + rec == t->w_cap ? 0 : at + rec;
+    t->w_used -= rec;
+    if (t->w_want_room) pthread_cond_broadcast(&t->w_room);
+  }
+  pthread_mutex_unlock(&t->w_mu);
+  return NULL;
+}
+
+// Starts the writer thread; 0 (and writes stay on the main thread) if it cannot be had.
+static int writer_start(tun_t *t) {
+  // Its own mapping, so trim() can hand the pages back while the ring is idle.
+  void *ring = mmap(NULL, W_RING_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ring == MAP_FAILED) return 0;
+  t->w_ring = (uint8_t *)ring;
+  t->w_cap = W_RING_BYTES;
+  pthread_mutex_init(&t->w_mu, NULL);
+  pthread_cond_init(&t->w_work, NULL);
+  pthread_cond_init(&t->w_room, NULL);
+  if (pthread_create(&t->w_thread, NULL, writer_main, t) != 0) {
+    pthread_mutex_destroy(&t->w_mu);
+    pthread_cond_destroy(&t->w_work);
+    pthread_cond_destroy(&t->w_room);
+    munmap(t->w_ring, W_RING_BYTES);
+    t->w_ring = NULL;
+    return 0;
+  }
+  t->w_on = 1;
+  return 1;
+}
+
+// Lets the thread write what is queued, then joins it. Safe to call more than once.
+static void writer_stop(tun_t *t) {
+  if (!t->w_on) return;
+  pthread_mutex_lock(&t->w_mu);
+  t->w_stop = 1;
+  pthread_cond_signal(&t->w_work);
+  pthread_mutex_unlock(&t->w_mu);
+  pthread_join(t->w_thread, NULL);
+  t->w_on = 0;
+  pthread_mutex_destroy(&t->w_mu);
+  pthread_cond_destroy(&t->w_work);
+  pthread_cond_destroy(&t->w_room);
+  munmap(t->w_ring, W_RING_BYTES);
+  t->w_ring = NULL;
+}
+
+// With w_mu held: waits up to 1 ms for the writer to free room. Meanwhile the kernel answers what
+// the thread writes (ACKs, mostly) into the device's queue, which nobody reads while we wait, so
+// each wait moves them into our rx queue (drain_to_queue) lest the kernel drop them (txqueuelen).
+static void wait_room(tun_t *t) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += 1000000;
+  if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+  t->w_want_room = 1;
+  pthread_cond_timedwait(&t->w_room, &t->w_mu, &ts);
+  t->w_want_room = 0;
+  pthread_mutex_unlock(&t->w_mu);
+  drain_to_queue(t);
+  pthread_mutex_lock(&t->w_mu);
+}
+
+// Hands one packet to the writer thread (copied, so the caller's buffer is free at once).
+static void writer_put(tun_t *t, const uint8_t *data, size_t len, uint32_t meta) {
+  struct virtio_net_hdr h;
+  size_t hl = 0;
+  if (t->vnet_hdr > 0) {
+    build_vnet_hdr(&h, data, len, meta);
+    hl = sizeof h;
+  }
+  size_t rec = w_record(hl + len);
+  pthread_mutex_lock(&t->w_mu);
+  if (t->w_used == 0) t->w_head = t->w_tail = 0;  // (the writer holds nothing: start over)
+  size_t waste;
+  for (;;) {
+    // A record is contiguous: if it does not fit before the end, the rest of the ring is skipped.
+    waste = t->w_head + rec > t->w_cap ? t->w_cap - t->w_head : 0;
+    if (t->w_used + waste + rec <= t->w_cap) break;
+    wait_room(t);
+    if (t->w_used == 0) t->w_head = t->w_tail = 0;
+  }
+  if (waste > 0) {
+    uint32_t wrap = W_WRAP;
+    memcpy(t->w_ring + t->w_head, &wrap, 4);
+    t->w_used += waste;
+    t->w_head = 0;
+  }
+  size_t at = t->w_head;
+  pthread_mutex_unlock(&t->w_mu);
+  // [at, at + rec) is ours until published: the writer reads only what w_used covers.
+  uint8_t *r = t->w_ring + at;
+  uint32_t n32 = (uint32_t)(hl + len), hl32 = (uint32_t)hl;
+  memcpy(r, &n32, 4);
+  memcpy(r + 4, &hl32, 4);
+  if (hl > 0) memcpy(r + 8, &h, hl);
+  memcpy(r + 8 + hl, data, len);
+  pthread_mutex_lock(&t->w_mu);
+  t->w_head = at + rec == t->w_cap ? 0 : at + rec;
+  t->w_used += rec;
+  if (t->w_idle) pthread_cond_signal(&t->w_work);
+  pthread_mutex_unlock(&t->w_mu);
+}
+
+// Waits until the writer has written everything handed to it (stats() are then exact).
+static void writer_sync(tun_t *t) {
+  if (!t->w_on) return;
+  pthread_mutex_lock(&t->w_mu);
+  while (t->w_used > 0) {
+    t->w_want_room = 1;
+    pthread_cond_wait(&t->w_room, &t->w_mu);
+  }
+  t->w_want_room = 0;
+  pthread_mutex_unlock(&t->w_mu);
+}
+
+// A packet for the device: to the writer thread when there is one, else written now. Returns 0 or
+// the errno of a write done now (the thread's failures are counted in stats()).
+static int send_one(tun_t *t, const uint8_t *data, size_t len, uint32_t meta) {
+  if (t->w_on) {
+    writer_put(t, data, len, meta);
+    return 0;
+  }
+  return write_one(t, data, len, meta);
 }
 
 static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
@@ -712,7 +1046,7 @@ static napi_value tun_write(napi_env env, napi_callback_info info) {
   }
   uint32_t meta = 0;
   if (argc >= 3) napi_get_value_uint32(env, argv[2], &meta);
-  int err = t->closed ? EBADF : write_one(t, data, len, meta);
+  int err = t->closed ? EBADF : send_one(t, data, len, meta);
   if (t->closed) t->tx_errors++, t->last_tx_errno = EBADF;
   CHECK(env, napi_create_int32(env, -err, &out));
   return out;
@@ -766,8 +1100,8 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
       t->last_tx_errno = EBADF;
       continue;
     }
-    if (write_one(t, data, len, metas != NULL && i < n_metas ? metas[i] : 0) == 0) ok++;
-    if ((i & 31) == 31) drain_to_queue(t);
+    if (send_one(t, data, len, metas != NULL && i < n_metas ? metas[i] : 0) == 0) ok++;
+    if ((i & 31) == 31 && !t->w_on) drain_to_queue(t);
   }
   if (count >= 32) drain_to_queue(t);
   CHECK(env, napi_create_uint32(env, ok, &out));
@@ -796,11 +1130,15 @@ static napi_value tun_stats(napi_env env, napi_callback_info info) {
   tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
   if (!t) return NULL;
   CHECK(env, napi_create_object(env, &obj));
+  writer_sync(t);
   set_num(env, obj, "rxPackets", t->rx_packets);
   set_num(env, obj, "rxBytes", t->rx_bytes);
   set_num(env, obj, "rxBatches", t->rx_batches);
   set_num(env, obj, "rxErrors", t->rx_errors);
   set_num(env, obj, "rxQueued", t->rx_queued);
+  set_num(env, obj, "rxGso", t->rx_gso);
+  set_num(env, obj, "rxCsumPartial", t->rx_csum_partial);
+  set_num(env, obj, "rxBadVnet", t->rx_bad_vnet);
   set_num(env, obj, "txPackets", t->tx_packets);
   set_num(env, obj, "txBytes", t->tx_bytes);
   set_num(env, obj, "txErrors", t->tx_errors);
@@ -814,9 +1152,27 @@ static napi_value tun_stats(napi_env env, napi_callback_info info) {
 // trim(): hands freed heap memory back to the system (glibc's malloc_trim). After a load, the
 // buffers of thousands of finished connections are freed but glibc keeps the pages in its arenas,
 // so the process's RSS would stay at its peak. Returns whether anything was released.
+// The idle buffers of open devices go too: the writer's ring (when empty, its pages; the writer
+// touches none of it until the main thread, which is here, hands it a packet) and the rx queue.
 static napi_value tun_trim(napi_env env, napi_callback_info info) {
   (void)info;
   int released = 0;
+  for (tun_t *t = open_tuns; t; t = t->next) {
+    if (t->w_on) {
+      pthread_mutex_lock(&t->w_mu);
+      if (t->w_used == 0) {
+        t->w_head = t->w_tail = 0;
+        if (madvise(t->w_ring, t->w_cap, MADV_DONTNEED) == 0) released = 1;
+      }
+      pthread_mutex_unlock(&t->w_mu);
+    }
+    if (t->q_count == 0 && t->q != NULL) {
+      free(t->q), free(t->q_ends), free(t->q_flags);
+      t->q = NULL, t->q_ends = NULL, t->q_flags = NULL;
+      t->q_cap = 0, t->q_ends_cap = 0, t->q_used = 0;
+      released = 1;
+    }
+  }
 #ifdef __GLIBC__
   released = malloc_trim(0);
 #endif

@@ -26,7 +26,7 @@ export interface TunWorld {
 
 let worlds = 0;
 
-export async function openWorld(mtu: number, offload: boolean): Promise<TunWorld> {
+export async function openWorld(mtu: number, offload: boolean, writeThread = true): Promise<TunWorld> {
   const ns = `synb-t-${process.pid % 100000}-${worlds++}`;
   spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   const r = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
@@ -34,7 +34,7 @@ export async function openWorld(mtu: number, offload: boolean): Promise<TunWorld
   spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   let tun: TunLink | undefined;
   try {
-    tun = await openTun({ name: 'synb0', netns: ns, mtu, offload });
+    tun = await openTun({ name: 'synb0', netns: ns, mtu, offload, writeThread });
     await configureKernelSide('synb0', { peer: KERNEL, prefix: 24, mtu, txqueuelen: 10_000, netns: ns });
   } catch (e) {
     tun?.close();

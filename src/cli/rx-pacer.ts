@@ -8,9 +8,9 @@
 // run. Bare SYNs beyond SYN_QUEUE waiting are dropped here and counted (rxSynDropped, --ss), as a
 // listener whose queue overflows does; nothing else is dropped, and reading never pauses, so the
 // kernel's queue on the device stays drained as before.
-// A device with offloads (link/tun.ts, virtio_net_hdr) delivers one packet at a time through
-// onReceive with its RX_* flags instead of whole batches: the pacer takes those too, with a budget
-// of OTHER_SLICE / SYN_SLICE packets per turn, so the relief holds whichever way packets come.
+// A TUN link delivers every read as a batch with per-packet RX_* flags, with offloads or without
+// (Link.onReceiveBatch), so this is the one way in. The batch lives in memory the link reuses for
+// its next read: what waits here for a later turn is a copy.
 import type { TunLink } from '../link/tun.js';
 
 /** Bare SYNs handed to the stack per event-loop turn. */
@@ -28,7 +28,7 @@ export interface RxPacerStats {
   synDropped: number;
 }
 
-/** A FIFO of packet views with their RX_* flags (Link.onReceive), compacted as it drains. */
+/** A FIFO of packets (copies) with their RX_* flags (Link.onReceive), compacted as it drains. */
 class PacketQueue {
   private items: (Uint8Array | undefined)[] = [];
   private flags: number[] = [];
@@ -112,11 +112,12 @@ function fewSyns(bytes: Uint8Array, ends: Uint32Array, count: number, max: numbe
 }
 
 /**
- * Takes over delivery from `tun` (its onReceiveBatch, and its onReceive for a device with offloads
- * that delivers packet by packet) and hands each packet to the handler installed as `tun.onReceive`
- * when the pacer started (the stack, or a wrapper around it); `linkHeader` 14 for a TAP device's
- * Ethernet frames. Returns a handle to stop it (waiting packets are dropped; the stack's handlers
- * are put back) and read its counters.
+ * Takes over delivery from `tun` (its onReceiveBatch) and hands each batch on whole to the handler
+ * installed as `tun.onReceiveBatch` when the pacer started (the stack's, for GRO), or packet by
+ * packet with its RX_* flags to `tun.onReceive` (the stack, or a wrapper around it); `linkHeader`
+ * 14 for a TAP device's Ethernet frames. A batch is paced only when it must be (packets wait, or it
+ * is larger than a turn's slices). Returns a handle to stop it (waiting packets are dropped; the
+ * stack's handler is put back) and read its counters.
  */
 export function paceReceive(
   tun: TunLink,
@@ -135,10 +136,6 @@ export function paceReceive(
   let synDropped = 0;
   let scheduled = false;
   let stopped = false;
-  // What this event-loop turn may still hand over at once (packet by packet arrivals).
-  let otherBudget = otherSlice;
-  let synBudget = synSlice;
-  let budgetArmed = false;
 
   const give = (p: Uint8Array, rx: number): void => {
     if (rx === 0) deliver?.(p);
@@ -163,64 +160,34 @@ export function paceReceive(
     }
   };
 
-  const enqueue = (p: Uint8Array, rx: number, syn: boolean): void => {
-    if (!syn) others.push(p, rx);
-    else if (syns.length < synQueue) syns.push(p, rx);
-    else synDropped++;
-  };
-
-  tun.onReceiveBatch = (bytes, ends, count) => {
+  tun.onReceiveBatch = (bytes, ends, count, flags) => {
     if (stopped) return;
     if (!scheduled && syns.length === 0 && others.length === 0 && count <= otherSlice && fewSyns(bytes, ends, count, synSlice, linkHeader)) {
       // Nothing waits and the batch fits in one turn: hand it over as it came (order kept).
-      if (downstream !== null) downstream(bytes, ends, count);
+      if (downstream !== null) downstream(bytes, ends, count, flags);
       else {
         let start = 0;
         for (let i = 0; i < count && !stopped; i++) {
           const end = ends[i]!;
-          deliver?.(bytes.subarray(start, end));
+          give(bytes.subarray(start, end), flags == null ? 0 : flags[i]!);
           start = end;
         }
       }
       return;
     }
+    // Paced: everything is queued (copied: the link reuses the batch's memory) and the first
+    // slice goes at once, so a small batch costs no extra latency; the rest on later turns.
     let start = 0;
     for (let i = 0; i < count; i++) {
       const end = ends[i]!;
-      const p = bytes.subarray(start, end);
+      const rx = flags == null ? 0 : flags[i]!;
+      if (!bareSynAt(bytes, start, end, linkHeader)) others.push(bytes.slice(start, end), rx);
+      else if (syns.length < synQueue) syns.push(bytes.slice(start, end), rx);
+      else synDropped++;
       start = end;
-      enqueue(p, 0, isBareSyn(p, linkHeader));
     }
-    // The first slice at once (a small batch then costs no extra latency); the rest on later turns.
     if (!scheduled) run();
   };
-
-  // Packet by packet (a device with offloads): straight through while nothing waits and this turn's
-  // budget lasts; past it, queued for run() on the next turns as a batch's excess is.
-  const paced = (p: Uint8Array, rx?: number): void => {
-    if (stopped) return;
-    const syn = isBareSyn(p, linkHeader);
-    if (!scheduled && syns.length === 0 && others.length === 0 && (syn ? synBudget > 0 : otherBudget > 0)) {
-      if (syn) synBudget--;
-      else otherBudget--;
-      if (!budgetArmed) {
-        budgetArmed = true;
-        setImmediate(() => {
-          budgetArmed = false;
-          otherBudget = otherSlice;
-          synBudget = synSlice;
-        });
-      }
-      give(p, rx ?? 0);
-      return;
-    }
-    enqueue(p, rx ?? 0, syn);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(run);
-    }
-  };
-  tun.onReceive = paced;
 
   return {
     stop(): void {
@@ -229,7 +196,6 @@ export function paceReceive(
       syns.clear();
       others.clear();
       tun.onReceiveBatch = downstream;
-      if (tun.onReceive === paced) tun.onReceive = deliver;
     },
     stats: () => ({ synWaiting: syns.length, otherWaiting: others.length, synDropped }),
   };

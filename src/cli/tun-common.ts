@@ -208,8 +208,9 @@ export function lossyLink(inner: Link, imp: number | Impairment, random: RandomS
     stats.received++;
     if (randomFloat(random) < p) stats.receiveDropped++;
     else if (delay > 0 && !(randomFloat(random) < reorder)) {
-      // TunLink hands out views of a fresh batch buffer each time, so holding one is safe.
-      setTimeout(() => outer.onReceive?.(packet, rx), delay);
+      // TunLink reads the next batch into the same memory: a held packet is a copy.
+      const held = packet.slice();
+      setTimeout(() => outer.onReceive?.(held, rx), delay);
     } else outer.onReceive?.(packet, rx);
   };
   return outer;

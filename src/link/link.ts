@@ -25,12 +25,16 @@ export interface Link {
    * Optional, present with `offload`: send a TCP packet built for the offloads: its TCP checksum
    * field holds only the pseudo-header sum (the far side finishes it), and when `gsoSize` > 0 it
    * may be up to `offload.tsoMax` bytes, to be cut into segments of `gsoSize` payload bytes each
-   * (TSO). The same ownership rule as send().
+   * (TSO). The same ownership rule as send(); `owned` true gives the buffer away as sendOwned()
+   * does (the link may recycle it once written), so a wrapper that lets others see the packet
+   * passes false.
    */
-  sendTcpOffload?(packet: Uint8Array, gsoSize: number): void;
+  sendTcpOffload?(packet: Uint8Array, gsoSize: number, owned?: boolean): void;
   /**
    * Set by the stack: called once per received IP packet. `rx` carries RX_* flags about it (the
-   * link's far side vouches for its checksum); absent means none. Returning RELEASED declares that nothing
+   * link's far side vouches for its checksum); absent means none. A link may reuse the packet's
+   * memory once this returns (a TUN link does), so a receiver that keeps it copies it (the stack
+   * copies what it keeps: TCP data, UDP datagrams). Returning RELEASED declares that nothing
    * holds on to the packet or any view of it any more (the stack says so only for TCP segments
    * whose bytes it has copied); any other return value promises nothing.
    */
@@ -38,12 +42,13 @@ export interface Link {
   /**
    * Optional, for links that receive packets in batches (a TUN read, one instant of a batching
    * memory pair): a link that declares this property delivers each batch here, when the stack has
-   * set it, instead of calling onReceive per packet. Packet i is `batch[ends[i-1] ?? 0 .. ends[i]]`;
-   * the receiver keeps no reference to the buffer after the call. The stack joins the batch's TCP
-   * data segments (GRO, stack/gro.ts). Batches carry no RX_* flags: a link with some to give (a TUN
-   * device with offloads) uses onReceive.
+   * set it, instead of calling onReceive per packet. Packet i is `batch[ends[i-1] ?? 0 .. ends[i]]`
+   * and `rx[i]`, when `rx` is given, its RX_* flags (as onReceive's `rx`; absent: none). The
+   * views are valid only during the call (a TUN link reads the next batch into the same memory):
+   * whoever keeps a packet, or anything from it, copies it. The stack joins the batch's TCP data
+   * segments (GRO, stack/gro.ts).
    */
-  onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
+  onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null;
   /** Detach; no further onReceive calls. */
   close(): void;
 }

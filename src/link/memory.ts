@@ -7,9 +7,10 @@ import { packetArena } from '../wire/simd-sum.js';
 
 const EMPTY = new Uint8Array(0);
 
-/** The buffer and packet ends every batching pair's batches are delivered in (see deliverBatch). */
+/** The buffer, packet ends and RX flags every batching pair's batches are delivered in (see deliverBatch). */
 let batchBuf: Uint8Array = EMPTY;
 let batchEnds = new Uint32Array(0);
+let batchFlags = new Uint8Array(0);
 /** Whether a batch in batchBuf is being delivered. */
 let batchBusy = false;
 
@@ -50,7 +51,7 @@ export class MemoryLink implements Link {
   readonly counters: MemoryLinkStats = { sent: 0, received: 0, dropped: 0 };
 
   /** Set by the stack on a batching link (declared only then: see Link.onReceiveBatch). */
-  declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
+  declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null;
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
 
@@ -167,24 +168,30 @@ export class MemoryLink implements Link {
     let bytes = 0;
     while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) bytes += this.inbox[(this.inboxHead + n++) & mask]!.length;
     if (n === 0) return;
-    // One buffer and ends array shared by every batching pair, grown as needed and reused: the
-    // receiver keeps no reference to a batch after the call (Link.onReceiveBatch). A batch
+    // One buffer, ends and flags arrays shared by every batching pair, grown as needed and reused:
+    // the receiver keeps no reference to a batch after the call (Link.onReceiveBatch). A batch
     // delivered while another is (a clock run from inside a receiver) gets its own.
     const shared = !batchBusy;
     let batch: Uint8Array;
     let ends: Uint32Array;
+    let flags: Uint8Array;
     if (shared) {
       if (batchBuf.length < bytes) {
         // In the checksum kernel's memory while its arena lasts, so the receiver sums in place.
         const size = Math.max(bytes, batchBuf.length * 2, 65536);
         batchBuf = packetArena(size) ?? new Uint8Array(size);
       }
-      if (batchEnds.length < n) batchEnds = new Uint32Array(Math.max(n, batchEnds.length * 2));
+      if (batchEnds.length < n) {
+        batchEnds = new Uint32Array(Math.max(n, batchEnds.length * 2));
+        batchFlags = new Uint8Array(batchEnds.length);
+      }
       batch = batchBuf;
       ends = batchEnds;
+      flags = batchFlags;
     } else {
       batch = new Uint8Array(bytes);
       ends = new Uint32Array(n);
+      flags = new Uint8Array(n);
     }
     let at = 0;
     for (let k = 0; k < n; k++) {
@@ -192,6 +199,7 @@ export class MemoryLink implements Link {
       const p = this.inbox[i]!;
       batch.set(p, at);
       ends[k] = at += p.length;
+      flags[k] = this.owned[i] === 1 ? this.ownedRx : 0;
       if (this.owned[i] === 1) recyclePacket(p);
       this.inbox[i] = EMPTY;
       this.inboxHead = (i + 1) & mask;
@@ -203,12 +211,12 @@ export class MemoryLink implements Link {
     }
     this.counters.received += n;
     if (!shared) {
-      this.onReceiveBatch!(batch, ends, n);
+      this.onReceiveBatch!(batch, ends, n, flags);
       return;
     }
     batchBusy = true;
     try {
-      this.onReceiveBatch!(batch, ends, n);
+      this.onReceiveBatch!(batch, ends, n, flags);
     } finally {
       batchBusy = false;
     }

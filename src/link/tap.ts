@@ -10,7 +10,10 @@ export interface PacketWriter {
 
 export type TapDirection = 'in' | 'out';
 
-/** Wrap `inner`: `onPacket('out', p)` before each send, `onPacket('in', p)` before each delivery. */
+/**
+ * Wrap `inner`: `onPacket('out', p)` before each send, `onPacket('in', p)` before each delivery.
+ * `p` is valid only during the call (the link may reuse it): `onPacket` copies what it keeps.
+ */
 export function tapLink(inner: Link, onPacket: (dir: TapDirection, data: Uint8Array) => void): Link {
   const tapped: Link = {
     get mtu(): number {
@@ -41,18 +44,20 @@ export function tapLink(inner: Link, onPacket: (dir: TapDirection, data: Uint8Ar
     // A batching link stays one: every packet of the batch is reported as it came off the wire,
     // then the batch goes on whole (the stack may join its segments; the tap shows them apart).
     tapped.onReceiveBatch = null;
-    inner.onReceiveBatch = (batch, ends, count): void => {
+    inner.onReceiveBatch = (batch, ends, count, flags): void => {
       let start = 0;
       for (let i = 0; i < count; i++) {
         onPacket('in', batch.subarray(start, ends[i]));
         start = ends[i]!;
       }
       const rx = tapped.onReceiveBatch;
-      if (rx !== null && rx !== undefined) rx(batch, ends, count);
+      if (rx !== null && rx !== undefined) rx(batch, ends, count, flags);
       else if (tapped.onReceive !== null) {
         start = 0;
         for (let i = 0; i < count; i++) {
-          tapped.onReceive(batch.subarray(start, ends[i]));
+          const f = flags == null ? 0 : flags[i]!;
+          if (f === 0) tapped.onReceive(batch.subarray(start, ends[i]));
+          else tapped.onReceive(batch.subarray(start, ends[i]), f);
           start = ends[i]!;
         }
       }

@@ -4,13 +4,12 @@
 // configureKernelSide sets up the kernel's end with `ip`. On a TUN device it negotiates the
 // kernel's offloads (virtio_net_hdr, TSO, checksum): see docs/tun.md.
 import { existsSync } from 'node:fs';
-import { endianness } from 'node:os';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RX_CSUM_VERIFIED, type Link, type LinkOffload } from './link.js';
-import { foldChecksum, onesSum, write16 } from '../wire/bytes.js';
+import type { Link, LinkOffload } from './link.js';
+import { recyclePacket } from '../wire/packet.js';
 
 /** The addon's surface (native/tun.c). Handles are opaque externals. */
 interface NativeTun {
@@ -20,8 +19,10 @@ interface NativeTun {
     persist: number,
     tap: boolean,
     offload: number,
-  ): { handle: unknown; name: string; created: boolean; vnetHdr?: number; offload?: number };
-  start(handle: unknown, cb: ((batch: Buffer | null, ends: Uint32Array | null, count: number, errno: number) => void) | null): void;
+    writeThread: boolean,
+  ): { handle: unknown; name: string; created: boolean; vnetHdr: number; offload: number; writeThread: boolean; rx: ArrayBuffer; rxCap: number; rxMaxPackets: number };
+  /** cb(count, errno): a batch of `count` packets in the shared receive buffer (open's `rx`), or count 0 and errno < 0 when the device failed. */
+  start(handle: unknown, cb: ((count: number, errno: number) => void) | null): void;
   stop(handle: unknown): void;
   ref(handle: unknown, on: boolean): void;
   write(handle: unknown, packet: Uint8Array, meta: number): number;
@@ -38,6 +39,12 @@ interface NativeStats {
   rxErrors: number;
   /** Packets read between writes of a long batch (so the kernel's queue cannot overflow) and delivered after. */
   rxQueued: number;
+  /** GSO packets (more than one segment) the kernel handed us. */
+  rxGso: number;
+  /** Packets read whose checksum the kernel left for us to trust or finish (NEEDS_CSUM). */
+  rxCsumPartial: number;
+  /** Packets read and dropped because of a virtio_net_hdr we cannot honour (e.g. UDP GSO). */
+  rxBadVnet: number;
   txPackets: number;
   txBytes: number;
   txErrors: number;
@@ -54,23 +61,14 @@ export interface TunStats extends NativeStats {
   txOversize: number;
   /** Largest number of packets delivered by one readable event. */
   rxMaxBatch: number;
-  /** GSO packets (more than one segment) the kernel handed us, and ones we sent for it to cut. */
-  rxGso: number;
+  /** GSO packets we sent for the kernel to cut. */
   txGso: number;
-  /** Packets read whose checksum the kernel left for us to trust or finish (NEEDS_CSUM). */
-  rxCsumPartial: number;
-  /** Packets read and dropped because of a virtio_net_hdr we cannot honour (e.g. UDP GSO). */
-  rxBadVnet: number;
 }
 
 /** TUN_F_* flags (linux/if_tun.h) for TUNSETOFFLOAD. */
 const TUN_F = { csum: 0x01, tso4: 0x02, tso6: 0x04, uso4: 0x20, uso6: 0x40 } as const;
-/** virtio_net_hdr (linux/virtio_net.h, virtio 1.2 section 5.1.6): flags, gso_type, and field offsets. */
-const VNET = { needsCsum: 1, dataValid: 2, gsoNone: 0, gsoEcn: 0x80, csumStart: 6, csumOffset: 8 } as const;
 /** Per-packet word handed to the addon with each write (native/tun.c META_*). */
 const META_NEEDS_CSUM = 0x10000;
-/** virtio16 fields are in the host's byte order on a TUN device that was not told otherwise (TUNSETVNETLE). */
-const HOST_LE = endianness() === 'LE';
 
 /** The offloads a TUN link asks the kernel for: checksums and TCP segmentation both ways. */
 export const TUN_OFFLOADS = TUN_F.csum | TUN_F.tso4 | TUN_F.tso6;
@@ -132,6 +130,12 @@ export interface OpenTunOptions {
    * MTU. Not used on TAP devices.
    */
   offload?: boolean;
+  /**
+   * Write through a thread of the addon (default true): send() and flush() copy each packet into a
+   * ring and return, and the thread's write(2)s run the kernel's receive path on another core
+   * (docs/tun.md, "Writes"). false (or SYNACK_TUN_WRITE_THREAD=0) writes on the calling thread.
+   */
+  writeThread?: boolean;
 }
 
 /** Ethernet II header bytes (destination, source, EtherType) on a TAP device's frames. */
@@ -148,12 +152,15 @@ export interface TunLink extends Link {
   readonly offload: LinkOffload | null;
   /** The TUN_F_* offload names the kernel accepted, e.g. ['csum', 'tso4', 'tso6'] ([] when off). */
   readonly offloads: readonly string[];
+  /** Whether writes go through the addon's writer thread (OpenTunOptions.writeThread). */
+  readonly writeThread: boolean;
   /**
    * Optional fast path: when set, each readable event delivers one batch here instead of calling
-   * onReceive per packet. Packet i is batch[ends[i-1] ?? 0 .. ends[i]]. The buffers are not reused.
-   * Not used with offloads (stats().vnetHdr > 0): each packet then goes to onReceive with its RX_* flags.
+   * onReceive per packet (Link.onReceiveBatch). Packet i is batch[ends[i-1] ?? 0 .. ends[i]], with
+   * RX_* flags rx[i] (the kernel's checksum word, with offloads; 0 without). All three are views of
+   * one buffer the link reuses for every read: valid only during the call.
    */
-  onReceiveBatch: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null;
+  onReceiveBatch: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null;
   /** Called once if the device fails (e.g. deleted under us); the link stops reading. */
   onError: ((err: TunError) => void) | null;
   /** Write every queued packet now (send() otherwise flushes on the next microtask). */
@@ -279,33 +286,41 @@ export async function openTun(opts: OpenTunOptions): Promise<TunLink> {
   let opened: ReturnType<NativeTun['open']>;
   const wantOffload = !tap && opts.offload !== false ? TUN_OFFLOADS : 0;
   try {
-    opened = loaded.addon.open(opts.name, opts.netns === undefined ? null : netnsPath(opts.netns), opts.persist === undefined ? -1 : opts.persist ? 1 : 0, tap, wantOffload);
+    const writeThread = opts.writeThread ?? process.env['SYNACK_TUN_WRITE_THREAD'] !== '0';
+    opened = loaded.addon.open(opts.name, opts.netns === undefined ? null : netnsPath(opts.netns), opts.persist === undefined ? -1 : opts.persist ? 1 : 0, tap, wantOffload, writeThread);
   } catch (e) {
     throw explainOpenError(opts.name, opts.netns, e, tap ? 'TAP' : 'TUN');
   }
-  const link = new NativeTunLink(loaded.addon, opened.handle, opened.name, opened.created, opts.netns, mtu, tap ? ETHERNET_HEADER : 0, opened.vnetHdr ?? 0, opened.offload ?? 0);
+  const link = new NativeTunLink(loaded.addon, opened, opts.netns, mtu, tap ? ETHERNET_HEADER : 0);
   if (opts.ref === false) link.unref();
   return link;
 }
 
 class NativeTunLink implements TunLink {
   onReceive: ((packet: Uint8Array, rx?: number) => void) | null = null;
-  onReceiveBatch: ((batch: Uint8Array, ends: Uint32Array, count: number) => void) | null = null;
+  onReceiveBatch: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null = null;
   onError: ((err: TunError) => void) | null = null;
+  readonly name: string;
+  readonly created: boolean;
   readonly offload: LinkOffload | null;
   readonly offloads: readonly string[];
+  readonly writeThread: boolean;
+  private readonly handle: unknown;
+  /** The addon's receive batch (native/tun.c tun_t): reused by every read. */
+  private readonly rxBytes: Uint8Array;
+  private readonly rxEnds: Uint32Array;
+  private readonly rxFlags: Uint8Array;
   private closed = false;
   private paused = false;
   private readonly pending: Uint8Array[] = [];
   /** Per pending packet, its native/tun.c META_* word (gso_size, needs-checksum). */
   private metas = new Uint32Array(256);
+  /** Per pending packet, 1 when the sender gave it away (sendOwned): recycled once written. */
+  private owned = new Uint8Array(256);
   private flushQueued = false;
   private txOversize = 0;
   private rxMaxBatch = 0;
-  private rxGso = 0;
   private txGso = 0;
-  private rxCsumPartial = 0;
-  private rxBadVnet = 0;
   private readonly flushTask = (): void => {
     this.flushQueued = false;
     this.flush();
@@ -313,36 +328,44 @@ class NativeTunLink implements TunLink {
 
   constructor(
     private readonly addon: NativeTun,
-    private readonly handle: unknown,
-    readonly name: string,
-    readonly created: boolean,
+    opened: ReturnType<NativeTun['open']>,
     readonly netns: string | undefined,
     readonly mtu: number,
     /** Link-layer header bytes on top of the MTU (14 on a TAP device). */
     private readonly header: number,
-    /** virtio_net_hdr bytes in front of each packet on the fd (0 without IFF_VNET_HDR). */
-    private readonly vnetHdr: number,
-    offloadFlags: number,
   ) {
-    this.offloads = offloadNames(offloadFlags);
-    const csum = vnetHdr > 0 && (offloadFlags & TUN_F.csum) !== 0;
-    const tso = csum && (offloadFlags & (TUN_F.tso4 | TUN_F.tso6)) === (TUN_F.tso4 | TUN_F.tso6);
+    this.handle = opened.handle;
+    this.name = opened.name;
+    this.created = opened.created;
+    this.writeThread = opened.writeThread;
+    const { rx, rxCap, rxMaxPackets } = opened;
+    this.rxBytes = new Uint8Array(rx, 0, rxCap);
+    this.rxEnds = new Uint32Array(rx, rxCap, rxMaxPackets);
+    this.rxFlags = new Uint8Array(rx, rxCap + 4 * rxMaxPackets, rxMaxPackets);
+    this.offloads = offloadNames(opened.offload);
+    const csum = opened.vnetHdr > 0 && (opened.offload & TUN_F.csum) !== 0;
+    const tso = csum && (opened.offload & (TUN_F.tso4 | TUN_F.tso6)) === (TUN_F.tso4 | TUN_F.tso6);
     // An IPv4 packet's total length is 16 bits; the IPv6 payload length is too, so 65535 bounds both.
     this.offload = csum ? { tsoMax: tso ? 65535 : 0 } : null;
-    addon.start(handle, (batch, ends, count, errno) => this.onBatch(batch, ends, count, errno));
+    addon.start(this.handle, (count, errno) => this.onBatch(count, errno));
   }
 
   send(packet: Uint8Array): void {
-    this.queue(packet, 0);
+    this.queue(packet, 0, 0);
+  }
+
+  /** Link.sendOwned: written like send(), then handed back to the packet allocator. */
+  sendOwned(packet: Uint8Array): void {
+    this.queue(packet, 0, 1);
   }
 
   /** Link.sendTcpOffload; the Stack calls it only while `offload` is set. */
-  sendTcpOffload(packet: Uint8Array, gsoSize: number): void {
+  sendTcpOffload(packet: Uint8Array, gsoSize: number, owned?: boolean): void {
     if (this.offload === null) throw new Error('sendTcpOffload on a TUN link without offloads');
-    this.queue(packet, META_NEEDS_CSUM | (gsoSize > 0 ? gsoSize & 0xffff : 0));
+    this.queue(packet, META_NEEDS_CSUM | (gsoSize > 0 ? gsoSize & 0xffff : 0), owned === true ? 1 : 0);
   }
 
-  private queue(packet: Uint8Array, meta: number): void {
+  private queue(packet: Uint8Array, meta: number, owned: number): void {
     if (this.closed) return;
     const gso = meta & 0xffff;
     if (packet.length > (gso > 0 && this.offload !== null ? Math.max(this.offload.tsoMax, this.mtu) : this.mtu + this.header)) {
@@ -355,8 +378,12 @@ class NativeTunLink implements TunLink {
       const grown = new Uint32Array(n * 2);
       grown.set(this.metas);
       this.metas = grown;
+      const o = new Uint8Array(n * 2);
+      o.set(this.owned);
+      this.owned = o;
     }
     this.metas[n] = meta;
+    this.owned[n] = owned;
     this.pending.push(packet);
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -367,10 +394,15 @@ class NativeTunLink implements TunLink {
   flush(): void {
     const n = this.pending.length;
     if (n === 0 || this.closed) return;
+    const pending = this.pending;
     // Failed writes (e.g. a packet the kernel rejects) are counted natively and dropped.
-    if (n === 1) this.addon.write(this.handle, this.pending[0] as Uint8Array, this.metas[0] as number);
-    else this.addon.writeBatch(this.handle, this.pending, n, this.metas);
-    this.pending.length = 0;
+    if (n === 1) this.addon.write(this.handle, pending[0] as Uint8Array, this.metas[0] as number);
+    else this.addon.writeBatch(this.handle, pending, n, this.metas);
+    // The kernel has copied every packet (write(2) is synchronous): owned ones can be built into
+    // again (64 KiB super-segments included), instead of becoming garbage.
+    const owned = this.owned;
+    for (let i = 0; i < n; i++) if (owned[i] === 1) recyclePacket(pending[i]!);
+    pending.length = 0;
   }
 
   pause(): void {
@@ -398,10 +430,7 @@ class NativeTunLink implements TunLink {
       ...this.addon.stats(this.handle),
       txOversize: this.txOversize,
       rxMaxBatch: this.rxMaxBatch,
-      rxGso: this.rxGso,
       txGso: this.txGso,
-      rxCsumPartial: this.rxCsumPartial,
-      rxBadVnet: this.rxBadVnet,
     };
   }
 
@@ -415,85 +444,38 @@ class NativeTunLink implements TunLink {
     this.addon.close(this.handle);
   }
 
-  private onBatch(batch: Buffer | null, ends: Uint32Array | null, count: number, errno: number): void {
+  /**
+   * A read batch in the shared buffer: whole to onReceiveBatch when set, else packet by packet to
+   * onReceive with its RX_* flags (the addon split off each virtio_net_hdr, finished partial UDP and
+   * ICMPv6 checksums and turned the kernel's checksum word into flags: native/tun.c vnet_rx_flags).
+   * Either way the views die when this returns: the next read reuses the buffer.
+   */
+  private onBatch(count: number, errno: number): void {
     if (this.closed) return;
-    if (batch === null || ends === null) {
+    if (count === 0) {
       const err = new TunError(TunFailure.other, `TUN device "${this.name}" failed: errno ${-errno}; reading stopped`, 'EIO');
       this.onError?.(err);
       return;
     }
     if (count > this.rxMaxBatch) this.rxMaxBatch = count;
-    const bytes = new Uint8Array(batch.buffer, batch.byteOffset, batch.byteLength);
-    // With offloads every packet has its virtio_net_hdr and RX flags: one onReceive call each (the
-    // kernel's GSO packets are already joined, so GRO on the batch would add little).
-    const batchCb = this.vnetHdr === 0 ? this.onReceiveBatch : null;
+    const bytes = this.rxBytes;
+    const ends = this.rxEnds;
+    const flags = this.rxFlags;
+    const batchCb = this.onReceiveBatch;
     if (batchCb !== null) {
-      batchCb(bytes, ends, count);
+      batchCb(bytes, ends, count, flags);
       return;
     }
-    const hdr = this.vnetHdr;
     let start = 0;
     for (let i = 0; i < count; i++) {
       const end = ends[i] as number;
       const rx = this.onReceive;
       if (rx === null || this.closed) return;
-      if (hdr === 0) rx(bytes.subarray(start, end));
-      else {
-        const pkt = bytes.subarray(start + hdr, end);
-        const flags = this.vnetFlags(bytes, start, pkt);
-        if (flags >= 0) rx(pkt, flags);
-      }
+      const f = flags[i] as number;
+      if (f === 0) rx(bytes.subarray(start, end));
+      else rx(bytes.subarray(start, end), f);
       start = end;
     }
-  }
-
-  /**
-   * What the virtio_net_hdr at bytes[at..] says about `pkt`: the RX_* flags to deliver it with, or
-   * -1 to drop it. The kernel's checksum guarantees (include/linux/skbuff.h, "Checksumming of
-   * received packets"): DATA_VALID is CHECKSUM_UNNECESSARY, the kernel verified it; NEEDS_CSUM is
-   * CHECKSUM_PARTIAL, a packet the kernel built (its own TCP, here) whose checksum field holds the
-   * pseudo-header sum only, and "for the purposes of checksum verification, the checksum referred to
-   * by skb->csum_start + skb->csum_offset and any preceding checksums in the packet are considered
-   * verified" (skb_csum_unnecessary). synack takes the kernel's word for TCP, as the kernel itself
-   * does, and finishes the sum for anything else (UDP, ICMPv6), whose checks it does not skip.
-   * A GSO packet (gso_type TCPV4/TCPV6) is one IP packet of up to 64 KiB whose length fields cover
-   * it all: TCP takes it as one long segment, so it needs nothing more here.
-   */
-  private vnetFlags(bytes: Uint8Array, at: number, pkt: Uint8Array): number {
-    const flags = bytes[at] as number;
-    const gsoType = (bytes[at + 1] as number) & ~VNET.gsoEcn;
-    let rx = 0;
-    if (gsoType !== VNET.gsoNone) {
-      // UDP GSO is never negotiated (TUN_OFFLOADS); anything else we cannot cut up.
-      if (gsoType !== 1 && gsoType !== 4) {
-        this.rxBadVnet++;
-        return -1;
-      }
-      this.rxGso++;
-    }
-    if ((flags & VNET.dataValid) !== 0) rx |= RX_CSUM_VERIFIED;
-    if ((flags & VNET.needsCsum) !== 0) {
-      this.rxCsumPartial++;
-      const csumStart = this.read16(bytes, at + VNET.csumStart);
-      const csumAt = csumStart + this.read16(bytes, at + VNET.csumOffset);
-      if (csumAt + 2 > pkt.length) {
-        this.rxBadVnet++;
-        return -1;
-      }
-      const v = pkt[0]! >>> 4;
-      const proto = v === 4 ? pkt[9] : v === 6 ? pkt[6] : -1;
-      if (proto === 6 && csumAt === csumStart + 16) rx |= RX_CSUM_VERIFIED;
-      else {
-        const sum = foldChecksum(onesSum(pkt, csumStart, pkt.length));
-        // A UDP checksum that comes out 0 is sent as all ones (RFC 768; 0 means "none").
-        write16(pkt, csumAt, sum === 0 && proto === 17 ? 0xffff : sum);
-      }
-    }
-    return rx;
-  }
-
-  private read16(b: Uint8Array, at: number): number {
-    return HOST_LE ? (b[at] as number) | ((b[at + 1] as number) << 8) : ((b[at] as number) << 8) | (b[at + 1] as number);
   }
 }
 

@@ -201,9 +201,12 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
    * batching link): packet i is `batch[ends[i-1] ?? 0 .. ends[i]]`. They are handled in order as
    * handle() would, except that TCP data segments go through GRO first (gro.ts): consecutive
    * in-order segments of one flow with the same header reach TCP input as one segment. Links and
-   * taps saw (and traced, and captured) every packet as it was on the wire.
+   * taps saw (and traced, and captured) every packet as it was on the wire. `rx[i]`, when given, is
+   * packet i's RX_* flags (Link.onReceive): a segment the link vouches for skips the checksum and
+   * joins a train like any other (GRO compares headers after verification, as Linux's does).
+   * Nothing here keeps a view of `batch` past the call: GRO flushes before returning.
    */
-  handleBatch(iface: Interface, batch: Uint8Array, ends: ArrayLike<number>, count: number, now: number): void {
+  handleBatch(iface: Interface, batch: Uint8Array, ends: ArrayLike<number>, count: number, now: number, rx?: ArrayLike<number> | null): void {
     this.now = now;
     const gro = (this.#gro ??= new Gro(this.groDeliver));
     this.gro = gro;
@@ -212,7 +215,7 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
       for (let i = 0; i < count; i++) {
         const end = ends[i]!;
         // (A batch in the checksum kernel's memory, as a batching memory pair's: views reused.)
-        this.input(iface, kernelSubarray(batch, start, end));
+        this.input(iface, kernelSubarray(batch, start, end), rx == null ? 0 : rx[i]!);
         start = end;
       }
     } finally {

@@ -72,14 +72,14 @@ export class Stack extends StackCore {
     const iface = super.addInterface(link, opts);
     link.onReceive = (pkt, rx) => this.handle(iface, pkt, this.clock.now(), rx);
     // A link that reads in batches hands each batch over whole, for GRO.
-    if ('onReceiveBatch' in link) link.onReceiveBatch = (batch, ends, count) => this.handleBatch(iface, batch, ends, count, this.clock.now());
+    if ('onReceiveBatch' in link) link.onReceiveBatch = (batch, ends, count, rx) => this.handleBatch(iface, batch, ends, count, this.clock.now(), rx);
     return iface;
   }
 
   protected override transmit(iface: Interface, pkt: Uint8Array, gsoSize?: number): void {
     // Every packet here was just built and is not kept: a link may recycle it after delivery.
     const link = iface.link;
-    if (gsoSize !== undefined) link.sendTcpOffload!(pkt, gsoSize);
+    if (gsoSize !== undefined) link.sendTcpOffload!(pkt, gsoSize, true);
     else if (link.sendOwned !== undefined) link.sendOwned(pkt);
     else link.send(pkt);
   }

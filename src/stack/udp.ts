@@ -32,10 +32,16 @@ type SendCallback = (err: Error | null, bytes: number) => void;
 
 const encoder = new TextEncoder();
 
-/** In Node, hand out Buffers (a view, no copy) so msg.toString() reads as text, as with dgram. */
+/**
+ * The datagram as the application gets it: a copy, since the packet it came in may be reused by
+ * the link once delivery returns (Link.onReceive: a TUN link reads the next batch into the same
+ * memory), and the application may keep the message as long as it likes. In Node, a Buffer (over
+ * the copy) so msg.toString() reads as text, as with dgram.
+ */
 function asMessage(data: Uint8Array): Uint8Array {
+  const copy = data.slice();
   const B = (globalThis as { Buffer?: { from(ab: ArrayBufferLike, off: number, len: number): Uint8Array } }).Buffer;
-  return B === undefined ? data : B.from(data.buffer, data.byteOffset, data.byteLength);
+  return B === undefined ? copy : B.from(copy.buffer, copy.byteOffset, copy.byteLength);
 }
 
 export class UdpSocket extends Emitter<UdpSocketEvents> {

@@ -126,28 +126,32 @@ test("a batch that needs no pacing goes whole to the stack's batch handler (GRO)
   assert.equal(tun.onReceiveBatch, stackBatch);
 });
 
-test('packet by packet (a device with offloads: onReceive with RX flags): a turn takes a slice of SYNs, the rest wait behind connection packets; flags kept; stop() puts onReceive back', async () => {
+test('RX flags ride with the batch: whole to the stack, or with each paced packet; what waits is a copy, safe from the next read', async () => {
   const got: [number, number][] = [];
   const stackReceive = (p: Uint8Array, rx?: number): void => void got.push([(p[20]! << 8) | p[21]!, rx ?? 0]);
-  const tun = { onReceive: stackReceive, onReceiveBatch: null } as unknown as TunLink;
+  const wholeFlags: number[][] = [];
+  const stackBatch = (_b: Uint8Array, _e: Uint32Array, count: number, rx?: Uint8Array | null): void =>
+    void wholeFlags.push(Array.from(rx!.subarray(0, count)));
+  const tun = { onReceive: stackReceive, onReceiveBatch: stackBatch } as unknown as TunLink;
   const pacer = paceReceive(tun);
-  assert.notEqual(tun.onReceive, stackReceive, 'the pacer stands between the device and the stack');
-  // One read's worth, delivered one call per packet as link/tun.ts does with offloads (RX flag 1).
-  const n = SYN_QUEUE + SYN_SLICE + 100;
-  for (let i = 0; i < n; i++) tun.onReceive!(tcp(40_000 + (i % 20_000), SYN), 1);
-  tun.onReceive!(tcp(5, ACK), 1);
-  assert.equal(got.length, SYN_SLICE, 'one slice of SYNs this turn');
-  assert.ok(got.every(([, rx]) => rx === 1), 'RX flags reach the stack');
-  assert.deepEqual(pacer.stats(), { synWaiting: SYN_QUEUE, otherWaiting: 1, synDropped: n - SYN_SLICE - SYN_QUEUE });
-  await turn();
-  assert.deepEqual(got[SYN_SLICE], [5, 1], "the connection's ACK goes first on the next turn");
-  assert.equal(got.length, SYN_SLICE + 1 + SYN_SLICE);
-  for (let i = 0; i < 100 && pacer.stats().synWaiting > 0; i++) await turn();
-  assert.equal(got.length, SYN_SLICE + 1 + SYN_QUEUE, 'every queued SYN delivered on later turns');
-  // A quiet device later: a packet goes straight through in its own turn.
-  await turn();
-  tun.onReceive!(tcp(6, ACK), 1);
-  assert.deepEqual(got.at(-1), [6, 1]);
+  const [b1, e1, n1] = batch([tcp(1, ACK), tcp(2, ACK)]);
+  tun.onReceiveBatch!(b1, e1, n1, new Uint8Array([1, 0]));
+  assert.deepEqual(wholeFlags, [[1, 0]], 'an unpaced batch goes whole, flags and all');
+  // A flood, in one reused buffer as the TUN link delivers it: flags 1 (checksum verified).
+  const n = SYN_SLICE * 2 + 1;
+  const [bytes, ends, count] = batch([...Array.from({ length: n }, (_, i) => tcp(40_000 + i, SYN)), tcp(5, ACK)]);
+  tun.onReceiveBatch!(bytes, ends, count, new Uint8Array(count).fill(1));
+  assert.deepEqual(wholeFlags.length, 1, 'a flood batch is paced, not handed over whole');
+  assert.equal(got.length, 1 + SYN_SLICE, "the connection's ACK and one slice of SYNs this turn");
+  assert.deepEqual(got[0], [5, 1]);
+  bytes.fill(0); // the link's next read overwrites its buffer
+  for (let i = 0; i < 10 && pacer.stats().synWaiting > 0; i++) await turn();
+  assert.equal(got.length, 1 + n);
+  assert.deepEqual(
+    got.slice(1),
+    Array.from({ length: n }, (_, i) => [40_000 + i, 1]),
+    'every SYN delivered intact, in order, with its flags, after the batch was overwritten',
+  );
   pacer.stop();
-  assert.equal(tun.onReceive, stackReceive);
+  assert.equal(tun.onReceiveBatch, stackBatch);
 });

@@ -145,3 +145,19 @@ test('memory pair between stacks: a corrupt segment injected with send() is stil
   clock.runUntilIdle();
   assert.equal(b.stats().tcpBad - bad0, 1);
 });
+
+test('batching memory pair: the batch carries the same RX flags, per packet (sendOwned verified, send() not)', async () => {
+  const { RX_CSUM_VERIFIED } = await import('../../src/link/link.js');
+  for (const [opt, want] of [[undefined, RX_CSUM_VERIFIED], [false, 0]] as const) {
+    const clock = new VirtualClock();
+    const [a, b] = createMemoryPair(opt === undefined ? { clock, batch: true } : { clock, batch: true, checksumUnnecessary: opt });
+    const got: number[][] = [];
+    b.onReceive = () => assert.fail('a batching link delivers batches');
+    b.onReceiveBatch = (_batch, _ends, count, rx) => void got.push(Array.from(rx!.subarray(0, count)));
+    a.sendOwned(new Uint8Array(20));
+    a.send(new Uint8Array(20));
+    a.sendOwned(new Uint8Array(20));
+    clock.runUntilIdle();
+    assert.deepEqual(got, [[want, 0, want]], `checksumUnnecessary: ${opt}`);
+  }
+});

@@ -126,9 +126,30 @@ except socket.timeout:
 print(len(seen), flush=True)
 `;
 
+/** Like RECEIVER, but prints "<count> in order" or "<count> out of order at <i>". */
+const ORDERED_RECEIVER = `
+import socket, sys
+n, port = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 33, 512 << 20)  # SO_RCVBUFFORCE: hold the whole burst
+s.bind(('198.18.0.1', port))
+s.settimeout(5)
+print('ready', flush=True)
+got, bad = 0, -1
+try:
+    while got < n:
+        seq = int.from_bytes(s.recv(65536)[:4], 'big')
+        if seq != got and bad < 0:
+            bad = got
+        got += 1
+except socket.timeout:
+    pass
+print(f'{got} in order' if bad < 0 else f'{got} out of order at {bad}', flush=True)
+`;
+
 /** Opens a TUN device `syn0` inside a fresh namespace with 198.18.0.1/24 (+ 2001:db8::1/64) on the kernel side. */
 async function withTun(
-  opts: { mtu?: number; txqueuelen?: number; offload?: boolean },
+  opts: { mtu?: number; txqueuelen?: number; offload?: boolean; writeThread?: boolean },
   body: (tun: TunLink, ns: Netns) => Promise<void>,
 ): Promise<void> {
   const h = new NetnsHarness();
@@ -137,7 +158,7 @@ async function withTun(
     const ns = await h.create();
     // Keep the kernel quiet on this link: no router solicitations.
     await ns.sysctl('net.ipv6.conf.default.router_solicitations', 0);
-    tun = await openTun({ name: 'syn0', netns: ns.name, mtu: opts.mtu ?? 1500, offload: opts.offload ?? process.env['SYNACK_TUN_OFFLOAD'] !== 'off' });
+    tun = await openTun({ name: 'syn0', netns: ns.name, mtu: opts.mtu ?? 1500, offload: opts.offload ?? process.env['SYNACK_TUN_OFFLOAD'] !== 'off', ...(opts.writeThread === undefined ? {} : { writeThread: opts.writeThread }) });
     await ns.configureTun('syn0', { peer: '198.18.0.1', prefix: 24, mtu: opts.mtu ?? 1500, ...(opts.txqueuelen === undefined ? {} : { txqueuelen: opts.txqueuelen }) });
     await ns.configureTun('syn0', { peer: '2001:db8::1', prefix: 64 });
     await body(tun, ns);
@@ -222,7 +243,8 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
   });
 
   test('a kernel TCP sender to a Stack on the TUN link: GRO joins the segments of each read, every byte arrives in order', async (t) => {
-    // Without offloads: with them the kernel hands over GSO packets already joined, one by one.
+    // Without offloads: with them the kernel hands over GSO packets of up to 64 KiB, already joined
+    // as far as GRO would (test/interop/offload.test.ts covers that path).
     await withTun({ offload: false }, async (tun, ns) => {
       const stack = new Stack({ name: 'gro', clock: new RealtimeClock({ unref: false }) });
       stack.addInterface(tun, { addresses: ['198.18.0.2/24'] });
@@ -281,6 +303,32 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
       assert.equal(tun.stats().txPackets, n);
     });
   });
+
+  for (const writeThread of [true, false]) {
+    test(`writes ${writeThread ? 'through the writer thread' : 'on the calling thread'}: more than the thread's 4 MiB ring in one flush, every packet in order; close() at once still writes them all`, async () => {
+      await withTun({ writeThread, offload: false }, async (tun, ns) => {
+        assert.equal(tun.writeThread, writeThread);
+        const n = 7000; // 7000 x 1428 bytes: 10 MB, more than the ring holds
+        const rx = ns.spawn('python3', ['-c', ORDERED_RECEIVER, String(n), '7777']);
+        let out = '';
+        const ready = new Promise<void>((resolve) => {
+          rx.stdout?.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('ready')) resolve();
+          });
+        });
+        const exited = new Promise<number | null>((resolve) => rx.once('exit', resolve));
+        await ready;
+        const packets = Array.from({ length: n }, (_, i) => udp4(i, 7777, 1400));
+        for (const p of packets) tun.send(p);
+        tun.close(); // flushes: the thread writes everything queued before the fd is closed
+        assert.equal(await exited, 0);
+        assert.equal(out.trim().split('\n').at(-1), `${n} in order`);
+        assert.equal(tun.stats().txPackets, n);
+        assert.equal(tun.stats().txErrors, 0);
+      });
+    });
+  }
 
   test('throughput: read a prefilled kernel queue and write back (figures as diagnostics)', async (t) => {
     const n = Number(process.env['SYNACK_TUN_BENCH_N'] ?? 20000);

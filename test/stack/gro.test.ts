@@ -9,11 +9,11 @@ import { Interface } from '../../src/stack/route.js';
 import { tapLink } from '../../src/link/tap.js';
 import { createMemoryPair } from '../../src/link/memory.js';
 import { createSimPair } from '../../src/link/sim.js';
-import type { Link } from '../../src/link/link.js';
+import { RX_CSUM_VERIFIED, type Link } from '../../src/link/link.js';
 import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import { parseIp } from '../../src/wire/address.js';
-import { buildTcpPacket, parseIpPacket } from '../../src/wire/packet.js';
+import { buildTcpPacket, buildUdpPacket, parseIpPacket } from '../../src/wire/packet.js';
 import { parseTcp, TcpFlag, type TcpOptions, type TcpRepr } from '../../src/wire/tcp.js';
 
 const { ACK, PSH, FIN, SYN, RST, URG } = TcpFlag;
@@ -119,12 +119,19 @@ test('GRO: a longer segment never joins a train, and a joined segment stays with
   assert.deepEqual(gro(train(0xffffffff - 1499, 3)), [`${0xffffffff - 1499}+3000 ACK`]);
 });
 
-/** A link that reads in batches (as a TUN device): records what the stack sends. */
+/**
+ * A link that reads in batches as a TUN device does: one buffer, ends and RX flags reused for every
+ * batch, and overwritten (0xee) as soon as a batch has been delivered, as the next read would, so
+ * anything the stack kept without copying shows. Records what the stack sends.
+ */
 class BatchLink implements Link {
   readonly mtu = 1500;
   readonly sent: TcpRepr[] = [];
   onReceive: ((p: Uint8Array) => unknown) | null = null;
-  onReceiveBatch: ((b: Uint8Array, ends: Uint32Array, n: number) => void) | null = null;
+  onReceiveBatch: ((b: Uint8Array, ends: Uint32Array, n: number, rx?: Uint8Array | null) => void) | null = null;
+  readonly #buf = new Uint8Array(1 << 20);
+  readonly #ends = new Uint32Array(1024);
+  readonly #flags = new Uint8Array(1024);
   send(p: Uint8Array): void {
     const ip = parseIpPacket(p);
     assert.ok(ip.ok);
@@ -133,17 +140,16 @@ class BatchLink implements Link {
     this.sent.push({ ...r.value, payload: r.value.payload.slice() });
   }
   close(): void {}
-  /** Deliver packets as one batch. */
-  batch(pkts: Uint8Array[]): void {
-    const total = pkts.reduce((n, p) => n + p.length, 0);
-    const buf = new Uint8Array(total);
-    const ends = new Uint32Array(pkts.length);
+  /** Deliver packets as one batch, packet i with RX_* flags flags[i] (default none). */
+  batch(pkts: Uint8Array[], flags: number[] = []): void {
     let at = 0;
     pkts.forEach((p, i) => {
-      buf.set(p, at);
-      ends[i] = at += p.length;
+      this.#buf.set(p, at);
+      this.#ends[i] = at += p.length;
+      this.#flags[i] = flags[i] ?? 0;
     });
-    this.onReceiveBatch!(buf, ends, pkts.length);
+    this.onReceiveBatch!(this.#buf, this.#ends, pkts.length, this.#flags);
+    this.#buf.fill(0xee, 0, at);
   }
 }
 
@@ -239,4 +245,55 @@ test('over a lossy, reordering simulated link with batch: true, GRO joins what a
   const r = bulk(true, true);
   assert.ok(r.ok, 'every byte read once, in order');
   assert.ok(r.gro.groMerged > 0, JSON.stringify(r.gro));
+});
+
+/** A packet whose TCP checksum is wrong (IPv4, no IP options: the field is at byte 36). */
+function badChecksum(p: Uint8Array): Uint8Array {
+  const q = p.slice();
+  q[36] = q[36]! ^ 0x5a;
+  return q;
+}
+
+test('RX flags in a batch: a segment the link vouches for (RX_CSUM_VERIFIED) skips the checksum and joins; the same unflagged is dropped', () => {
+  const { link, stack, got, iss } = established();
+  const pkts = dataPackets(iss, 8).map(badChecksum);
+  link.batch(pkts, Array(8).fill(0));
+  assert.equal(stack.stats().tcpBad, 8, 'unflagged: every bad checksum counted and dropped');
+  assert.equal(got.length, 0);
+  link.batch(pkts, Array(8).fill(RX_CSUM_VERIFIED));
+  assert.equal(stack.stats().tcpBad, 8, 'flagged: taken on the link\'s word');
+  assert.deepEqual(stack.groStats(), { groSegments: 8, groMerged: 1 }, 'and joined as one segment');
+  assert.equal(got.length, 8000);
+  for (let i = 0; i < got.length; i++) assert.equal(got[i], (1001 + i) & 0xff);
+});
+
+test('a batch mixing flags: the one bad unflagged segment is dropped, GRO joins on either side of the gap, and the out-of-order data TCP keeps survives the next read', () => {
+  const { link, stack, got, iss } = established();
+  const pkts = dataPackets(iss, 8);
+  // Segment 3 (seq 3001) is corrupt and not vouched for; the rest are flagged 1 or 0 alike.
+  const batch = pkts.map((p, i) => (i === 2 ? badChecksum(p) : p));
+  link.batch(batch, [1, 0, 0, 1, 1, 0, 1, 1]);
+  assert.equal(stack.stats().tcpBad, 1);
+  assert.deepEqual(stack.groStats(), { groSegments: 7, groMerged: 2 }, 'segments 1-2 and 4-8 each joined (flags do not split a train)');
+  assert.equal(got.length, 2000, 'in order up to the gap');
+  // The batch buffer has been overwritten since: the retransmission fills the gap, and the five
+  // segments held out of order must still read as they were sent.
+  link.batch([pkts[2]!]);
+  assert.equal(got.length, 8000);
+  for (let i = 0; i < got.length; i++) assert.equal(got[i], (1001 + i) & 0xff, `byte ${i}`);
+});
+
+test('a UDP datagram from a reused batch buffer: the message the application keeps is its own copy', () => {
+  const clock = new VirtualClock();
+  const stack = new Stack({ name: 'udp', clock, random: seededRandom(3), loopback: false });
+  const link = new BatchLink();
+  stack.addInterface(link, { addresses: ['198.18.0.2/24'] });
+  const sock = stack.udpBind({ port: 53 });
+  const kept: Uint8Array[] = [];
+  sock.on('message', (msg) => kept.push(msg));
+  const payload = new TextEncoder().encode('hello over a reused buffer');
+  link.batch([buildUdpPacket(PEER, US, { srcPort: 999, dstPort: 53, payload }).slice(), buildUdpPacket(PEER, US, { srcPort: 999, dstPort: 53, payload: payload.subarray(0, 5) }).slice()]);
+  assert.equal(kept.length, 2);
+  assert.deepEqual([...kept[0]!], [...payload], 'intact after the link overwrote its buffer');
+  assert.deepEqual([...kept[1]!], [...payload.subarray(0, 5)]);
 });
