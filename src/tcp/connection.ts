@@ -1,7 +1,8 @@
 // One TCP connection as a sans-IO state machine, as its owner sees it: the user calls (RFC 9293
 // 3.10.1-3.10.6), segment arrival and poll() for what to send, the earliest deadline, hooks, and
 // read-only snapshots (info(), stats()). The state itself is the TCB in tcb.ts, private to src/tcp:
-// input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines.
+// input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines. It owns the
+// Tcb, so its constructor takes the whole Tcb.
 
 import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, gt, le } from '../wire/seq.js';
@@ -398,6 +399,14 @@ export class TcpConnection {
   /** The application read: maybe reopen the window (receiver SWS avoidance, RFC 9293 3.8.6.2.2). */
   #afterRead(): void {
     const t = this.#t;
+    const d = t.out.delack;
+    // Linux's tcp_cleanup_rbuf (ackRule 'linux'): an owed ACK goes now when more than one full
+    // frame waits for it, or when this read emptied the queue after a pushed short segment (two,
+    // or one outside interactive mode).
+    if (d !== null && d.scheduled && (sub(t.rcv.nxt, t.rcv.lastAckSent) > d.rcvMss || ((d.pushed2 || (d.pushed && !d.interactive)) && t.recvBuf.length === 0))) {
+      t.out.ack = true;
+      t.hooks.onPollNeeded?.();
+    }
     const cur = t.rcvWnd;
     const free = Math.min(t.recvBuf.free, 0xffff << t.rcv.wscale); // what the window field can say
     if (free - cur >= t.swsThreshold && free >= 2 * cur) {

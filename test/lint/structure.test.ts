@@ -145,6 +145,13 @@ test('only the functions that coordinate the whole connection take the whole Tcb
   );
 });
 
+test('each file with functions that take the whole Tcb says why at its top', () => {
+  for (const f of Object.keys(WHOLE_TCB)) {
+    const header = /^(?:\/\/[^\n]*\n)+/.exec(readFileSync(join(ROOT, f), 'utf8'))?.[0] ?? '';
+    assert.match(header, /whole Tcb/, `${f}: the comment at its top says which functions take the whole Tcb, and why`);
+  }
+});
+
 test('the whole-Tcb check finds parameters typed Tcb, and only those', () => {
   const src = [
     'function a(c: Tcb, now: number): void {}',
