@@ -77,6 +77,7 @@ const CONFIG: TcpConfigInput = {
   msl: 2_000,
   maxRto: 8_000,
   synRetries: 4,
+  synAckRetries: 4,
   retries: 8,
   userTimeout: 60_000,
   finWait2Timeout: 20_000,

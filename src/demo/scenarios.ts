@@ -418,7 +418,7 @@ function synFlood(ctx: Ctx): void {
   const BACKLOG = 2;
   // The spoofed half-open entries give up after their first SYN-ACK times out (1 s), so the ladder
   // is not filled with retransmissions to hosts that do not exist.
-  listen(ctx, { closeDelay: 5, backlog: BACKLOG, config: { synRetries: 0 } });
+  listen(ctx, { closeDelay: 5, backlog: BACKLOG, config: { synAckRetries: 0 } });
   const spoofed = ['198.18.0.66', '198.18.0.67'];
   // The server's half-open entries for the spoofed sources stay off the ladder's state column.
   w.hideState = (conn) => conn !== undefined && spoofed.some((a) => conn.includes(`>${a}:`));

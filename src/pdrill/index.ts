@@ -23,5 +23,5 @@ export {
 } from './match.js';
 export { ScriptTimeline, withinTolerance, formatSecs, DEFAULT_TOLERANCE_USECS, type TimingConfig, type ScheduledTime, type ScheduleResult } from './timing.js';
 export { runScript, formatFailure, inboundPacket, PDRILL_LINUX_TCP, type RunScriptOptions, type RunScriptResult, type ScriptFailure, type SkippedEvent } from './runner.js';
-export { SocketTable, SyscallError, evalInt, formatPollFlags, type SyscallEnv, type Call, type Outcome, type OutCheck } from './syscalls.js';
-export { LINUX_SYMBOLS, ERRNO, describeErrno, symbolValue, errnoName } from './linux.js';
+export { SocketTable, SyscallError, evalInt, type SyscallEnv, type Call, type Outcome, type OutCheck } from './syscalls.js';
+export { LINUX_SYMBOLS, ERRNO, describeErrno, symbolValue, errnoName, formatPollFlags } from './linux.js';

@@ -20,6 +20,19 @@ export const LINUX_SYMBOLS: Readonly<Record<string, number>> = Object.freeze({
   // socket levels and options (asm-generic/socket.h)
   SOL_SOCKET: 1,
   SOL_TCP: 6,
+  SOL_IP: 0,
+  SOL_IPV6: 41,
+  // IP-level options (linux/in.h, linux/in6.h)
+  IP_TOS: 1,
+  IP_MTU_DISCOVER: 10,
+  IP_PMTUDISC_DONT: 0,
+  IP_PMTUDISC_WANT: 1,
+  IP_PMTUDISC_DO: 2,
+  IP_PMTUDISC_PROBE: 3,
+  IP_PMTUDISC_INTERFACE: 4,
+  IP_PMTUDISC_OMIT: 5,
+  IPV6_MTU_DISCOVER: 23,
+  IPV6_TCLASS: 67,
   SO_DEBUG: 1,
   SO_REUSEADDR: 2,
   SO_TYPE: 3,
@@ -146,4 +159,20 @@ export function symbolValue(name: string): number | undefined {
 export function errnoName(value: number): string | undefined {
   for (const [k, v] of Object.entries(ERRNO)) if (v.value === value) return k;
   return undefined;
+}
+
+/** `POLLIN|POLLOUT` for messages. */
+export function formatPollFlags(v: number): string {
+  const names = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLERR', 'POLLHUP', 'POLLNVAL', 'POLLRDNORM', 'POLLRDBAND', 'POLLWRNORM', 'POLLWRBAND', 'POLLMSG', 'POLLRDHUP'];
+  const parts: string[] = [];
+  let rest = v;
+  for (const n of names) {
+    const bit = LINUX_SYMBOLS[n]!;
+    if (v & bit) {
+      parts.push(n);
+      rest &= ~bit;
+    }
+  }
+  if (rest !== 0) parts.push(`0x${rest.toString(16)}`);
+  return parts.length === 0 ? '0' : parts.join('|');
 }

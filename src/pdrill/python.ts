@@ -219,13 +219,17 @@ export function runPythonBlock(code: string, lookup: Lookup): AssertFailure | nu
   return null;
 }
 
+/** tcpi_ca_state's numbers (enum tcp_ca_state). */
+const CA_STATES: Readonly<Record<TcpInfo['caState'], number>> = { open: 0, disorder: 1, recovery: 3, loss: 4 };
+
 /** Linux's TCP_INFINITE_SSTHRESH, what tcpi_snd_ssthresh reads before the first loss. */
 const INFINITE_SSTHRESH = 0x7fffffff;
 
 /**
  * The tcp_info fields synack models, from a connection's stats (packets where Linux counts
- * packets, microseconds where it counts time). Others (tcpi_ca_state, tcpi_lost, tcpi_sacked,
- * tcpi_reordering, tcpi_probes, tcpi_backoff, ...) are not modelled: undefined.
+ * packets, microseconds where it counts time), the recovery state among them (tcpi_ca_state,
+ * tcpi_sacked, tcpi_lost, tcpi_retrans, tcpi_reordering, tcpi_probes, tcpi_backoff). Others are
+ * not modelled: undefined.
  */
 export function tcpInfoLookup(st: TcpInfo): Lookup {
   const mss = Math.max(1, st.sndMss);
@@ -243,6 +247,13 @@ export function tcpInfoLookup(st: TcpInfo): Lookup {
     tcpi_bytes_received: st.bytesReceived,
     tcpi_segs_out: st.segsOut,
     tcpi_segs_in: st.segsIn,
+    tcpi_ca_state: CA_STATES[st.caState],
+    tcpi_sacked: st.sackedSegs,
+    tcpi_lost: st.lostSegs,
+    tcpi_retrans: st.retransOut,
+    tcpi_reordering: st.reordering,
+    tcpi_probes: st.probes,
+    tcpi_backoff: st.backoff,
   };
   return (name) => fields[name];
 }

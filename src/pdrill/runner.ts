@@ -33,9 +33,8 @@ import { runPythonBlock, tcpInfoLookup, PythonUnsupported } from './python.js';
 /**
  * What `--linux` sets: LINUX_PROFILE (RTO 1 s initial / 200 ms minimum, wscale 7, CUBIC, SACK,
  * timestamps) plus Linux defaults the scripts see: a 64 KiB-window receive buffer of tcp_rmem's
- * 131072 bytes, 2*MSL = 60 s TIME-WAIT, tcp_syn_retries 6, tcp_retries2 15, tcp_fin_timeout 60 s,
- * and immediate ACKs (Linux's quick-ACK mode at connection start; synack has no quick-ACK mode,
- * so its delayed ACK is off).
+ * 131072 bytes, 2*MSL = 60 s TIME-WAIT, tcp_syn_retries 6, tcp_retries2 15, tcp_fin_timeout 60 s.
+ * Linux's delayed-ACK rules come with the profile (ackRule 'linux', ATO minimum 40 ms).
  */
 export const PDRILL_LINUX_TCP: TcpConfigInput = {
   ...LINUX_PROFILE,
@@ -45,7 +44,6 @@ export const PDRILL_LINUX_TCP: TcpConfigInput = {
   synRetries: 6,
   retries: 15,
   finWait2Timeout: 60_000,
-  delayedAck: 0,
 };
 
 export interface RunScriptOptions {

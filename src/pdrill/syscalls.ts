@@ -4,7 +4,8 @@
 // names Linux gives (tcp_recvmsg, tcp_sendmsg, tcp_poll, inet_stream_connect semantics).
 
 import type { Expr } from './ast.js';
-import { LINUX_SYMBOLS as S, symbolValue, ERRNO } from './linux.js';
+import { LINUX_SYMBOLS as S, symbolValue, ERRNO, formatPollFlags } from './linux.js';
+import { setIpOption } from './ipopt.js';
 import type { Stack } from '../stack/stack.js';
 import type { TcpListener } from '../stack/tcp-host.js';
 import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
@@ -82,6 +83,9 @@ class Sock {
   lingerOn = 0;
   lingerSecs = 0;
   keepAlive = 0;
+  /** IP_TOS / IPV6_TCLASS and IP_MTU_DISCOVER as set (ipopt.ts; read back by getsockopt). */
+  tos = 0;
+  pmtudisc = 1;
   /** TCP config set through setsockopt before the connection exists. */
   readonly config: TcpConfigInput = {};
   /** The host's sysctl-derived settings when the socket was created (setsockopt overrides them). */
@@ -162,22 +166,6 @@ function iovLength(e: Expr, name: string): number {
     n += v;
   }
   return n;
-}
-
-/** `POLLIN|POLLOUT` for messages. */
-export function formatPollFlags(v: number): string {
-  const names = ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLERR', 'POLLHUP', 'POLLNVAL', 'POLLRDNORM', 'POLLRDBAND', 'POLLWRNORM', 'POLLWRBAND', 'POLLMSG', 'POLLRDHUP'];
-  const parts: string[] = [];
-  let rest = v;
-  for (const n of names) {
-    const bit = S[n]!;
-    if (v & bit) {
-      parts.push(n);
-      rest &= ~bit;
-    }
-  }
-  if (rest !== 0) parts.push(`0x${rest.toString(16)}`);
-  return parts.length === 0 ? '0' : parts.join('|');
 }
 
 const CLOSING_STATES = new Set(['FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'LAST-ACK', 'TIME-WAIT', 'CLOSED']);
@@ -539,8 +527,12 @@ export class SocketTable {
     const cfg = conn === null ? null : conn.ownConfig();
     const kick = (): void => conn?.hooks.onPollNeeded?.();
     if (level === S['SOL_SOCKET'] && opt === S['SO_LINGER']) {
-      const on = evalInt(field(valExpr, 'l_onoff') ?? { kind: 'int', value: 0, hex: false }) ?? 0;
-      const secs = evalInt(field(valExpr, 'l_linger') ?? { kind: 'int', value: 0, hex: false }) ?? 0;
+      // packetdrill writes struct linger as {onoff=1, linger=0}; l_onoff / l_linger are accepted too.
+      const onExpr = field(valExpr, 'onoff') ?? field(valExpr, 'l_onoff');
+      const secsExpr = field(valExpr, 'linger') ?? field(valExpr, 'l_linger');
+      if (onExpr === undefined && secsExpr === undefined) throw new SyscallError('setsockopt SO_LINGER: expected {onoff=N, linger=N}');
+      const on = evalInt(onExpr ?? { kind: 'int', value: 0, hex: false }) ?? 0;
+      const secs = evalInt(secsExpr ?? { kind: 'int', value: 0, hex: false }) ?? 0;
       s.lingerOn = on ? 1 : 0;
       s.lingerSecs = secs;
       s.lingerZero = on !== 0 && secs === 0;
@@ -570,6 +562,10 @@ export class SocketTable {
         default:
           return err('ENOPROTOOPT');
       }
+    }
+    if (level === S['SOL_IP'] || level === S['SOL_IPV6']) {
+      const e = setIpOption(s, level, opt, v);
+      return e === null ? done(0) : err(e);
     }
     if (level === S['IPPROTO_TCP']) {
       const set = <K extends keyof TcpConfig>(k: K, val: TcpConfig[K]): void => {
@@ -619,6 +615,7 @@ export class SocketTable {
         case S['TCP_SYNCNT']:
           if (v < 1 || v > 127) return err('EINVAL');
           set('synRetries', v);
+          set('synAckRetries', v); // a listener's TCP_SYNCNT bounds its SYN,ACKs too (reqsk_timer_handler)
           return done(0);
         default:
           return err('ENOPROTOOPT');
@@ -659,8 +656,8 @@ export class SocketTable {
           break;
         case S['SO_LINGER']: {
           const checks: OutCheck[] = [];
-          const on = field(expected, 'l_onoff');
-          const secs = field(expected, 'l_linger');
+          const on = field(expected, 'onoff') ?? field(expected, 'l_onoff');
+          const secs = field(expected, 'linger') ?? field(expected, 'l_linger');
           if (on !== undefined) checks.push({ what: 'getsockopt l_onoff', expected: on, actual: s.lingerOn });
           if (secs !== undefined) checks.push({ what: 'getsockopt l_linger', expected: secs, actual: s.lingerSecs });
           return done(0, checks);
@@ -691,6 +688,10 @@ export class SocketTable {
         default:
           return err('ENOPROTOOPT');
       }
+    } else if ((level === S['SOL_IP'] && opt === S['IP_TOS']) || (level === S['SOL_IPV6'] && opt === S['IPV6_TCLASS'])) {
+      v = s.tos;
+    } else if ((level === S['SOL_IP'] && opt === S['IP_MTU_DISCOVER']) || (level === S['SOL_IPV6'] && opt === S['IPV6_MTU_DISCOVER'])) {
+      v = s.pmtudisc;
     } else {
       return err('ENOPROTOOPT');
     }

@@ -56,7 +56,7 @@ const flag = (key: 'sack' | 'timestamps' | 'windowScale'): Entry => (v, s) => {
   return applied;
 };
 /** An integer sysctl onto a TcpConfig number (times `scale`), within [lo, hi]. */
-const num = (key: 'synRetries' | 'retries' | 'dupThresh' | 'minRto' | 'maxRto' | 'finWait2Timeout', scale: number, lo: number, hi: number): Entry => (v, s) => {
+const num = (key: 'synRetries' | 'synAckRetries' | 'retries' | 'dupThresh' | 'minRto' | 'maxRto' | 'finWait2Timeout', scale: number, lo: number, hi: number): Entry => (v, s) => {
   const n = intOf(v);
   if (n === null || n < lo || n > hi) return unsupported(`value ${JSON.stringify(v)} outside what synack models (${lo}..${hi})`);
   s.tcp[key] = n * scale;
@@ -82,8 +82,7 @@ const ENTRIES: Readonly<Record<string, Entry>> = {
   'net.ipv4.tcp_window_scaling': flag('windowScale'),
   'net.ipv4.tcp_dsack': only('1', 'D-SACK is always on'),
   'net.ipv4.tcp_syn_retries': num('synRetries', 1, 1, 127),
-  'net.ipv4.tcp_synack_retries': (v, s) =>
-    intOf(v) === intOf(s.get('net.ipv4.tcp_syn_retries')) ? applied : unsupported('SYN-ACK retries differing from tcp_syn_retries (synack has one SYN retry count)'),
+  'net.ipv4.tcp_synack_retries': num('synAckRetries', 1, 1, 255),
   'net.ipv4.tcp_retries2': num('retries', 1, 1, 255),
   'net.ipv4.tcp_reordering': num('dupThresh', 1, 1, 300),
   'net.ipv4.tcp_rto_min_us': (v, s) => {

@@ -99,8 +99,11 @@ function onNewAck(c: AckView, seg: TcpRepr, acked: number, now: number): void {
     c.snd.bufSeq = add(c.snd.bufSeq, dataAcked);
     c.counters.bytesAcked += dataAcked;
   }
+  // The congestion controller's own RTT sample (Linux's ca_rtt_us), taken before RACK drops the ranges.
+  const ccRtt = cc.onRttSample !== undefined && c.rec.rack !== null ? c.rec.rack.ackRttSample(ack, now) : -1;
   const oldUna = c.snd.una;
   c.snd.una = ack;
+  if (ccRtt >= 0) cc.onRttSample!(ccRtt, now, ack, c.snd.nxt);
   // Going back after a timeout: the peer holds everything below the ACK, skip it.
   if (c.snd.rtxNxt !== -1 && lt(c.snd.rtxNxt, ack)) c.advanceSendPtr(ack);
   const sackedBefore = c.hasSacks ? c.scoreboard.sackedBytes : 0;

@@ -31,8 +31,13 @@ export interface TcpConfig {
    */
   rtoRule: 'rfc6298' | 'linux';
   maxRto: number;
-  /** SYN (and SYN-ACK) retransmissions before giving up with ETIMEDOUT. */
+  /** SYN retransmissions before giving up with ETIMEDOUT (and a simultaneous open's SYN,ACK). */
   synRetries: number;
+  /**
+   * SYN,ACK retransmissions of a passive open before the half-open connection is dropped (Linux's
+   * tcp_synack_retries, 5, beside tcp_syn_retries 6; the same 6 by default).
+   */
+  synAckRetries: number;
   /** Data / FIN retransmissions before giving up with ETIMEDOUT (RFC 9293 3.8.3 R2). */
   retries: number;
   /** Fail when data stays unacknowledged this long, ms; 0 disables (RFC 9293 3.10.8 USER TIMEOUT). */
@@ -43,10 +48,25 @@ export interface TcpConfig {
   /** Window scale shift we offer; -1 derives it from recvBufferSize. */
   windowScaleShift: number;
   congestion: CongestionName;
+  /**
+   * Which CUBIC: 'rfc9438' (RFC 9438: ssthresh from the flight size, fractional windows, no
+   * HyStart) or 'linux' (Linux's tcp_cubic.c: whole segments with its fixed-point arithmetic,
+   * ssthresh from cwnd also after a timeout, HyStart ending slow start on an ACK train or a delay
+   * increase). The linux profile uses Linux's.
+   */
+  cubicRule: 'rfc9438' | 'linux';
   /** Disable Nagle's algorithm (RFC 9293 3.7.4). */
   noDelay: boolean;
   /** Delayed-ACK timeout, ms; 0 acknowledges every segment at once (RFC 9293 3.8.6.3: under 0.5 s). */
   delayedAck: number;
+  /**
+   * When a received segment is acknowledged: 'rfc5681' (RFC 5681 4.2: at least every second
+   * full-sized segment, otherwise after `delayedAck`; out-of-order data and a filled hole at once)
+   * or 'linux' (Linux's engine, delack.ts: quick ACKs at the start and after duplicates, an
+   * interactive mode that lets replies carry the ACK, an ATO estimated between `delayedAck` and
+   * 200 ms, the ACK of a FIN in CLOSE-WAIT delayed).
+   */
+  ackRule: 'rfc5681' | 'linux';
   keepAlive: KeepAliveConfig;
   /** Challenge ACKs a connection may send per second (RFC 5961 section 7). */
   challengeAckLimit: number;
@@ -96,6 +116,13 @@ export interface TcpConfig {
    */
   listenerCloseResets: boolean;
   /**
+   * The window field of a RST,ACK we send on our own (ABORT: close with unread data, SO_LINGER
+   * {1, 0}, a listener closing over unaccepted connections): false, 0 (RFC 9293 gives a reset no
+   * window, and the peer discards the connection with it); true, the receive window an ACK would
+   * carry, as Linux's tcp_send_active_reset does (tcp_transmit_skb's tcp_select_window).
+   */
+  resetWindow: boolean;
+  /**
    * TCP segmentation offload: the most payload one segment of new data may carry when the link
    * cuts it into Eff.snd.MSS-sized segments on the way out (a TUN device with TSO; the Stack sets
    * it from Link.offload). 0 (the default): every segment is at most one MSS.
@@ -113,6 +140,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   rtoRule: 'rfc6298',
   maxRto: 120_000,
   synRetries: 6,
+  synAckRetries: 6,
   retries: 15,
   userTimeout: 0,
   sack: true,
@@ -120,8 +148,10 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   windowScale: true,
   windowScaleShift: -1,
   congestion: 'cubic',
+  cubicRule: 'rfc9438',
   noDelay: false,
   delayedAck: 40,
+  ackRule: 'rfc5681',
   keepAlive: Object.freeze({ enabled: false, idle: 7_200_000, interval: 75_000, count: 9 }),
   challengeAckLimit: 1000,
   challengeAckOowLimited: false,
@@ -133,6 +163,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   maxOutOfOrderRanges: 32,
   cwndValidation: false,
   listenerCloseResets: true,
+  resetWindow: false,
   tsoMax: 0,
 });
 
@@ -141,16 +172,20 @@ export const LINUX_PROFILE: Partial<TcpConfig> = Object.freeze({
   initialRto: 1000,
   minRto: 200,
   rtoRule: 'linux',
+  synAckRetries: 5,
   slowStartAfterIdle: true,
   slowStartAckLimit: 0,
   windowScaleShift: 7,
   congestion: 'cubic',
+  cubicRule: 'linux',
   delayedAck: 40,
+  ackRule: 'linux',
   sack: true,
   timestamps: true,
   windowScale: true,
   rack: true,
   listenerCloseResets: false,
+  resetWindow: true,
   challengeAckOowLimited: true,
   cwndValidation: true,
 });
@@ -176,6 +211,8 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   check('minRto', c.minRto, 1, 3_600_000);
   check('maxRto', c.maxRto, c.minRto, 3_600_000);
   check('initialRto', c.initialRto, 1, 3_600_000);
+  check('synRetries', c.synRetries, 0, 255);
+  check('synAckRetries', c.synAckRetries, 0, 255);
   check('windowScaleShift', c.windowScaleShift, -1, 14);
   check('delayedAck', c.delayedAck, 0, 500);
   check('dupThresh', c.dupThresh, 1, 1000);
@@ -185,7 +222,10 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   if (typeof c.rack !== 'boolean') throw rangeError(`rack must be true or false, got ${String(c.rack)}`);
   if (typeof c.challengeAckOowLimited !== 'boolean') throw rangeError(`challengeAckOowLimited must be true or false, got ${String(c.challengeAckOowLimited)}`);
   if (typeof c.cwndValidation !== 'boolean') throw rangeError(`cwndValidation must be true or false, got ${String(c.cwndValidation)}`);
+  if (typeof c.resetWindow !== 'boolean') throw rangeError(`resetWindow must be true or false, got ${String(c.resetWindow)}`);
   if (typeof c.listenerCloseResets !== 'boolean') throw rangeError(`listenerCloseResets must be true or false, got ${String(c.listenerCloseResets)}`);
+  if (c.cubicRule !== 'rfc9438' && c.cubicRule !== 'linux') throw rangeError(`cubicRule must be "rfc9438" or "linux", got ${String(c.cubicRule)}`);
+  if (c.ackRule !== 'rfc5681' && c.ackRule !== 'linux') throw rangeError(`ackRule must be "rfc5681" or "linux", got ${String(c.ackRule)}`);
   if (c.rtoRule !== 'rfc6298' && c.rtoRule !== 'linux') throw rangeError(`rtoRule must be "rfc6298" or "linux", got ${String(c.rtoRule)}`);
   if (c.congestion !== 'newreno' && c.congestion !== 'cubic') {
     throw rangeError(`congestion must be "newreno" or "cubic", got ${String(c.congestion)}`);

@@ -399,6 +399,14 @@ export class TcpConnection {
   /** The application read: maybe reopen the window (receiver SWS avoidance, RFC 9293 3.8.6.2.2). */
   #afterRead(): void {
     const t = this.#t;
+    const d = t.out.delack;
+    // Linux's tcp_cleanup_rbuf (ackRule 'linux'): an owed ACK goes now when more than one full
+    // frame waits for it, or when this read emptied the queue after a pushed short segment (two,
+    // or one outside interactive mode).
+    if (d !== null && d.scheduled && (sub(t.rcv.nxt, t.rcv.lastAckSent) > d.rcvMss || ((d.pushed2 || (d.pushed && !d.interactive)) && t.recvBuf.length === 0))) {
+      t.out.ack = true;
+      t.hooks.onPollNeeded?.();
+    }
     const cur = t.rcvWnd;
     const free = Math.min(t.recvBuf.free, 0xffff << t.rcv.wscale); // what the window field can say
     if (free - cur >= t.swsThreshold && free >= 2 * cur) {

@@ -2,7 +2,7 @@
 // Linux's tcp_info / `ss -ti` (RFC 9293 3.10.6 STATUS), and a copy of the TCB's variables.
 // Both read every record, so they take the whole Tcb, read-only.
 
-import { sub } from '../wire/seq.js';
+import { sub, lt } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
 import { TIMER_NAMES, type Tcb, type TimerKind } from './tcb.js';
 import { NO_COUNTERS } from './counters.js';
@@ -50,10 +50,40 @@ export interface TcpInfo {
   recvQueued: number;
   /** Milliseconds since the connection was opened (when `now` is given). */
   age: number;
+  /**
+   * Linux's congestion state (tcp_info's tcpi_ca_state): 'open'; 'disorder' with segments SACKed,
+   * duplicate-ACKed, lost or retransmitted outstanding but no recovery; 'recovery' in fast recovery;
+   * 'loss' after a retransmission timeout until everything sent before it is acknowledged.
+   */
+  caState: 'open' | 'disorder' | 'recovery' | 'loss';
+  /**
+   * Outstanding segments SACKed, lost (marked lost by RACK or a timeout, retransmitted or not) and
+   * retransmitted (not yet delivered), as Linux counts them (tcpi_sacked, tcpi_lost, tcpi_retrans);
+   * lost and retransmitted are known with RACK (SACK connections), else 0.
+   */
+  sackedSegs: number;
+  lostSegs: number;
+  retransOut: number;
+  /** Reordering degree in segments: dupThresh, raised to the farthest reordering seen (tcpi_reordering). */
+  reordering: number;
+  /** Unanswered zero-window or keep-alive probes (tcpi_probes), and the timer's backoff exponent (tcpi_backoff). */
+  probes: number;
+  backoff: number;
+}
+
+/** Linux's tcpi_ca_state for the connection (see TcpInfo.caState). */
+function caState(c: Pick<Readonly<Tcb>, 'rec' | 'snd'>, sacked: number, lost: number, retrans: number): TcpInfo['caState'] {
+  if (c.rec.inRecovery) return 'recovery';
+  if (c.rec.retransmits > 0 && lt(c.snd.una, c.rec.recover)) return 'loss';
+  return sacked > 0 || lost > 0 || retrans > 0 || c.rec.dupAcks > 0 ? 'disorder' : 'open';
 }
 
 export function tcpInfo(c: Readonly<Tcb>, now?: number): TcpInfo {
   const k = c.countersIfAny ?? NO_COUNTERS;
+  const mss = Math.max(1, c.snd.mss);
+  const rack = c.rec.rack;
+  const segs = rack !== null ? rack.segmentCounts(mss) : { sacked: c.hasSacks ? Math.ceil(c.scoreboard.sackedBytes / mss) : 0, lost: 0, retrans: 0 };
+  const reorderSegs = rack !== null ? Math.ceil(rack.reorderDistance / mss) : 0;
   return {
     state: c.state,
     rtt: c.rtt.srtt,
@@ -92,6 +122,13 @@ export function tcpInfo(c: Readonly<Tcb>, now?: number): TcpInfo {
     sendQueued: c.sendBuf.length,
     recvQueued: c.recvBuf.length,
     age: now === undefined ? 0 : now - c.openedAt,
+    caState: caState(c, segs.sacked, segs.lost, segs.retrans),
+    sackedSegs: segs.sacked,
+    lostSegs: segs.lost,
+    retransOut: segs.retrans,
+    reordering: Math.max(c.config.dupThresh, reorderSegs),
+    probes: c.rec.persistBackoff + c.rec.keepaliveProbes,
+    backoff: c.rtt.backoffs + c.rec.persistBackoff,
   };
 }
 

@@ -6,12 +6,13 @@
 // RFC's order). The helpers take only what they touch (the drop counter and hooks, PendingOutput,
 // the Deadlines).
 
-import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
+import { TcpFlag, tcpHeaderLength, type TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt, ge, inWindow } from '../wire/seq.js';
 import type { DropEvent } from '../trace/events.js';
 import { Timer, type Deadlines, type PendingOutput, type Tcb } from './tcb.js';
 import { processAck } from './ack.js';
 import { listenStep } from './listener.js';
+import { LinuxDelack } from './delack.js';
 
 const { FIN, SYN, RST, ACK, URG } = TcpFlag;
 
@@ -33,6 +34,7 @@ export function segmentArrives(c: Tcb, seg: TcpRepr, now: number): void {
       return;
     default:
       synchronized(c, seg, now);
+      if (c.config.ackRule === 'linux') linuxAckSndCheck(c, now);
   }
 }
 
@@ -211,6 +213,11 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
       // With our window at zero every probe is answered: the peer learns the window only so
       // (RFC 9293 3.8.6.1).
       if (!(f & RST) && (segLen > 0 || rcvWnd === 0 || c.allowOutOfWindowAck(now))) c.out.ack = true;
+      // Linux: data we already had (our ACK was lost) or data into a closed window brings quick
+      // ACKs back (tcp_send_dupack, tcp_data_queue's out_of_window: tcp_enter_quickack_mode).
+      if (c.config.ackRule === 'linux' && seg.payload.length > 0 && !(f & RST) && (lt(seg.seq, c.rcv.nxt) || rcvWnd === 0)) {
+        delackOf(c).enterQuickack(c.rcvWnd, c.config.delayedAck);
+      }
       // Data we already have: report it as a D-SACK in that ACK (RFC 2883 section 4, case 1).
       const dataLen = seg.payload.length;
       if (c.sackOk && dataLen > 0 && !(f & RST) && le(add(seg.seq, dataLen), c.rcv.nxt)) {
@@ -333,7 +340,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
         payload = payload.subarray(Math.min(before, payload.length));
         seq = c.rcv.nxt;
       }
-      acceptText(c, seq, payload, now);
+      acceptText(c, seg, seq, payload, now);
       if ((c.state as string) === 'CLOSED') return;
     } else {
       // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; ignore text (3.10.7.4 seventh).
@@ -364,7 +371,7 @@ function finWait2(c: Tcb, now: number): void {
 }
 
 /** Place in-window text into the receive buffer; out-of-order data waits in the assembler. */
-function acceptText(c: Tcb, seq: number, payload: Uint8Array, now: number): void {
+function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now: number): void {
   const offset = sub(seq, c.rcv.nxt);
   const room = c.recvBuf.free - offset;
   if (room <= 0 || payload.length === 0) {
@@ -377,7 +384,8 @@ function acceptText(c: Tcb, seq: number, payload: Uint8Array, now: number): void
     const n = c.recvBuf.write(data);
     c.rcv.nxt = add(c.rcv.nxt, n);
     c.counters.bytesReceived += n;
-    ackPolicy(c, n, now);
+    if (c.config.ackRule === 'linux' && c.config.delayedAck > 0) linuxDataRecv(c, seg, n, now);
+    else ackPolicy(c, n, now);
   } else {
     const asm = c.assembler;
     if (offset > 0 && asm.count >= c.config.maxOutOfOrderRanges && !asm.contains(offset)) {
@@ -400,6 +408,7 @@ function acceptText(c: Tcb, seq: number, payload: Uint8Array, now: number): void
       c.recvBuf.commit(ready);
       c.rcv.nxt = add(c.rcv.nxt, ready);
       c.counters.bytesReceived += ready;
+      if (c.config.ackRule === 'linux') linuxDataRecv(c, seg, n, now);
     } else {
       c.counters.ooo++;
     }
@@ -435,10 +444,16 @@ function ackPolicy(c: Deadlines & Pick<Tcb, 'config' | 'snd' | 'out'>, bytes: nu
 function receiveFin(c: Tcb, now: number): void {
   c.rcv.nxt = add(c.rcv.nxt, 1);
   c.rcv.finReceived = true;
-  c.out.ack = true;
+  const linux = c.config.ackRule === 'linux' && c.config.delayedAck > 0;
+  // Linux's tcp_fin: the FIN is ACKed like data (delayed in interactive mode, which CLOSE-WAIT
+  // enters: the application's reply, its FIN, may carry the ACK), except in FIN-WAIT-1/2, where
+  // it is ACKed at once.
+  if (linux) delackOf(c).schedule();
+  if (!linux || (c.state !== 'SYN-RECEIVED' && c.state !== 'ESTABLISHED')) c.out.ack = true;
   switch (c.state) {
     case 'SYN-RECEIVED':
     case 'ESTABLISHED':
+      if (linux) delackOf(c).enterInteractive();
       c.setState('CLOSE-WAIT', 'rcv FIN');
       break;
     case 'FIN-WAIT-1':
@@ -470,4 +485,45 @@ function queueReset(out: PendingOutput, seq: number): void {
 
 function armKeepalive(c: Deadlines & Pick<Tcb, 'config'>, now: number): void {
   if (c.config.keepAlive.enabled) c.arm(Timer.Keepalive, now + c.config.keepAlive.idle);
+}
+
+/** Linux's delayed-ACK state, created with the receive MSS estimate (tcp_initialize_rcv_mss). */
+function delackOf(c: Pick<Tcb, 'out' | 'config' | 'snd' | 'rcvWnd'>): LinuxDelack {
+  return (c.out.delack ??= new LinuxDelack(c.config.mss, c.snd.mss, c.rcvWnd));
+}
+
+/** In-order data under ackRule 'linux' (tcp_event_data_recv): the ACK is decided after the segment. */
+function linuxDataRecv(c: Pick<Tcb, 'out' | 'config' | 'snd' | 'rcvWnd' | 'tsOk' | 'rtt'>, seg: TcpRepr, bytes: number, now: number): void {
+  const tsHeader = c.tsOk ? 32 : 20; // tcp_header_len: the header every segment carries
+  delackOf(c).dataReceived(bytes, tcpHeaderLength(seg), tsHeader, seg.flags, c.config.mss, c.rcvWnd, c.rtt.rto, c.config.delayedAck, now);
+}
+
+/**
+ * ackRule 'linux', once a segment has been processed (__tcp_ack_snd_check): with an ACK owed, ACK
+ * now in quick-ACK mode, after a filled hole, or with out-of-order data queued; else arm the
+ * delayed ACK (tcp_send_delayed_ack), keeping an earlier deadline and sending at once if that one
+ * is within a quarter of the new delay.
+ *
+ * Linux's other reason to ACK now, more than one full frame (rcv_mss) unacknowledged while the
+ * window's right edge advances, depends on how its window grows (rcv_ssthresh, skb memory), which
+ * synack does not model. On Linux 6.18 under packetdrill it did not fire in any case tried (two
+ * full segments unread, the same after a read emptied the queue, 1000 bytes and a FIN:
+ * delack-read-acks-linux.pkt, delack-fin-close-wait-linux.pkt), so here the read ACKs them
+ * (tcp_cleanup_rbuf, connection.ts) or the timer does.
+ */
+function linuxAckSndCheck(c: Deadlines & Pick<Tcb, 'out' | 'config' | 'rtt' | 'hasOutOfOrder'>, now: number): void {
+  const d = c.out.delack;
+  if (d === null || !d.scheduled || c.out.ack || c.config.delayedAck === 0) return;
+  if (d.inQuickack || d.now || c.hasOutOfOrder) {
+    c.out.ack = true;
+    return;
+  }
+  const ato = d.delay(c.rtt.srtt, c.config.delayedAck);
+  const armed = c.deadline(Timer.DelayedAck);
+  if (armed !== Infinity) {
+    if (armed <= now + ato / 4) c.out.ack = true;
+    else if (now + ato < armed) c.arm(Timer.DelayedAck, now + ato);
+    return;
+  }
+  c.arm(Timer.DelayedAck, now + ato);
 }

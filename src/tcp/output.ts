@@ -446,7 +446,7 @@ function sendSegment(c: Tcb, seq: number, flags: number, off: number, len: numbe
     const hl = plainTcpHeaderLength(c.tsOk);
     const pkt = w.open(hl + len);
     if (pkt !== null) {
-      sentAck(c, now);
+      sentAck(c, now, len);
       const at = w.at;
       writePlainTcpHeader(pkt, at, c.localPort, c.remotePort, seq, c.rcv.nxt, flags, advertise(c), c.tsOk, c.tsNow(now), c.rcv.tsRecent);
       if (len > 0) c.sendBuf.copyOut(off, len, pkt, at + hl);
@@ -457,8 +457,17 @@ function sendSegment(c: Tcb, seq: number, flags: number, off: number, len: numbe
   emit(segment(c, seq, flags, len > 0 ? c.sendBuf.peek(off, len) : NO_PAYLOAD, now));
 }
 
-/** What sending an ACK-bearing segment does to the TCB (RFC 7323 Last.ACK.sent; the delayed ACK is answered). */
-function sentAck(c: Deadlines & Pick<Tcb, 'rcv' | 'out' | 'segsOut' | 'lastSendAt'>, now: number): void {
+/**
+ * What sending an ACK-bearing segment does to the TCB (RFC 7323 Last.ACK.sent; the delayed ACK is
+ * answered; with ackRule 'linux' a quick ACK is used up, and data sent soon after data arrived
+ * makes the connection interactive: tcp_event_ack_sent, tcp_event_data_sent).
+ */
+function sentAck(c: Deadlines & Pick<Tcb, 'rcv' | 'out' | 'segsOut' | 'lastSendAt' | 'config'>, now: number, dataLen: number): void {
+  const d = c.out.delack;
+  if (d !== null) {
+    if (dataLen > 0) d.dataSent(now);
+    d.ackSent(c.config.delayedAck);
+  }
   c.rcv.lastAckSent = c.rcv.nxt;
   c.out.ack = false;
   c.disarm(Timer.DelayedAck);
@@ -480,7 +489,7 @@ export function segment(c: Tcb, seq: number, flags: number, payload: Uint8Array,
     } else if (c.sackOk && c.hasOutOfOrder) {
       options.sack = c.assembler.sackBlocks(c.rcv.nxt, maxBlocks);
     }
-    sentAck(c, now);
+    sentAck(c, now, payload.length);
   } else {
     c.segsOut++;
     c.lastSendAt = now;
@@ -545,6 +554,7 @@ function bare(c: Pick<Tcb, 'localPort' | 'remotePort'>, seq: number, ack: number
 export function sendRst(c: Tcb, now: number, emit: Emit): void {
   c.segsOut++;
   const rst = bare(c, c.sendPtr, c.rcv.nxt, RST | ACK);
+  if (c.config.resetWindow) rst.window = advertise(c);
   // RFC 7323 3.2 lets a <RST> carry TSopt; Linux's active reset does (TSval, TSecr = TS.Recent),
   // and a peer that checks timestamps on resets then takes it.
   if (c.tsOk) rst.options = { timestamp: { val: c.tsNow(now), ecr: c.rcv.tsRecent } };

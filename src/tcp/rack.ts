@@ -96,6 +96,11 @@ export class Rack {
   fack: number;
   /** RACK.reordering_seen. */
   reorderingSeen = false;
+  /**
+   * The farthest reordering seen, bytes: RACK.fack minus the start of a never-retransmitted range
+   * delivered below it (Linux's tcp_check_sack_reordering metric, from which tcpi_reordering comes).
+   */
+  reorderDistance = 0;
   /** Segments wholly SACKed (RACK.segs_sacked). */
   segsSacked = 0;
   /** TLP.end_seq (section 7), or null. */
@@ -275,13 +280,35 @@ export class Rack {
     return delivered;
   }
 
+  /**
+   * The RTT sample a congestion controller gets for a cumulative ACK up to `ack`, before onAck takes
+   * it (Linux's ca_rtt_us in tcp_clean_rtx_queue): the time since the most recently sent of the
+   * newly acknowledged ranges left, none (-1) when a retransmission is among them (Karn) or all were
+   * SACKed before.
+   */
+  ackRttSample(ack: number, now: number): number {
+    const rec = this.#rec;
+    let last = -1;
+    for (let i = 0; rec !== null && i < this.#n; i++) {
+      const o = this.#at(i);
+      if (!le(rec[o + END]!, ack)) break;
+      const f = rec[o + FLAGS]!;
+      if (f & RETRANS) return -1;
+      if (!(f & SACKED)) last = rec[o + TS]!;
+    }
+    return last < 0 ? -1 : now - last;
+  }
+
   /** Steps 2 (RACK_update) and 3 (RACK.fack, reordering) for the delivered range at offset o. */
   #deliver(rec: Float64Array, o: number, now: number, ecrTs: number): void {
     const end = rec[o + END]!;
     const retrans = (rec[o + FLAGS]! & RETRANS) !== 0;
     this.#update(rec[o + TS]!, end, rec[o + ORDER]!, retrans, now, ecrTs);
     if (gt(end, this.fack)) this.fack = end;
-    else if (lt(end, this.fack) && !retrans) this.reorderingSeen = true;
+    else if (lt(end, this.fack) && !retrans) {
+      this.reorderingSeen = true;
+      this.reorderDistance = Math.max(this.reorderDistance, sub(this.fack, rec[o + START]!));
+    }
   }
 
   /** Step 2 for one delivered segment (RACK_update). */
@@ -442,6 +469,30 @@ export class Rack {
       lost: (f & LOST) !== 0,
       sacked: (f & SACKED) !== 0,
     };
+  }
+
+  /**
+   * Outstanding segments by state, as Linux's tcp_sock counts them (tcp_info's tcpi_sacked,
+   * tcpi_lost, tcpi_retrans): SACKed; lost (marked lost, or retransmitted after being lost: Linux
+   * keeps TCPCB_LOST on a retransmitted segment until it is delivered); retransmitted and not yet
+   * delivered. A range counts as its size in `mss` units, rounded up.
+   */
+  segmentCounts(mss: number): { sacked: number; lost: number; retrans: number } {
+    let sacked = 0;
+    let lost = 0;
+    let retrans = 0;
+    for (let i = 0; i < this.#n; i++) {
+      const o = this.#at(i);
+      const rec = this.#rec!;
+      const f = rec[o + FLAGS]!;
+      const segs = Math.max(1, Math.ceil(sub(rec[o + END]!, rec[o + START]!) / mss));
+      if (f & SACKED) sacked += segs;
+      else {
+        if (f & (LOST | RETRANS)) lost += segs;
+        if (f & RETRANS) retrans += segs;
+      }
+    }
+    return { sacked, lost, retrans };
   }
 
   /** Send time of the oldest outstanding range, or -1. */

@@ -15,6 +15,7 @@ import { RingBuffer } from './ring-buffer.js';
 import { Assembler } from './assembler.js';
 import { SackScoreboard } from './scoreboard.js';
 import type { Rack } from './rack.js';
+import type { LinuxDelack } from './delack.js';
 import type { Prr } from './prr.js';
 import { RttEstimator } from './rtt.js';
 import type { CongestionControl } from './congestion/cc.js';
@@ -331,6 +332,8 @@ export class PendingOutput {
   }
   /** Full-sized segments received since our last ACK (RFC 5681 4.2: ACK at least every second). */
   unackedSegs = 0;
+  /** Linux's delayed-ACK state (ackRule 'linux'), created with the first segment it decides on. */
+  delack: LinuxDelack | null = null;
   /** ABORT: send <SEQ=SND.NXT><CTL=RST> and go to CLOSED (RFC 9293 3.10.5). */
   get rst(): boolean {
     return this.#get(RST_NOW);
@@ -574,7 +577,7 @@ export class Tcb implements Deadlines {
 
   /** Congestion controller, created once the MSS is known. */
   ensureCc(): CongestionControl {
-    return (this.rec.cc ??= createCongestion(this.config.congestion, this.snd.mss, this.config.slowStartAckLimit));
+    return (this.rec.cc ??= createCongestion(this.config.congestion, this.snd.mss, this.config.slowStartAckLimit, this.config.cubicRule));
   }
 
   /** May we ACK an out-of-window segment without text now? (input.ts answers data and zero-window probes always.) */

@@ -8,7 +8,7 @@
 
 import { sub } from '../wire/seq.js';
 import { Timer, type Tcb, type TcpHooks } from './tcb.js';
-import { sendProbe, type Emit } from './output.js';
+import { sendProbe, sendRst, type Emit } from './output.js';
 import { rackActive, rackOf, onRackTimer, onPto, rackOnRto, ccTrace } from './loss.js';
 
 
@@ -59,6 +59,7 @@ export function onTimers(c: Tcb, now: number, emit: Emit): void {
   if (now >= c.deadline(Timer.DelayedAck)) {
     c.disarm(Timer.DelayedAck);
     timer(c.hooks, now, 'delayed-ack');
+    c.out.delack?.timerFired(c.rtt.rto, c.config.delayedAck);
     c.out.ack = true;
   }
 }
@@ -74,7 +75,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   c.rec.retransmits++;
   c.counters.timeouts++;
   if (handshake) {
-    if (c.rec.retransmits > c.config.synRetries) {
+    if (c.rec.retransmits > (c.passive ? c.config.synAckRetries : c.config.synRetries)) {
       if (c.passive) c.toClosed('timeout');
       else c.fail(c.softError ?? 'ETIMEDOUT', 'connection timed out (no answer to SYN)');
       return;
@@ -140,6 +141,9 @@ function keepalive(c: Tcb, now: number, emit: Emit): void {
     return;
   }
   if (c.rec.keepaliveProbes >= ka.count) {
+    // The peer may be back without this connection: reset it, as Linux (tcp_keepalive_timer's
+    // tcp_send_active_reset) and BSD (tcp_drop) do; RFC 1122 4.2.3.6 only says to close.
+    sendRst(c, now, emit);
     c.fail('ETIMEDOUT', 'keep-alive: peer stopped answering');
     return;
   }

@@ -38,7 +38,7 @@ test('anything else makes the block unsupported, with the reason', () => {
   };
   assert.match(why('print("x")'), /only assert statements and assignments/);
   assert.match(why('import os'), /only assert statements/);
-  assert.match(why('assert tcpi_ca_state == TCP_CA_Open'), /tcpi_ca_state is not modelled/);
+  assert.match(why('assert tcpi_reord_seen == 0'), /tcpi_reord_seen is not modelled/);
   assert.match(why('assert len(x) == 1'), /function calls/);
   assert.match(why('assert tcpi_snd_cwnd == 10 10'), /cannot read/);
   assert.match(why('assert 1 // 0'), /division by zero/);
@@ -53,7 +53,13 @@ test('the runner evaluates a block at its time against the connection and fails 
   const bad = runScript(`${PASSIVE}+0 %{ assert tcpi_snd_cwnd == 20, tcpi_snd_cwnd }%\n`, { path: 'p.pkt' });
   assert.equal(bad.ok, false);
   assert.match(formatFailure(bad), /p\.pkt:8: assertion failed: assert tcpi_snd_cwnd == 20, tcpi_snd_cwnd \(value 10\)/);
-  const unmodelled = runScript(`${PASSIVE}+0 %{ assert tcpi_lost == 0 }%\n`, { path: 'p.pkt' });
+  const unmodelled = runScript(`${PASSIVE}+0 %{ assert tcpi_reord_seen == 0 }%\n`, { path: 'p.pkt' });
   assert.equal(unmodelled.failure, null);
-  assert.match(unmodelled.unsupported ?? '', /python block: tcpi_lost is not modelled by synack/);
+  assert.match(unmodelled.unsupported ?? '', /python block: tcpi_reord_seen is not modelled by synack/);
+  // The recovery state is modelled (test/conformance/tcp-info-recovery-linux.pkt follows it through a loss).
+  const state = runScript(
+    `${PASSIVE}+0 %{\nassert tcpi_ca_state == TCP_CA_Open\nassert tcpi_sacked == 0 and tcpi_lost == 0 and tcpi_retrans == 0\nassert tcpi_reordering == 3 and tcpi_probes == 0 and tcpi_backoff == 0\n}%\n`,
+    { path: 'p.pkt' },
+  );
+  assert.ok(state.ok, formatFailure(state));
 });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Harness, Pair, expectSeg, expectNothing, matchSeg, establishedWith, describe,
-  ACK, PSH, FIN, LOCAL_ISS, REMOTE_ISS,
+  ACK, PSH, FIN, RST, LOCAL_ISS, REMOTE_ISS,
 } from '../helpers/tcp.js';
 import type { TcpConfigInput } from '../../src/tcp/config.js';
 import type { TcpOptions } from '../../src/wire/tcp.js';
@@ -348,8 +348,10 @@ test('keep-alive: probe <SEQ=SND.UNA-1> after idle, answered probes re-arm, unan
   expectSeg(h.advanceTo(10_000), { flags: ACK, seq: L - 1, ack: R, len: 0 });
   expectNothing(ack(h, 0));
   expectNothing(h.advanceTo(19_999), 'the answer restarted the idle period');
-  const probes = h.advanceTo(30_000);
-  assert.deepEqual(probes.map((s) => s.seq), [L - 1, L - 1]);
+  const sent = h.advanceTo(30_000);
+  assert.deepEqual(sent.map((s) => s.seq), [L - 1, L - 1, L]);
+  // Giving up resets the connection (as Linux's tcp_keepalive_timer and BSD's tcp_drop).
+  expectSeg([sent[2]!], { flags: RST | ACK, seq: L, ack: R, window: 0 });
   assert.equal(h.state, 'CLOSED');
   assert.deepEqual(h.errors, ['ETIMEDOUT']);
 });
@@ -364,7 +366,7 @@ test('keep-alive: a timer that fires while our FIN is in flight still watches FI
   assert.equal(h.state, 'FIN-WAIT-2');
   // The peer now vanishes: FIN-WAIT-2 (not released: the application may still read) has no timer
   // but the keepalive, which must probe after `idle` and give up after `count` probes.
-  const probes = h.advanceTo(40_000).filter((s) => s.payload.length === 0 && !(s.flags & FIN));
+  const probes = h.advanceTo(40_000).filter((s) => s.payload.length === 0 && !(s.flags & (FIN | RST)));
   assert.deepEqual(probes.map((s) => s.seq), [L, L], 'two keepalive probes <SEQ=SND.UNA-1> after the FIN');
   assert.equal(h.state, 'CLOSED');
   assert.deepEqual(h.errors, ['ETIMEDOUT']);

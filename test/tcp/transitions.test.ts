@@ -186,7 +186,7 @@ edge('SYN-RECEIVED', 'CLOSED', 'rcv RST after an active (simultaneous) open, ABO
   b.conn.abort();
   expectSeg(b.poll(), { flags: RST | ACK, seq: LOCAL_ISS + 1, ack: REMOTE_ISS + 1 });
   assert.equal(b.state, 'CLOSED');
-  const c = synReceived({ synRetries: 2 });
+  const c = synReceived({ synAckRetries: 2 });
   const rtx = c.advance(60_000);
   assert.deepEqual(rtx.map((s) => s.flags), [SYN | ACK, SYN | ACK]);
   assert.equal(c.state, 'CLOSED');

@@ -21,6 +21,11 @@ export interface CongestionControl {
   onTimeout(now: number, flightSize: number): void;
   /** Restart after an idle period longer than RTO (RFC 5681 section 4.1). */
   onIdleRestart(now: number): void;
+  /**
+   * An RTT sample (ms) from an ACK that newly acknowledged data, before onAck sees it; `una` is
+   * SND.UNA after the ACK, `nxt` SND.NXT (Linux's pkts_acked: HyStart, cubic-linux.ts). Optional.
+   */
+  onRttSample?(rttMs: number, now: number, una: number, nxt: number): void;
   /** Sender MSS changed (e.g. path MTU lowered). */
   setMss(mss: number): void;
 }
