@@ -1,16 +1,17 @@
 // Sampled allocations per data segment during 16 MiB bulk transfers at MTU 1500, collected objects included, by allocating function and its two callers (compiled tree).
 //
-// npm run build && node bench/alloc-bulk.mjs dist
+// npm run build && node bench/alloc-bulk.mjs dist [batch]   ("batch": over a batching memory link, GRO)
 import { Session } from "node:inspector/promises";
 const distArg = process.argv[2] ?? "dist";
+const batch = process.argv[3] === "batch";
 const dist = new URL(distArg.endsWith("/") ? distArg : `${distArg}/`, `file://${process.cwd()}/`).href.replace(/\/$/, "");
 const { stackBench } = await import(`${dist}/bench/stack-pair.js`);
-for (let i = 0; i < 4; i++) await stackBench.bulk(1500, 16 << 20);
+for (let i = 0; i < 4; i++) await stackBench.bulk(1500, 16 << 20, batch);
 const s = new Session(); s.connect();
 await s.post('HeapProfiler.enable');
 await s.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
 const N = 8;
-for (let i = 0; i < N; i++) await stackBench.bulk(1500, 16 << 20);
+for (let i = 0; i < N; i++) await stackBench.bulk(1500, 16 << 20, batch);
 const { profile } = await s.post('HeapProfiler.stopSampling');
 const by = new Map();
 const walk = (n, stack) => {

@@ -4,10 +4,12 @@
 // dropped at the TUN queue, the SYNs synack's receive pacer dropped (src/cli/rx-pacer.ts), and each
 // curl's connect and total time. One request is made before the flood (a server that has been
 // serving). Needs root, the TUN addon, hping3 and curl.
-// Run: node --import tsx bench/serve-flood.ts [--secs 14] [--interval flood|u10] [--hpings 1] [--json]
+// Run: node --import tsx bench/serve-flood.ts [--secs 14] [--interval flood|u10] [--hpings 1] [--prof DIR] [--json]
+//   SYNACK_TUN_OFFLOAD=off runs serve with --no-offload (packets in batches rather than one by one
+//   with offload flags); --prof DIR runs serve under `node --cpu-prof --cpu-prof-dir=DIR`.
 import { loadavg } from 'node:os';
 import { missingTool, netnsUnavailableReason } from '../test/helpers/netns.js';
-import { V4, withTunSite } from '../test/helpers/tun-site.js';
+import { OFFLOAD, V4, withTunSite } from '../test/helpers/tun-site.js';
 import { spawnIn, synack, within } from '../test/interop/helpers.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 
@@ -20,6 +22,7 @@ const SECS = Number(arg('secs', '14'));
 const INTERVAL = arg('interval', 'flood');
 const HPINGS = Number(arg('hpings', '1'));
 const json = process.argv.includes('--json');
+const PROF = arg('prof', '');
 const say = (s: string): void => void process.stderr.write(`bench/serve-flood: ${s}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
     return;
   }
   await withTunSite({ 'f.bin': 65536 }, async ({ host, www }) => {
-    const serve = synack(host.ns, ['serve', www, '--port', '8080', '--quiet', ...host.flags]);
+    const serve = synack(host.ns, ['serve', www, '--port', '8080', '--quiet', ...host.flags], { nodeFlags: PROF === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`] });
     await serve.waitFor('listening on port 8080');
     const url = `http://${V4.stack}:8080/f.bin`;
     const curl = (): Promise<{ code: number; stdout: string }> =>
@@ -61,11 +64,15 @@ async function main(): Promise<void> {
     serve.proc.kill('SIGTERM');
     await within(serve.exited, 20_000, 'serve exit');
     const delivered = l1.txPackets - l0.txPackets;
+    // What synack wrote into the device: SYN-ACKs (with cookies or not) and the downloads' segments.
+    const answered = l1.rxPackets - l0.rxPackets;
     const dropped = l1.txDropped - l0.txDropped;
     const ok = runs.filter((r) => r.ok).map((r) => r.total).sort((a, b) => a - b);
     const result = {
       secs: Math.round(secs),
+      offload: OFFLOAD,
       deliveredPerSec: Math.round(delivered / secs),
+      answeredPerSec: Math.round(answered / secs),
       tunDropped: dropped,
       tunDroppedShare: Number((dropped / Math.max(1, delivered + dropped)).toFixed(3)),
       pacerSynDropped: rx === null ? null : Number(rx[1]),
@@ -79,7 +86,7 @@ async function main(): Promise<void> {
     };
     if (json) console.log(JSON.stringify(result));
     else {
-      console.log(`flood ${HPINGS} x hping3 ${INTERVAL}, ${result.secs} s: ${result.deliveredPerSec} packets/s reached synack; ${dropped} dropped at the TUN queue (${(result.tunDroppedShare * 100).toFixed(1)}%), ${result.pacerSynDropped} SYNs dropped by the pacer, ${result.cookiesSent} cookies sent`);
+      console.log(`flood ${HPINGS} x hping3 ${INTERVAL}, ${result.secs} s, offloads ${OFFLOAD ? 'on' : 'off'}: ${result.deliveredPerSec} packets/s reached synack, ${result.answeredPerSec}/s answered; ${dropped} dropped at the TUN queue (${(result.tunDroppedShare * 100).toFixed(1)}%), ${result.pacerSynDropped} SYNs dropped by the pacer, ${result.cookiesSent} cookies sent`);
       console.log(`curl 64 KiB during the flood: ${result.curls} runs, ${result.curlFailed} failed, median ${result.curlMedianSecs?.toFixed(2)} s, max ${result.curlMaxSecs?.toFixed(2)} s, ${result.curlUnder1s} under 1 s; load average ${result.load}`);
       console.log(`  each (connect/total s): ${runs.map((r) => (r.ok ? `${r.connect.toFixed(2)}/${r.total.toFixed(2)}` : 'failed')).join(' ')}`);
     }

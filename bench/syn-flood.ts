@@ -231,13 +231,9 @@ function writeAll(conn: TcpConnection, data: Uint8Array): void {
   pump();
 }
 
-/**
- * The listener's own cost per SYN, without the simulated network or the attacker: `n` prebuilt
- * spoofed SYNs handed straight to a Stack whose link discards what it sends. Returns wall ms per
- * 100,000 SYNs for cookie SYN-ACKs ('always') and for drops ('never', backlog full), best of `runs`.
- */
-export function listenerCost(n = 100_000, runs = 3): { cookie: number; drop: number } {
-  const rnd = seededRandom(99);
+/** `n` spoofed SYNs (random sources in 198.18.0.0/15, Linux-like options) to SERVER port 80, prebuilt. */
+export function spoofedSyns(n: number, seed = 99): Uint8Array[] {
+  const rnd = seededRandom(seed);
   const pkts: Uint8Array[] = [];
   const dst = new Uint8Array([198, 18, 0, 2]);
   for (let i = 0; i < n; i++) {
@@ -248,13 +244,31 @@ export function listenerCost(n = 100_000, runs = 3): { cookie: number; drop: num
       options: { mss: 1460, sackPermitted: true, timestamp: { val: rnd.u32(), ecr: 0 }, wscale: 7 }, payload: new Uint8Array(0),
     }));
   }
+  return pkts;
+}
+
+/**
+ * A Stack listening on port 80 (backlog 0, so every SYN takes the `mode` path: a cookie SYN-ACK for
+ * 'always', a drop for 'never') behind a link that discards what it sends; `rx` hands it a packet.
+ */
+export function discardingListener(mode: SynCookieMode): { stack: Stack; rx: (p: Uint8Array) => void } {
+  const clock = new VirtualClock();
+  const link = { mtu: 1500, onReceive: null as ((p: Uint8Array) => void) | null, send(): void {}, close(): void {} };
+  const stack = new Stack({ name: 'server', clock, random: seededRandom(5), backlog: 0, synCookies: mode });
+  stack.addInterface(link, { addresses: [`${SERVER}/15`] });
+  stack.tcpListen({ port: 80 }, () => undefined);
+  return { stack, rx: link.onReceive! };
+}
+
+/**
+ * The listener's own cost per SYN, without the simulated network or the attacker: `n` prebuilt
+ * spoofed SYNs handed straight to a Stack whose link discards what it sends. Returns wall ms per
+ * 100,000 SYNs for cookie SYN-ACKs ('always') and for drops ('never', backlog full), best of `runs`.
+ */
+export function listenerCost(n = 100_000, runs = 3): { cookie: number; drop: number } {
+  const pkts = spoofedSyns(n);
   const once = (mode: SynCookieMode): number => {
-    const clock = new VirtualClock();
-    const link = { mtu: 1500, onReceive: null as ((p: Uint8Array) => void) | null, send(): void {}, close(): void {} };
-    const st = new Stack({ name: 'server', clock, random: seededRandom(5), backlog: 0, synCookies: mode });
-    st.addInterface(link, { addresses: [`${SERVER}/15`] });
-    st.tcpListen({ port: 80 }, () => undefined);
-    const rx = link.onReceive!;
+    const { stack: st, rx } = discardingListener(mode);
     const t0 = performance.now();
     for (const p of pkts) rx(p);
     const ms = performance.now() - t0;

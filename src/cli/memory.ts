@@ -31,35 +31,65 @@ export interface ReliefOptions {
   intervalMs?: number;
   /** Packets per interval still counted as quiet (default 200). */
   quietPackets?: number;
-  /** Least time between two collections while quiet, ms (default 30000). */
+  /** Longest time between two collections while quiet and still large, ms (default 30000). */
   reliefEveryMs?: number;
 }
 
 /**
+ * When to collect, as the link goes quiet after a load: at the first quiet look, then again after
+ * twice the previous gap (5, 10, 20 s ...) up to `maxGapMs`, while the process stays large. A
+ * first collection often frees little (connections still closing, TIME-WAIT, buffers the sweeper
+ * has not released yet), and waiting the full 30 s for the second one kept RSS at its peak for half
+ * a minute after every load (the flaky "RSS given back" test under a loaded machine). Traffic starts
+ * the sequence over.
+ */
+export class ReliefSchedule {
+  #next = -Infinity;
+  #gap: number;
+
+  constructor(
+    private readonly firstGapMs: number,
+    private readonly maxGapMs: number,
+  ) {
+    this.#gap = firstGapMs;
+  }
+
+  /** Whether to collect now: `busy` when traffic passed since the last look, `large` when the process is well above its start. */
+  due(now: number, busy: boolean, large: boolean): boolean {
+    if (busy || !large) {
+      // Large but busy, or small: the next quiet look collects at once.
+      this.#next = -Infinity;
+      this.#gap = this.firstGapMs;
+      return false;
+    }
+    if (now < this.#next) return false;
+    this.#next = now + this.#gap;
+    this.#gap = Math.min(this.maxGapMs, this.#gap * 2);
+    return true;
+  }
+}
+
+/**
  * Watches the process; while the link is quiet and the process is past 1.25x its starting RSS (and
- * 32 MiB or more above it), collects garbage and trims the heap, at most once every `reliefEveryMs`
- * (30 s): what the first collection after a load cannot free (connections still in TIME-WAIT, say)
- * a later one can. Returns a function that stops watching.
+ * 32 MiB or more above it), collects garbage and trims the heap on ReliefSchedule's backing-off
+ * gaps (at most once every `reliefEveryMs`, 30 s, once it has backed off): what the first
+ * collection after a load cannot free (connections still in TIME-WAIT, say) a later one can.
+ * Returns a function that stops watching.
  */
 export function startMemoryRelief(opts: ReliefOptions): () => void {
   const interval = opts.intervalMs ?? 5000;
   const quiet = opts.quietPackets ?? 200;
   const baseline = process.memoryUsage.rss();
-  const every = opts.reliefEveryMs ?? 30_000;
+  const schedule = new ReliefSchedule(interval, opts.reliefEveryMs ?? 30_000);
   let last = opts.activity();
-  let relievedAt = -Infinity;
   const timer = setInterval(() => {
     const count = opts.activity();
     const busy = count - last >= quiet;
     last = count;
-    if (busy) {
-      relievedAt = -Infinity;
-      return;
-    }
     const rss = process.memoryUsage.rss();
-    const t = performance.now();
-    if (t - relievedAt < every || rss < baseline * 1.25 || rss - baseline < 32 * 1048576) return;
-    relievedAt = t;
+    const large = rss >= baseline * 1.25 && rss - baseline >= 32 * 1048576;
+    // The look itself is 5 s after the previous one; a little slack so the 5 s gap is due then.
+    if (!schedule.due(performance.now() + interval / 10, busy, large)) return;
     fullGc();
     // Freed ArrayBuffer storage is released by V8's sweeper shortly after the collection.
     setTimeout(trimHeap, 200).unref();

@@ -1,11 +1,13 @@
 // The static-file answer of `synack serve`: maps a request path to a file under the served directory
 // (never outside it, symlinks included unless allowed), and answers GET/HEAD with conditional requests
-// (If-Modified-Since, RFC 9110 13.1.3) and single byte ranges (RFC 9110 14), streaming the file
-// through a pipeline so an aborted download releases its file descriptor at once.
+// (If-Modified-Since, RFC 9110 13.1.3) and single byte ranges (RFC 9110 14). Paths are resolved
+// through the file cache (file-cache.ts); a small file's cached content goes out in one write, a
+// larger one is streamed through a pipeline so an aborted download releases its descriptor at once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, promises as fsp, type Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { FileCache, type FileCacheOptions } from './file-cache.js';
 
 export interface FilePolicy {
   /** The served directory, resolved, and its real path (symlinks in it resolved). */
@@ -13,11 +15,13 @@ export interface FilePolicy {
   realRoot: string;
   /** Serve files whose real path is outside the root (a symlink pointing out). Default false. */
   followSymlinks: boolean;
+  /** Real paths, metadata and small files' content, reused for a short while (file-cache.ts). */
+  files: FileCache;
 }
 
-export async function filePolicy(dir: string, followSymlinks: boolean): Promise<FilePolicy> {
+export async function filePolicy(dir: string, followSymlinks: boolean, cache: FileCacheOptions = {}): Promise<FilePolicy> {
   const root = resolve(dir);
-  return { root, realRoot: await fsp.realpath(root), followSymlinks };
+  return { root, realRoot: await fsp.realpath(root), followSymlinks, files: new FileCache(cache) };
 }
 
 /** What one answer was, for the transfer log. */
@@ -62,14 +66,13 @@ export async function answer(policy: FilePolicy, req: IncomingMessage, res: Serv
   if (path.includes('\0')) return send(400, 'bad path\n');
   const full = resolve(join(policy.root, path));
   if (!isInside(policy.root, full)) return send(403, 'forbidden\n');
-  let real: string;
-  let st: Stats;
+  let file;
   try {
-    real = await fsp.realpath(full);
-    st = await fsp.stat(real);
+    file = await policy.files.lookup(full);
   } catch {
     return send(404, 'not found\n');
   }
+  const { real, st } = file;
   // The joined path can be inside while a symlink on the way leads out (to /etc/passwd, to /):
   // the real path decides.
   if (!policy.followSymlinks && !isInside(policy.realRoot, real)) return send(403, 'forbidden (a symlink that leads outside the served directory)\n');
@@ -105,14 +108,22 @@ export async function answer(policy: FilePolicy, req: IncomingMessage, res: Serv
     res.end();
     return { status, bytes: 0 };
   }
-  const file = createReadStream(real, { start, end, highWaterMark: 256 * 1024 });
+  if (file.body !== null) {
+    // A small file held in memory: one write, no file descriptor, no stream.
+    res.end(start === 0 && length === file.body.length ? file.body : file.body.subarray(start, end + 1));
+    if (res.writableFinished) return { status, bytes: length };
+    return await new Promise<Answer>((done) => {
+      res.once('close', () => done({ status, bytes: res.writableFinished ? length : Math.max(0, length - res.writableLength) }));
+    });
+  }
+  const stream = createReadStream(real, { start, end, highWaterMark: 256 * 1024 });
   try {
     // pipeline destroys the file stream when the response is closed early (a client that aborts):
     // with file.pipe(res) the descriptor stayed open until exhaustion (EMFILE).
-    await pipeline(file, res);
+    await pipeline(stream, res);
   } catch (e) {
     if (!res.writableFinished && (e as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') {
-      return { status, bytes: file.bytesRead - res.writableLength };
+      return { status, bytes: stream.bytesRead - res.writableLength };
     }
     throw e;
   }

@@ -24,6 +24,10 @@ const SERVE_FLAGS: FlagsSpec = {
     help: 'connections allowed to wait in the handshake before SYN cookies (or drops) start (default 4096, as Linux somaxconn)',
   },
   'follow-symlinks': { type: 'boolean', help: 'also serve files whose real path is outside DIR (symlinks leading out); off by default' },
+  'file-cache': {
+    type: 'number', value: 'SECS', min: 0, max: 3600,
+    help: 'reuse a file\'s real path, metadata and (up to 1 MiB) content this long before checking it again (default 1; 0: check every request)',
+  },
   'headers-timeout': { type: 'number', value: 'SECS', min: 0.1, max: 86_400, help: 'close a connection whose request headers take longer (default 60, as Node)' },
   'request-timeout': { type: 'number', value: 'SECS', min: 0.1, max: 86_400, help: 'close a connection whose whole request takes longer (default 300, as Node)' },
   'keep-alive-timeout': { type: 'number', value: 'SECS', min: 0.1, max: 86_400, help: 'close an idle keep-alive connection after this long (default 5, as Node)' },
@@ -74,7 +78,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   let policy;
   try {
     if (!(await fsp.stat(root)).isDirectory()) throw new Error('not a directory');
-    policy = await filePolicy(root, flagBool(args, 'follow-symlinks') === true);
+    policy = await filePolicy(root, flagBool(args, 'follow-symlinks') === true, { ttlMs: (flagNumber(args, 'file-cache') ?? 1) * 1000 });
   } catch (e) {
     io.err(`synack serve: cannot serve ${root}: ${(e as Error).message}\n`);
     return EXIT.failure;

@@ -3,8 +3,16 @@
 import { RELEASED, RX_CSUM_VERIFIED, type Link } from './link.js';
 import type { Clock } from '../util/clock.js';
 import { recyclePacket } from '../wire/packet.js';
+import { packetArena } from '../wire/simd-sum.js';
 
 const EMPTY = new Uint8Array(0);
+
+/** The buffer, packet ends and RX flags every batching pair's batches are delivered in (see deliverBatch). */
+let batchBuf: Uint8Array = EMPTY;
+let batchEnds = new Uint32Array(0);
+let batchFlags = new Uint8Array(0);
+/** Whether a batch in batchBuf is being delivered. */
+let batchBusy = false;
 
 export interface MemoryPairOptions {
   /** Largest packet carried; larger ones are dropped and counted. Default 1500. */
@@ -46,11 +54,6 @@ export class MemoryLink implements Link {
   declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null;
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
-  /** The reused buffer and packet ends of the batches a batching link delivers. */
-  private batchBuf = EMPTY;
-  private batchEnds = new Uint32Array(0);
-  /** Per batch packet, its RX_* flags: ownedRx for a stack's own packets (as deliver() passes). */
-  private batchFlags = new Uint8Array(0);
 
   constructor(
     readonly mtu: number,
@@ -165,16 +168,31 @@ export class MemoryLink implements Link {
     let bytes = 0;
     while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) bytes += this.inbox[(this.inboxHead + n++) & mask]!.length;
     if (n === 0) return;
-    // One buffer and ends array, grown as needed and reused: the receiver keeps no reference to a
-    // batch after the call (Link.onReceiveBatch).
-    if (this.batchBuf.length < bytes) this.batchBuf = new Uint8Array(Math.max(bytes, this.batchBuf.length * 2));
-    if (this.batchEnds.length < n) {
-      this.batchEnds = new Uint32Array(Math.max(n, this.batchEnds.length * 2));
-      this.batchFlags = new Uint8Array(this.batchEnds.length);
+    // One buffer, ends and flags arrays shared by every batching pair, grown as needed and reused:
+    // the receiver keeps no reference to a batch after the call (Link.onReceiveBatch). A batch
+    // delivered while another is (a clock run from inside a receiver) gets its own.
+    const shared = !batchBusy;
+    let batch: Uint8Array;
+    let ends: Uint32Array;
+    let flags: Uint8Array;
+    if (shared) {
+      if (batchBuf.length < bytes) {
+        // In the checksum kernel's memory while its arena lasts, so the receiver sums in place.
+        const size = Math.max(bytes, batchBuf.length * 2, 65536);
+        batchBuf = packetArena(size) ?? new Uint8Array(size);
+      }
+      if (batchEnds.length < n) {
+        batchEnds = new Uint32Array(Math.max(n, batchEnds.length * 2));
+        batchFlags = new Uint8Array(batchEnds.length);
+      }
+      batch = batchBuf;
+      ends = batchEnds;
+      flags = batchFlags;
+    } else {
+      batch = new Uint8Array(bytes);
+      ends = new Uint32Array(n);
+      flags = new Uint8Array(n);
     }
-    const batch = this.batchBuf;
-    const ends = this.batchEnds;
-    const flags = this.batchFlags;
     let at = 0;
     for (let k = 0; k < n; k++) {
       const i = this.inboxHead;
@@ -192,7 +210,16 @@ export class MemoryLink implements Link {
       return;
     }
     this.counters.received += n;
-    this.onReceiveBatch!(batch, ends, n, flags);
+    if (!shared) {
+      this.onReceiveBatch!(batch, ends, n, flags);
+      return;
+    }
+    batchBusy = true;
+    try {
+      this.onReceiveBatch!(batch, ends, n, flags);
+    } finally {
+      batchBusy = false;
+    }
   }
 
   private deliver(packet: Uint8Array, owned: boolean): void {

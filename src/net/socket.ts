@@ -42,8 +42,13 @@ export interface AcceptOptions {
 const READ_CHUNK = 64 * 1024;
 const noop = (): void => {};
 
+/** The write being handed to TCP: its chunks (one, or a corked _writev's), where it got to. */
 interface PendingWrite {
-  data: Uint8Array;
+  chunks: Uint8Array[];
+  /** The chunk being sent and the offset in it. */
+  idx: number;
+  at: number;
+  /** Bytes of all the chunks accepted by TCP so far. */
   off: number;
   cb: (err?: Error | null) => void;
 }
@@ -444,15 +449,16 @@ export class Socket extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
     if (this.#writeRefused(cb)) return;
-    this.#pending = { data: chunk, off: 0, cb };
+    this.#pending = { chunks: [chunk], idx: 0, at: 0, off: 0, cb };
     this.#flushWrite();
     this.#activity();
   }
 
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (error?: Error | null) => void): void {
     if (this.#writeRefused(cb)) return;
-    const data = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
-    this.#pending = { data, off: 0, cb };
+    // Each chunk goes to TCP as it is (no concatenated copy: Node's http corks a response's head
+    // and body into one _writev, and the body may be a whole file).
+    this.#pending = { chunks: chunks.map((c) => c.chunk), idx: 0, at: 0, off: 0, cb };
     this.#flushWrite();
     this.#activity();
   }
@@ -472,21 +478,24 @@ export class Socket extends Duplex {
     const p = this.#pending;
     const c = this.#conn;
     if (p === null || c === null || this.connecting) return;
-    if (p.off < p.data.length) {
+    for (; p.idx < p.chunks.length; p.idx++, p.at = 0) {
+      const data = p.chunks[p.idx]!;
+      if (p.at >= data.length) continue;
       let n: number;
       try {
-        n = c.send(p.off === 0 ? p.data : p.data.subarray(p.off));
+        n = c.send(p.at === 0 ? data : data.subarray(p.at));
       } catch {
         this.#pending = null;
         p.cb(netError('EPIPE', 'write'));
         return;
       }
       if (n > 0) {
+        p.at += n;
         p.off += n;
         this.#accepted += n;
         this.#touch();
       }
-      if (p.off < p.data.length) return; // the rest waits for onWritable
+      if (p.at < data.length) return; // the rest waits for onWritable
     }
     this.#pending = null;
     p.cb();

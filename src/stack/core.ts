@@ -7,6 +7,7 @@
 // The driver (stack.ts: Stack) owns the Clock and the links and calls it.
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { RELEASED, RX_CSUM_VERIFIED, type Link } from '../link/link.js';
+import { kernelSubarray } from '../wire/simd-sum.js';
 import type { TraceEvent, TraceListener, DropEvent } from '../trace/events.js';
 import { parseIpPacket, buildTcpPacket, buildUdpPacket, buildIcmpPacket, openTcpPacket, tcpSegmentOffset, type IpPacket } from '../wire/packet.js';
 import { parseTcp, fillTcpChecksum, TcpSegmentBuf, TCP_PROTOCOL, type TcpRepr } from '../wire/tcp.js';
@@ -213,7 +214,8 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
       let start = 0;
       for (let i = 0; i < count; i++) {
         const end = ends[i]!;
-        this.input(iface, batch.subarray(start, end), rx == null ? 0 : rx[i]!);
+        // (A batch in the checksum kernel's memory, as a batching memory pair's: views reused.)
+        this.input(iface, kernelSubarray(batch, start, end), rx == null ? 0 : rx[i]!);
         start = end;
       }
     } finally {

@@ -44,6 +44,12 @@ export class Gro {
   #parts: Uint8Array[] = [];
   #bytes = 0;
   #psh = false;
+  /**
+   * Where a train's payloads are joined, reused from flush to flush: TCP input copies what it
+   * keeps (a joined segment is as short-lived as a packet of the batch). Null while a joined
+   * segment is out being delivered, so a flush reached re-entrantly joins into a fresh array.
+   */
+  #joined: Uint8Array | null = null;
 
   constructor(private readonly deliver: GroDeliver) {}
 
@@ -90,8 +96,11 @@ export class Gro {
     const dst = this.#dst!;
     const parts = this.#parts;
     let seg = first;
+    let joined: Uint8Array | null = null;
     if (parts.length > 1) {
-      const payload = new Uint8Array(this.#bytes);
+      joined = this.#joined ?? new Uint8Array(GRO_MAX_BYTES);
+      this.#joined = null;
+      const payload = joined.subarray(0, this.#bytes);
       let at = 0;
       for (const p of parts) {
         payload.set(p, at);
@@ -103,10 +112,11 @@ export class Gro {
     }
     const segs = parts.length;
     this.#first = this.#hbuf = this.#iface = this.#src = this.#dst = null;
-    this.#parts = [];
+    this.#parts.length = 0;
     this.#bytes = 0;
     this.#psh = false;
     this.deliver(iface, src, dst, seg, segs);
+    if (joined !== null) this.#joined = joined;
   }
 
   #joins(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, buf: Uint8Array, at: number): boolean {

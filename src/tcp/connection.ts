@@ -154,7 +154,7 @@ export class TcpConnection {
 
   /** The effective send MSS (TCP_MAXSEG's answer once connected). */
   get sendMss(): number {
-    return this.#t.sendMss;
+    return this.#t.snd.mss;
   }
 
   /** STATUS (RFC 9293 3.10.6), in the spirit of Linux's tcp_info. */

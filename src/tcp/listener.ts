@@ -9,7 +9,7 @@ import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
 import { add, sub } from '../wire/seq.js';
 import { scaleFor, type TcpConfig } from './config.js';
 import { synSegment, type SynOptions } from './output.js';
-import { synWindow } from './tcb.js';
+import { synWindow, announcedMss, peerWindowShift } from './tcb.js';
 import { SynCookies, decodeTsOptions, type CookieTuple, type CookieSyn } from './syncookie.js';
 
 const { SYN, ACK, RST, FIN } = TcpFlag;
@@ -80,11 +80,11 @@ export class CookieJar {
   synAck(syn: TcpRepr, local: Uint8Array, remote: Uint8Array, cfg: TcpConfig, now: number): TcpRepr {
     const t = this.tuple(local, syn.dstPort, remote, syn.srcPort);
     const o = syn.options;
-    const peerMss = o.mss !== undefined && o.mss > 0 ? o.mss : 536;
+    const peerMss = announcedMss(o);
     const iss = this.cookies.encode(now, t, syn.seq, peerMss);
     const opts: SynOptions = { mss: cfg.mss, sackOk: false };
     if (cfg.timestamps && o.timestamp !== undefined) {
-      const wscale = cfg.windowScale && o.wscale !== undefined ? Math.min(o.wscale, 14) : undefined;
+      const wscale = cfg.windowScale && o.wscale !== undefined ? peerWindowShift(o.wscale) : undefined;
       opts.sackOk = cfg.sack && o.sackPermitted === true;
       const clock = (Math.floor(now) + this.cookies.tsOffset(t)) >>> 0;
       opts.timestamp = { val: this.cookies.tsVal(clock, { wscale, sackOk: opts.sackOk }), ecr: o.timestamp.val };

@@ -244,12 +244,16 @@ export class RingBuffer {
 
   /**
    * Storage for at least `need` bytes from the head (readable + placed), growing by doubling from
-   * 4 KiB up to the capacity; growing linearizes the contents so the head is at 0.
+   * 512 bytes up to the capacity, or straight to `need` rounded up to 4 KiB when one write needs
+   * more than double; growing linearizes the contents so the head is at 0. (A server's single
+   * 64 KiB answer after its headers took a 128 KiB zero-filled array per connection when growth
+   * only doubled: under 5,000 concurrent downloads that was 10% of serve's CPU and half its RSS.)
    */
   #ensure(need: number): Uint8Array {
     const buf = this.#buf;
     if (buf !== null && need <= this.#size) return buf;
     let size = Math.max(this.#size, Math.min(this.#cap, 512));
+    if (size < need) size = Math.min(this.#cap, Math.max(size * 2, need <= 4096 ? 0 : Math.ceil(need / 4096) * 4096));
     while (size < need) size = Math.min(this.#cap, size * 2);
     const next = storage(size);
     if (buf !== null) {

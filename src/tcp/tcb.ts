@@ -5,7 +5,7 @@
 // receiver's small-window threshold, the SYN's window, and the one path for state changes.
 // Private to src/tcp: the application sees a TcpConnection (connection.ts) and its snapshots.
 
-import type { TcpRepr } from '../wire/tcp.js';
+import type { TcpOptions, TcpRepr } from '../wire/tcp.js';
 import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
@@ -388,6 +388,16 @@ const TS_OPTION_BYTES = 12;
 const spareTimers: number[][] = [];
 const MAX_SPARE_TIMERS = 256;
 
+/** The MSS a peer's SYN announced: 536 when absent (RFC 9293 3.7.1), or zero. */
+export function announcedMss(o: TcpOptions): number {
+  return o.mss !== undefined && o.mss > 0 ? o.mss : 536;
+}
+
+/** The shift a peer's SYN asked for: larger values than 14 are used as 14 (RFC 7323 2.3). */
+export function peerWindowShift(wscale: number): number {
+  return Math.min(wscale, 14);
+}
+
 /** A SYN's window field: never scaled (RFC 7323 2.2), so at most 65535 of the receive buffer. */
 export function synWindow(recvBufferSize: number): number {
   return Math.min(recvBufferSize, 0xffff);
@@ -478,11 +488,6 @@ export class Tcb implements Deadlines {
   /** RCV.WND: what is left of the window we advertised (RFC 9293 3.3.1), never below zero. */
   get rcvWnd(): number {
     return Math.max(0, sub(this.rcv.adv, this.rcv.nxt));
-  }
-
-  /** The effective send MSS (RFC 9293 3.7.1 Eff.snd.MSS): payload bytes in one segment we send. */
-  get sendMss(): number {
-    return this.snd.mss;
   }
 
   /**
@@ -617,10 +622,10 @@ export class Tcb implements Deadlines {
   /** Record the peer's SYN options and settle MSS, window scale, SACK and timestamps (RFC 9293 3.7.1, RFC 7323, RFC 2018). */
   negotiate(syn: TcpRepr, now: number): void {
     const o = syn.options;
-    this.snd.peerMss = o.mss !== undefined && o.mss > 0 ? o.mss : 536;
+    this.snd.peerMss = announcedMss(o);
     this.snd.peerOfferedWscale = o.wscale !== undefined;
     if (this.config.windowScale && o.wscale !== undefined) {
-      this.snd.wscale = Math.min(o.wscale, 14); // RFC 7323 2.3: larger values are used as 14
+      this.snd.wscale = peerWindowShift(o.wscale);
     } else {
       this.snd.wscale = 0;
       this.rcv.wscale = 0;

@@ -175,6 +175,32 @@ export function kernelMemory(): Uint8Array | null {
   return k === null ? null : k.mem;
 }
 
+/** Views of the kernel's memory by first byte (see kernelSubarray); bounded, cleared when full. */
+const views = new Map<number, Uint8Array>();
+const VIEWS_MAX = 8192;
+
+/**
+ * `buf.subarray(start, end)`, except that a range of 512 bytes or more in the kernel's memory gets
+ * the view made for that same range before, if any: packets there are recycled, so a segment's
+ * payload recurs at the same place, and a view per segment was the parser's one allocation. Views
+ * of one range are interchangeable (the bytes are the memory's); nobody may keep one past the
+ * packet's delivery anyway (Link.onReceive).
+ */
+export function kernelSubarray(buf: Uint8Array, start: number, end: number): Uint8Array {
+  const k = kernel;
+  const n = end - start;
+  // (Small arrays may live on V8's heap, where reading .buffer would move them off it.)
+  if (n < 512 || k == null || buf.buffer !== k.mem.buffer) return buf.subarray(start, end);
+  const at = buf.byteOffset + start;
+  let v = views.get(at);
+  if (v === undefined || v.length !== n) {
+    if (views.size >= VIEWS_MAX) views.clear();
+    v = k.mem.subarray(at, at + n);
+    views.set(at, v);
+  }
+  return v;
+}
+
 /** Whether the SIMD kernel loaded on this platform (for tests and benchmarks). */
 export function simdAvailable(): boolean {
   if (kernel === undefined) kernel = load();

@@ -55,6 +55,7 @@ export interface TcpRepr {
 
 import { onesSum, foldChecksum, pseudoHeaderSum, read16, read32, write16, write32 } from './bytes.js';
 import { type Parsed, type WireError, ok, fail } from './result.js';
+import { kernelSubarray } from './simd-sum.js';
 
 export const TCP_MIN_HEADER = 20;
 export const TCP_PROTOCOL = 6;
@@ -314,7 +315,8 @@ export class TcpSegmentBuf implements TcpRepr {
     this.flags = buf[start + 13]!;
     this.window = read16(buf, start + 14);
     this.urgent = read16(buf, start + 18);
-    this.payload = start + doff < end ? buf.subarray(start + doff, end) : NO_BYTES;
+    // A packet recycled in the checksum kernel's memory: its payload's view is reused too.
+    this.payload = start + doff < end ? kernelSubarray(buf, start + doff, end) : NO_BYTES;
     return null;
   }
 }

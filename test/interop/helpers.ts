@@ -93,15 +93,18 @@ function wrap(proc: ChildProcess): Child {
 
 /**
  * Runs `synack ARGS` from source inside `ns`; stdin/stdout go to the given files (or /dev/null),
- * stderr is captured; `prefix` runs it under another command (e.g. prlimit), `nodeFlags` go to node.
+ * stderr is captured; `prefix` runs it under another command (e.g. prlimit), `nodeFlags` go to node;
+ * `compiled` runs the built package (bin/synack.js, dist/) as users do instead of the sources through
+ * tsx (whose keepNames transform costs a property definition per closure made at run time).
  * The harness kills it on cleanup.
  */
-export function synack(ns: Netns, args: string[], io: { stdin?: string; stdout?: string; prefix?: string[]; nodeFlags?: string[] } = {}): Child {
+export function synack(ns: Netns, args: string[], io: { stdin?: string; stdout?: string; prefix?: string[]; nodeFlags?: string[]; compiled?: boolean } = {}): Child {
   const inFd = openSync(io.stdin ?? '/dev/null', 'r');
   const outFd = openSync(io.stdout ?? '/dev/null', 'w');
   const [cmd, ...pre] = [...(io.prefix ?? []), process.execPath];
+  const entry = io.compiled === true ? [join(repoRoot, 'bin', 'synack.js')] : ['--import', 'tsx', cliEntry];
   try {
-    const proc = ns.spawn(cmd as string, [...pre, ...(io.nodeFlags ?? []), '--import', 'tsx', cliEntry, ...args], {
+    const proc = ns.spawn(cmd as string, [...pre, ...(io.nodeFlags ?? []), ...entry, ...args], {
       cwd: repoRoot,
       stdio: [inFd, outFd, 'pipe'],
       env: { ...process.env, SYNACK_DEBUG: '1' },

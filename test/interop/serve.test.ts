@@ -163,6 +163,12 @@ describe('synack serve hardened against clients that abort, wander and stall', {
       const suffix = await curl(host, ['-r', '-10', '-o', join(dir, 'tail'), '-w', '%{http_code}', `${base}/f.bin`]);
       assert.equal(suffix.out, '206');
       assert.deepEqual(readFileSync(join(dir, 'tail')), all.subarray(all.length - 10));
+      // A file past serve's in-memory limit (1 MiB) is streamed from disk: ranges there too.
+      randomFile(join(www, 'g.bin'), 3 * MiB);
+      const bigAll = readFileSync(join(www, 'g.bin'));
+      const mid = await curl(host, ['-r', '1048570-2097200', '-o', join(dir, 'mid'), '-w', '%{http_code}', `${base}/g.bin`]);
+      assert.equal(mid.out, '206');
+      assert.deepEqual(readFileSync(join(dir, 'mid')), bigAll.subarray(1048570, 2097201));
       const beyond = await curl(host, ['-r', `${all.length}-`, '-o', '/dev/null', '-w', '%{http_code}', `${base}/f.bin`]);
       assert.equal(beyond.out, '416');
       // Resume: a partial file with the first 300,000 bytes, then curl -C - fetches the rest.
@@ -271,9 +277,14 @@ describe('synack serve under load from ApacheBench', { skip: interopSkip('ab', '
       const d = await witness.assertCrossed({ fromSynack: n * 65536 }, 'ab <- synack serve');
       assert.equal(d.kernelDropped, 0, 'the kernel dropped no packet at the TUN queue');
       const peak = rss();
-      // Once the link is quiet, serve collects its garbage and trims the heap (src/cli/memory.ts).
+      // Once the link is quiet, serve collects its garbage and trims the heap (src/cli/memory.ts):
+      // at its first quiet look (within 10 s of the last packet), then 5, 10 and 20 s later while
+      // it stays large. On a loaded machine the first collection can come while connections are
+      // still closing and free too little (this test failed there with a 20 s window), so wait for
+      // the later ones too: up to 45 s, polling, done as soon as RSS is back. The bound itself
+      // (1.5x the RSS before the load) is the issue's and is not relaxed.
       let after = peak;
-      for (let i = 0; i < 40 && after > before * 1.5; i++) {
+      for (let i = 0; i < 90 && after > before * 1.5; i++) {
         await new Promise((r) => setTimeout(r, 500));
         after = rss();
       }

@@ -182,6 +182,31 @@ test('end() after many writes delivers every byte before the FIN', async () => {
   await assertClean(p);
 });
 
+test('corked writes (one _writev) larger than the send buffer arrive whole and in order; the callbacks wait for the last byte', async () => {
+  // Node's http corks a response's head and body into one _writev; each chunk goes to TCP as it
+  // is, and a chunk that does not fit waits for the window wherever it stopped.
+  const p = netPair({ latency: 3, tcp: { sendBufferSize: 64 * 1024 } });
+  const received = new Promise<Buffer>((resolve) => {
+    p.nb.createServer((s) => void collect(s).then(resolve)).listen(80);
+  });
+  const c = p.na.connect(80, B);
+  await until(p.clock, c, 'connect');
+  const parts = [pattern(100, 1), pattern(150_000, 2), pattern(7, 3), pattern(90_000, 4)];
+  const done: number[] = [];
+  c.cork();
+  parts.forEach((part, i) => c.write(part, () => done.push(i)));
+  c.uncork();
+  assert.ok(c.bytesWritten === 240_107, `bytesWritten counts queued bytes: ${c.bytesWritten}`);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // no virtual time passes: nothing is acknowledged
+  assert.deepEqual(done, [], 'no callback while most of the write waits for the send buffer');
+  c.end();
+  const got = await drive(p.clock, received);
+  assert.equal(sha(got), sha(Buffer.concat(parts)));
+  assert.deepEqual(done, [0, 1, 2, 3]);
+  assert.equal(c.bytesWritten, 240_107);
+  await assertClean(p);
+});
+
 test('destroy() while connecting: no connect, no error, close(false), and the server never sees it', async () => {
   const p = netPair({ latency: 5 });
   let connections = 0;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { onesSum, foldChecksum, internetChecksum, pseudoHeaderSum, updateChecksum16 } from '../../src/wire/bytes.js';
+import { simdAvailable, packetArena, kernelSubarray } from '../../src/wire/simd-sum.js';
 
 /** Obvious reference: big-endian 16-bit words, carries folded as they happen. */
 function reference(b: Uint8Array): number {
@@ -163,4 +164,21 @@ test('packets in the kernel arena are summed in place, with the same result as a
     }),
     { numRuns: 200 },
   );
+});
+
+test('kernelSubarray reuses the view of a recurring range of the kernel memory, and is subarray elsewhere', (t) => {
+  if (!simdAvailable()) return t.skip('no WebAssembly SIMD kernel here: nothing lives in its memory');
+  const pkt = packetArena(1500)!;
+  for (let i = 0; i < pkt.length; i++) pkt[i] = i & 0xff;
+  const a = kernelSubarray(pkt, 52, 1500);
+  assert.deepEqual(a, pkt.subarray(52, 1500));
+  assert.equal(kernelSubarray(pkt, 52, 1500), a, 'the same range: the same view');
+  assert.notEqual(kernelSubarray(pkt, 52, 1400), a, 'another length: another view');
+  assert.deepEqual(kernelSubarray(pkt, 52, 1400), pkt.subarray(52, 1400));
+  assert.equal(kernelSubarray(pkt, 60, 100).length, 40); // small: a fresh subarray
+  assert.notEqual(kernelSubarray(pkt, 60, 100), kernelSubarray(pkt, 60, 100));
+  const plain = new Uint8Array(1500);
+  assert.notEqual(kernelSubarray(plain, 52, 1500), kernelSubarray(plain, 52, 1500), 'outside the kernel memory: subarray');
+  pkt[52] = 0xaa;
+  assert.equal(a[0], 0xaa, 'a view, not a copy');
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RingBuffer } from '../../../src/tcp/ring-buffer.js';
+import { RingBuffer, ringPoolBytes } from '../../../src/tcp/ring-buffer.js';
 import { seededRandom } from '../../../src/util/random.js';
 
 const bytes = (...v: number[]): Uint8Array => Uint8Array.from(v);
@@ -25,6 +25,27 @@ test('storage is allocated on first write and released only when empty', () => {
   assert.equal(r.allocated, false);
   r.write(bytes(9));
   assert.deepEqual(r.read(1), bytes(9));
+});
+
+test('one large write takes storage of its size (in 4 KiB steps), not the next power of two; small growth still doubles', () => {
+  // The storage's size shows in the shared pool once released.
+  const sizeOf = (r: RingBuffer): number => {
+    const before = ringPoolBytes();
+    r.read(r.length);
+    assert.equal(r.release(), true);
+    return ringPoolBytes() - before;
+  };
+  const answer = new RingBuffer(256 * 1024);
+  answer.write(new Uint8Array(300)); // an HTTP response's headers ...
+  answer.write(new Uint8Array(65536)); // ... then its 64 KiB body
+  assert.equal(sizeOf(answer), 69632, '65,836 bytes rounded up to 4 KiB (was 131,072)');
+  const stream = new RingBuffer(256 * 1024);
+  stream.write(new Uint8Array(3000));
+  stream.write(new Uint8Array(3000)); // 6,000 bytes: doubling from 4,096 gives 8,192
+  assert.equal(sizeOf(stream), 8192);
+  const capped = new RingBuffer(70_000);
+  capped.write(new Uint8Array(69_999));
+  assert.equal(sizeOf(capped), 70_000, 'never past the capacity');
 });
 
 test('write copies only what fits; length and free track it', () => {
