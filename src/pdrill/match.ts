@@ -451,7 +451,8 @@ export class SegmentAggregator {
    *   the last live packet it joins, so a joined packet has PSH when Linux's last packet in it
    *   has two or more segments or was pushed itself. Where Linux's packets begin comes with each
    *   part (`tsoStart`, tso.ts); without it every part is taken as one packet of the join.
-   *   Retransmissions keep their own flags.
+   *   The rule holds for retransmissions too (the flag is set on each transmission), whose
+   *   packets are pieces of the original ones (the runner's rtxStart).
    */
   constructor(
     readonly need: number,
@@ -505,7 +506,7 @@ export class SegmentAggregator {
       flags |= p.flags;
     }
     const parts = this.parts.length;
-    if (this.linuxTsoPsh && !this.retransmit) {
+    if (this.linuxTsoPsh) {
       // The last Linux packet of the join: from the last part that starts one (a first part that
       // does not continues a packet begun before the join, which has two segments then).
       const k = this.starts.lastIndexOf(true);

@@ -201,6 +201,12 @@ class Runner {
   private readonly notes = new Set<string>();
   /** End of the highest sequence space the stack has sent (live numbers), to tell retransmissions. */
   private sentEnd: number | null = null;
+  /**
+   * Per new-data segment (live seq), whether it began a Linux packet (tso.ts), for the
+   * retransmissions of it (rtxStart); bounded, oldest dropped first.
+   */
+  private readonly packetStarts = new Map<number, boolean>();
+  private lastRtx: { at: number; end: number } | null = null;
   /** Linux's TSO packet boundaries over the captured segments (tso.ts). */
   private readonly tso = new LinuxTsoModel(() => ({
     minTsoSegs: this.sysctls.int('net.ipv4.tcp_min_tso_segs'),
@@ -441,10 +447,26 @@ class Runner {
     const retransmit = this.sentEnd !== null && seg.payload.length > 0 && lt(seg.seq, this.sentEnd);
     if (this.sentEnd === null || seg.flags & TcpFlag.SYN || gt(end, this.sentEnd)) this.sentEnd = end;
     let tsoStart: boolean | undefined;
-    if (seg.payload.length > 0 && !retransmit) tsoStart = this.tso.starts(seg, at, conn);
-    else this.tso.other();
+    if (seg.payload.length > 0 && !retransmit) {
+      tsoStart = this.tso.starts(seg, at, conn);
+      this.packetStarts.set(seg.seq, tsoStart);
+      if (this.packetStarts.size > 4096) this.packetStarts.delete(this.packetStarts.keys().next().value!);
+    } else this.tso.other();
+    if (retransmit) tsoStart = this.rtxStart(seg, at);
     this.outQ.push({ at, seg, options, note, retransmit, ...(tsoStart !== undefined ? { tsoStart } : {}) });
     this.log(`${formatSecs(at)} > ${note}`);
+  }
+
+  /**
+   * Whether retransmitted segment `seg` begins a Linux packet. Linux resends pieces of the skbs
+   * that first carried the data, split where ACKs and SACKs cut them (tcp_fragment), never joined
+   * across them: a segment that began a packet when new begins one again, and so does one not
+   * sent at the same instant right after the previous retransmission.
+   */
+  private rtxStart(seg: TcpRepr, at: number): boolean {
+    const prev = this.lastRtx;
+    this.lastRtx = { at, end: add(seg.seq, seg.payload.length) };
+    return this.packetStarts.get(seg.seq) !== false || prev === null || prev.at !== at || prev.end !== seg.seq;
   }
 
   /** An outbound segment in script space, for messages and the verbose log. */

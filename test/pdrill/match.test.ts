@@ -239,11 +239,18 @@ test("a joined packet takes the PSH of Linux's last TSO packet in it (packetdril
   assert.equal(psh([true, false, true], true), true, '2+1 where the single segment ends the write');
   assert.equal(psh([false, true]), false, 'the first part continues a packet begun before the join; the last is one segment');
   assert.equal(psh([false, false]), true, 'one packet begun before the join: more than one segment');
-  // Retransmissions keep their own flags.
-  const rtx = new SegmentAggregator(2000, true);
-  rtx.offer(seg({ seq: 1, ack: 1, flags: ACK, payload: new Uint8Array(1000) }), true, true);
-  const r = rtx.offer(seg({ seq: 1001, ack: 1, flags: ACK, payload: new Uint8Array(1000) }), true, false);
-  assert.ok(r.kind === 'complete' && (r.segment.flags & PSH) === 0);
+  // Retransmissions follow the same rule over the pieces of Linux's packets they resend
+  // (sack-route-refresh-ip-tos.pkt: a hole of two segments from one packet goes out with PSH, a
+  // hole spanning two packets as two segments without).
+  const rtx = (starts: boolean[]): boolean => {
+    const agg = new SegmentAggregator(2000, true);
+    agg.offer(seg({ seq: 1, ack: 1, flags: ACK, payload: new Uint8Array(1000) }), true, starts[0]);
+    const r = agg.offer(seg({ seq: 1001, ack: 1, flags: ACK, payload: new Uint8Array(1000) }), true, starts[1]);
+    assert.equal(r.kind, 'complete');
+    return r.kind === 'complete' && (r.segment.flags & PSH) !== 0;
+  };
+  assert.equal(rtx([true, false]), true, 'one piece of two segments');
+  assert.equal(rtx([true, true]), false, 'two one-segment pieces');
 });
 
 test('aggregation rejects gaps, overshoot and uneven middle fragments', () => {
