@@ -10,7 +10,8 @@
 //
 // SYNACK_SKIP_NATIVE=1 skips all of it; SYNACK_PREBUILT=0 ignores the prebuilt binary (build from
 // source); SYNACK_NATIVE_VERBOSE=1 shows node-gyp's log.
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -45,8 +46,18 @@ function loads(path) {
   const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path)})`], { stdio: 'ignore', timeout: 30_000 });
   return r.status === 0;
 }
-/** Not older than any source (in a tarball every file has npm's fixed date, so a shipped binary is). */
-const current = (path) => existsSync(path) && sources.every((s) => statSync(s).mtimeMs <= statSync(path).mtimeMs);
+/**
+ * A binary is current when the stamp beside it names the sources it was built from by their hash.
+ * (File times were used before, and failed in git worktrees: a merge that changed tun.c could leave
+ * an older binary looking current, and tests then ran the old addon.)
+ */
+const sourcesHash = () => {
+  const h = createHash('sha256');
+  for (const s of sources) h.update(readFileSync(s));
+  return h.digest('hex');
+};
+const stampOf = (binary) => `${binary}.sources-sha256`;
+const current = (path) => existsSync(path) && existsSync(stampOf(path)) && readFileSync(stampOf(path), 'utf8').trim() === sourcesHash();
 const upToDate = () => current(built) && loads(built);
 
 if (!forPack) {
@@ -58,6 +69,7 @@ if (forPack) {
   rmSync(join(nativeDir, 'prebuilt'), { recursive: true, force: true });
   mkdirSync(dirname(prebuilt), { recursive: true });
   copyFileSync(built, prebuilt);
+  copyFileSync(stampOf(built), stampOf(prebuilt));
   say(`TUN addon prebuilt for ${platformDir}: ${prebuilt}`);
 }
 
@@ -91,6 +103,7 @@ function build() {
     const firstError = log.split('\n').find((l) => /error/i.test(l) && !/^gyp info/.test(l))?.trim();
     fail(`node-gyp build failed${firstError ? `: ${firstError.slice(0, 160)}` : r.error ? `: ${r.error.message}` : ''} (SYNACK_NATIVE_VERBOSE=1 shows the log)`);
   }
+  writeFileSync(stampOf(built), `${sourcesHash()}\n`);
   say(`TUN addon built: ${built}`);
 }
 
