@@ -568,9 +568,10 @@ export class TcpHost {
     for (let x = this.timers.peek(); x !== undefined && x.t <= now; x = this.timers.peek()) {
       const e = x.arg as Entry;
       this.timers.take(x);
-      // The entry goes back to the pool: what e.timer still names until onTimer runs is TAKEN,
-      // whose cancel does nothing, as cancelling a taken entry did.
-      e.timer = TAKEN;
+      // The entry goes back to the pool: if it is the one e.timer names (it is, unless a deadline
+      // was re-armed under a poll that had taken it already), e.timer names TAKEN until onTimer
+      // runs, whose cancel does nothing, as cancelling a taken entry did.
+      if (e.timer === x) e.timer = TAKEN;
       due.push(e);
     }
     const outer = this.firing;
