@@ -147,6 +147,28 @@ except socket.timeout:
 print(f'{got} in order' if bad < 0 else f'{got} out of order at {bad}', flush=True)
 `;
 
+/**
+ * Starts one of the receivers above on UDP port 7777 in `ns`, expecting `n` datagrams, and waits
+ * until it is bound. lastLine() resolves with its last output line once it has exited with 0.
+ */
+async function udpReceiver(ns: Netns, script: string, n: number): Promise<{ lastLine(): Promise<string | undefined> }> {
+  const rx = ns.spawn('python3', ['-c', script, String(n), '7777']);
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => rx.once('exit', resolve));
+  await new Promise<void>((resolve) => {
+    rx.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolve();
+    });
+  });
+  return {
+    async lastLine() {
+      assert.equal(await exited, 0, 'the receiver exits cleanly');
+      return out.trim().split('\n').at(-1);
+    },
+  };
+}
+
 /** Opens a TUN device `syn0` inside a fresh namespace with 198.18.0.1/24 (+ 2001:db8::1/64) on the kernel side. */
 async function withTun(
   opts: { mtu?: number; txqueuelen?: number; offload?: boolean; writeThread?: boolean },
@@ -286,20 +308,10 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
   test('batched writes reach a kernel UDP socket without loss', async () => {
     await withTun({}, async (tun, ns) => {
       const n = 2000;
-      const rx = ns.spawn('python3', ['-c', RECEIVER, String(n), '7777']);
-      let out = '';
-      const ready = new Promise<void>((resolve) => {
-        rx.stdout?.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('ready')) resolve();
-        });
-      });
-      const exited = new Promise<number | null>((resolve) => rx.once('exit', resolve));
-      await ready;
+      const rx = await udpReceiver(ns, RECEIVER, n);
       for (let i = 0; i < n; i++) tun.send(udp4(i, 7777, 512));
       tun.flush();
-      assert.equal(await exited, 0);
-      assert.equal(out.trim().split('\n').at(-1), String(n));
+      assert.equal(await rx.lastLine(), String(n));
       assert.equal(tun.stats().txPackets, n);
     });
   });
@@ -309,21 +321,11 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
       await withTun({ writeThread, offload: false }, async (tun, ns) => {
         assert.equal(tun.writeThread, writeThread);
         const n = 7000; // 7000 x 1428 bytes: 10 MB, more than the ring holds
-        const rx = ns.spawn('python3', ['-c', ORDERED_RECEIVER, String(n), '7777']);
-        let out = '';
-        const ready = new Promise<void>((resolve) => {
-          rx.stdout?.on('data', (d: Buffer) => {
-            out += d.toString();
-            if (out.includes('ready')) resolve();
-          });
-        });
-        const exited = new Promise<number | null>((resolve) => rx.once('exit', resolve));
-        await ready;
+        const rx = await udpReceiver(ns, ORDERED_RECEIVER, n);
         const packets = Array.from({ length: n }, (_, i) => udp4(i, 7777, 1400));
         for (const p of packets) tun.send(p);
         tun.close(); // flushes: the thread writes everything queued before the fd is closed
-        assert.equal(await exited, 0);
-        assert.equal(out.trim().split('\n').at(-1), `${n} in order`);
+        assert.equal(await rx.lastLine(), `${n} in order`);
         assert.equal(tun.stats().txPackets, n);
         assert.equal(tun.stats().txErrors, 0);
       });
@@ -364,23 +366,13 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
         await done;
         const readMs = performance.now() - t0;
 
-        const rx = ns.spawn('python3', ['-c', RECEIVER, String(n), '7777']);
-        let out = '';
-        const ready = new Promise<void>((resolve) => {
-          rx.stdout?.on('data', (d: Buffer) => {
-            out += d.toString();
-            if (out.includes('ready')) resolve();
-          });
-        });
-        const exited = new Promise<number | null>((resolve) => rx.once('exit', resolve));
-        await ready;
+        const rx = await udpReceiver(ns, RECEIVER, n);
         const pkts = Array.from({ length: n }, (_, i) => udp4(i, 7777, size));
         const t1 = performance.now();
         for (const p of pkts) tun.send(p);
         tun.flush();
         const writeMs = performance.now() - t1;
-        assert.equal(await exited, 0);
-        assert.equal(out.trim().split('\n').at(-1), String(n), 'kernel socket received every written datagram');
+        assert.equal(await rx.lastLine(), String(n), 'kernel socket received every written datagram');
         assert.equal(got, n);
         const fmt = (count: number, b: number, ms: number): string =>
           `${Math.round(count / (ms / 1000)).toLocaleString('en-US')} pkt/s, ${(b / 1e6 / (ms / 1000)).toFixed(0)} MB/s`;
