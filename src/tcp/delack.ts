@@ -6,6 +6,14 @@
 // when the timer fires) are in input.ts (linuxAckSndCheck), output.ts and timers.ts; this file
 // holds the state and the formulas.
 
+/**
+ * Whether this engine decides the ACKs: ackRule 'linux' with delayed ACKs on. With delayedAck 0
+ * every segment is ACKed at once and the engine's state would be kept for nothing.
+ */
+export function linuxAcks(config: { ackRule: 'rfc5681' | 'linux'; delayedAck: number }): boolean {
+  return config.ackRule === 'linux' && config.delayedAck > 0;
+}
+
 /** TCP_MAX_QUICKACKS: quick ACKs granted at once (tcp_incr_quickack). */
 const MAX_QUICKACKS = 16;
 /** TCP_DELACK_MAX (HZ/5): the longest delay once the peer pushes or the connection is interactive. */

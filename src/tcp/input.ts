@@ -12,7 +12,7 @@ import type { DropEvent } from '../trace/events.js';
 import { Timer, type Deadlines, type PendingOutput, type Tcb } from './tcb.js';
 import { processAck } from './ack.js';
 import { listenStep } from './listener.js';
-import { LinuxDelack } from './delack.js';
+import { LinuxDelack, linuxAcks } from './delack.js';
 
 const { FIN, SYN, RST, ACK, URG } = TcpFlag;
 
@@ -34,7 +34,7 @@ export function segmentArrives(c: Tcb, seg: TcpRepr, now: number): void {
       return;
     default:
       synchronized(c, seg, now);
-      if (c.config.ackRule === 'linux') linuxAckSndCheck(c, now);
+      if (linuxAcks(c.config)) linuxAckSndCheck(c, now);
   }
 }
 
@@ -215,7 +215,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
       if (!(f & RST) && (segLen > 0 || rcvWnd === 0 || c.allowOutOfWindowAck(now))) c.out.ack = true;
       // Linux: data we already had (our ACK was lost) or data into a closed window brings quick
       // ACKs back (tcp_send_dupack, tcp_data_queue's out_of_window: tcp_enter_quickack_mode).
-      if (c.config.ackRule === 'linux' && seg.payload.length > 0 && !(f & RST) && (lt(seg.seq, c.rcv.nxt) || rcvWnd === 0)) {
+      if (linuxAcks(c.config) && seg.payload.length > 0 && !(f & RST) && (lt(seg.seq, c.rcv.nxt) || rcvWnd === 0)) {
         delackOf(c).enterQuickack(c.rcvWnd, c.config.delayedAck);
       }
       // Data we already have: report it as a D-SACK in that ACK (RFC 2883 section 4, case 1).
@@ -384,7 +384,7 @@ function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now:
     const n = c.recvBuf.write(data);
     c.rcv.nxt = add(c.rcv.nxt, n);
     c.counters.bytesReceived += n;
-    if (c.config.ackRule === 'linux' && c.config.delayedAck > 0) linuxDataRecv(c, seg, n, now);
+    if (linuxAcks(c.config)) linuxDataRecv(c, seg, n, now);
     else ackPolicy(c, n, now);
   } else {
     const asm = c.assembler;
@@ -408,7 +408,7 @@ function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now:
       c.recvBuf.commit(ready);
       c.rcv.nxt = add(c.rcv.nxt, ready);
       c.counters.bytesReceived += ready;
-      if (c.config.ackRule === 'linux') linuxDataRecv(c, seg, n, now);
+      if (linuxAcks(c.config)) linuxDataRecv(c, seg, n, now);
     } else {
       c.counters.ooo++;
     }
@@ -444,7 +444,7 @@ function ackPolicy(c: Deadlines & Pick<Tcb, 'config' | 'snd' | 'out'>, bytes: nu
 function receiveFin(c: Tcb, now: number): void {
   c.rcv.nxt = add(c.rcv.nxt, 1);
   c.rcv.finReceived = true;
-  const linux = c.config.ackRule === 'linux' && c.config.delayedAck > 0;
+  const linux = linuxAcks(c.config);
   // Linux's tcp_fin: the FIN is ACKed like data (delayed in interactive mode, which CLOSE-WAIT
   // enters: the application's reply, its FIN, may carry the ACK), except in FIN-WAIT-1/2, where
   // it is ACKed at once.
@@ -513,7 +513,7 @@ function linuxDataRecv(c: Pick<Tcb, 'out' | 'config' | 'snd' | 'rcvWnd' | 'tsOk'
  */
 function linuxAckSndCheck(c: Deadlines & Pick<Tcb, 'out' | 'config' | 'rtt' | 'hasOutOfOrder'>, now: number): void {
   const d = c.out.delack;
-  if (d === null || !d.scheduled || c.out.ack || c.config.delayedAck === 0) return;
+  if (d === null || !d.scheduled || c.out.ack) return;
   if (d.inQuickack || d.now || c.hasOutOfOrder) {
     c.out.ack = true;
     return;
