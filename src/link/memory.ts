@@ -3,16 +3,8 @@
 import { RELEASED, RX_CSUM_VERIFIED, type Link } from './link.js';
 import type { Clock } from '../util/clock.js';
 import { recyclePacket } from '../wire/packet.js';
-import { packetArena } from '../wire/simd-sum.js';
 
 const EMPTY = new Uint8Array(0);
-
-/** The buffer, packet ends and RX flags every batching pair's batches are delivered in (see deliverBatch). */
-let batchBuf: Uint8Array = EMPTY;
-let batchEnds = new Uint32Array(0);
-let batchFlags = new Uint8Array(0);
-/** Whether a batch in batchBuf is being delivered. */
-let batchBusy = false;
 
 export interface MemoryPairOptions {
   /** Largest packet carried; larger ones are dropped and counted. Default 1500. */
@@ -22,8 +14,11 @@ export interface MemoryPairOptions {
   /** One-way delay in ms when a clock is given. Default 0. */
   latency?: number;
   /**
-   * Deliver the packets that arrive at one instant as one batch (Link.onReceiveBatch, as a TUN
-   * read does), so the receiving stack can join their segments (GRO). Needs a clock. Default false.
+   * Deliver the packets that arrive at one instant together (Link.onReceiveList: the packets
+   * themselves, no copy), as a NIC driver's NAPI poll hands Linux what one interrupt brought, so
+   * the receiving stack joins their segments (GRO) and acknowledges the joined segment rather than
+   * every second one. Default true with a clock; false delivers packet by packet (onReceive), as
+   * without a clock, where delivery is one microtask per packet. docs/stack.md, "Batches and GRO".
    */
   batch?: boolean;
   /**
@@ -50,10 +45,18 @@ export class MemoryLink implements Link {
   closed = false;
   readonly counters: MemoryLinkStats = { sent: 0, received: 0, dropped: 0 };
 
-  /** Set by the stack on a batching link (declared only then: see Link.onReceiveBatch). */
-  declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null;
+  /** Set by the stack on a batching link (declared only then: see Link.onReceiveList). */
+  declare onReceiveList?: ((packets: readonly Uint8Array[], count: number, rx: Uint8Array, released: Uint8Array) => void) | null;
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
+  /** One instant's packets, their RX flags and what the receiver released: reused from batch to batch. */
+  private list: Uint8Array[] = [];
+  private listRx = new Uint8Array(0);
+  private listReleased = new Uint8Array(0);
+  /** Whether each packet of `list` came through sendOwned (only those are ever recycled). */
+  private listOwned = new Uint8Array(0);
+  /** Whether `list` is out being delivered (a batch delivered from inside the receiver gets its own arrays). */
+  private listBusy = false;
 
   constructor(
     readonly mtu: number,
@@ -65,7 +68,7 @@ export class MemoryLink implements Link {
   ) {
     if (batch) {
       if (clock === undefined) throw new TypeError('a batching memory link needs a clock');
-      this.onReceiveBatch = null;
+      this.onReceiveList = null;
       this.due = new Float64Array(16);
     }
   }
@@ -143,7 +146,7 @@ export class MemoryLink implements Link {
   }
 
   private readonly deliverNext = (): void => {
-    if (this.due !== null && this.onReceiveBatch) {
+    if (this.due !== null && this.onReceiveList) {
       this.deliverBatch();
       return;
     }
@@ -158,67 +161,53 @@ export class MemoryLink implements Link {
   };
 
   /**
-   * Everything that has arrived by now, as one batch (copied into one buffer, as a device read
-   * fills one). Later clock entries of the same instant find the inbox drained.
+   * Everything that has arrived by now, as one list of the packets themselves (zero-copy, as
+   * single packets are). Later clock entries of the same instant find the inbox drained. A packet
+   * a stack sent is recycled after the call if the receiver released it.
    */
   private deliverBatch(): void {
     const now = this.clock!.now();
     const mask = this.inbox.length - 1;
     let n = 0;
-    let bytes = 0;
-    while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) bytes += this.inbox[(this.inboxHead + n++) & mask]!.length;
+    while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) n++;
     if (n === 0) return;
-    // One buffer, ends and flags arrays shared by every batching pair, grown as needed and reused:
-    // the receiver keeps no reference to a batch after the call (Link.onReceiveBatch). A batch
-    // delivered while another is (a clock run from inside a receiver) gets its own.
-    const shared = !batchBusy;
-    let batch: Uint8Array;
-    let ends: Uint32Array;
-    let flags: Uint8Array;
-    if (shared) {
-      if (batchBuf.length < bytes) {
-        // In the checksum kernel's memory while its arena lasts, so the receiver sums in place.
-        const size = Math.max(bytes, batchBuf.length * 2, 65536);
-        batchBuf = packetArena(size) ?? new Uint8Array(size);
-      }
-      if (batchEnds.length < n) {
-        batchEnds = new Uint32Array(Math.max(n, batchEnds.length * 2));
-        batchFlags = new Uint8Array(batchEnds.length);
-      }
-      batch = batchBuf;
-      ends = batchEnds;
-      flags = batchFlags;
-    } else {
-      batch = new Uint8Array(bytes);
-      ends = new Uint32Array(n);
-      flags = new Uint8Array(n);
+    const own = !this.listBusy;
+    if (own && this.listRx.length < n) {
+      const size = Math.max(n, this.listRx.length * 2, 16);
+      this.listRx = new Uint8Array(size);
+      this.listReleased = new Uint8Array(size);
+      this.listOwned = new Uint8Array(size);
     }
-    let at = 0;
+    const list = own ? this.list : new Array<Uint8Array>(n);
+    const rx = own ? this.listRx : new Uint8Array(n);
+    const released = own ? this.listReleased : new Uint8Array(n);
+    // Only packets that came through sendOwned are ever recycled: one given to send() may be the caller's.
+    const owned = own ? this.listOwned : new Uint8Array(n);
     for (let k = 0; k < n; k++) {
       const i = this.inboxHead;
-      const p = this.inbox[i]!;
-      batch.set(p, at);
-      ends[k] = at += p.length;
-      flags[k] = this.owned[i] === 1 ? this.ownedRx : 0;
-      if (this.owned[i] === 1) recyclePacket(p);
+      list[k] = this.inbox[i]!;
+      owned[k] = this.owned[i]!;
+      rx[k] = this.owned[i] === 1 ? this.ownedRx : 0;
+      released[k] = 0;
       this.inbox[i] = EMPTY;
       this.inboxHead = (i + 1) & mask;
       this.inboxCount--;
     }
-    if (this.closed) {
+    const closed = this.closed;
+    if (closed) {
       this.counters.dropped += n;
-      return;
+    } else {
+      this.counters.received += n;
+      if (own) this.listBusy = true;
+      try {
+        this.onReceiveList!(list, n, rx, released);
+      } finally {
+        if (own) this.listBusy = false;
+      }
     }
-    this.counters.received += n;
-    if (!shared) {
-      this.onReceiveBatch!(batch, ends, n, flags);
-      return;
-    }
-    batchBusy = true;
-    try {
-      this.onReceiveBatch!(batch, ends, n, flags);
-    } finally {
-      batchBusy = false;
+    for (let k = 0; k < n; k++) {
+      if (owned[k] === 1 && (released[k] === 1 || closed)) recyclePacket(list[k]!);
+      list[k] = EMPTY;
     }
   }
 
@@ -240,8 +229,9 @@ export function createMemoryPair(opts: MemoryPairOptions = {}): [MemoryLink, Mem
   const mtu = opts.mtu ?? 1500;
   const latency = opts.latency ?? 0;
   const rx = opts.checksumUnnecessary === false ? 0 : RX_CSUM_VERIFIED;
-  const a = new MemoryLink(mtu, opts.clock, latency, opts.batch === true, rx);
-  const b = new MemoryLink(mtu, opts.clock, latency, opts.batch === true, rx);
+  const batch = opts.batch ?? opts.clock !== undefined;
+  const a = new MemoryLink(mtu, opts.clock, latency, batch, rx);
+  const b = new MemoryLink(mtu, opts.clock, latency, batch, rx);
   a.peer = b;
   b.peer = a;
   return [a, b];

@@ -207,22 +207,46 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
    * Nothing here keeps a view of `batch` past the call: GRO flushes before returning.
    */
   handleBatch(iface: Interface, batch: Uint8Array, ends: ArrayLike<number>, count: number, now: number, rx?: ArrayLike<number> | null): void {
-    this.now = now;
-    const gro = (this.#gro ??= new Gro(this.groDeliver));
-    this.gro = gro;
+    const gro = this.#groStart(now);
     try {
       let start = 0;
       for (let i = 0; i < count; i++) {
         const end = ends[i]!;
-        // (A batch in the checksum kernel's memory, as a batching memory pair's: views reused.)
+        // (A batch in the checksum kernel's memory: views reused.)
         this.input(iface, kernelSubarray(batch, start, end), rx == null ? 0 : rx[i]!);
         start = end;
       }
     } finally {
-      // What the flush sets off (replies, hooks) is handled packet by packet again.
-      this.gro = null;
-      gro.flush();
+      this.#groEnd(gro);
     }
+  }
+
+  /**
+   * handleBatch for a batch of separate packets (Link.onReceiveList: one instant of a batching
+   * memory pair): packet i is `packets[i]` with RX_* flags `rx[i]`; `released[i]` is set to 1 when
+   * nothing holds packet i once this returns (as handle()'s RELEASED), else left as it is.
+   */
+  handleList(iface: Interface, packets: readonly Uint8Array[], count: number, now: number, rx: ArrayLike<number>, released: Uint8Array): void {
+    const gro = this.#groStart(now);
+    try {
+      for (let i = 0; i < count; i++) if (this.input(iface, packets[i]!, rx[i]!) === RELEASED) released[i] = 1;
+    } finally {
+      this.#groEnd(gro);
+    }
+  }
+
+  /** A batch begins: TCP data segments go to GRO until #groEnd. */
+  #groStart(now: number): Gro {
+    this.now = now;
+    const gro = (this.#gro ??= new Gro(this.groDeliver));
+    this.gro = gro;
+    return gro;
+  }
+
+  /** The batch is over: what GRO holds goes to TCP, and what the flush sets off (replies, hooks) is handled packet by packet again. */
+  #groEnd(gro: Gro): void {
+    this.gro = null;
+    gro.flush();
   }
 
   /** GRO counters: segments that went into joined segments, and joined segments delivered. */
