@@ -5,6 +5,9 @@ import type { Clock } from '../util/clock.js';
 import { recyclePacket } from '../wire/packet.js';
 
 const EMPTY = new Uint8Array(0);
+/** Inbox flags: the packet came through sendOwned; it has no clock entry of its own (see queue). */
+const OWNED = 1;
+const RIDER = 2;
 
 export interface MemoryPairOptions {
   /** Largest packet carried; larger ones are dropped and counted. Default 1500. */
@@ -49,6 +52,8 @@ export class MemoryLink implements Link {
   declare onReceiveList?: ((packets: readonly Uint8Array[], count: number, rx: Uint8Array, released: Uint8Array) => void) | null;
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
+  /** A batching link's latest arrival time with a clock entry not yet run (-Infinity: none). */
+  private armedAt = -Infinity;
   /** One instant's packets, their RX flags and what the receiver released: reused from batch to batch. */
   private list: Uint8Array[] = [];
   private listRx = new Uint8Array(0);
@@ -89,15 +94,27 @@ export class MemoryLink implements Link {
       return;
     }
     this.counters.sent++;
-    // One clock entry (or microtask) per packet, but all of them run the peer's one shared callback, which takes the oldest queued packet: entries of one link fire in the order
-    // they were scheduled (same delay, equal times in scheduling order), so the k-th firing is the
-    // k-th packet. No closure is created per packet.
-    peer.queue(packet, owned, this.clock === undefined ? 0 : this.clock.now() + this.latency);
-    // The handle is never kept, so a pooled clock entry (reused once run) does: no allocation per packet.
     const clock = this.clock;
-    if (clock === undefined) queueMicrotask(peer.deliverNext);
-    else if (clock.schedulePooled !== undefined) clock.schedulePooled(clock.now() + this.latency, peer.deliverNext);
-    else clock.schedule(clock.now() + this.latency, peer.deliverNext);
+    if (clock === undefined) {
+      peer.queue(packet, owned, 0, false);
+      queueMicrotask(peer.deliverNext);
+      return;
+    }
+    const at = clock.now() + this.latency;
+    // A peer that takes lists delivers everything due when an entry fires, so one entry per
+    // arrival instant does: later packets of the instant ride on it (entries fire in time order).
+    if (peer.onReceiveList && peer.armedAt === at) {
+      peer.queue(packet, owned, at, true);
+      return;
+    }
+    peer.queue(packet, owned, at, false);
+    if (peer.due !== null) peer.armedAt = at;
+    // Packet by packet: one entry per packet, all running the peer's one shared callback, which
+    // takes the oldest queued packet: entries of one link fire in the order they were scheduled
+    // (same delay, equal times in scheduling order), so the k-th firing is the k-th packet. The
+    // handle is never kept, so a pooled entry (reused once run) does: no allocation per packet.
+    if (clock.schedulePooled !== undefined) clock.schedulePooled(at, peer.deliverNext);
+    else clock.schedule(at, peer.deliverNext);
   }
 
   close(): void {
@@ -114,16 +131,17 @@ export class MemoryLink implements Link {
    * keeps its storage when it drains, so a steady flow allocates nothing per packet.
    */
   private inbox: Uint8Array[] = new Array<Uint8Array>(16).fill(EMPTY);
-  /** Whether each inbox packet came through sendOwned (1) or send (0). */
+  /** Per inbox packet: OWNED (it came through sendOwned, not send) and RIDER (see queue). */
   private owned = new Uint8Array(16);
   private inboxHead = 0;
   private inboxCount = 0;
 
-  private queue(packet: Uint8Array, owned: boolean, at: number): void {
+  /** `rider`: the packet has no clock entry of its own but rides on the one of an earlier packet due at the same time. */
+  private queue(packet: Uint8Array, owned: boolean, at: number, rider: boolean): void {
     if (this.inboxCount === this.inbox.length) this.growInbox();
     const i = (this.inboxHead + this.inboxCount) & (this.inbox.length - 1);
     this.inbox[i] = packet;
-    this.owned[i] = owned ? 1 : 0;
+    this.owned[i] = (owned ? OWNED : 0) | (rider ? RIDER : 0);
     if (this.due !== null) this.due[i] = at;
     this.inboxCount++;
   }
@@ -146,27 +164,38 @@ export class MemoryLink implements Link {
   }
 
   private readonly deliverNext = (): void => {
-    if (this.due !== null && this.onReceiveList) {
-      this.deliverBatch();
+    if (this.due !== null) {
+      const now = this.clock!.now();
+      // This is the entry for `now` (entries run in time order): packets sent for `now` from here on need a new one.
+      if (this.armedAt <= now) this.armedAt = -Infinity;
+      if (this.onReceiveList) this.deliverBatch(now);
+      else if (this.inboxCount > 0) {
+        // Nobody takes lists now (a program set only onReceive, or cleared it): the packet this
+        // entry is for and those that rode on it, one by one.
+        this.deliverOldest();
+        while (this.inboxCount > 0 && (this.owned[this.inboxHead]! & RIDER) !== 0) this.deliverOldest();
+      }
       return;
     }
-    if (this.inboxCount === 0) return; // a batch took it
+    if (this.inboxCount > 0) this.deliverOldest();
+  };
+
+  private deliverOldest(): void {
     const h = this.inboxHead;
     const packet = this.inbox[h]!;
-    const owned = this.owned[h] === 1;
+    const owned = (this.owned[h]! & OWNED) !== 0;
     this.inbox[h] = EMPTY;
     this.inboxHead = (h + 1) & (this.inbox.length - 1);
     this.inboxCount--;
     this.deliver(packet, owned);
-  };
+  }
 
   /**
    * Everything that has arrived by now, as one list of the packets themselves (zero-copy, as
    * single packets are). Later clock entries of the same instant find the inbox drained. A packet
    * a stack sent is recycled after the call if the receiver released it.
    */
-  private deliverBatch(): void {
-    const now = this.clock!.now();
+  private deliverBatch(now: number): void {
     const mask = this.inbox.length - 1;
     let n = 0;
     while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) n++;
@@ -186,8 +215,8 @@ export class MemoryLink implements Link {
     for (let k = 0; k < n; k++) {
       const i = this.inboxHead;
       list[k] = this.inbox[i]!;
-      owned[k] = this.owned[i]!;
-      rx[k] = this.owned[i] === 1 ? this.ownedRx : 0;
+      owned[k] = this.owned[i]! & OWNED;
+      rx[k] = owned[k] !== 0 ? this.ownedRx : 0;
       released[k] = 0;
       this.inbox[i] = EMPTY;
       this.inboxHead = (i + 1) & mask;
@@ -206,7 +235,7 @@ export class MemoryLink implements Link {
       }
     }
     for (let k = 0; k < n; k++) {
-      if (owned[k] === 1 && (released[k] === 1 || closed)) recyclePacket(list[k]!);
+      if (owned[k] !== 0 && (released[k] === 1 || closed)) recyclePacket(list[k]!);
       list[k] = EMPTY;
     }
   }

@@ -163,6 +163,16 @@ test('a memory pair with a clock delivers each instant as one list of the packet
   assert.ok(lists[0]![0] === p1 && lists[0]![1] === p2 && lists[0]!.length === 2, 'the same arrays, in order, one list per instant');
   assert.ok(lists[1]![0] === p1 && lists[1]!.length === 1);
   for (const pair of [createMemoryPair({ clock, batch: false }), createMemoryPair()]) assert.ok(!('onReceiveList' in pair[1]), 'no list delivery');
+  // A batching pair whose receiver takes single packets only (no onReceiveList) gets every one, in order.
+  const [c, d] = createMemoryPair({ clock, latency: 1 });
+  const single: number[] = [];
+  d.onReceive = (p) => void single.push(p.length);
+  c.send(p1);
+  c.send(p2);
+  clock.advance(0.5);
+  c.send(p1);
+  clock.runUntilIdle();
+  assert.deepEqual(single, [20, 30, 20]);
 });
 
 test('batching memory pair: the batch carries the same RX flags, per packet (sendOwned verified, send() not)', async () => {
