@@ -3,22 +3,11 @@
 // Run: node --import tsx bench/copy.ts   (docs/performance.md, "Copies without a view per copy")
 import { kernelMemory, kernelSubarray, packetArena, ringArena } from '../src/wire/simd-sum.js';
 import { RingBuffer } from '../src/tcp/ring-buffer.js';
+import { timeNs } from './timing.js';
 
 const N = 1448;
 const RUNS = 7;
 let sink = 0;
-
-function timeNs(iters: number, body: (i: number) => void): number {
-  const once = (): number => {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < iters; i++) body(i);
-    return Number(process.hrtime.bigint() - t0) / iters;
-  };
-  once();
-  once();
-  const xs = Array.from({ length: RUNS }, once).sort((a, b) => a - b);
-  return xs[RUNS >> 1]!;
-}
 
 const mem = kernelMemory();
 const ring = ringArena(256 * 1024) ?? new Uint8Array(256 * 1024);
