@@ -5,7 +5,7 @@
 // Tcb, so its constructor takes the whole Tcb.
 
 import { TcpFlag, type SackBlock, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
-import { addInt, sub, gt, le } from '../wire/seq.js';
+import { addInt, seqInt, sub, gt, le } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
 import { copyConfig, type TcpConfig } from './config.js';
 import { Tcb, Timer, OFF, type OpenParams, type TcpErrorCode, type TcpHooks } from './tcb.js';
@@ -437,9 +437,9 @@ function coreSegment(seg: TcpRepr): TcpRepr {
     return seg;
   }
   const options: TcpOptions = { ...o };
-  if (ts !== undefined) options.timestamp = { val: ts.val | 0, ecr: ts.ecr | 0 };
-  if (sack !== undefined) options.sack = sack.map((b) => ({ left: b.left | 0, right: b.right | 0 }));
-  return { ...seg, seq: seg.seq | 0, ack: seg.ack | 0, options };
+  if (ts !== undefined) options.timestamp = { val: seqInt(ts.val), ecr: seqInt(ts.ecr) };
+  if (sack !== undefined) options.sack = sack.map((b) => ({ left: seqInt(b.left), right: seqInt(b.right) }));
+  return { ...seg, seq: seqInt(seg.seq), ack: seqInt(seg.ack), options };
 }
 
 function sackInt(blocks: readonly SackBlock[]): boolean {
