@@ -7,7 +7,7 @@ import { openTun, configureKernelSide, tunUnavailableReason, type TunLink } from
 import { Stack } from '../stack/stack.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { nowMs, skipped, summarize, type BenchOptions, type Figure, type Reporter } from './harness.js';
-import { canUseNetns, createVethPair, kernelReceiver, kernelSender, vethBulk } from './kernel.js';
+import { addNamespace, canUseNetns, createVethPair, dropNamespace, kernelReceiver, kernelSender, vethBulk } from './kernel.js';
 
 const MiB = 1024 * 1024;
 const KERNEL = '198.18.0.1';
@@ -28,9 +28,7 @@ let worlds = 0;
 
 export async function openWorld(mtu: number, offload: boolean, writeThread = true): Promise<TunWorld> {
   const ns = `synb-t-${process.pid % 100000}-${worlds++}`;
-  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  const r = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
+  addNamespace(ns);
   spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   let tun: TunLink | undefined;
   try {
@@ -38,7 +36,7 @@ export async function openWorld(mtu: number, offload: boolean, writeThread = tru
     await configureKernelSide('synb0', { peer: KERNEL, prefix: 24, mtu, txqueuelen: 10_000, netns: ns });
   } catch (e) {
     tun?.close();
-    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    dropNamespace(ns);
     throw e;
   }
   const clock = new RealtimeClock();
@@ -54,7 +52,7 @@ export async function openWorld(mtu: number, offload: boolean, writeThread = tru
       stack.close();
       t.close();
       clock.dispose();
-      spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      dropNamespace(ns);
     },
   };
 }
