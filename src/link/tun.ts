@@ -32,6 +32,7 @@ interface NativeTun {
   close(handle: unknown): void;
   stats(handle: unknown): NativeStats;
   trim(): boolean;
+  discard(view: Uint8Array): number;
 }
 
 interface NativeStats {
@@ -283,6 +284,17 @@ export function tunUnavailableReason(): string | null {
 export function trimHeap(): boolean {
   const loaded = loadAddon();
   return 'addon' in loaded ? loaded.addon.trim() : false;
+}
+
+/**
+ * Gives the whole pages inside `view` back to the system (madvise MADV_DONTNEED, through the
+ * addon): they read as zeros when next touched. Only for storage nobody reads before writing it
+ * over (pooled buffers); returns the bytes given back, 0 without the addon.
+ */
+export function discardPages(view: Uint8Array): number {
+  const loaded = loadAddon();
+  // (typeof: a binary built before discard existed still loads for everything else)
+  return 'addon' in loaded && typeof loaded.addon.discard === 'function' ? loaded.addon.discard(view) : 0;
 }
 
 function netnsPath(netns: string): string {

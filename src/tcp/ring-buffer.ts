@@ -56,14 +56,17 @@ function storage(size: number): Uint8Array {
  * storage a read copies out to the application's array), by (array, start, end). `TypedArray.prototype.set`
  * copies only whole arrays, so copying part of one takes a view of that part, and a view is a
  * 96-byte object: a writer that offers the same large buffer again and again (only what fits is
- * taken) and a reader that drains its ring to the start each time ask for the same ranges. Four
- * slots, module-wide, so at most four of the application's arrays stay referenced.
+ * taken) and a reader that drains its ring to the start each time ask for the same ranges. Eight
+ * slots, module-wide (four thrashed between a writer's and a reader's few ranges once GRO joined
+ * segments), so at most eight of the application's arrays stay referenced.
  */
-const SLOTS = 4;
-const slotArray: (Uint8Array | null)[] = [null, null, null, null];
-const slotStart = [0, 0, 0, 0];
-const slotView: Uint8Array[] = [EMPTY, EMPTY, EMPTY, EMPTY];
-let slotNext = 0;
+const SLOTS = 8;
+const slotArray: (Uint8Array | null)[] = new Array<Uint8Array | null>(SLOTS).fill(null);
+const slotStart: number[] = new Array<number>(SLOTS).fill(0);
+const slotView: Uint8Array[] = new Array<Uint8Array>(SLOTS).fill(EMPTY);
+/** When each slot was last used (a counter): a miss replaces the least recently used. */
+const slotUsed: number[] = new Array<number>(SLOTS).fill(0);
+let slotTick = 0;
 
 /**
  * `a.subarray(start, end)` (a range of `a`, which the caller has bounds-checked), reusing the view
@@ -73,17 +76,47 @@ let slotNext = 0;
 function sourceView(a: Uint8Array, start: number, end: number): Uint8Array {
   if (start === 0 && end === a.length) return a;
   const n = end - start;
+  let lru = 0;
   for (let i = 0; i < SLOTS; i++) {
     // (The length check: a view over a resizable buffer that shrank since reads as empty.)
-    if (slotArray[i] === a && slotStart[i] === start && slotView[i]!.length === n) return slotView[i]!;
+    if (slotArray[i] === a && slotStart[i] === start && slotView[i]!.length === n) {
+      slotUsed[i] = tick();
+      return slotView[i]!;
+    }
+    if (slotUsed[i]! < slotUsed[lru]!) lru = i;
   }
   const v = a.subarray(start, end);
-  const i = slotNext;
-  slotNext = (i + 1) & (SLOTS - 1);
-  slotArray[i] = a;
-  slotStart[i] = start;
-  slotView[i] = v;
+  slotArray[lru] = a;
+  slotStart[lru] = start;
+  slotView[lru] = v;
+  slotUsed[lru] = tick();
   return v;
+}
+
+/** The next use count, kept a small integer (a counter past 2^31 would be a heap number per use). */
+function tick(): number {
+  if (slotTick === 0x3fffffff) {
+    slotTick = 0;
+    slotUsed.fill(0);
+  }
+  return ++slotTick;
+}
+
+/**
+ * Hands each pooled storage that lies in the kernel's memory to `discard`, which may give its pages
+ * back to the system so that they read as zeros (src/cli/memory.ts, after a load). Safe because a
+ * pooled storage's contents are never read: a ring only returns bytes written into it. The pool
+ * keeps the storage itself: the arena hands each range out once, and a WebAssembly memory cannot
+ * shrink, so giving the pages back is the only way its resident size falls after a load. Returns
+ * what `discard` reported, summed.
+ */
+export function discardPooledArena(discard: (b: Uint8Array) => number): number {
+  if (shared == null) return 0;
+  let n = 0;
+  for (const list of pool.values()) {
+    for (const b of list) if (b.buffer === shared.buffer) n += discard(b);
+  }
+  return n;
 }
 
 /** Bytes currently held in the shared storage pool (for tests and memory accounting). */
