@@ -51,6 +51,13 @@ function rss(pid: number): number {
   return m === null ? NaN : Number(m[1]) * 1024;
 }
 
+/** Anonymous (heap, WebAssembly, buffers) and file-backed (node's own code) resident bytes of a process. */
+function rssParts(pid: number): { anon: number; file: number } {
+  const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(t)?.[1] ?? NaN) * 1024;
+  return { anon: kb('Anonymous'), file: kb('Rss') - kb('Anonymous') };
+}
+
 /** The kernel's TcpExt counters in the namespace (/proc/net/netstat): SYN retransmissions, timeouts. */
 async function tcpExt(host: TunHost): Promise<Record<string, number>> {
   const r = await host.ns.exec('cat', ['/proc/net/netstat']);
@@ -111,6 +118,7 @@ async function main(): Promise<void> {
 
     if (ONLY !== 'keepalive') {
       const rssBefore = rss(pid);
+      const partsBefore = rssParts(pid);
       let rssPeak = rssBefore;
       const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss(pid))), 100);
       say(`${CONNS} concurrent ${SIZE}-byte downloads from synack serve ...`);
@@ -136,6 +144,7 @@ async function main(): Promise<void> {
         rssAfter = rss(pid);
       }
       const afterSecs = (performance.now() - t0) / 1000;
+      const partsAfter = rssParts(pid);
       Object.assign(result, {
         loadSecs: load.secs,
         complete: load.complete,
@@ -157,12 +166,16 @@ async function main(): Promise<void> {
         rssAfterMiB: Number(mib(rssAfter)),
         rssAfterSecs: Math.round(afterSecs),
         rssRatio: Number((rssAfter / rssBefore).toFixed(2)),
+        anonBeforeMiB: Number(mib(partsBefore.anon)),
+        anonAfterMiB: Number(mib(partsAfter.anon)),
+        fileBackedMiB: [Number(mib(partsBefore.file)), Number(mib(partsAfter.file))],
       });
       lines.push(
         `${CONNS} concurrent ${SIZE}-byte downloads: synack serve ${load.secs.toFixed(2)} s (${load.complete} complete, ${load.failed} failed); ` +
           `Node http on kernel TCP ${kload.secs.toFixed(2)} s (${kload.complete} complete, ${kload.failed} failed)`,
         `  TUN queue drops (kernel tx dropped on ${host.dev}): ${d.kernelDropped}; kernel retransmissions: ${d.kernelRetrans} (SYNs ${extDelta(e0, e1, 'TCPSynRetrans')}, timeouts ${extDelta(e0, e1, 'TCPTimeouts')}); connections reset: ${d.kernelResets}; ${mib(d.fromSynack)} MiB from synack on the link`,
         `  serve RSS: before ${mib(rssBefore)} MiB, peak ${mib(rssPeak)} MiB, right after ${mib(rssSoon)} MiB, ${Math.round(afterSecs)} s after ${mib(rssAfter)} MiB (${result['rssRatio']}x before)`,
+        `    of which anonymous (heaps, WebAssembly, buffers) ${mib(partsBefore.anon)} -> ${mib(partsAfter.anon)} MiB, file-backed (node's code) ${mib(partsBefore.file)} -> ${mib(partsAfter.file)} MiB`,
       );
     }
 

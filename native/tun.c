@@ -1218,6 +1218,38 @@ static napi_value tun_trim(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// discard(view): gives the whole pages inside a Uint8Array's bytes back to the system
+// (madvise MADV_DONTNEED: private anonymous pages read as zeros when next touched). For storage that
+// a pool keeps while nobody uses it and whose contents are never read before being written over
+// (src/cli/memory.ts: the checksum kernel's WebAssembly arena, which cannot shrink otherwise).
+// Returns the bytes discarded (0 for a view smaller than a page or a failed madvise).
+static napi_value tun_discard(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_ta = false;
+  if (argc < 1 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta) {
+    napi_throw_type_error(env, NULL, "discard: expected a Uint8Array");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  CHECK(env, napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
+  if (type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "discard: expected a Uint8Array");
+    return NULL;
+  }
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t from = ((uintptr_t)data + page - 1) & ~(page - 1);
+  uintptr_t to = ((uintptr_t)data + length) & ~(page - 1);
+  double n = 0;
+  if (data != NULL && to > from && madvise((void *)from, to - from, MADV_DONTNEED) == 0) n = (double)(to - from);
+  napi_value out;
+  CHECK(env, napi_create_double(env, n, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -1229,6 +1261,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, tun_stats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trim", NULL, tun_trim, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"discard", NULL, tun_discard, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -36,9 +36,6 @@ const done = (msg) => {
 };
 const skip = (why) => done(`TUN addon not available (${why}); serve, get and nc need it, everything else works.`);
 
-if (process.env.SYNACK_SKIP_NATIVE === '1') skip('SYNACK_SKIP_NATIVE=1');
-if (process.platform !== 'linux') skip(`TUN support is Linux-only, this is ${process.platform}`);
-if (!sources.every((s) => existsSync(s))) skip('native/tun.c or native/binding.gyp is missing');
 
 /** True when `path` loads in a fresh node (the right ABI, libc and architecture). */
 function loads(path) {
@@ -49,28 +46,36 @@ function loads(path) {
 /**
  * A binary is current when the stamp beside it names the sources it was built from by their hash.
  * (File times were used before, and failed in git worktrees: a merge that changed tun.c could leave
- * an older binary looking current, and tests then ran the old addon.)
+ * an older binary looking current, and tests then ran the old addon.) src/link/tun.ts refuses a
+ * binary whose stamp does not match the same hash; test/link/addon-stamp.test.ts keeps the two equal.
  */
-const sourcesHash = () => {
+export const sourcesHashOf = (dir) => {
   const h = createHash('sha256');
-  for (const s of sources) h.update(readFileSync(s));
+  for (const f of ['tun.c', 'binding.gyp']) h.update(readFileSync(join(dir, f)));
   return h.digest('hex');
 };
+const sourcesHash = () => sourcesHashOf(nativeDir);
 const stampOf = (binary) => `${binary}.sources-sha256`;
 const current = (path) => existsSync(path) && existsSync(stampOf(path)) && readFileSync(stampOf(path), 'utf8').trim() === sourcesHash();
 const upToDate = () => current(built) && loads(built);
 
-if (!forPack) {
-  if (upToDate()) done(`TUN addon up to date (${built})`);
-  if (process.env.SYNACK_PREBUILT !== '0' && current(prebuilt) && loads(prebuilt)) done(`TUN addon: using the prebuilt ${platformDir} binary`);
-}
-if (!(forPack && upToDate())) build();
-if (forPack) {
-  rmSync(join(nativeDir, 'prebuilt'), { recursive: true, force: true });
-  mkdirSync(dirname(prebuilt), { recursive: true });
-  copyFileSync(built, prebuilt);
-  copyFileSync(stampOf(built), stampOf(prebuilt));
-  say(`TUN addon prebuilt for ${platformDir}: ${prebuilt}`);
+// Imported (by a test, for sourcesHashOf), it does nothing.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.env.SYNACK_SKIP_NATIVE === '1') skip('SYNACK_SKIP_NATIVE=1');
+  if (process.platform !== 'linux') skip(`TUN support is Linux-only, this is ${process.platform}`);
+  if (!sources.every((s) => existsSync(s))) skip('native/tun.c or native/binding.gyp is missing');
+  if (!forPack) {
+    if (upToDate()) done(`TUN addon up to date (${built})`);
+    if (process.env.SYNACK_PREBUILT !== '0' && current(prebuilt) && loads(prebuilt)) done(`TUN addon: using the prebuilt ${platformDir} binary`);
+  }
+  if (!(forPack && upToDate())) build();
+  if (forPack) {
+    rmSync(join(nativeDir, 'prebuilt'), { recursive: true, force: true });
+    mkdirSync(dirname(prebuilt), { recursive: true });
+    copyFileSync(built, prebuilt);
+    copyFileSync(stampOf(built), stampOf(prebuilt));
+    say(`TUN addon prebuilt for ${platformDir}: ${prebuilt}`);
+  }
 }
 
 /** Builds native/build/Release/synack_tun.node with node-gyp, or exits 0 saying what is missing. */

@@ -134,6 +134,41 @@ export interface VethPair {
   destroy(): void;
 }
 
+/** Namespaces this process made and has not deleted yet, for the signal handler below. */
+const liveNamespaces = new Set<string>();
+const onSignal = (sig: NodeJS.Signals): void => {
+  for (const ns of liveNamespaces) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  liveNamespaces.clear();
+  process.stderr.write(`synack bench: ${sig}: deleted the bench's network namespaces\n`);
+  process.exit(sig === 'SIGINT' ? 130 : 143);
+};
+
+/**
+ * Makes network namespace `ns` (deleting a leftover of the same name first) and deletes it again
+ * if the process is interrupted (Ctrl-C, `timeout`) before `dropNamespace`: a bench killed in the
+ * middle of a run left its namespaces, TUN devices and veth pairs behind.
+ */
+export function addNamespace(ns: string): void {
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  const r = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
+  if (liveNamespaces.size === 0) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  liveNamespaces.add(ns);
+}
+
+/** Deletes namespace `ns` (and so every device in it). */
+export function dropNamespace(ns: string): void {
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  liveNamespaces.delete(ns);
+  if (liveNamespaces.size === 0) {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
 export function createVethPair(mtu: number): VethPair {
   const tag = `${process.pid % 100000}`;
   const nsA = `synb-a-${tag}`;
@@ -145,13 +180,13 @@ export function createVethPair(mtu: number): VethPair {
     addrB: '198.18.0.2',
     destroy() {
       // Deleting a namespace deletes the veth end inside it (and so its peer).
-      spawnSync('ip', ['netns', 'del', nsA], { stdio: 'ignore' });
-      spawnSync('ip', ['netns', 'del', nsB], { stdio: 'ignore' });
+      dropNamespace(nsA);
+      dropNamespace(nsB);
     },
   };
   try {
-    ip('netns', 'add', nsA);
-    ip('netns', 'add', nsB);
+    addNamespace(nsA);
+    addNamespace(nsB);
     // Created directly inside the namespaces: the root namespace's interfaces are never touched.
     ip('-n', nsA, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb', 'netns', nsB);
     ip('-n', nsA, 'link', 'set', 'va', 'mtu', String(mtu));

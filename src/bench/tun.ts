@@ -9,7 +9,7 @@ import { Stack } from '../stack/stack.js';
 import { addEthernetInterface } from '../ethernet/attach.js';
 import { RealtimeClock } from '../util/realtime-clock.js';
 import { nowMs, skipped, summarize, type BenchOptions, type Figure, type Reporter } from './harness.js';
-import { canUseNetns, createVethPair, kernelReceiver, kernelSender, vethBulk } from './kernel.js';
+import { addNamespace, canUseNetns, createVethPair, dropNamespace, kernelReceiver, kernelSender, vethBulk } from './kernel.js';
 
 const MiB = 1024 * 1024;
 const KERNEL = '198.18.0.1';
@@ -31,9 +31,7 @@ let worlds = 0;
 /** `tap`: a TAP device with an EthernetInterface between it and the Stack, instead of a TUN device. */
 export async function openWorld(mtu: number, offload: boolean, writeThread = true, tap = false): Promise<TunWorld> {
   const ns = `synb-t-${process.pid % 100000}-${worlds++}`;
-  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  const r = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.trim()}`);
+  addNamespace(ns);
   spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   let tun: TunLink | undefined;
   try {
@@ -41,7 +39,7 @@ export async function openWorld(mtu: number, offload: boolean, writeThread = tru
     await configureKernelSide('synb0', { peer: KERNEL, prefix: 24, mtu, txqueuelen: 10_000, netns: ns });
   } catch (e) {
     tun?.close();
-    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    dropNamespace(ns);
     throw e;
   }
   const clock = new RealtimeClock();
@@ -59,7 +57,7 @@ export async function openWorld(mtu: number, offload: boolean, writeThread = tru
       stack.close();
       t.close();
       clock.dispose();
-      spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      dropNamespace(ns);
     },
   };
 }

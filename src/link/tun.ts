@@ -3,7 +3,9 @@
 // (native/), hands what it reads to the stack and writes the stack's packets back in batches;
 // configureKernelSide sets up the kernel's end with `ip`. It negotiates the kernel's offloads
 // (virtio_net_hdr, TSO, checksum) on TUN and TAP devices alike: see docs/tun.md.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { execFile } from 'node:child_process';
@@ -30,6 +32,7 @@ interface NativeTun {
   close(handle: unknown): void;
   stats(handle: unknown): NativeStats;
   trim(): boolean;
+  discard(view: Uint8Array): number;
 }
 
 interface NativeStats {
@@ -192,12 +195,46 @@ function addonPaths(): string[] {
 }
 
 /** What a user without the addon does about it (scripts/build-native.mjs says the same at install). */
+const REBUILD = 'run `npm rebuild synack` (in a checkout of synack: node scripts/build-native.mjs)';
+const STALE = '; rebuild it';
 const BUILD_HINT =
   'install a C compiler, make and python3 (Debian/Ubuntu: sudo apt-get install g++ make python3; ' +
   'Fedora: sudo dnf install gcc-c++ make python3), then run `npm rebuild synack` ' +
   '(in a checkout of synack: node scripts/build-native.mjs)';
 
 let cached: { addon: NativeTun } | { error: TunError } | undefined;
+
+/**
+ * The hash of the addon's sources, as scripts/build-native.mjs writes it into the stamp beside each
+ * binary it builds or ships (the same two files in the same order: keep the two in step; a test
+ * compares them). Null when the sources are not there to hash.
+ */
+export function addonSourcesHash(nativeDir: string): string | null {
+  const h = createHash('sha256');
+  for (const f of ['tun.c', 'binding.gyp']) {
+    const p = join(nativeDir, f);
+    if (!existsSync(p)) return null;
+    h.update(readFileSync(p));
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Why the binary at `path` must not be loaded, or null. A binary built from other sources than the
+ * ones beside it (a checkout moved on by `git pull` or a merge without `npm install`) speaks an older
+ * interface: it loaded, then its device never delivered a packet, and TUN commands and tests hung
+ * waiting for one. Its stamp (written by scripts/build-native.mjs) says which sources it was built from.
+ */
+export function staleAddon(path: string): string | null {
+  // native/build/Release/X.node and native/prebuilt/PLATFORM/X.node: three levels below native/
+  const nativeDir = dirname(dirname(dirname(path)));
+  const want = addonSourcesHash(nativeDir);
+  if (want === null) return null; // no sources to compare with: trust the binary
+  const stamp = `${path}.sources-sha256`;
+  const have = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : null;
+  if (have === want) return null;
+  return `${path} was built from ${have === null ? 'unknown (no stamp beside it)' : 'other'} sources than ${join(nativeDir, 'tun.c')}, so it may not match this version of synack${STALE}`;
+}
 
 function loadAddon(): { addon: NativeTun } | { error: TunError } {
   if (cached !== undefined) return cached;
@@ -208,7 +245,13 @@ function loadAddon(): { addon: NativeTun } | { error: TunError } {
   const paths = addonPaths();
   const failures: string[] = [];
   const req = createRequire(import.meta.url);
+  const checkStamp = process.env['SYNACK_TUN_ADDON'] === undefined || process.env['SYNACK_TUN_ADDON'] === '';
   for (const path of paths.filter((p) => existsSync(p))) {
+    const stale = checkStamp ? staleAddon(path) : null;
+    if (stale !== null) {
+      failures.push(stale);
+      continue;
+    }
     try {
       cached = { addon: req(path) as NativeTun };
       return cached;
@@ -220,7 +263,8 @@ function loadAddon(): { addon: NativeTun } | { error: TunError } {
     failures.length > 0
       ? `the native TUN addon does not load (${failures.join('; ')})`
       : `the native TUN addon is not built for ${process.platform}-${process.arch} (looked for ${paths.join(', ')})`;
-  cached = { error: new TunError(TunFailure.notBuilt, `${why}; to build it, ${BUILD_HINT}`) };
+  const onlyStale = failures.length > 0 && failures.every((f) => f.endsWith(STALE));
+  cached = { error: new TunError(TunFailure.notBuilt, onlyStale ? `${why}: ${REBUILD}` : `${why}; to build it, ${BUILD_HINT}`) };
   return cached;
 }
 
@@ -245,6 +289,17 @@ export function tunUnavailableReason(): string | null {
 export function trimHeap(): boolean {
   const loaded = loadAddon();
   return 'addon' in loaded ? loaded.addon.trim() : false;
+}
+
+/**
+ * Gives the whole pages inside `view` back to the system (madvise MADV_DONTNEED, through the
+ * addon): they read as zeros when next touched. Only for storage nobody reads before writing it
+ * over (pooled buffers); returns the bytes given back, 0 without the addon.
+ */
+export function discardPages(view: Uint8Array): number {
+  const loaded = loadAddon();
+  // (typeof: a binary built before discard existed still loads for everything else)
+  return 'addon' in loaded && typeof loaded.addon.discard === 'function' ? loaded.addon.discard(view) : 0;
 }
 
 function netnsPath(netns: string): string {

@@ -49,6 +49,23 @@ function storage(size: number): Uint8Array {
   return b;
 }
 
+/**
+ * Hands each pooled storage that lies in the kernel's memory to `discard`, which may give its pages
+ * back to the system so that they read as zeros (src/cli/memory.ts, after a load). Safe because a
+ * pooled storage's contents are never read: a ring only returns bytes written into it. The pool
+ * keeps the storage itself: the arena hands each range out once, and a WebAssembly memory cannot
+ * shrink, so giving the pages back is the only way its resident size falls after a load. Returns
+ * what `discard` reported, summed.
+ */
+export function discardPooledArena(discard: (b: Uint8Array) => number): number {
+  if (shared == null) return 0;
+  let n = 0;
+  for (const list of pool.values()) {
+    for (const b of list) if (b.buffer === shared.buffer) n += discard(b);
+  }
+  return n;
+}
+
 /** Bytes currently held in the shared storage pool (for tests and memory accounting). */
 export function ringPoolBytes(): number {
   return pooledBytes;

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/util/virtual-clock.js';
+import { readFile } from 'node:fs';
 import { RealtimeClock } from '../../src/util/realtime-clock.js';
 import { MinHeap } from '../../src/util/heap.js';
 import { seededRandom } from '../../src/util/random.js';
@@ -116,6 +117,30 @@ test('RealtimeClock runs due callbacks in order through one host timer', async (
   assert.deepEqual(log, ['a', 'b']);
   assert.ok(c.now() - t >= 14);
   assert.equal(c.pending(), 0);
+  c.dispose();
+});
+
+test('RealtimeClock runs work due now in the same event-loop turn, not after a host timer (>= 1 ms)', async () => {
+  const c = new RealtimeClock({ unref: false });
+  const log: string[] = [];
+  // From an I/O callback, as a packet read from a device: work scheduled "now" (a write's output)
+  // runs before a setImmediate queued after it, in this turn's check phase; a 0 ms setTimeout would
+  // run it in the next turn's timers phase, after that setImmediate, a millisecond or more later.
+  await new Promise<void>((resolve) => {
+    readFile(new URL(import.meta.url), () => {
+      c.schedule(c.now(), () => log.push('due now'));
+      setImmediate(() => {
+        log.push('immediate queued after');
+        resolve();
+      });
+    });
+  });
+  assert.deepEqual(log, ['due now', 'immediate queued after']);
+  // Cancelled before its turn, it does not run; a later deadline still goes through a host timer.
+  const h = c.schedule(c.now(), () => log.push('cancelled'));
+  c.cancel(h);
+  await new Promise<void>((resolve) => c.schedule(c.now() + 3, resolve));
+  assert.deepEqual(log, ['due now', 'immediate queued after']);
   c.dispose();
 });
 
