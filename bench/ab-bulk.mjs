@@ -2,11 +2,14 @@
 // prints "median max" MB/s (wall) and the median CPU ns per data segment (user + system, process.cpuUsage),
 // which a busy machine moves less than wall-clock throughput.
 //
-// node bench/ab-bulk.mjs <dist dir, e.g. dist> [mtu 1500] [MiB per transfer 16] [runs 9] [batch]
-// ("batch": the memory link hands over each instant's packets as one batch, so GRO joins segments)
+// node bench/ab-bulk.mjs <dist dir, e.g. dist> [mtu 1500] [MiB per transfer 16] [runs 9] [batch|packets]
+// ("batch": the memory link hands over each instant's packets as one batch, so GRO joins segments;
+// "packets": one by one; neither: the tree's default, which changed in session 6 from packets to
+// batch, so name the mode when comparing trees across that change)
 // Alternate two trees process by process (see docs/performance.md): the shared machine moves both.
 const [distArg = "dist", mtu = "1500", mib = "16", runs = "9", mode = ""] = process.argv.slice(2);
-const batch = mode === "batch";
+if (mode !== "" && mode !== "batch" && mode !== "packets") throw new Error(`mode ${mode}: batch, packets or nothing`);
+const batch = mode === "" ? undefined : mode === "batch";
 const dist = new URL(distArg.endsWith("/") ? distArg : `${distArg}/`, `file://${process.cwd()}/`).href.replace(/\/$/, "");
 const { stackBench } = await import(`${dist}/bench/stack-pair.js`);
 const bytes = Number(mib) * 1048576;

@@ -21,12 +21,12 @@ if (files.length === 0) {
 const run = (list, env = process.env) =>
   spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...list], { stdio: 'inherit', env }).status ?? 1;
 const status = run(files);
-// The TUN tests run with the offloads (synack's default) above, and once more without them
+// The TUN and TAP tests run with the offloads (synack's default) above, and once more without them
 // (SYNACK_TUN_OFFLOAD=off: test/interop/helpers.ts adds --no-offload), so both paths stay correct.
-const offloadFiles = files.filter((f) => /(^|\/)(interop\/(fetch|get|hostile|http|kernel|nc|serve|watch)|link\/tun)\.test\.ts$/.test(f));
+const offloadFiles = files.filter((f) => /(^|\/)(interop\/(fetch|get|hostile|http|kernel|nc|serve|tap|tap-clients|watch)|link\/tun)\.test\.ts$/.test(f));
 let offStatus = 0;
 if (offloadFiles.length > 0) {
-  console.log(`\n# again without TUN offloads (SYNACK_TUN_OFFLOAD=off): ${offloadFiles.length} files`);
+  console.log(`\n# again without TUN/TAP offloads (SYNACK_TUN_OFFLOAD=off): ${offloadFiles.length} files`);
   offStatus = run(offloadFiles, { ...process.env, SYNACK_TUN_OFFLOAD: 'off' });
 }
 process.exit(status !== 0 ? status : offStatus);

@@ -73,7 +73,7 @@ const bulk: Group = {
           if (run >= 0) segs.push(r.segmentsPerSec);
           return r.mbps;
         },
-        extra: { note: `${sz.synackBulkBytes / MiB} MiB, checksums on`, ...(mtu === 1500 ? { target: { op: '>=', value: 1000 } } : {}) },
+        extra: { note: `${sz.synackBulkBytes / MiB} MiB, checksums on, memory link batches (GRO)`, ...(mtu === 1500 ? { target: { op: '>=', value: 1000 } } : {}) },
       };
       if (mtu === 9000) {
         rep.figure(await measure(side.name, 'MB/s', opts, side.fn, side.extra));
@@ -87,15 +87,15 @@ const bulk: Group = {
       if (mtu === 1500) rep.figure(b);
       rep.figure(r);
     }
-    // MTU 1500 again over a batching memory link: what arrives at one instant reaches the receiving
-    // stack as one batch and GRO joins its segments (as over a TUN device), beside the kernel again.
+    // MTU 1500 again with the memory link handing packets over one by one (batch: false: no GRO,
+    // the receiver acknowledges every second segment), beside the kernel again.
     if (s.flavour === '') {
-      const batched: Side = {
-        name: 'synack bulk MTU 1500 batched (GRO)',
-        fn: async () => (await s.bulk(1500, sz.synackBulkBytes, true)).mbps,
-        extra: { note: `${sz.synackBulkBytes / MiB} MiB, checksums on, memory link batch: true` },
+      const single: Side = {
+        name: 'synack bulk MTU 1500 packet by packet',
+        fn: async () => (await s.bulk(1500, sz.synackBulkBytes, false)).mbps,
+        extra: { note: `${sz.synackBulkBytes / MiB} MiB, checksums on, memory link batch: false` },
       };
-      const [a, , r] = await compare('MB/s', opts, batched, kernel, { name: 'ratio synack MTU 1500 batched / kernel bulk', target: { op: '>=', value: 0.75 } });
+      const [a, , r] = await compare('MB/s', opts, single, kernel, { name: 'ratio synack MTU 1500 packet by packet / kernel bulk' });
       rep.figure(a);
       rep.figure(r);
     }

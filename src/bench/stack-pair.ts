@@ -18,10 +18,11 @@ interface World {
 const CLIENT = '198.18.0.1';
 const SERVER = '198.18.0.2';
 
-function world(mtu: number, tcp: TcpConfigInput = {}, batch = false): World {
+function world(mtu: number, tcp: TcpConfigInput = {}, batch?: boolean): World {
   const clock = new VirtualClock();
-  // batch: what arrives at one instant goes to the stack as one batch, so GRO joins its segments.
-  const [la, lb] = createMemoryPair({ mtu, clock, batch });
+  // The memory pair's default (batch: true with a clock) hands over what arrives at one instant
+  // as one batch, so GRO joins its segments; batch: false goes packet by packet.
+  const [la, lb] = createMemoryPair({ mtu, clock, ...(batch === undefined ? {} : { batch }) });
   const client = new Stack({ name: 'client', clock, random: seededRandom(1), tcp, backlog: 1 << 20 });
   const server = new Stack({ name: 'server', clock, random: seededRandom(2), tcp, backlog: 1 << 20 });
   client.addInterface(la, { addresses: [`${CLIENT}/24`] });
@@ -103,7 +104,7 @@ function idlePairs(w: World, n: number, basePort: number): TcpConnection[] {
 export const stackBench: SynackBench = {
   flavour: '',
 
-  async bulk(mtu: number, bytes: number, batch = false): Promise<BulkResult> {
+  async bulk(mtu: number, bytes: number, batch?: boolean): Promise<BulkResult> {
     const w = world(mtu, {}, batch);
     const r = bulkPair(w, 80).transfer(bytes);
     checkClean(w);

@@ -15,7 +15,10 @@ export interface ScalingRun {
 export interface SynackBench {
   /** Appended to figure names: '' with the full Stack, ' (core only)' for the two-connection loop. */
   flavour: string;
-  /** `batch`: the link hands over what arrives at one instant as one batch (GRO); drivers without one ignore it. */
+  /**
+   * `batch`: whether the link hands over what arrives at one instant as one batch (GRO); absent,
+   * the memory pair's default (batches, with a clock). Drivers without batches ignore it.
+   */
   bulk(mtu: number, bytes: number, batch?: boolean): Promise<BulkResult>;
   churn?: (cycles: number, concurrency: number) => Promise<number>;
   /** Heap and RSS growth per established endpoint with `n` idle connections (2n endpoints, both synack). */

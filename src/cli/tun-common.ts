@@ -48,7 +48,7 @@ export const TUN_FLAGS: FlagsSpec = {
   peer: { type: 'string', value: 'IP[,IP]', help: "give the kernel's side of the device this address (same prefix); omit to leave it" },
   mtu: { type: 'number', value: 'BYTES', integer: true, min: 576, max: 65535, help: 'MTU of the device and the stack (default 1500)' },
   ss: { type: 'boolean', help: 'print a connection table (like `ss -tan`) to stderr every second; SIGUSR2 prints one at any time' },
-  'no-offload': { type: 'boolean', help: "turn the kernel's TUN offloads off (TSO, GSO, checksums; on by default): one packet per MTU each way" },
+  'no-offload': { type: 'boolean', help: "turn the kernel's TUN/TAP offloads off (TSO, GSO, checksums; on by default): one packet per MTU each way" },
 };
 
 /** Flags of the commands that accept connections (serve, nc -l). */
@@ -89,7 +89,7 @@ export interface TunSetup {
   peers: string[];
   mtu: number;
   ss: boolean;
-  /** Negotiate the TUN device's offloads (default; --no-offload turns them off). */
+  /** Negotiate the TUN or TAP device's offloads (default; --no-offload turns them off). */
   offload: boolean;
   drop: number;
   seed: number;

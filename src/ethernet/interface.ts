@@ -4,7 +4,7 @@
 // ARP (RFC 826) and neighbour discovery (RFC 4861 section 7), answers for its own addresses,
 // announces IPv4 addresses with gratuitous ARP (RFC 5227 section 3) and checks IPv6 addresses with
 // duplicate address detection (RFC 4862 section 5.4).
-import type { Link } from '../link/link.js';
+import type { Link, LinkOffload } from '../link/link.js';
 import { formatIp, inPrefix, ipEquals, parseIp } from '../wire/address.js';
 import { read16 } from '../wire/bytes.js';
 import { addrKey } from '../stack/route.js';
@@ -81,7 +81,12 @@ const ZERO_MAC = new Uint8Array(6);
 
 export class EthernetInterface implements Link {
   readonly mac: Uint8Array;
-  onReceive: ((packet: Uint8Array) => unknown) | null = null;
+  onReceive: ((packet: Uint8Array, rx?: number) => unknown) | null = null;
+  /**
+   * The frame link's offloads, passed through (a TAP device with IFF_VNET_HDR: the kernel cuts TCP
+   * super-packets and finishes checksums behind the Ethernet header); null when it has none.
+   */
+  readonly offload: LinkOffload | null;
   onTrace: ((e: NeighbourEvent) => void) | null;
   readonly stats: EthernetStats = {
     framesIn: 0,
@@ -110,6 +115,14 @@ export class EthernetInterface implements Link {
   private readonly tentative = new Set<string>();
   private readonly duplicated = new Set<string>();
   private closed = false;
+  /**
+   * An offloaded packet on its way through send() (sendTcpOffload): transmit() sends its frame with
+   * offloadGso. One that waits for its next hop's address (the neighbour cache's queue) keeps its
+   * gsoSize in queuedGso until it leaves.
+   */
+  private offloadPacket: Uint8Array | null = null;
+  private offloadGso = 0;
+  private readonly queuedGso = new WeakMap<Uint8Array, number>();
 
   constructor(
     private readonly frames: Link,
@@ -117,6 +130,7 @@ export class EthernetInterface implements Link {
   ) {
     this.clock = opts.clock;
     this.mtu = opts.mtu ?? frames.mtu;
+    this.offload = frames.sendTcpOffload !== undefined ? (frames.offload ?? null) : null;
     this.name = opts.name ?? 'eth';
     const mac = typeof opts.mac === 'string' ? parseMac(opts.mac) : (opts.mac ?? randomMac(opts.random ?? cryptoRandom()));
     if (mac === null || mac.length !== 6) throw new TypeError(`invalid MAC address: ${JSON.stringify(opts.mac)}`);
@@ -141,7 +155,7 @@ export class EthernetInterface implements Link {
       },
       timings,
     );
-    frames.onReceive = (frame) => this.input(frame);
+    frames.onReceive = (frame, rx) => this.input(frame, rx);
   }
 
   /**
@@ -203,6 +217,23 @@ export class EthernetInterface implements Link {
     }
   }
 
+  /**
+   * Link.sendTcpOffload: routed as send() is; its frame goes to the frame link's sendTcpOffload, so
+   * the far side finishes the checksum and, for gsoSize > 0, cuts the packet (offsets in the
+   * virtio_net_hdr count the Ethernet header: native/tun.c build_vnet_hdr). The frame is a copy, so
+   * `owned` is not passed on.
+   */
+  sendTcpOffload(packet: Uint8Array, gsoSize: number): void {
+    if (this.offload === null) throw new Error('sendTcpOffload on an Ethernet interface whose frame link has no offloads');
+    this.offloadPacket = packet;
+    this.offloadGso = gsoSize;
+    this.send(packet);
+    // Not transmitted yet (the next hop is being resolved, or the packet was dropped): remember its
+    // gsoSize for when the neighbour cache lets it go; it was built with a partial checksum.
+    if (this.offloadPacket !== null) this.queuedGso.set(packet, gsoSize);
+    this.offloadPacket = null;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -213,7 +244,7 @@ export class EthernetInterface implements Link {
 
   // --- input ------------------------------------------------------------------------------------
 
-  private input(frame: Uint8Array): unknown {
+  private input(frame: Uint8Array, rx?: number): unknown {
     if (this.closed) return undefined;
     const r = parseEthernet(frame);
     if (!r.ok || macEquals(r.value.src, this.mac) || !(macEquals(r.value.dst, this.mac) || isGroupMac(r.value.dst))) {
@@ -232,7 +263,7 @@ export class EthernetInterface implements Link {
         const total = read16(payload, 2);
         const pkt = total >= 20 && total < payload.length ? payload.subarray(0, total) : payload;
         if (this.dhcp !== null && this.dhcpInput(pkt)) return undefined;
-        return this.deliver(pkt);
+        return this.deliver(pkt, rx);
       }
       case EtherType.IPV6: {
         if (payload.length < 40) break;
@@ -249,7 +280,7 @@ export class EthernetInterface implements Link {
           this.stats.tentativeDrops++;
           return undefined;
         }
-        return this.deliver(pkt);
+        return this.deliver(pkt, rx);
       }
       default:
         break;
@@ -272,9 +303,11 @@ export class EthernetInterface implements Link {
     return true;
   }
 
-  private deliver(pkt: Uint8Array): unknown {
-    const rx = this.onReceive;
-    return rx === null ? undefined : rx(pkt);
+  /** `rx`: the frame link's RX_* flags for the frame (with offloads, the kernel's checksum word). */
+  private deliver(pkt: Uint8Array, rx: number | undefined): unknown {
+    const cb = this.onReceive;
+    if (cb === null) return undefined;
+    return rx === undefined || rx === 0 ? cb(pkt) : cb(pkt, rx);
   }
 
   /** RFC 826's packet reception, merge step first, then the reply to a request for us. */
@@ -352,7 +385,17 @@ export class EthernetInterface implements Link {
   private transmit(to: Uint8Array, etherType: number, payload: Uint8Array): void {
     if (this.closed) return;
     this.stats.framesOut++;
-    this.frames.send(buildFrame(to, this.mac, etherType, payload));
+    const frame = buildFrame(to, this.mac, etherType, payload);
+    let gso = -1;
+    if (payload === this.offloadPacket) {
+      gso = this.offloadGso;
+      this.offloadPacket = null;
+    } else if (this.offload !== null) {
+      gso = this.queuedGso.get(payload) ?? -1;
+      if (gso >= 0) this.queuedGso.delete(payload);
+    }
+    if (gso >= 0) this.frames.sendTcpOffload!(frame, gso, false);
+    else this.frames.send(frame);
   }
 
   private sendArp(op: number, to: Uint8Array, senderIp: Uint8Array, targetMac: Uint8Array, targetIp: Uint8Array): void {

@@ -49,6 +49,17 @@ export interface Link {
    * segments (GRO, stack/gro.ts).
    */
   onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null;
+  /**
+   * Optional, for links whose batches are separate packets (one instant of a batching memory
+   * pair, as Linux's netif_receive_skb_list hands a NAPI poll's skbs on together): a link that
+   * declares this property delivers each batch here, when the stack has set it, instead of calling
+   * onReceive per packet. Packet i is `packets[i]` (for i < count) with RX_* flags `rx[i]`, as
+   * onReceiveBatch's; the receiver sets `released[i]` to 1 for each packet nothing holds once the
+   * call returns (as onReceive's RELEASED; 0 as the link passes it promises nothing), so the link
+   * may recycle those. The array and its packets are valid only during the call. No copy is made:
+   * the stack joins the batch's TCP data segments (GRO) straight from the packets.
+   */
+  onReceiveList?: ((packets: readonly Uint8Array[], count: number, rx: Uint8Array, released: Uint8Array) => void) | null;
   /** Detach; no further onReceive calls. */
   close(): void;
 }

@@ -3,16 +3,11 @@
 import { RELEASED, RX_CSUM_VERIFIED, type Link } from './link.js';
 import type { Clock } from '../util/clock.js';
 import { recyclePacket } from '../wire/packet.js';
-import { packetArena } from '../wire/simd-sum.js';
 
 const EMPTY = new Uint8Array(0);
-
-/** The buffer, packet ends and RX flags every batching pair's batches are delivered in (see deliverBatch). */
-let batchBuf: Uint8Array = EMPTY;
-let batchEnds = new Uint32Array(0);
-let batchFlags = new Uint8Array(0);
-/** Whether a batch in batchBuf is being delivered. */
-let batchBusy = false;
+/** Inbox flags: the packet came through sendOwned; it has no clock entry of its own (see queue). */
+const OWNED = 1;
+const RIDER = 2;
 
 export interface MemoryPairOptions {
   /** Largest packet carried; larger ones are dropped and counted. Default 1500. */
@@ -22,8 +17,11 @@ export interface MemoryPairOptions {
   /** One-way delay in ms when a clock is given. Default 0. */
   latency?: number;
   /**
-   * Deliver the packets that arrive at one instant as one batch (Link.onReceiveBatch, as a TUN
-   * read does), so the receiving stack can join their segments (GRO). Needs a clock. Default false.
+   * Deliver the packets that arrive at one instant together (Link.onReceiveList: the packets
+   * themselves, no copy), as a NIC driver's NAPI poll hands Linux what one interrupt brought, so
+   * the receiving stack joins their segments (GRO) and acknowledges the joined segment rather than
+   * every second one. Default true with a clock; false delivers packet by packet (onReceive), as
+   * without a clock, where delivery is one microtask per packet. docs/stack.md, "Batches and GRO".
    */
   batch?: boolean;
   /**
@@ -50,10 +48,20 @@ export class MemoryLink implements Link {
   closed = false;
   readonly counters: MemoryLinkStats = { sent: 0, received: 0, dropped: 0 };
 
-  /** Set by the stack on a batching link (declared only then: see Link.onReceiveBatch). */
-  declare onReceiveBatch?: ((batch: Uint8Array, ends: Uint32Array, count: number, rx?: Uint8Array | null) => void) | null;
+  /** Set by the stack on a batching link (declared only then: see Link.onReceiveList). */
+  declare onReceiveList?: ((packets: readonly Uint8Array[], count: number, rx: Uint8Array, released: Uint8Array) => void) | null;
   /** Arrival time of each inbox packet, for a batching link. */
   private due: Float64Array | null = null;
+  /** A batching link's latest arrival time with a clock entry not yet run (-Infinity: none). */
+  private armedAt = -Infinity;
+  /** One instant's packets, their RX flags and what the receiver released: reused from batch to batch. */
+  private list: Uint8Array[] = [];
+  private listRx = new Uint8Array(0);
+  private listReleased = new Uint8Array(0);
+  /** Whether each packet of `list` came through sendOwned (only those are ever recycled). */
+  private listOwned = new Uint8Array(0);
+  /** Whether `list` is out being delivered (a batch delivered from inside the receiver gets its own arrays). */
+  private listBusy = false;
 
   constructor(
     readonly mtu: number,
@@ -65,7 +73,7 @@ export class MemoryLink implements Link {
   ) {
     if (batch) {
       if (clock === undefined) throw new TypeError('a batching memory link needs a clock');
-      this.onReceiveBatch = null;
+      this.onReceiveList = null;
       this.due = new Float64Array(16);
     }
   }
@@ -86,15 +94,27 @@ export class MemoryLink implements Link {
       return;
     }
     this.counters.sent++;
-    // One clock entry (or microtask) per packet, but all of them run the peer's one shared callback, which takes the oldest queued packet: entries of one link fire in the order
-    // they were scheduled (same delay, equal times in scheduling order), so the k-th firing is the
-    // k-th packet. No closure is created per packet.
-    peer.queue(packet, owned, this.clock === undefined ? 0 : this.clock.now() + this.latency);
-    // The handle is never kept, so a pooled clock entry (reused once run) does: no allocation per packet.
     const clock = this.clock;
-    if (clock === undefined) queueMicrotask(peer.deliverNext);
-    else if (clock.schedulePooled !== undefined) clock.schedulePooled(clock.now() + this.latency, peer.deliverNext);
-    else clock.schedule(clock.now() + this.latency, peer.deliverNext);
+    if (clock === undefined) {
+      peer.queue(packet, owned, 0, false);
+      queueMicrotask(peer.deliverNext);
+      return;
+    }
+    const at = clock.now() + this.latency;
+    // A peer that takes lists delivers everything due when an entry fires, so one entry per
+    // arrival instant does: later packets of the instant ride on it (entries fire in time order).
+    if (peer.onReceiveList && peer.armedAt === at) {
+      peer.queue(packet, owned, at, true);
+      return;
+    }
+    peer.queue(packet, owned, at, false);
+    if (peer.due !== null) peer.armedAt = at;
+    // Packet by packet: one entry per packet, all running the peer's one shared callback, which
+    // takes the oldest queued packet: entries of one link fire in the order they were scheduled
+    // (same delay, equal times in scheduling order), so the k-th firing is the k-th packet. The
+    // handle is never kept, so a pooled entry (reused once run) does: no allocation per packet.
+    if (clock.schedulePooled !== undefined) clock.schedulePooled(at, peer.deliverNext);
+    else clock.schedule(at, peer.deliverNext);
   }
 
   close(): void {
@@ -111,16 +131,17 @@ export class MemoryLink implements Link {
    * keeps its storage when it drains, so a steady flow allocates nothing per packet.
    */
   private inbox: Uint8Array[] = new Array<Uint8Array>(16).fill(EMPTY);
-  /** Whether each inbox packet came through sendOwned (1) or send (0). */
+  /** Per inbox packet: OWNED (it came through sendOwned, not send) and RIDER (see queue). */
   private owned = new Uint8Array(16);
   private inboxHead = 0;
   private inboxCount = 0;
 
-  private queue(packet: Uint8Array, owned: boolean, at: number): void {
+  /** `rider`: the packet has no clock entry of its own but rides on the one of an earlier packet due at the same time. */
+  private queue(packet: Uint8Array, owned: boolean, at: number, rider: boolean): void {
     if (this.inboxCount === this.inbox.length) this.growInbox();
     const i = (this.inboxHead + this.inboxCount) & (this.inbox.length - 1);
     this.inbox[i] = packet;
-    this.owned[i] = owned ? 1 : 0;
+    this.owned[i] = (owned ? OWNED : 0) | (rider ? RIDER : 0);
     if (this.due !== null) this.due[i] = at;
     this.inboxCount++;
   }
@@ -143,82 +164,79 @@ export class MemoryLink implements Link {
   }
 
   private readonly deliverNext = (): void => {
-    if (this.due !== null && this.onReceiveBatch) {
-      this.deliverBatch();
+    if (this.due !== null) {
+      const now = this.clock!.now();
+      // This is the entry for `now` (entries run in time order): packets sent for `now` from here on need a new one.
+      if (this.armedAt <= now) this.armedAt = -Infinity;
+      if (this.onReceiveList) this.deliverBatch(now);
+      else if (this.inboxCount > 0) {
+        // Nobody takes lists now (a program set only onReceive, or cleared it): the packet this
+        // entry is for and those that rode on it, one by one.
+        this.deliverOldest();
+        while (this.inboxCount > 0 && (this.owned[this.inboxHead]! & RIDER) !== 0) this.deliverOldest();
+      }
       return;
     }
-    if (this.inboxCount === 0) return; // a batch took it
+    if (this.inboxCount > 0) this.deliverOldest();
+  };
+
+  private deliverOldest(): void {
     const h = this.inboxHead;
     const packet = this.inbox[h]!;
-    const owned = this.owned[h] === 1;
+    const owned = (this.owned[h]! & OWNED) !== 0;
     this.inbox[h] = EMPTY;
     this.inboxHead = (h + 1) & (this.inbox.length - 1);
     this.inboxCount--;
     this.deliver(packet, owned);
-  };
+  }
 
   /**
-   * Everything that has arrived by now, as one batch (copied into one buffer, as a device read
-   * fills one). Later clock entries of the same instant find the inbox drained.
+   * Everything that has arrived by now, as one list of the packets themselves (zero-copy, as
+   * single packets are). Later clock entries of the same instant find the inbox drained. A packet
+   * a stack sent is recycled after the call if the receiver released it.
    */
-  private deliverBatch(): void {
-    const now = this.clock!.now();
+  private deliverBatch(now: number): void {
     const mask = this.inbox.length - 1;
     let n = 0;
-    let bytes = 0;
-    while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) bytes += this.inbox[(this.inboxHead + n++) & mask]!.length;
+    while (n < this.inboxCount && this.due![(this.inboxHead + n) & mask]! <= now) n++;
     if (n === 0) return;
-    // One buffer, ends and flags arrays shared by every batching pair, grown as needed and reused:
-    // the receiver keeps no reference to a batch after the call (Link.onReceiveBatch). A batch
-    // delivered while another is (a clock run from inside a receiver) gets its own.
-    const shared = !batchBusy;
-    let batch: Uint8Array;
-    let ends: Uint32Array;
-    let flags: Uint8Array;
-    if (shared) {
-      if (batchBuf.length < bytes) {
-        // In the checksum kernel's memory while its arena lasts, so the receiver sums in place.
-        const size = Math.max(bytes, batchBuf.length * 2, 65536);
-        batchBuf = packetArena(size) ?? new Uint8Array(size);
-      }
-      if (batchEnds.length < n) {
-        batchEnds = new Uint32Array(Math.max(n, batchEnds.length * 2));
-        batchFlags = new Uint8Array(batchEnds.length);
-      }
-      batch = batchBuf;
-      ends = batchEnds;
-      flags = batchFlags;
-    } else {
-      batch = new Uint8Array(bytes);
-      ends = new Uint32Array(n);
-      flags = new Uint8Array(n);
+    const own = !this.listBusy;
+    if (own && this.listRx.length < n) {
+      const size = Math.max(n, this.listRx.length * 2, 16);
+      this.listRx = new Uint8Array(size);
+      this.listReleased = new Uint8Array(size);
+      this.listOwned = new Uint8Array(size);
     }
-    let at = 0;
+    const list = own ? this.list : new Array<Uint8Array>(n);
+    const rx = own ? this.listRx : new Uint8Array(n);
+    const released = own ? this.listReleased : new Uint8Array(n);
+    // Only packets that came through sendOwned are ever recycled: one given to send() may be the caller's.
+    const owned = own ? this.listOwned : new Uint8Array(n);
     for (let k = 0; k < n; k++) {
       const i = this.inboxHead;
-      const p = this.inbox[i]!;
-      batch.set(p, at);
-      ends[k] = at += p.length;
-      flags[k] = this.owned[i] === 1 ? this.ownedRx : 0;
-      if (this.owned[i] === 1) recyclePacket(p);
+      list[k] = this.inbox[i]!;
+      owned[k] = this.owned[i]! & OWNED;
+      rx[k] = owned[k] !== 0 ? this.ownedRx : 0;
+      released[k] = 0;
       this.inbox[i] = EMPTY;
       this.inboxHead = (i + 1) & mask;
       this.inboxCount--;
     }
-    if (this.closed) {
+    const closed = this.closed;
+    if (closed) {
       this.counters.dropped += n;
-      return;
+    } else {
+      this.counters.received += n;
+      if (own) this.listBusy = true;
+      try {
+        this.onReceiveList!(list, n, rx, released);
+      } finally {
+        if (own) this.listBusy = false;
+      }
     }
-    this.counters.received += n;
-    if (!shared) {
-      this.onReceiveBatch!(batch, ends, n, flags);
-      return;
-    }
-    batchBusy = true;
-    try {
-      this.onReceiveBatch!(batch, ends, n, flags);
-    } finally {
-      batchBusy = false;
+    for (let k = 0; k < n; k++) {
+      if (owned[k] !== 0 && (released[k] === 1 || closed)) recyclePacket(list[k]!);
+      list[k] = EMPTY;
     }
   }
 
@@ -240,8 +258,9 @@ export function createMemoryPair(opts: MemoryPairOptions = {}): [MemoryLink, Mem
   const mtu = opts.mtu ?? 1500;
   const latency = opts.latency ?? 0;
   const rx = opts.checksumUnnecessary === false ? 0 : RX_CSUM_VERIFIED;
-  const a = new MemoryLink(mtu, opts.clock, latency, opts.batch === true, rx);
-  const b = new MemoryLink(mtu, opts.clock, latency, opts.batch === true, rx);
+  const batch = opts.batch ?? opts.clock !== undefined;
+  const a = new MemoryLink(mtu, opts.clock, latency, batch, rx);
+  const b = new MemoryLink(mtu, opts.clock, latency, batch, rx);
   a.peer = b;
   b.peer = a;
   return [a, b];

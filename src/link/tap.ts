@@ -1,6 +1,6 @@
 // Link wrappers that watch traffic: tapLink reports every packet crossing a link in either
 // direction, and pcapTap writes both directions to a pcap writer (link type raw IP).
-import type { Link } from './link.js';
+import { RELEASED, type Link } from './link.js';
 import type { Clock } from '../util/clock.js';
 
 /** The part of PcapWriter (src/wire/pcap.ts) a tap needs. */
@@ -59,6 +59,21 @@ export function tapLink(inner: Link, onPacket: (dir: TapDirection, data: Uint8Ar
           if (f === 0) tapped.onReceive(batch.subarray(start, ends[i]));
           else tapped.onReceive(batch.subarray(start, ends[i]), f);
           start = ends[i]!;
+        }
+      }
+    };
+  }
+  if ('onReceiveList' in inner) {
+    // The same for a link whose batches are separate packets (a batching memory pair).
+    tapped.onReceiveList = null;
+    inner.onReceiveList = (packets, count, flags, released): void => {
+      for (let i = 0; i < count; i++) onPacket('in', packets[i]!);
+      const rx = tapped.onReceiveList;
+      if (rx !== null && rx !== undefined) rx(packets, count, flags, released);
+      else if (tapped.onReceive !== null) {
+        for (let i = 0; i < count; i++) {
+          const f = flags[i]!;
+          if ((f === 0 ? tapped.onReceive(packets[i]!) : tapped.onReceive(packets[i]!, f)) === RELEASED) released[i] = 1;
         }
       }
     };

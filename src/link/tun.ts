@@ -1,8 +1,8 @@
 // The Linux TUN and TAP links: the only file that does OS packet IO. It opens a TUN device (IP
 // packets) or a TAP device (Ethernet frames, for src/ethernet) through the optional native addon
 // (native/), hands what it reads to the stack and writes the stack's packets back in batches;
-// configureKernelSide sets up the kernel's end with `ip`. On a TUN device it negotiates the
-// kernel's offloads (virtio_net_hdr, TSO, checksum): see docs/tun.md.
+// configureKernelSide sets up the kernel's end with `ip`. It negotiates the kernel's offloads
+// (virtio_net_hdr, TSO, checksum) on TUN and TAP devices alike: see docs/tun.md.
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -57,6 +57,10 @@ interface NativeStats {
   vnetHdr: number;
   /** The TUN_F_* flags the kernel accepted (TUNSETOFFLOAD). */
   offloadFlags: number;
+  /** Times the main thread woke the writer thread (it sleeps only when it has written everything). */
+  writerWakes: number;
+  /** Times the writer thread went to sleep on an empty ring. */
+  writerSleeps: number;
 }
 
 export interface TunStats extends NativeStats {
@@ -127,10 +131,11 @@ export interface OpenTunOptions {
    */
   tap?: boolean;
   /**
-   * Negotiate the kernel's offloads on a TUN device (IFF_VNET_HDR and TUNSETOFFLOAD with TUN_F_CSUM,
-   * TSO4 and TSO6): the kernel hands over and takes back TCP super-packets of up to 64 KiB and
-   * finishes checksums. Default true; false (or a kernel that refuses) gives plain packets, one per
-   * MTU. Not used on TAP devices.
+   * Negotiate the kernel's offloads (IFF_VNET_HDR and TUNSETOFFLOAD with TUN_F_CSUM, TSO4 and
+   * TSO6): the kernel hands over and takes back TCP super-packets of up to 64 KiB and finishes
+   * checksums. Default true; false (or a kernel that refuses) gives plain packets, one per MTU.
+   * On a TAP device the same header sits in front of each Ethernet frame; an EthernetInterface
+   * passes the offloads through to its Stack.
    */
   offload?: boolean;
   /**
@@ -339,7 +344,7 @@ export async function openTun(opts: OpenTunOptions): Promise<TunLink> {
   const maxMtu = tap ? 65536 - ETHERNET_HEADER : 65535;
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > maxMtu) throw new RangeError(`mtu must be an integer in 68..${maxMtu}, got ${mtu}`);
   let opened: ReturnType<NativeTun['open']>;
-  const wantOffload = !tap && opts.offload !== false ? TUN_OFFLOADS : 0;
+  const wantOffload = opts.offload !== false ? TUN_OFFLOADS : 0;
   try {
     const writeThread = opts.writeThread ?? process.env['SYNACK_TUN_WRITE_THREAD'] !== '0';
     opened = loaded.addon.open(opts.name, opts.netns === undefined ? null : netnsPath(opts.netns), opts.persist === undefined ? -1 : opts.persist ? 1 : 0, tap, wantOffload, writeThread);
@@ -423,7 +428,7 @@ class NativeTunLink implements TunLink {
   private queue(packet: Uint8Array, meta: number, owned: number): void {
     if (this.closed) return;
     const gso = meta & 0xffff;
-    if (packet.length > (gso > 0 && this.offload !== null ? Math.max(this.offload.tsoMax, this.mtu) : this.mtu + this.header)) {
+    if (packet.length > (gso > 0 && this.offload !== null ? Math.max(this.offload.tsoMax, this.mtu) : this.mtu) + this.header) {
       this.txOversize++;
       return;
     }

@@ -21,15 +21,15 @@ import type { TcpInfo } from '../tcp/info.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import { Emitter } from './emitter.js';
 import {
-  Interface, RouteTable, addrKey, isMulticastOrBroadcast, isUnspecified, networkOf,
-  parseIpOrThrow, parsePrefixOrThrow, type InterfaceAddress, type Route,
+  Interface, RouteTable, addrKey, isLoopback, isMulticastOrBroadcast, isUnspecified, networkOf,
+  parseIpOrThrow, parsePrefixOrThrow, v4key, type InterfaceAddress, type Route,
 } from './route.js';
 import { PortTable, type AnyFamily } from './port-table.js';
 import { EphemeralPorts, type PortRange } from './ports.js';
 import { UdpSocket, codedError, type UdpHost } from './udp.js';
 import { classifyIcmpError, quoteFor } from './icmp.js';
 import { TcpHost, type ConnectOptions, type ConnectionInfo, type ListenOptions, type TcpListener } from './tcp-host.js';
-import { SYN_COOKIE_MODES, type SynCookieMode } from '../tcp/listener.js';
+import { checkSynCookieMode, type SynCookieMode } from '../tcp/listener.js';
 import { Gro, type GroCounters } from './gro.js';
 
 /** What the core takes (the driver, stack.ts, adds the clock and the loopback link). */
@@ -152,8 +152,6 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
   /**
    * Transmit one finished IP packet on `iface` (the driver puts it on the interface's link). The
    * packet was just built and the core keeps no reference to it, so a link may recycle it.
-   */
-  /**
    * `gsoSize` present: a TCP packet built for the link's offloads (Link.offload: the checksum holds
    * the pseudo-header sum only), to go through Link.sendTcpOffload; > 0 when it is larger than the
    * MTU, for the link to cut into segments of that many payload bytes (TSO).
@@ -208,18 +206,33 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
    */
   handleBatch(iface: Interface, batch: Uint8Array, ends: ArrayLike<number>, count: number, now: number, rx?: ArrayLike<number> | null): void {
     this.now = now;
-    const gro = (this.#gro ??= new Gro(this.groDeliver));
-    this.gro = gro;
+    const gro = (this.gro = this.#gro ??= new Gro(this.groDeliver));
     try {
       let start = 0;
       for (let i = 0; i < count; i++) {
         const end = ends[i]!;
-        // (A batch in the checksum kernel's memory, as a batching memory pair's: views reused.)
+        // (A batch in the checksum kernel's memory: views reused.)
         this.input(iface, kernelSubarray(batch, start, end), rx == null ? 0 : rx[i]!);
         start = end;
       }
     } finally {
       // What the flush sets off (replies, hooks) is handled packet by packet again.
+      this.gro = null;
+      gro.flush();
+    }
+  }
+
+  /**
+   * handleBatch for a batch of separate packets (Link.onReceiveList: one instant of a batching
+   * memory pair): packet i is `packets[i]` with RX_* flags `rx[i]`; `released[i]` is set to 1 when
+   * nothing holds packet i once this returns (as handle()'s RELEASED), else left as it is.
+   */
+  handleList(iface: Interface, packets: readonly Uint8Array[], count: number, now: number, rx: ArrayLike<number>, released: Uint8Array): void {
+    this.now = now;
+    const gro = (this.gro = this.#gro ??= new Gro(this.groDeliver));
+    try {
+      for (let i = 0; i < count; i++) if (this.input(iface, packets[i]!, rx[i]!) === RELEASED) released[i] = 1;
+    } finally {
       this.gro = null;
       gro.flush();
     }
@@ -762,21 +775,9 @@ export abstract class StackCore extends Emitter<StackEvents> implements UdpHost 
   }
 }
 
-/** 127.0.0.0/8 or ::1 (RFC 1122 3.2.1.3, RFC 4291 2.5.3). */
 /** Whether `iface`'s link takes TCP packets with partial checksums (and maybe TSO): Link.offload. */
 function offloads(iface: Interface): boolean {
   return iface.link.offload != null && iface.link.sendTcpOffload !== undefined;
-}
-
-function isLoopback(a: Uint8Array): boolean {
-  if (a.length === 4) return a[0] === 127;
-  for (let i = 0; i < 15; i++) if (a[i] !== 0) return false;
-  return a[15] === 1;
-}
-
-/** An IPv4 address as a signed 32-bit number: a small-integer Map key, no boxed double per lookup. */
-function v4key(a: Uint8Array, at: number): number {
-  return (a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!;
 }
 
 /** One entry of Stack.connections(). */
@@ -788,11 +789,3 @@ export interface StackConnection extends ConnectionInfo {
 }
 
 export { ipEquals };
-
-function checkSynCookieMode(mode: SynCookieMode | undefined): void {
-  if (mode !== undefined && !SYN_COOKIE_MODES.includes(mode)) {
-    const e = new TypeError(`synCookies must be one of ${SYN_COOKIE_MODES.join(', ')}; got ${String(mode)}`) as TypeError & { code: string };
-    e.code = 'ERR_INVALID_ARG_VALUE';
-    throw e;
-  }
-}

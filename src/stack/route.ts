@@ -165,3 +165,15 @@ export function isMulticastOrBroadcast(a: Uint8Array): boolean {
 }
 
 export { ipEquals };
+
+/** 127.0.0.0/8 or ::1 (RFC 1122 3.2.1.3, RFC 4291 2.5.3). */
+export function isLoopback(a: Uint8Array): boolean {
+  if (a.length === 4) return a[0] === 127;
+  for (let i = 0; i < 15; i++) if (a[i] !== 0) return false;
+  return a[15] === 1;
+}
+
+/** An IPv4 address (at a[at..at+4]) as a signed 32-bit number: a small-integer Map key, no boxed double per lookup. */
+export function v4key(a: Uint8Array, at: number): number {
+  return (a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!;
+}

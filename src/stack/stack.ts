@@ -73,6 +73,7 @@ export class Stack extends StackCore {
     link.onReceive = (pkt, rx) => this.handle(iface, pkt, this.clock.now(), rx);
     // A link that reads in batches hands each batch over whole, for GRO.
     if ('onReceiveBatch' in link) link.onReceiveBatch = (batch, ends, count, rx) => this.handleBatch(iface, batch, ends, count, this.clock.now(), rx);
+    if ('onReceiveList' in link) link.onReceiveList = (packets, count, rx, released) => this.handleList(iface, packets, count, this.clock.now(), rx, released);
     return iface;
   }
 
@@ -151,6 +152,7 @@ export class Stack extends StackCore {
     for (const i of this.interfaces) {
       i.link.onReceive = null;
       if ('onReceiveBatch' in i.link) i.link.onReceiveBatch = null;
+      if ('onReceiveList' in i.link) i.link.onReceiveList = null;
     }
     this.wake();
   }

@@ -23,6 +23,15 @@ export type SynCookieMode = 'auto' | 'always' | 'never';
 
 export const SYN_COOKIE_MODES: readonly SynCookieMode[] = Object.freeze(['auto', 'always', 'never'] as const);
 
+/** Throws a TypeError (code ERR_INVALID_ARG_VALUE) unless `mode` is absent or one of SYN_COOKIE_MODES. */
+export function checkSynCookieMode(mode: SynCookieMode | undefined): void {
+  if (mode !== undefined && !SYN_COOKIE_MODES.includes(mode)) {
+    const e = new TypeError(`synCookies must be one of ${SYN_COOKIE_MODES.join(', ')}; got ${String(mode)}`) as TypeError & { code: string };
+    e.code = 'ERR_INVALID_ARG_VALUE';
+    throw e;
+  }
+}
+
 /** A validated cookie: what the connection is rebuilt from (TcpConnection.fromCookie). */
 export interface CookieAccept {
   iss: number;

@@ -1,5 +1,6 @@
-// TUN offloads against the real kernel: synack in this process on a TUN device with IFF_VNET_HDR,
-// TSO and checksum offload, a Python peer in a throwaway namespace. Bytes cross both ways in mixed
+// TUN and TAP offloads against the real kernel: synack in this process on a TUN device (or, as an
+// Ethernet host, on a TAP device) with IFF_VNET_HDR, TSO and checksum offload, a Python peer in a
+// throwaway namespace. Bytes cross both ways in mixed
 // write sizes (sha256 compared on both ends), over IPv4 and IPv6, with super-packets counted on
 // synack's side and the bytes on the kernel's device counters; seeded loss inside synack's link
 // (tc netem is absent here) drops whole super-packets, so parts of them are resent (by synack after
@@ -10,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { openTun, type TunLink } from '../../src/link/tun.js';
 import type { Link } from '../../src/link/link.js';
 import { Stack } from '../../src/stack/stack.js';
+import { addEthernetInterface } from '../../src/ethernet/attach.js';
 import { RealtimeClock } from '../../src/util/realtime-clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import { lossyLink, type LossStats } from '../../src/cli/tun-common.js';
@@ -68,7 +70,10 @@ interface World {
   loss: (() => LossStats) | null;
 }
 
-async function withWorld(opts: { drop?: number; offload?: boolean }, body: (w: World) => Promise<void>): Promise<void> {
+/** The device both kinds of world use: a TUN device, or with `tap` a TAP device under an EthernetInterface. */
+const deviceName = (tap: boolean | undefined): string => (tap === true ? 'syntap0' : 'syn0');
+
+async function withWorld(opts: { drop?: number; offload?: boolean; tap?: boolean }, body: (w: World) => Promise<void>): Promise<void> {
   const h = new NetnsHarness();
   let tun: TunLink | undefined;
   const clock = new RealtimeClock();
@@ -76,9 +81,10 @@ async function withWorld(opts: { drop?: number; offload?: boolean }, body: (w: W
   try {
     const ns = await h.create();
     await ns.sysctl('net.ipv6.conf.default.router_solicitations', 0);
-    tun = await openTun({ name: 'syn0', netns: ns.name, mtu: 1500, offload: opts.offload ?? true });
-    await ns.configureTun('syn0', { peer: V4.kernel, prefix: V4.prefix, mtu: 1500, txqueuelen: 10_000 });
-    await ns.configureTun('syn0', { peer: V6.kernel, prefix: V6.prefix });
+    const dev = deviceName(opts.tap);
+    tun = await openTun({ name: dev, netns: ns.name, mtu: 1500, offload: opts.offload ?? true, tap: opts.tap === true });
+    await ns.configureTun(dev, { peer: V4.kernel, prefix: V4.prefix, mtu: 1500, txqueuelen: 10_000 });
+    await ns.configureTun(dev, { peer: V6.kernel, prefix: V6.prefix });
     let link: Link = tun;
     let loss: World['loss'] = null;
     if (opts.drop !== undefined) {
@@ -86,7 +92,10 @@ async function withWorld(opts: { drop?: number; offload?: boolean }, body: (w: W
       link = lossy;
       loss = () => lossy.lossStats();
     }
-    stack.addInterface(link, { addresses: [`${V4.stack}/${V4.prefix}`, `${V6.stack}/${V6.prefix}`] });
+    const addresses = [`${V4.stack}/${V4.prefix}`, `${V6.stack}/${V6.prefix}`];
+    // On a TAP device synack is an Ethernet host: the kernel finds it by ARP and neighbour discovery.
+    if (opts.tap === true) addEthernetInterface(stack, link, { addresses, dad: false });
+    else stack.addInterface(link, { addresses });
     await body({ ns, tun, stack, clock, loss });
   } finally {
     stack.close();
@@ -213,14 +222,16 @@ async function synackToKernel(w: World, family: 4 | 6, bytes: number): Promise<T
   return conn;
 }
 
-describe('TUN offloads with the kernel (virtio_net_hdr, TSO, GSO, partial checksums)', { skip: skip ?? false }, () => {
-  for (const family of [4, 6] as const) {
-    test(`IPv${family}: 24 MiB each way in mixed write sizes; super-packets both ways; the device counts the bytes`, async () => {
-      await withWorld({}, async (w) => {
+describe('TUN and TAP offloads with the kernel (virtio_net_hdr, TSO, GSO, partial checksums)', { skip: skip ?? false }, () => {
+  for (const [tap, family] of [[false, 4], [false, 6], [true, 4], [true, 6]] as const) {
+    const kind = tap ? 'TAP (Ethernet frames behind the header)' : 'TUN';
+    test(`${kind} IPv${family}: 24 MiB each way in mixed write sizes; super-packets both ways; the device counts the bytes`, async () => {
+      await withWorld({ tap }, async (w) => {
+        const dev = deviceName(tap);
         assert.deepEqual([...w.tun.offloads], ['csum', 'tso4', 'tso6'], 'the kernel took TUN_F_CSUM, TSO4 and TSO6');
         assert.equal(w.tun.offload?.tsoMax, 65535);
         const bytes = 24 * MiB;
-        const before = await w.ns.linkStats('syn0');
+        const before = await w.ns.linkStats(dev);
         await kernelToSynack(w, family, bytes);
         const mid = w.tun.stats();
         assert.ok(mid.rxGso > 0, `the kernel handed synack GSO super-packets (${mid.rxGso})`);
@@ -235,7 +246,7 @@ describe('TUN offloads with the kernel (virtio_net_hdr, TSO, GSO, partial checks
         const os = out.stats();
         assert.equal(os.timeouts, 0);
         assert.ok(os.retransSegs <= os.tlpProbes, `${os.retransSegs} retransmissions, ${os.tlpProbes} probes`);
-        const after = await w.ns.linkStats('syn0');
+        const after = await w.ns.linkStats(dev);
         assert.ok(after.txBytes - before.txBytes >= bytes, 'the kernel wrote every byte into the device');
         assert.ok(after.rxBytes - before.rxBytes >= bytes, 'the kernel read every byte from the device');
       });
@@ -259,16 +270,19 @@ describe('TUN offloads with the kernel (virtio_net_hdr, TSO, GSO, partial checks
     });
   });
 
-  test('offload: false gives plain packets: no virtio_net_hdr, nothing larger than the MTU, same bytes', async () => {
-    await withWorld({ offload: false }, async (w) => {
-      assert.deepEqual([...w.tun.offloads], []);
-      assert.equal(w.tun.offload, null);
-      await kernelToSynack(w, 4, 4 * MiB);
-      await synackToKernel(w, 4, 4 * MiB);
-      const s = w.tun.stats();
-      assert.equal(s.vnetHdr, 0);
-      assert.equal(s.rxGso + s.txGso, 0);
-      assert.ok(s.rxBytes / s.rxPackets <= 1500 && s.txBytes / s.txPackets <= 1500);
+  for (const tap of [false, true]) {
+    test(`${tap ? 'TAP' : 'TUN'}, offload: false gives plain packets: no virtio_net_hdr, nothing larger than the MTU, same bytes`, async () => {
+      await withWorld({ offload: false, tap }, async (w) => {
+        assert.deepEqual([...w.tun.offloads], []);
+        assert.equal(w.tun.offload, null);
+        await kernelToSynack(w, 4, 4 * MiB);
+        await synackToKernel(w, 6, 4 * MiB);
+        const s = w.tun.stats();
+        assert.equal(s.vnetHdr, 0);
+        assert.equal(s.rxGso + s.txGso, 0);
+        const frame = 1500 + (tap ? 14 : 0);
+        assert.ok(s.rxBytes / s.rxPackets <= frame && s.txBytes / s.txPackets <= frame);
+      });
     });
-  });
+  }
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsHarness } from '../helpers/netns.js';
-import { MiB, PathWitness, V4, V6, interopSkip, randomFile, scratch, sha256File, spawnIn, synack, waitListening, within, type TunHost } from './helpers.js';
+import { MiB, OFFLOAD, PathWitness, V4, V6, interopSkip, randomFile, scratch, sha256File, spawnIn, synack, waitListening, within, type TunHost } from './helpers.js';
 
 const skip = interopSkip('python3', 'socat', 'ss');
 const DEV = 'syntap1';
@@ -23,7 +23,9 @@ async function tapHost(h: NetnsHarness): Promise<TunHost> {
   await ns.ip('tuntap', 'add', 'dev', DEV, 'mode', 'tap');
   await ns.configureTun(DEV, { peer: V4.kernel, prefix: V4.prefix, mtu: 1500 });
   await ns.configureTun(DEV, { peer: V6.kernel, prefix: V6.prefix });
-  const flags = ['--tap', DEV, '--mac', MAC, '--addr', `${V4.stack}/${V4.prefix},${V6.stack}/${V6.prefix}`];
+  // The offloads (virtio_net_hdr behind the Ethernet header) are on unless the suite's second pass
+  // turns them off (SYNACK_TUN_OFFLOAD=off, scripts/run-tests.mjs).
+  const flags = ['--tap', DEV, '--mac', MAC, '--addr', `${V4.stack}/${V4.prefix},${V6.stack}/${V6.prefix}`, ...(OFFLOAD ? [] : ['--no-offload'])];
   return { ns, dev: DEV, flags };
 }
 

@@ -146,6 +146,35 @@ test('memory pair between stacks: a corrupt segment injected with send() is stil
   assert.equal(b.stats().tcpBad - bad0, 1);
 });
 
+test('a memory pair with a clock delivers each instant as one list of the packets themselves (no copy); batch: false and no clock go one by one', () => {
+  const clock = new VirtualClock();
+  const [a, b] = createMemoryPair({ clock });
+  const p1 = new Uint8Array(20).fill(1);
+  const p2 = new Uint8Array(30).fill(2);
+  const lists: Uint8Array[][] = [];
+  b.onReceive = () => assert.fail('a batching link delivers lists');
+  b.onReceiveList = (packets, count) => void lists.push(packets.slice(0, count));
+  a.send(p1);
+  a.send(p2);
+  clock.runUntilIdle();
+  a.send(p1);
+  clock.runUntilIdle();
+  assert.equal(lists.length, 2);
+  assert.ok(lists[0]![0] === p1 && lists[0]![1] === p2 && lists[0]!.length === 2, 'the same arrays, in order, one list per instant');
+  assert.ok(lists[1]![0] === p1 && lists[1]!.length === 1);
+  for (const pair of [createMemoryPair({ clock, batch: false }), createMemoryPair()]) assert.ok(!('onReceiveList' in pair[1]), 'no list delivery');
+  // A batching pair whose receiver takes single packets only (no onReceiveList) gets every one, in order.
+  const [c, d] = createMemoryPair({ clock, latency: 1 });
+  const single: number[] = [];
+  d.onReceive = (p) => void single.push(p.length);
+  c.send(p1);
+  c.send(p2);
+  clock.advance(0.5);
+  c.send(p1);
+  clock.runUntilIdle();
+  assert.deepEqual(single, [20, 30, 20]);
+});
+
 test('batching memory pair: the batch carries the same RX flags, per packet (sendOwned verified, send() not)', async () => {
   const { RX_CSUM_VERIFIED } = await import('../../src/link/link.js');
   for (const [opt, want] of [[undefined, RX_CSUM_VERIFIED], [false, 0]] as const) {
@@ -153,7 +182,7 @@ test('batching memory pair: the batch carries the same RX flags, per packet (sen
     const [a, b] = createMemoryPair(opt === undefined ? { clock, batch: true } : { clock, batch: true, checksumUnnecessary: opt });
     const got: number[][] = [];
     b.onReceive = () => assert.fail('a batching link delivers batches');
-    b.onReceiveBatch = (_batch, _ends, count, rx) => void got.push(Array.from(rx!.subarray(0, count)));
+    b.onReceiveList = (_packets, count, rx) => void got.push(Array.from(rx.subarray(0, count)));
     a.sendOwned(new Uint8Array(20));
     a.send(new Uint8Array(20));
     a.sendOwned(new Uint8Array(20));

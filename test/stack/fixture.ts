@@ -20,9 +20,13 @@ export const B4 = '198.18.0.2';
 export const A6 = '2001:db8::1';
 export const B6 = '2001:db8::2';
 
-export function twoStacks(opts: { latency?: number; mtu?: number; seed?: number; a?: Partial<StackOptions>; b?: Partial<StackOptions>; wrap?: (l: Link, side: 'a' | 'b') => Link } = {}): Pair {
+export function twoStacks(
+  opts: { latency?: number; mtu?: number; seed?: number; batch?: boolean; a?: Partial<StackOptions>; b?: Partial<StackOptions>; wrap?: (l: Link, side: 'a' | 'b') => Link } = {},
+): Pair {
   const clock = new VirtualClock();
-  const links = createMemoryPair({ clock, latency: opts.latency ?? 1, mtu: opts.mtu ?? 1500 });
+  // batch: false for a test that takes over a link's onReceive after the stack attached it (with
+  // the default, the stack takes each instant's packets as a list and onReceive sees none).
+  const links = createMemoryPair({ clock, latency: opts.latency ?? 1, mtu: opts.mtu ?? 1500, ...(opts.batch === undefined ? {} : { batch: opts.batch }) });
   const seed = opts.seed ?? 1;
   const a = new Stack({ name: 'a', clock, random: seededRandom(seed), ...opts.a });
   const b = new Stack({ name: 'b', clock, random: seededRandom(seed + 1000), ...opts.b });
@@ -44,6 +48,8 @@ export const str = (b: Uint8Array | null): string => (b === null ? '' : dec.deco
 export function rawPeer(p: Pair): { send: (from: string, seg: Partial<TcpRepr>) => void; got: TcpRepr[] } {
   const got: TcpRepr[] = [];
   const link = p.links[0];
+  // The raw host takes every packet from stack a, one by one (a list would go to stack a).
+  link.onReceiveList = null;
   link.onReceive = (pkt) => {
     const r = parseIpPacket(pkt);
     if (!r.ok) return;

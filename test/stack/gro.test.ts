@@ -202,9 +202,10 @@ test('the same eight segments delivered one by one (no batch) are acknowledged e
 });
 
 /** 1 MiB from a to b over a memory pair (latency 1 ms) or a lossy simulated link, batching or not: bytes b read, segments each sent, GRO stats. */
-function bulk(batch: boolean, sim = false): { ok: boolean; aSent: number; bSent: number; gro: { groSegments: number; groMerged: number } } {
+function bulk(batch: boolean | undefined, sim = false): { ok: boolean; aSent: number; bSent: number; gro: { groSegments: number; groMerged: number } } {
   const clock = new VirtualClock();
-  const [la, lb] = sim ? createSimPair(clock, { seed: 5, latency: 5, loss: 0.02, reorder: { probability: 0.02, delay: 3 }, batch }) : createMemoryPair({ clock, latency: 1, batch });
+  const opt = batch === undefined ? {} : { batch };
+  const [la, lb] = sim ? createSimPair(clock, { seed: 5, latency: 5, loss: 0.02, reorder: { probability: 0.02, delay: 3 }, ...opt }) : createMemoryPair({ clock, latency: 1, ...opt });
   const a = new Stack({ name: 'a', clock, random: seededRandom(1) });
   const b = new Stack({ name: 'b', clock, random: seededRandom(2) });
   a.addInterface(la, { addresses: ['198.18.0.1/24'] });
@@ -239,6 +240,19 @@ test('over a batching memory pair, GRO joins the segments of each arrival instan
   assert.deepEqual(plain.gro, { groSegments: 0, groMerged: 0 });
   assert.ok(batched.gro.groMerged > 0 && batched.gro.groSegments > 2 * batched.gro.groMerged, JSON.stringify(batched.gro));
   assert.ok(batched.bSent < plain.bSent, `receiver sent ${batched.bSent} segments with GRO, ${plain.bSent} without`);
+});
+
+test('a memory pair with a clock batches by default: GRO joins each burst and the receiver sends one ACK per joined segment', () => {
+  const byDefault = bulk(undefined);
+  const plain = bulk(false);
+  assert.ok(byDefault.ok, 'every byte read once, in order');
+  assert.deepEqual(byDefault, bulk(true), 'the default is batch: true');
+  // The documented ACK pattern (docs/stack.md): one ACK per joined segment (about 26 for 1 MiB),
+  // where packet by packet the receiver acknowledges every second segment (about 360).
+  assert.ok(byDefault.gro.groMerged > 10, JSON.stringify(byDefault.gro));
+  assert.ok(byDefault.bSent <= byDefault.gro.groMerged + 4, `receiver sent ${byDefault.bSent} segments for ${byDefault.gro.groMerged} joined segments`);
+  assert.ok(plain.bSent >= plain.aSent / 2 - 4, `packet by packet: ${plain.bSent} ACKs for ${plain.aSent} segments`);
+  assert.equal(byDefault.aSent, plain.aSent, 'the sender sends the same segments');
 });
 
 test('over a lossy, reordering simulated link with batch: true, GRO joins what arrives together and every byte still arrives once, in order', () => {

@@ -69,7 +69,7 @@ test('UDP: datagrams flow both ways over IPv4 and IPv6 with dgram-style rinfo', 
 });
 
 test('UDP: a datagram to a closed port is answered with ICMP port unreachable (v4 and v6)', () => {
-  const { clock, a, b, links } = twoStacks();
+  const { clock, a, b, links } = twoStacks({ batch: false });
   const seen: Uint8Array[] = [];
   const rx = links[0].onReceive!;
   links[0].onReceive = (p) => {

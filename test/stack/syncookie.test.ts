@@ -118,7 +118,7 @@ test('with timestamps the cookie recalls wscale and SACK; the peer MSS comes bac
 });
 
 test('without timestamps the cookie SYN-ACK offers only MSS: no window scaling, no SACK, yet data flows', () => {
-  const p = twoStacks({ latency: 5, a: { tcp: { timestamps: false } } });
+  const p = twoStacks({ latency: 5, batch: false, a: { tcp: { timestamps: false } } });
   const { clock, a, b } = p;
   const synAcks: TcpRepr[] = [];
   const inner = p.links[0].onReceive!;
@@ -250,7 +250,7 @@ test('a valid cookie fails for another 4-tuple, another ISN, a tampered TSecr, a
 });
 
 test("'auto' checks ACKs as cookies only while cookies are being sent; below the backlog the normal handshake runs", () => {
-  const p = twoStacks({ latency: 0 });
+  const p = twoStacks({ latency: 0, batch: false });
   const { clock, a, b } = p;
   let accepted = 0;
   b.tcpListen({ port: 80 }, (conn) => {

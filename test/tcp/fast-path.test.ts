@@ -204,7 +204,8 @@ test('through the Stack, a bulk transfer sends its established segments without 
     clock.runUntilIdle();
     assert.equal(got, size);
     const segments = a.stats().tcpOut + b.stats().tcpOut;
-    assert.ok(segments > 1000, `${segments} segments`);
+    // At least the data segments (the memory pair delivers in batches, so b acknowledges GRO's joined segments: few ACKs).
+    assert.ok(a.stats().tcpOut >= size / 1448, `${a.stats().tcpOut} segments from a`);
     assert.ok(reprs <= 4, `${family}: ${reprs} of ${segments} segments were built as reprs (SYN, SYN,ACK and no more expected)`);
   }
 });
