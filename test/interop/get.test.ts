@@ -98,8 +98,12 @@ describe('synack get: resume, redirects, timeouts, statuses', { skip: skip ?? fa
       t0 = performance.now();
       const m = synack(host.ns, ['get', '--max-time', '2', `http://${V4.kernel}:8090/`, ...host.flags]);
       // The silent server really accepted synack's connection (synack's address in the kernel's table).
+      // Looked for until get exits (its 2 s start when it connects, after a startup that takes
+      // seconds on a loaded machine; a fixed 40 looks missed the connection there).
       let seen = '';
-      for (let i = 0; i < 40 && seen === ''; i++) {
+      let gone = false;
+      void m.exited.then(() => (gone = true));
+      for (let i = 0; i < 400 && seen === '' && !gone; i++) {
         seen = (await host.ns.exec('ss', ['-Htn', 'state', 'established', 'sport = :8090'])).stdout.trim();
         if (seen === '') await new Promise((r) => setTimeout(r, 50));
       }
