@@ -5,22 +5,11 @@ import { simdAvailable, packetArena } from '../src/wire/simd-sum.js';
 import { parseTcp, emitTcp, tcpHeaderLength, TcpFlag, type TcpRepr } from '../src/wire/tcp.js';
 import { parseIpPacket, buildTcpPacket } from '../src/wire/packet.js';
 import { parseIp } from '../src/wire/address.js';
+import { timeNs } from './timing.js';
 
 const RUNS = 7;
 let sink = 0; // keeps results observable so the JIT cannot drop the work
 
-/** Median over RUNS of the time per iteration, in nanoseconds, after a warm-up run. */
-function timeNs(iters: number, body: (i: number) => void): number {
-  const once = (): number => {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < iters; i++) body(i);
-    return Number(process.hrtime.bigint() - t0) / iters;
-  };
-  once();
-  once();
-  const xs = Array.from({ length: RUNS }, once).sort((a, b) => a - b);
-  return xs[RUNS >> 1]!;
-}
 
 function fill(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);

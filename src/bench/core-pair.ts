@@ -162,7 +162,9 @@ const CHUNK = pattern(256 * 1024);
 /** A sender that keeps `conn`'s send buffer full until `total` bytes were accepted. */
 function pump(conn: TcpConnection, total: () => number, sent: { n: number }): void {
   while (sent.n < total()) {
-    const n = conn.send(CHUNK.subarray(0, Math.min(CHUNK.length, total() - sent.n)));
+    // The whole chunk while at least that much is left (send takes what fits): no view of it per call.
+    const rest = total() - sent.n;
+    const n = conn.send(rest >= CHUNK.length ? CHUNK : CHUNK.subarray(0, rest));
     if (n === 0) return;
     sent.n += n;
   }

@@ -14,7 +14,7 @@
 //   - the joined segment stays within GRO_MAX_BYTES of TCP header and data (64 KiB, an IP packet's
 //     bound).
 import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
-import { add as seqAdd } from '../wire/seq.js';
+import { eq, sub } from '../wire/seq.js';
 import type { Interface } from './route.js';
 
 /** Largest TCP header plus data of one joined segment: an IPv4 packet of 65,535 bytes less its header. */
@@ -131,8 +131,9 @@ export class Gro {
       hlen + this.#bytes + n <= GRO_MAX_BYTES &&
       seg.srcPort === first.srcPort &&
       seg.dstPort === first.dstPort &&
-      seg.seq === seqAdd(first.seq, this.#bytes) &&
-      seg.ack === first.ack &&
+      // Either form of sequence number (wire/seq.ts): the fast parser's int32, the general one's uint32.
+      sub(seg.seq, first.seq) === this.#bytes &&
+      eq(seg.ack, first.ack) &&
       seg.window === first.window &&
       sameBytes(src, this.#src!, 0) &&
       sameBytes(dst, this.#dst!, 0) &&

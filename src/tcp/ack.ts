@@ -7,8 +7,8 @@
 // side, recovery, timers, the send buffer); it never changes the state or the receive side.
 
 import type { TcpRepr } from '../wire/tcp.js';
-import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
-import { Timer, type Recovery, type SendSeq, type Tcb } from './tcb.js';
+import { addInt, sub, lt, le, gt, ge } from '../wire/seq.js';
+import { Timer, NO_SEQ, type Recovery, type SendSeq, type Tcb } from './tcb.js';
 import { retransmitOne } from './output.js';
 import { rackActive, rackOnAck, startPrr, ccTrace, type LossView } from './loss.js';
 
@@ -86,17 +86,17 @@ function onNewAck(c: AckView, seg: TcpRepr, acked: number, now: number): void {
       c.rtt.sample(r, ack, c.snd.nxt);
       c.rec.rack?.noteRtt(r, now);
     }
-  } else if (c.rec.rttSeq >= 0 && gt(ack, c.rec.rttSeq)) {
+  } else if (c.rec.rttSeq !== NO_SEQ && gt(ack, c.rec.rttSeq)) {
     c.rtt.sample(Math.max(0, now - c.rec.rttStart), ack, c.snd.nxt);
     c.rec.rack?.noteRtt(Math.max(0, now - c.rec.rttStart), now);
-    c.rec.rttSeq = -1;
+    c.rec.rttSeq = NO_SEQ;
   }
 
   // Drop acknowledged bytes from the send buffer (the SYN and FIN occupy no buffer space).
   const dataAcked = Math.max(0, Math.min(sub(ack, c.snd.bufSeq), c.sendBuf.length));
   if (dataAcked > 0) {
     c.sendBuf.consume(dataAcked);
-    c.snd.bufSeq = add(c.snd.bufSeq, dataAcked);
+    c.snd.bufSeq = addInt(c.snd.bufSeq, dataAcked);
     c.counters.bytesAcked += dataAcked;
   }
   // The congestion controller's own RTT sample (Linux's ca_rtt_us), taken before RACK drops the ranges.
@@ -105,7 +105,7 @@ function onNewAck(c: AckView, seg: TcpRepr, acked: number, now: number): void {
   c.snd.una = ack;
   if (ccRtt >= 0) cc.onRttSample!(ccRtt, now, ack, c.snd.nxt);
   // Going back after a timeout: the peer holds everything below the ACK, skip it.
-  if (c.snd.rtxNxt !== -1 && lt(c.snd.rtxNxt, ack)) c.advanceSendPtr(ack);
+  if (c.snd.rtxNxt !== NO_SEQ && lt(c.snd.rtxNxt, ack)) c.advanceSendPtr(ack);
   const sackedBefore = c.hasSacks ? c.scoreboard.sackedBytes : 0;
   if (c.hasSacks) c.scoreboard.pruneBelow(ack);
   const sackedCovered = sackedBefore - (c.hasSacks ? c.scoreboard.sackedBytes : 0);
@@ -191,7 +191,7 @@ function onDupAck(c: AckView, now: number): boolean {
     c.rec.inflation = c.config.dupThresh * c.snd.mss; // RFC 5681 3.2 step 3
   }
   retransmitOne(c, c.snd.una);
-  if (c.sackOk) c.rec.rxtEnd = add(c.snd.una, Math.min(c.snd.mss, sub(c.snd.nxt, c.snd.una)));
+  if (c.sackOk) c.rec.rxtEnd = addInt(c.snd.una, Math.min(c.snd.mss, sub(c.snd.nxt, c.snd.una)));
   return true;
 }
 

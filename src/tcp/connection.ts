@@ -4,8 +4,8 @@
 // input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines. It owns the
 // Tcb, so its constructor takes the whole Tcb.
 
-import { TcpFlag, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
-import { add, sub, gt, le } from '../wire/seq.js';
+import { TcpFlag, type SackBlock, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
+import { addInt, seqInt, sub, gt, le } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
 import { copyConfig, type TcpConfig } from './config.js';
 import { Tcb, Timer, OFF, type OpenParams, type TcpErrorCode, type TcpHooks } from './tcb.js';
@@ -234,7 +234,7 @@ export class TcpConnection {
       case 'CLOSE-WAIT':
         if (t.snd.finQueued) return;
         t.snd.finQueued = true;
-        t.snd.finSeq = add(t.snd.bufSeq, t.sendBuf.length);
+        t.snd.finSeq = addInt(t.snd.bufSeq, t.sendBuf.length);
         if (t.state === 'ESTABLISHED') t.setState('FIN-WAIT-1', 'CLOSE');
         else if (t.state === 'CLOSE-WAIT') t.setState('LAST-ACK', 'CLOSE');
         // SYN-RECEIVED (RFC 9293 3.10.4): with nothing queued, FIN now and FIN-WAIT-1 (the SYN,ACK
@@ -339,7 +339,7 @@ export class TcpConnection {
     if (t.state === 'CLOSED') return;
     t.segsIn++;
     t.lastRecvAt = now;
-    segmentArrives(t, seg, now);
+    segmentArrives(t, coreSegment(seg), now);
   }
 
   /**
@@ -415,4 +415,34 @@ export class TcpConnection {
     }
     if (t.recvBuf.length === 0 && !t.hasOutOfOrder) t.recvBuf.release();
   }
+}
+
+/**
+ * The segment with its sequence numbers, acknowledgment number, timestamps and SACK blocks in the
+ * TCP core's form (int32, wire/seq.ts), so that the core compares them with its own by `===`:
+ * the segment itself when they already are (the Stack's fast parser reads them so:
+ * wire/tcp.ts TcpSegmentBuf), else a copy (reprs from the general parser, tests and tools carry
+ * them unsigned; the caller's object is left as it was).
+ */
+function coreSegment(seg: TcpRepr): TcpRepr {
+  const o = seg.options;
+  const ts = o.timestamp;
+  const sack = o.sack;
+  if (
+    (seg.seq | 0) === seg.seq &&
+    (seg.ack | 0) === seg.ack &&
+    (ts === undefined || ((ts.val | 0) === ts.val && (ts.ecr | 0) === ts.ecr)) &&
+    (sack === undefined || sackInt(sack))
+  ) {
+    return seg;
+  }
+  const options: TcpOptions = { ...o };
+  if (ts !== undefined) options.timestamp = { val: seqInt(ts.val), ecr: seqInt(ts.ecr) };
+  if (sack !== undefined) options.sack = sack.map((b) => ({ left: seqInt(b.left), right: seqInt(b.right) }));
+  return { ...seg, seq: seqInt(seg.seq), ack: seqInt(seg.ack), options };
+}
+
+function sackInt(blocks: readonly SackBlock[]): boolean {
+  for (const b of blocks) if ((b.left | 0) !== b.left || (b.right | 0) !== b.right) return false;
+  return true;
 }

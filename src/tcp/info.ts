@@ -2,9 +2,9 @@
 // Linux's tcp_info / `ss -ti` (RFC 9293 3.10.6 STATUS), and a copy of the TCB's variables.
 // Both read every record, so they take the whole Tcb, read-only.
 
-import { sub, lt } from '../wire/seq.js';
+import { sub, lt, wrap } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
-import { TIMER_NAMES, type Tcb, type TimerKind } from './tcb.js';
+import { TIMER_NAMES, NO_SEQ, type Tcb, type TimerKind } from './tcb.js';
 import { NO_COUNTERS } from './counters.js';
 
 export interface TcpInfo {
@@ -200,6 +200,7 @@ export interface TcbInfo {
   recvUncommitted: number;
 }
 
+/** The TCB's variables, sequence numbers unsigned as users see them (the TCB keeps them as int32: wire/seq.ts). */
 export function tcbInfo(c: Readonly<Tcb>): TcbInfo {
   const timers = { userTimeout: c.userTimeoutAt } as TcbInfo['timers'];
   TIMER_NAMES.forEach((name, i) => (timers[name] = c.deadline(i as TimerKind)));
@@ -209,39 +210,39 @@ export function tcbInfo(c: Readonly<Tcb>): TcbInfo {
     localPort: c.localPort,
     remotePort: c.remotePort,
     passive: c.passive,
-    iss: snd.iss,
-    sndUna: snd.una,
-    sndNxt: snd.nxt,
-    rtxNxt: snd.rtxNxt,
+    iss: wrap(snd.iss),
+    sndUna: wrap(snd.una),
+    sndNxt: wrap(snd.nxt),
+    rtxNxt: snd.rtxNxt === NO_SEQ ? -1 : wrap(snd.rtxNxt),
     sndWnd: snd.wnd,
-    sndWl1: snd.wl1,
-    sndWl2: snd.wl2,
+    sndWl1: wrap(snd.wl1),
+    sndWl2: wrap(snd.wl2),
     maxSndWnd: snd.maxWnd,
     sndWscale: snd.wscale,
     sndMss: snd.mss,
     peerMss: snd.peerMss,
-    irs: rcv.irs,
-    rcvNxt: rcv.nxt,
-    rcvAdv: rcv.adv,
+    irs: wrap(rcv.irs),
+    rcvNxt: wrap(rcv.nxt),
+    rcvAdv: wrap(rcv.adv),
     rcvWnd: c.rcvWnd,
-    rcvUp: rcv.up,
+    rcvUp: wrap(rcv.up),
     rcvWscale: rcv.wscale,
     sackOk: c.sackOk,
     tsOk: c.tsOk,
-    tsOffset: c.tsOffset,
-    tsRecent: rcv.tsRecent,
-    lastAckSent: rcv.lastAckSent,
-    sndBufSeq: snd.bufSeq,
+    tsOffset: wrap(c.tsOffset),
+    tsRecent: wrap(rcv.tsRecent),
+    lastAckSent: wrap(rcv.lastAckSent),
+    sndBufSeq: wrap(snd.bufSeq),
     finQueued: snd.finQueued,
-    finSeq: snd.finSeq,
+    finSeq: wrap(snd.finSeq),
     finReceived: rcv.finReceived,
     finAcked: c.finAcked,
     released: c.released,
     hasOutOfOrder: c.hasOutOfOrder,
     hasSacks: c.hasSacks,
     inRecovery: rec.inRecovery,
-    recover: rec.recover,
-    rxtEnd: rec.rxtEnd,
+    recover: wrap(rec.recover),
+    rxtEnd: wrap(rec.rxtEnd),
     retransmits: rec.retransmits,
     dupAcks: rec.dupAcks,
     cwnd: rec.cc?.cwnd ?? 0,

@@ -7,9 +7,9 @@
 // the Deadlines).
 
 import { TcpFlag, tcpHeaderLength, type TcpRepr } from '../wire/tcp.js';
-import { add, sub, lt, le, gt, ge, inWindow } from '../wire/seq.js';
+import { addInt, sub, lt, le, gt, ge, inWindow, wrap } from '../wire/seq.js';
 import type { DropEvent } from '../trace/events.js';
-import { Timer, type Deadlines, type PendingOutput, type Tcb } from './tcb.js';
+import { Timer, NO_SEQ, type Deadlines, type PendingOutput, type Tcb } from './tcb.js';
 import { processAck } from './ack.js';
 import { listenStep } from './listener.js';
 import { LinuxDelack, linuxAcks } from './delack.js';
@@ -88,13 +88,13 @@ function synSent(c: Tcb, seg: TcpRepr, now: number): void {
     return;
   }
   c.rcv.irs = seg.seq;
-  c.rcv.nxt = add(seg.seq, 1);
+  c.rcv.nxt = addInt(seg.seq, 1);
   c.rcv.adv = c.rcv.nxt;
   c.negotiate(seg, now);
   if (f & ACK) {
     c.snd.una = seg.ack;
     // A timeout that had us going back to resend the SYN is over: it is acknowledged.
-    if (c.snd.rtxNxt !== -1 && lt(c.snd.rtxNxt, c.snd.una)) c.advanceSendPtr(c.snd.una);
+    if (c.snd.rtxNxt !== NO_SEQ && lt(c.snd.rtxNxt, c.snd.una)) c.advanceSendPtr(c.snd.una);
     c.snd.wnd = seg.window; // a SYN's window is never scaled (RFC 7323 2.2)
     c.snd.maxWnd = c.snd.wnd;
     c.snd.wl1 = seg.seq;
@@ -106,7 +106,7 @@ function synSent(c: Tcb, seg: TcpRepr, now: number): void {
     else if (c.tsOk && seg.options.timestamp && seg.options.timestamp.ecr !== 0) {
       c.rtt.sample(Math.max(0, (c.tsNow(now) - seg.options.timestamp.ecr) >>> 0), seg.ack, c.snd.nxt);
     }
-    c.rec.rttSeq = -1;
+    c.rec.rttSeq = NO_SEQ;
     c.disarm(Timer.Rto);
     c.rec.retransmits = 0;
     c.ensureCc();
@@ -137,7 +137,7 @@ function timeWait(c: ChallengeView & Deadlines & Pick<Tcb, 'rcv' | 'config'>, se
     challenge(c, now);
     return;
   }
-  if (f & FIN && add(seg.seq, seg.payload.length + 1) === c.rcv.nxt) {
+  if (f & FIN && addInt(seg.seq, seg.payload.length + 1) === c.rcv.nxt) {
     // The peer's FIN again: our last ACK was lost. ACK it and restart 2*MSL (3.10.7.4 eighth).
     c.out.ack = true;
     c.arm(Timer.TimeWait, now + 2 * c.config.msl);
@@ -155,7 +155,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
   // Simultaneous open (RFC 9293 Figure 7, line 6): the peer's SYN,ACK repeats the SYN we already
   // took, so it would fail the window test; take it without the SYN to use its ACK.
   if (c.state === 'SYN-RECEIVED' && (f & (SYN | ACK | RST)) === (SYN | ACK) && seg.seq === c.rcv.irs) {
-    synchronized(c, { ...seg, seq: add(seg.seq, 1), flags: f & ~SYN }, now);
+    synchronized(c, { ...seg, seq: addInt(seg.seq, 1), flags: f & ~SYN }, now);
     return;
   }
 
@@ -182,7 +182,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
       c.rcv.tsRecent = ts.val; // the old TS.Recent is stale (5.5)
     } else {
       c.out.ack = true;
-      drop(c, now, 'paws', `TSval ${ts.val} < TS.Recent ${c.rcv.tsRecent}`);
+      drop(c, now, 'paws', `TSval ${wrap(ts.val)} < TS.Recent ${wrap(c.rcv.tsRecent)}`);
       return;
     }
   }
@@ -195,7 +195,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
   } else {
     acceptable =
       rcvWnd > 0 &&
-      (inWindow(seg.seq, c.rcv.nxt, rcvWnd) || inWindow(add(seg.seq, segLen - 1), c.rcv.nxt, rcvWnd));
+      (inWindow(seg.seq, c.rcv.nxt, rcvWnd) || inWindow(addInt(seg.seq, segLen - 1), c.rcv.nxt, rcvWnd));
   }
   // Special allowance (3.10.7.4): with a zero window, still take ACK, URG and RST at RCV.NXT.
   let textAllowed = true;
@@ -220,10 +220,10 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
       }
       // Data we already have: report it as a D-SACK in that ACK (RFC 2883 section 4, case 1).
       const dataLen = seg.payload.length;
-      if (c.sackOk && dataLen > 0 && !(f & RST) && le(add(seg.seq, dataLen), c.rcv.nxt)) {
-        c.out.dsack = { left: seg.seq, right: add(seg.seq, dataLen) };
+      if (c.sackOk && dataLen > 0 && !(f & RST) && le(addInt(seg.seq, dataLen), c.rcv.nxt)) {
+        c.out.dsack = { left: seg.seq, right: addInt(seg.seq, dataLen) };
       }
-      drop(c, now, 'out-of-window', `seq ${seg.seq} len ${segLen} outside [${c.rcv.nxt}, +${rcvWnd})`);
+      drop(c, now, 'out-of-window', `seq ${wrap(seg.seq)} len ${segLen} outside [${wrap(c.rcv.nxt)}, +${rcvWnd})`);
       return;
     }
   }
@@ -283,7 +283,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
     drop(c, now, 'bad-ack', 'ACK for data not yet sent');
     return;
   }
-  if (lt(seg.ack, add(c.snd.una, -Math.max(c.snd.maxWnd, 1)))) {
+  if (lt(seg.ack, addInt(c.snd.una, -Math.max(c.snd.maxWnd, 1)))) {
     challenge(c, now);
     return;
   }
@@ -313,7 +313,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
 
   // sixth, the URG bit (RFC 6093: urgent data stays inline; only the pointer is kept).
   if (f & URG && (c.state === 'ESTABLISHED' || c.state === 'FIN-WAIT-1' || c.state === 'FIN-WAIT-2')) {
-    const up = add(seg.seq, seg.urgent);
+    const up = addInt(seg.seq, seg.urgent);
     if (gt(up, c.rcv.up)) c.rcv.up = up;
   }
 
@@ -350,7 +350,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
 
   // eighth, the FIN bit.
   if (f & FIN && textAllowed) {
-    const finSeq = add(seg.seq, seg.payload.length);
+    const finSeq = addInt(seg.seq, seg.payload.length);
     if (finSeq === c.rcv.nxt) {
       receiveFin(c, now);
     } else if (gt(finSeq, c.rcv.nxt) && inWindow(finSeq, c.rcv.nxt, c.rcvWnd + 1)) {
@@ -382,7 +382,7 @@ function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now:
   if (offset === 0 && !c.hasOutOfOrder) {
     // The common case: in order, nothing held back.
     const n = c.recvBuf.write(data);
-    c.rcv.nxt = add(c.rcv.nxt, n);
+    c.rcv.nxt = addInt(c.rcv.nxt, n);
     c.counters.bytesReceived += n;
     if (linuxAcks(c.config)) linuxDataRecv(c, seg, n, now);
     else ackPolicy(c, n, now);
@@ -399,14 +399,14 @@ function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now:
     // duplicated part), followed by the SACK block that holds it, as Linux's tcp_data_queue_ofo.
     if (c.sackOk && offset > 0) {
       const dup = asm.overlap(offset, data.length);
-      if (dup !== null) c.out.dsack = { left: add(c.rcv.nxt, dup.start), right: add(c.rcv.nxt, dup.end) };
+      if (dup !== null) c.out.dsack = { left: addInt(c.rcv.nxt, dup.start), right: addInt(c.rcv.nxt, dup.end) };
     }
     const n = c.recvBuf.writeAt(offset, data);
     asm.add(offset, n);
     const ready = asm.popFront();
     if (ready > 0) {
       c.recvBuf.commit(ready);
-      c.rcv.nxt = add(c.rcv.nxt, ready);
+      c.rcv.nxt = addInt(c.rcv.nxt, ready);
       c.counters.bytesReceived += ready;
       if (linuxAcks(c.config)) linuxDataRecv(c, seg, n, now);
     } else {
@@ -414,8 +414,8 @@ function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now:
     }
     c.out.ack = true; // out of order, or filling a hole: ACK at once (RFC 5681 4.2)
   }
-  if (c.rcv.pendingFin >= 0 && c.rcv.pendingFin === c.rcv.nxt) {
-    c.rcv.pendingFin = -1;
+  if (c.rcv.pendingFin === c.rcv.nxt) {
+    c.rcv.pendingFin = NO_SEQ;
     receiveFin(c, now);
     return;
   }
@@ -442,7 +442,7 @@ function ackPolicy(c: Deadlines & Pick<Tcb, 'config' | 'snd' | 'out'>, bytes: nu
 
 /** The peer's FIN, in order (RFC 9293 3.10.7.4 eighth). */
 function receiveFin(c: Tcb, now: number): void {
-  c.rcv.nxt = add(c.rcv.nxt, 1);
+  c.rcv.nxt = addInt(c.rcv.nxt, 1);
   c.rcv.finReceived = true;
   const linux = linuxAcks(c.config);
   // Linux's tcp_fin: the FIN is ACKed like data (delayed in interactive mode, which CLOSE-WAIT

@@ -9,8 +9,8 @@
 // it moves timers, RTT timing and counters. The bookkeeping helpers take only what they touch.
 
 import { TcpFlag, plainTcpHeaderLength, writePlainTcpHeader, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
-import { add, sub, lt, le, gt } from '../wire/seq.js';
-import { Timer, type Deadlines, type SendSeq, type Tcb } from './tcb.js';
+import { addInt, sub, lt, le, gt, wrap } from '../wire/seq.js';
+import { Timer, NO_SEQ, type Deadlines, type SendSeq, type Tcb } from './tcb.js';
 import type { TcpStateName } from './state.js';
 import { rackActive, rackOf, scheduleTlp, probeSent, nextLost, type RackHost } from './loss.js';
 
@@ -54,9 +54,9 @@ export function retransmitOne(c: Pick<Tcb, 'out' | 'hooks'>, seq: number): void 
 
 /** Everything due now, in order: resets, retransmission, SYN, data and FIN, then a pure ACK. */
 export function dispatch(c: Tcb, now: number, emit: Emit): void {
-  if (c.out.resetSeq !== -1) {
+  if (c.out.resetSeq !== NO_SEQ) {
     const seq = c.out.resetSeq;
-    c.out.resetSeq = -1;
+    c.out.resetSeq = NO_SEQ;
     emit(bare(c, seq, 0, RST));
     c.segsOut++;
     if (c.out.closeAfterReset) {
@@ -85,9 +85,9 @@ export function dispatch(c: Tcb, now: number, emit: Emit): void {
     c.out.tlp = false;
     if (canSend(c.state) && c.snd.una !== c.snd.nxt) sent = sendLossProbe(c, now, emit) || sent;
   }
-  if (c.out.retransmit !== -1) {
+  if (c.out.retransmit !== NO_SEQ) {
     const seq = c.out.retransmit;
-    c.out.retransmit = -1;
+    c.out.retransmit = NO_SEQ;
     if (lt(seq, c.snd.nxt) && !lt(seq, c.snd.una)) sent = sendAt(c, seq, c.snd.mss, now, emit, true, 'fast') || sent;
   }
   if (canSend(c.state)) {
@@ -132,13 +132,14 @@ export interface SynOptions {
 export function synSegment(localPort: number, remotePort: number, iss: number, ack: number | null, window: number, o: SynOptions): TcpRepr {
   const options: TcpOptions = { mss: o.mss };
   if (o.sackOk) options.sackPermitted = true;
-  if (o.timestamp !== undefined) options.timestamp = o.timestamp;
+  if (o.timestamp !== undefined) options.timestamp = { val: wrap(o.timestamp.val), ecr: wrap(o.timestamp.ecr) };
   if (o.wscale !== undefined) options.wscale = o.wscale;
+  // Reprs carry sequence numbers and timestamps unsigned (wire/seq.ts), whichever form came in.
   return {
     srcPort: localPort,
     dstPort: remotePort,
-    seq: iss,
-    ack: ack ?? 0,
+    seq: wrap(iss),
+    ack: ack === null ? 0 : wrap(ack),
     flags: ack === null ? SYN : SYN | ACK,
     window,
     urgent: 0,
@@ -157,7 +158,7 @@ function sendSyn(c: Tcb, now: number, emit: Emit): void {
   const seg = synSegment(c.localPort, c.remotePort, c.snd.iss, synAck ? c.rcv.nxt : null, c.synWindow, o);
   if (synAck) synAckSent(c);
   else {
-    c.advanceSendPtr(add(c.snd.iss, 1));
+    c.advanceSendPtr(addInt(c.snd.iss, 1));
     c.segsOut++;
   }
   if (c.rec.retransmits === 0) {
@@ -165,7 +166,7 @@ function sendSyn(c: Tcb, now: number, emit: Emit): void {
     c.rec.rttStart = now;
   } else {
     c.counters.retransSegs++;
-    c.trace({ type: 'retransmit', t: now, host: '', seq: c.snd.iss, len: 0, reason: 'syn' });
+    c.trace({ type: 'retransmit', t: now, host: '', seq: wrap(c.snd.iss), len: 0, reason: 'syn' });
   }
   c.arm(Timer.Rto, now + c.rtt.rto);
   c.lastSendAt = now;
@@ -178,9 +179,9 @@ function sendSyn(c: Tcb, now: number, emit: Emit): void {
  * SYN,ACK left without a TCB).
  */
 export function synAckSent(c: Pick<Tcb, 'snd' | 'rcv' | 'synWindow' | 'advanceSendPtr' | 'segsOut'>): void {
-  c.rcv.adv = add(c.rcv.nxt, c.synWindow);
+  c.rcv.adv = addInt(c.rcv.nxt, c.synWindow);
   c.rcv.lastAckSent = c.rcv.nxt;
-  c.advanceSendPtr(add(c.snd.iss, 1));
+  c.advanceSendPtr(addInt(c.snd.iss, 1));
   c.segsOut++;
 }
 
@@ -190,7 +191,7 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
   let sent = false;
   // RFC 5681 4.1: idle for more than an RTO with nothing in flight, new data restarts from the
   // restart window (as Linux's tcp_cwnd_restart when tcp_slow_start_after_idle is set).
-  if (c.config.slowStartAfterIdle && c.snd.una === c.snd.nxt && c.snd.rtxNxt === -1 && sub(c.sndBufEnd, c.snd.nxt) > 0 && now - c.lastSendAt > c.rtt.rto) {
+  if (c.config.slowStartAfterIdle && c.snd.una === c.snd.nxt && c.snd.rtxNxt === NO_SEQ && sub(c.sndBufEnd, c.snd.nxt) > 0 && now - c.lastSendAt > c.rtt.rto) {
     cc.onIdleRestart(now);
   }
   if (c.rec.inRecovery && c.sackOk) sent = sackRecovery(c, now, emit);
@@ -198,11 +199,11 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
   // pointer gets there (RFC 8985 6.2 step 5 applies in RTO recovery too, as on Linux).
   else if (lt(c.snd.una, c.rec.recover) && rackActive(c)) sent = rackRecovery(c, now, emit);
   for (;;) {
-    let limit = c.snd.rtxNxt === -1 ? sendQuantum(c) : c.snd.mss;
-    if (c.snd.rtxNxt !== -1 && c.hasSacks) {
+    let limit = c.snd.rtxNxt === NO_SEQ ? sendQuantum(c) : c.snd.mss;
+    if (c.snd.rtxNxt !== NO_SEQ && c.hasSacks) {
       // After a timeout, skip what the peer already holds (RFC 6675 5.1).
       const hole = c.scoreboard.nextHole(c.snd.rtxNxt, c.snd.nxt);
-      if (hole === null) c.snd.rtxNxt = -1;
+      if (hole === null) c.snd.rtxNxt = NO_SEQ;
       else {
         c.snd.rtxNxt = hole.start;
         limit = resendLen(c.snd, hole.start, hole.end);
@@ -216,8 +217,8 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
     // segment beyond cwnd go (with SACK the pipe already shrinks by what was SACKed).
     const limited = !c.rec.inRecovery && !c.sackOk ? Math.min(c.rec.dupAcks, 2) * c.snd.mss : 0;
     const cwndAvail = c.rec.inRecovery && c.rec.prr !== null ? (c.rec.prr.sndcnt > 0 ? c.snd.mss : 0) : cc.cwnd + c.rec.inflation + limited - flight;
-    const wndAvail = sub(add(c.snd.una, c.snd.wnd), ptr);
-    const retrans = c.snd.rtxNxt !== -1;
+    const wndAvail = sub(addInt(c.snd.una, c.snd.wnd), ptr);
+    const retrans = c.snd.rtxNxt !== NO_SEQ;
     if (avail > 0) {
       const usable = Math.min(wndAvail, cwndAvail);
       if (usable <= 0 && !c.out.force) break;
@@ -243,7 +244,7 @@ function sendData(c: Tcb, now: number, emit: Emit): boolean {
       // A bare FIN (the data before it is all sent).
       sendSegment(c, c.snd.finSeq, FIN | ACK, 0, 0, now, emit);
       afterSend(c, c.snd.finSeq, 1, now, retrans);
-      c.advanceSendPtr(add(c.snd.finSeq, 1));
+      c.advanceSendPtr(addInt(c.snd.finSeq, 1));
       sent = true;
     }
     break;
@@ -282,8 +283,8 @@ function noteCwndUsage(c: Pick<Tcb, 'rec' | 'snd' | 'flightSize'>, cwnd: number)
  */
 function sendLossProbe(c: Tcb, now: number, emit: Emit): boolean {
   const avail = sub(c.sndBufEnd, c.snd.nxt);
-  const wndAvail = sub(add(c.snd.una, c.snd.wnd), c.snd.nxt);
-  if (c.snd.rtxNxt === -1 && avail > 0 && wndAvail > 0) {
+  const wndAvail = sub(addInt(c.snd.una, c.snd.wnd), c.snd.nxt);
+  if (c.snd.rtxNxt === NO_SEQ && avail > 0 && wndAvail > 0) {
     if (!sendAt(c, c.snd.nxt, Math.min(c.snd.mss, wndAvail), now, emit, false, 'tlp')) return false;
     probeSent(c, false, now);
     return true;
@@ -323,7 +324,7 @@ function sackRecovery(c: Tcb, now: number, emit: Emit): boolean {
     if (hole === null || !sb.isLost(hole.start, c.snd.mss, c.config.dupThresh)) break;
     const len = resendLen(c.snd, hole.start, hole.end);
     sendAt(c, hole.start, len, now, emit, true, 'sack');
-    c.rec.rxtEnd = add(hole.start, len);
+    c.rec.rxtEnd = addInt(hole.start, len);
     sent = true;
   }
   return sent;
@@ -383,14 +384,14 @@ function sendAt(
       if (retrans) noteRetransmit(c, seq, 0, now, 'fin');
       // Move the send (or go-back) pointer past the FIN, as for data: a FIN that RACK resent after
       // a timeout would otherwise leave a second time from the go-back loop at the same instant.
-      if (c.sendPtr === seq) c.advanceSendPtr(add(seq, 1));
+      if (c.sendPtr === seq) c.advanceSendPtr(addInt(seq, 1));
       return true;
     }
     return false;
   }
   // SACK blocks ride on data segments too: leave room for them within the MSS (RFC 2018 section 3).
   const len = Math.min(maxLen, avail, !retrans && maxLen > c.snd.mss ? maxLen : c.snd.mss - sackOptionBytes(c));
-  const end = add(seq, len);
+  const end = addInt(seq, len);
   let flags = ACK;
   if (end === c.sndBufEnd) flags |= PSH;
   if (c.snd.finQueued && end === c.snd.finSeq) flags |= FIN;
@@ -404,13 +405,13 @@ function sendAt(
     c.counters.bytesSent += len;
   }
   const ptr = c.sendPtr;
-  if (!lt(add(seq, used), ptr) && le(seq, ptr)) c.advanceSendPtr(add(seq, used));
+  if (!lt(addInt(seq, used), ptr) && le(seq, ptr)) c.advanceSendPtr(addInt(seq, used));
   return true;
 }
 
 function noteRetransmit(c: Pick<Tcb, 'counters' | 'hooks'>, seq: number, len: number, now: number, reason: 'fast' | 'rto' | 'sack' | 'fin' | 'tlp'): void {
   c.counters.retransSegs++;
-  c.hooks.onTrace?.({ type: 'retransmit', t: now, host: '', seq, len, reason });
+  c.hooks.onTrace?.({ type: 'retransmit', t: now, host: '', seq: wrap(seq), len, reason });
 }
 
 /** Timers and RTT timing after sending `used` sequence numbers at `seq`. */
@@ -420,17 +421,17 @@ function afterSend(c: RackHost & Deadlines & Pick<Tcb, 'config' | 'sackOk' | 'ts
     // any of them may be lost, SACKed and resent on its own.
     const rack = rackOf(c);
     const mss = c.snd.mss;
-    for (let off = 0; off < used; off += mss) rack.onTransmit(add(seq, off), Math.min(mss, used - off), now);
+    for (let off = 0; off < used; off += mss) rack.onTransmit(addInt(seq, off), Math.min(mss, used - off), now);
   }
   if (c.rec.inRecovery) c.rec.prr?.onSend(); // RFC 6937: prr_out
   if (c.deadline(Timer.Rto) === Infinity) c.arm(Timer.Rto, now + c.rtt.rto);
   if (c.firstUnackedAt === Infinity) c.firstUnackedAt = now;
   c.disarm(Timer.Persist);
-  if (!retrans && c.rec.rttSeq < 0 && !c.tsOk) {
+  if (!retrans && c.rec.rttSeq === NO_SEQ && !c.tsOk) {
     c.rec.rttSeq = seq;
     c.rec.rttStart = now;
-  } else if (retrans && c.rec.rttSeq >= 0 && !lt(c.rec.rttSeq, seq) && lt(c.rec.rttSeq, add(seq, used))) {
-    c.rec.rttSeq = -1; // Karn's rule: never time a retransmitted segment
+  } else if (retrans && c.rec.rttSeq !== NO_SEQ && !lt(c.rec.rttSeq, seq) && lt(c.rec.rttSeq, addInt(seq, used))) {
+    c.rec.rttSeq = NO_SEQ; // Karn's rule: never time a retransmitted segment
   }
 }
 
@@ -478,13 +479,15 @@ function sentAck(c: Deadlines & Pick<Tcb, 'rcv' | 'out' | 'segsOut' | 'lastSendA
 
 /** Build a segment with ACK bookkeeping, timestamps, SACK blocks and our window. */
 export function segment(c: Tcb, seq: number, flags: number, payload: Uint8Array, now: number): TcpRepr {
+  // The repr carries its numbers unsigned (wire/seq.ts); the TCB holds them as int32.
   const options: TcpOptions = {};
-  if (c.tsOk) options.timestamp = { val: c.tsNow(now), ecr: c.rcv.tsRecent };
+  if (c.tsOk) options.timestamp = { val: wrap(c.tsNow(now)), ecr: wrap(c.rcv.tsRecent) };
   if (flags & ACK) {
     const maxBlocks = c.tsOk ? 3 : 4;
     if (c.sackOk && c.out.dsack !== null) {
       // D-SACK first, then the usual blocks (RFC 2883 section 4); sent once.
-      options.sack = [c.out.dsack, ...(c.hasOutOfOrder ? c.assembler.sackBlocks(c.rcv.nxt, maxBlocks - 1) : [])];
+      const d = c.out.dsack;
+      options.sack = [{ left: wrap(d.left), right: wrap(d.right) }, ...(c.hasOutOfOrder ? c.assembler.sackBlocks(c.rcv.nxt, maxBlocks - 1) : [])];
       c.out.dsack = null;
     } else if (c.sackOk && c.hasOutOfOrder) {
       options.sack = c.assembler.sackBlocks(c.rcv.nxt, maxBlocks);
@@ -497,8 +500,8 @@ export function segment(c: Tcb, seq: number, flags: number, payload: Uint8Array,
   return {
     srcPort: c.localPort,
     dstPort: c.remotePort,
-    seq,
-    ack: flags & ACK ? c.rcv.nxt : 0,
+    seq: wrap(seq),
+    ack: flags & ACK ? wrap(c.rcv.nxt) : 0,
     flags,
     window: flags & RST ? 0 : advertise(c),
     urgent: 0,
@@ -516,7 +519,7 @@ function advertise(c: Pick<Tcb, 'recvBuf' | 'rcv' | 'rcvWnd' | 'swsThreshold'>):
   // A closed window too: opening it by a few bytes invites silly segments (RFC 9293 3.8.6.2.2).
   else if (target - cur < c.swsThreshold) target = cur;
   const field = Math.min(target >>> c.rcv.wscale, 0xffff);
-  const edge = add(c.rcv.nxt, field << c.rcv.wscale);
+  const edge = addInt(c.rcv.nxt, field << c.rcv.wscale);
   if (gt(edge, c.rcv.adv)) c.rcv.adv = edge;
   return field;
 }
@@ -536,8 +539,8 @@ function bare(c: Pick<Tcb, 'localPort' | 'remotePort'>, seq: number, ack: number
   return {
     srcPort: c.localPort,
     dstPort: c.remotePort,
-    seq,
-    ack,
+    seq: wrap(seq),
+    ack: wrap(ack),
     flags,
     window: 0,
     urgent: 0,
@@ -557,13 +560,13 @@ export function sendRst(c: Tcb, now: number, emit: Emit): void {
   if (c.config.resetWindow) rst.window = advertise(c);
   // RFC 7323 3.2 lets a <RST> carry TSopt; Linux's active reset does (TSval, TSecr = TS.Recent),
   // and a peer that checks timestamps on resets then takes it.
-  if (c.tsOk) rst.options = { timestamp: { val: c.tsNow(now), ecr: c.rcv.tsRecent } };
+  if (c.tsOk) rst.options = { timestamp: { val: wrap(c.tsNow(now)), ecr: wrap(c.rcv.tsRecent) } };
   emit(rst);
 }
 
 /** A zero-window or keepalive probe: an old sequence number forces the peer to ACK (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6). */
 export function sendProbe(c: Tcb, now: number, emit: Emit): void {
-  sendSegment(c, sub(c.snd.una, 1) >>> 0, ACK, 0, 0, now, emit);
+  sendSegment(c, addInt(c.snd.una, -1), ACK, 0, 0, now, emit);
 }
 
 /**
@@ -580,7 +583,7 @@ export function replyToClosed(seg: TcpRepr): TcpRepr | null {
     options: {},
     payload: NO_PAYLOAD,
   };
-  if (seg.flags & ACK) return { ...base, seq: seg.ack, ack: 0, flags: RST };
+  if (seg.flags & ACK) return { ...base, seq: wrap(seg.ack), ack: 0, flags: RST };
   const len = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
-  return { ...base, seq: 0, ack: add(seg.seq, len), flags: RST | ACK };
+  return { ...base, seq: 0, ack: wrap(addInt(seg.seq, len)), flags: RST | ACK };
 }

@@ -4,7 +4,7 @@
 // Probe's bookkeeping (section 7). Pure state: the sender (ack.ts, output.ts, timers.ts) decides
 // what to send; sequence numbers are compared only through seq.ts.
 
-import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
+import { addInt, sub, lt, le, gt, ge } from '../wire/seq.js';
 
 /** Flags of a transmitted range (RFC 8985 Segment.retransmitted, Segment.lost) and its SACK state. */
 const RETRANS = 1;
@@ -185,7 +185,7 @@ export class Rack {
    */
   onTransmit(seq: number, len: number, now: number): void {
     if (len <= 0) return;
-    const end = add(seq, len);
+    const end = addInt(seq, len);
     const n = this.#n;
     const lastEnd = n === 0 ? 0 : this.#rec![this.#at(n - 1) + END]!;
     if (n === 0 || ge(seq, lastEnd)) {

@@ -1,8 +1,10 @@
 // A fixed-capacity byte ring for TCP send and receive queues (RFC 9293 section 3.3.1's buffers):
 // storage is allocated on first write and can be released when idle; out-of-order bytes can be
 // placed past the readable end (writeAt) and made readable later (commit). All copies use
-// Uint8Array.set on at most two contiguous pieces. Released storage goes to a small shared pool
-// so a connection that drains its buffer after every segment does not allocate a new one each time.
+// Uint8Array.set on at most two contiguous pieces (copyWithin between a ring and a packet in the
+// kernel's memory), through views that are reused rather than made per copy (see sourceView).
+// Released storage goes to a small shared pool so a connection that drains its buffer after every
+// segment does not allocate a new one each time.
 
 import { kernelMemory, ringArena } from '../wire/simd-sum.js';
 
@@ -47,6 +49,57 @@ function storage(size: number): Uint8Array {
   }
   pooledBytes -= size;
   return b;
+}
+
+/**
+ * The last few views made for copies (of the application's array a write takes part of, of a ring's
+ * storage a read copies out to the application's array), by (array, start, end). `TypedArray.prototype.set`
+ * copies only whole arrays, so copying part of one takes a view of that part, and a view is a
+ * 96-byte object: a writer that offers the same large buffer again and again (only what fits is
+ * taken) and a reader that drains its ring to the start each time ask for the same ranges. Eight
+ * slots, module-wide (four thrashed between a writer's and a reader's few ranges once GRO joined
+ * segments), so at most eight of the application's arrays stay referenced.
+ */
+const SLOTS = 8;
+const slotArray: (Uint8Array | null)[] = new Array<Uint8Array | null>(SLOTS).fill(null);
+const slotStart: number[] = new Array<number>(SLOTS).fill(0);
+const slotView: Uint8Array[] = new Array<Uint8Array>(SLOTS).fill(EMPTY);
+/** When each slot was last used (a counter): a miss replaces the least recently used. */
+const slotUsed: number[] = new Array<number>(SLOTS).fill(0);
+let slotTick = 0;
+
+/**
+ * `a.subarray(start, end)` (a range of `a`, which the caller has bounds-checked), reusing the view
+ * of that same range in the slots above if there is one (a few compares: kernelSubarray's map
+ * lookup cost about as much as the view it saved). Views are used at once for a copy, never kept.
+ */
+function sourceView(a: Uint8Array, start: number, end: number): Uint8Array {
+  if (start === 0 && end === a.length) return a;
+  const n = end - start;
+  let lru = 0;
+  for (let i = 0; i < SLOTS; i++) {
+    // (The length check: a view over a resizable buffer that shrank since reads as empty.)
+    if (slotArray[i] === a && slotStart[i] === start && slotView[i]!.length === n) {
+      slotUsed[i] = tick();
+      return slotView[i]!;
+    }
+    if (slotUsed[i]! < slotUsed[lru]!) lru = i;
+  }
+  const v = a.subarray(start, end);
+  slotArray[lru] = a;
+  slotStart[lru] = start;
+  slotView[lru] = v;
+  slotUsed[lru] = tick();
+  return v;
+}
+
+/** The next use count, kept a small integer (a counter past 2^31 would be a heap number per use). */
+function tick(): number {
+  if (slotTick === 0x3fffffff) {
+    slotTick = 0;
+    slotUsed.fill(0);
+  }
+  return ++slotTick;
 }
 
 /**
@@ -253,9 +306,8 @@ export class RingBuffer {
     let at = this.#head + this.#len + offset;
     if (at >= this.#size) at -= this.#size;
     const first = Math.min(n, this.#size - at);
-    if (first === src.length) buf.set(src, at);
-    else buf.set(src.subarray(0, first), at);
-    if (first < n) buf.set(src.subarray(first, n), 0);
+    buf.set(sourceView(src, 0, first), at);
+    if (first < n) buf.set(sourceView(src, first, n), 0);
     return n;
   }
 
@@ -312,7 +364,7 @@ export class RingBuffer {
       if (first < n) mem.copyWithin(to + first, src, src + n - first);
       return;
     }
-    dst.set(buf.subarray(from, from + first), at);
-    if (first < n) dst.set(buf.subarray(0, n - first), at + first);
+    dst.set(sourceView(buf, from, from + first), at);
+    if (first < n) dst.set(sourceView(buf, 0, n - first), at + first);
   }
 }

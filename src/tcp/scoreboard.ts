@@ -45,8 +45,9 @@ export class SackScoreboard {
     this.pruneBelow(sndUna);
     let fresh = 0;
     for (const b of blocks) {
-      const left = b.left >>> 0;
-      const right = b.right >>> 0;
+      // Kept in the form given (the core gives int32: wire/seq.ts), so holes come back in it.
+      const left = b.left;
+      const right = b.right;
       if (!lt(left, right) || !gt(right, sndUna) || gt(right, sndNxt)) continue;
       fresh += this.#insert(lt(left, sndUna) ? sndUna : left, right);
     }

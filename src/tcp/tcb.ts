@@ -6,7 +6,7 @@
 // Private to src/tcp: the application sees a TcpConnection (connection.ts) and its snapshots.
 
 import type { TcpOptions, TcpRepr } from '../wire/tcp.js';
-import { add, sub, lt, le, gt, ge } from '../wire/seq.js';
+import { addInt, sub, lt, le, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
 import { isTransition } from './state.js';
@@ -64,6 +64,13 @@ export interface OpenParams {
 export const OFF = Infinity;
 
 /**
+ * "No sequence number" in a field that may hold one (the go-back pointer, the segment timed for
+ * RTT, a pending FIN, a reset or retransmission owed): outside the int32 range, since every int32
+ * is some sequence number in the core's form (-1 is 2^32 - 1).
+ */
+export const NO_SEQ = 2 ** 32;
+
+/**
  * The connection's timers (RFC 9293 3.10.8, RFC 6298, RFC 1122 4.2.3.6, RFC 8985 6.2 and 7.2), as
  * indices into the TCB's deadline array. The user timeout is not here: it is derived from when the oldest
  * unacknowledged data was sent (Tcb.userTimeoutAt).
@@ -92,9 +99,11 @@ export interface Deadlines {
 
 /** The send sequence space (RFC 9293 3.3.1 Figure 4) and what the peer allows us to send. */
 export class SendSeq {
-  // Sequence numbers are stored as int32 (`| 0`) and read back as uint32 (`>>> 0`): an int32 is a
-  // small integer to V8, held in the field itself, where a uint32 above 2^31 would make every
-  // connection's field a separate 16-byte box (docs/performance.md, heap per idle connection).
+  // Sequence numbers are int32 (wire/seq.ts: the TCP core's form), stored and read back as such:
+  // an int32 is a small integer to V8, held in the field itself, where a uint32 above 2^31 would
+  // make every connection's field a separate 16-byte box, and one more each time it is returned
+  // from or passed to a function V8 does not inline (docs/performance.md). The setters take
+  // either form. info.ts's snapshot gives them back unsigned.
   #iss: number;
   #una: number;
   #nxt: number;
@@ -104,14 +113,14 @@ export class SendSeq {
   #finSeq = 0;
   /** ISS. */
   get iss(): number {
-    return this.#iss >>> 0;
+    return this.#iss;
   }
   set iss(v: number) {
     this.#iss = v | 0;
   }
   /** SND.UNA. */
   get una(): number {
-    return this.#una >>> 0;
+    return this.#una;
   }
   set una(v: number) {
     this.#una = v | 0;
@@ -121,28 +130,28 @@ export class SendSeq {
    * backwards; going back after a timeout uses rtxNxt instead.
    */
   get nxt(): number {
-    return this.#nxt >>> 0;
+    return this.#nxt;
   }
   set nxt(v: number) {
     this.#nxt = v | 0;
   }
   /**
-   * Go-back retransmission pointer, -1 unless going back: after a retransmission timeout
+   * Go-back retransmission pointer, NO_SEQ unless going back: after a retransmission timeout
    * (RFC 6298 5.4, retransmit from SND.UNA) or a SYN to resend, the next sequence number
    * dispatch() sends again; always in [SND.UNA, SND.NXT) while set, cleared on reaching SND.NXT.
    */
-  rtxNxt = -1;
+  rtxNxt = NO_SEQ;
   /** SND.WND in bytes (already scaled). */
   wnd = 0;
   /** SND.WL1, SND.WL2. */
   get wl1(): number {
-    return this.#wl1 >>> 0;
+    return this.#wl1;
   }
   set wl1(v: number) {
     this.#wl1 = v | 0;
   }
   get wl2(): number {
-    return this.#wl2 >>> 0;
+    return this.#wl2;
   }
   set wl2(v: number) {
     this.#wl2 = v | 0;
@@ -175,7 +184,7 @@ export class SendSeq {
   peerOfferedWscale = false;
   /** Sequence number of the send buffer's first byte. */
   get bufSeq(): number {
-    return this.#bufSeq >>> 0;
+    return this.#bufSeq;
   }
   set bufSeq(v: number) {
     this.#bufSeq = v | 0;
@@ -183,7 +192,7 @@ export class SendSeq {
   /** CLOSE was called: a FIN follows the queued data, at finSeq. */
   finQueued = false;
   get finSeq(): number {
-    return this.#finSeq >>> 0;
+    return this.#finSeq;
   }
   set finSeq(v: number) {
     this.#finSeq = v | 0;
@@ -194,13 +203,13 @@ export class SendSeq {
     this.#una = iss | 0;
     this.#nxt = iss | 0;
     this.mss = mss;
-    this.#bufSeq = add(iss, 1) | 0;
+    this.#bufSeq = addInt(iss, 1);
   }
 }
 
 /** The receive sequence space (RFC 9293 3.3.1 Figure 5) and what we learned from the peer's segments. */
 export class RecvSeq {
-  // Sequence numbers and TS.Recent as int32, read back as uint32: see SendSeq.
+  // Sequence numbers and TS.Recent as int32: see SendSeq.
   #irs = 0;
   #nxt = 0;
   #adv = 0;
@@ -209,47 +218,47 @@ export class RecvSeq {
   #tsRecent = 0;
   /** IRS. */
   get irs(): number {
-    return this.#irs >>> 0;
+    return this.#irs;
   }
   set irs(v: number) {
     this.#irs = v | 0;
   }
   /** RCV.NXT. */
   get nxt(): number {
-    return this.#nxt >>> 0;
+    return this.#nxt;
   }
   set nxt(v: number) {
     this.#nxt = v | 0;
   }
   /** Right edge of the window we last advertised (never moves left: RFC 9293 3.8.6). */
   get adv(): number {
-    return this.#adv >>> 0;
+    return this.#adv;
   }
   set adv(v: number) {
     this.#adv = v | 0;
   }
   /** Urgent pointer received (RFC 6093: urgent data stays inline). */
   get up(): number {
-    return this.#up >>> 0;
+    return this.#up;
   }
   set up(v: number) {
     this.#up = v | 0;
   }
   /** Shift we apply to our window field (RFC 7323). */
   wscale: number;
-  /** Sequence number of a FIN that arrived ahead of missing data, or -1. */
-  pendingFin = -1;
+  /** Sequence number of a FIN that arrived ahead of missing data, or NO_SEQ. */
+  pendingFin = NO_SEQ;
   /** The peer's FIN was received (in order). */
   finReceived = false;
   /** Last.ACK.sent and TS.Recent (RFC 7323 4.3), and when TS.Recent was taken (5.5). */
   get lastAckSent(): number {
-    return this.#lastAckSent >>> 0;
+    return this.#lastAckSent;
   }
   set lastAckSent(v: number) {
     this.#lastAckSent = v | 0;
   }
   get tsRecent(): number {
-    return this.#tsRecent >>> 0;
+    return this.#tsRecent;
   }
   set tsRecent(v: number) {
     this.#tsRecent = v | 0;
@@ -271,12 +280,12 @@ export class Recovery {
   inRecovery = false;
   /** Proportional Rate Reduction (RFC 6937) in SACK-based fast recovery; null outside it. */
   prr: Prr | null = null;
-  // recover and rxtEnd as int32, read back as uint32: see SendSeq.
+  // recover and rxtEnd as int32: see SendSeq.
   #recover: number;
   #rxtEnd: number;
   /** RFC 6582 "recover": the highest sequence number sent when recovery began. */
   get recover(): number {
-    return this.#recover >>> 0;
+    return this.#recover;
   }
   set recover(v: number) {
     this.#recover = v | 0;
@@ -285,7 +294,7 @@ export class Recovery {
   inflation = 0;
   /** RFC 6675 HighRxt + 1: the end of what we retransmitted in this recovery. */
   get rxtEnd(): number {
-    return this.#rxtEnd >>> 0;
+    return this.#rxtEnd;
   }
   set rxtEnd(v: number) {
     this.#rxtEnd = v | 0;
@@ -298,8 +307,8 @@ export class Recovery {
   cwndLimited = false;
   maxOutstanding = 0;
   cwndUsageSeq = 0;
-  /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or -1, and when it left. */
-  rttSeq = -1;
+  /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or NO_SEQ, and when it left. */
+  rttSeq = NO_SEQ;
   rttStart = 0;
   /** Congestion controller, created once the MSS is known (Tcb.ensureCc). */
   cc: CongestionControl | null = null;
@@ -341,8 +350,8 @@ export class PendingOutput {
   set rst(on: boolean) {
     this.#set(RST_NOW, on);
   }
-  /** A reset <SEQ=n><CTL=RST> owed for an unacceptable ACK (RFC 9293 3.10.7.3/4), or -1. */
-  resetSeq = -1;
+  /** A reset <SEQ=n><CTL=RST> owed for an unacceptable ACK (RFC 9293 3.10.7.3/4), or NO_SEQ. */
+  resetSeq = NO_SEQ;
   /** Go to CLOSED as soon as that reset has been sent (data for a released connection). */
   get closeAfterReset(): boolean {
     return this.#get(CLOSE_AFTER_RESET);
@@ -350,8 +359,8 @@ export class PendingOutput {
   set closeAfterReset(on: boolean) {
     this.#set(CLOSE_AFTER_RESET, on);
   }
-  /** One segment to retransmit at this sequence number (fast retransmit), or -1. */
-  retransmit = -1;
+  /** One segment to retransmit at this sequence number (fast retransmit), or NO_SEQ. */
+  retransmit = NO_SEQ;
   /** The persist timer fired with an open but small window: send despite Nagle/SWS once. */
   get force(): boolean {
     return this.#get(FORCE);
@@ -426,10 +435,10 @@ export class Tcb implements Deadlines {
 
   sackOk = false;
   tsOk = false;
-  /** Offset added to our timestamp clock, as int32 (read back as uint32: see SendSeq). */
+  /** Offset added to our timestamp clock, as int32 (see SendSeq). */
   #tsOffset: number;
   get tsOffset(): number {
-    return this.#tsOffset >>> 0;
+    return this.#tsOffset;
   }
 
   readonly sendBuf: RingBuffer;
@@ -609,7 +618,7 @@ export class Tcb implements Deadlines {
   /** LISTEN, third check (RFC 9293 3.10.7.2): take the peer's SYN and answer SYN,ACK at the next poll(). */
   acceptSyn(syn: TcpRepr, now: number, cause = 'rcv SYN'): void {
     this.rcv.irs = syn.seq;
-    this.rcv.nxt = add(syn.seq, 1);
+    this.rcv.nxt = addInt(syn.seq, 1);
     this.rcv.adv = this.rcv.nxt;
     this.negotiate(syn, now);
     this.snd.wnd = syn.window; // never scaled in a SYN (RFC 7323 2.2)
@@ -643,7 +652,7 @@ export class Tcb implements Deadlines {
 
   /** Our timestamp clock (1 ms granularity, RFC 7323 section 5.4). */
   tsNow(now: number): number {
-    return (Math.floor(now) + this.#tsOffset) >>> 0;
+    return (Math.floor(now) + this.#tsOffset) | 0;
   }
 
   // --- state ----------------------------------------------------------------------------------
@@ -719,31 +728,31 @@ export class Tcb implements Deadlines {
 
   /** Where the next segment dispatch() sends starts: rtxNxt while going back, else SND.NXT. */
   get sendPtr(): number {
-    return this.snd.rtxNxt === -1 ? this.snd.nxt : this.snd.rtxNxt;
+    return this.snd.rtxNxt === NO_SEQ ? this.snd.nxt : this.snd.rtxNxt;
   }
 
   /** Go back to resend from `seq` (a timeout, a SYN again): dispatch() sends from there. */
   goBack(seq: number): void {
-    this.snd.rtxNxt = seq === this.snd.nxt ? -1 : seq;
+    this.snd.rtxNxt = seq === this.snd.nxt ? NO_SEQ : seq;
   }
 
   /** The send pointer moves to `seq` (sent up to there); SND.NXT only ever moves forward. */
   advanceSendPtr(seq: number): void {
-    if (this.snd.rtxNxt !== -1 && lt(seq, this.snd.nxt)) this.snd.rtxNxt = seq;
+    if (this.snd.rtxNxt !== NO_SEQ && lt(seq, this.snd.nxt)) this.snd.rtxNxt = seq;
     else {
       if (gt(seq, this.snd.nxt)) this.snd.nxt = seq;
-      this.snd.rtxNxt = -1;
+      this.snd.rtxNxt = NO_SEQ;
     }
   }
 
   /** Sequence number one past the last byte the application queued (before any FIN). */
   get sndBufEnd(): number {
-    return add(this.snd.bufSeq, this.sendBuf.length);
+    return addInt(this.snd.bufSeq, this.sendBuf.length);
   }
 
   /** Whether our FIN has been acknowledged. */
   get finAcked(): boolean {
-    return this.snd.finQueued && ge(this.snd.una, add(this.snd.finSeq, 1)) && this.snd.nxt !== this.snd.iss;
+    return this.snd.finQueued && ge(this.snd.una, addInt(this.snd.finSeq, 1)) && this.snd.nxt !== this.snd.iss;
   }
 
   trace(e: TraceEvent): void {

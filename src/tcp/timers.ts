@@ -7,7 +7,7 @@
 // close or fail the connection (a state change) and sends probes through output.ts.
 
 import { sub } from '../wire/seq.js';
-import { Timer, type Tcb, type TcpHooks } from './tcb.js';
+import { Timer, NO_SEQ, type Tcb, type TcpHooks } from './tcb.js';
 import { sendProbe, sendRst, type Emit } from './output.js';
 import { rackActive, rackOf, onRackTimer, onPto, rackOnRto, ccTrace } from './loss.js';
 
@@ -81,7 +81,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
       return;
     }
     c.rtt.backoff();
-    c.rec.rttSeq = -1;
+    c.rec.rttSeq = NO_SEQ;
     c.goBack(c.snd.iss); // dispatch() sends the SYN (or SYN,ACK) again
     return;
   }
@@ -101,7 +101,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   c.rec.rxtEnd = c.snd.una;
   if (rackActive(c)) rackOnRto(rackOf(c), c, c.out);
   c.rtt.backoff();
-  c.rec.rttSeq = -1;
+  c.rec.rttSeq = NO_SEQ;
   // RFC 6298 5.4: retransmit the earliest unacknowledged segment; dispatch() goes on from there
   // (go-back-N) while SND.NXT stays where it is (RFC 9293 3.3.1).
   c.goBack(c.snd.una);

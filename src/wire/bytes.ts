@@ -152,6 +152,14 @@ export function read32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
+/**
+ * Big-endian 32-bit read as an int32 (caller has checked bounds): a sequence number, acknowledgment
+ * number or timestamp in the TCP core's form (wire/seq.ts), which V8 keeps unboxed.
+ */
+export function readSeq(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
+
 /** Big-endian 16-bit write. */
 export function write16(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 8;

@@ -53,7 +53,7 @@ export interface TcpRepr {
 // ---------------------------------------------------------------------------------------------
 // View, parse and emit (below the contract types).
 
-import { onesSum, foldChecksum, pseudoHeaderSum, read16, read32, write16, write32 } from './bytes.js';
+import { onesSum, foldChecksum, pseudoHeaderSum, read16, read32, readSeq, write16, write32 } from './bytes.js';
 import { type Parsed, type WireError, ok, fail } from './result.js';
 import { kernelSubarray } from './simd-sum.js';
 
@@ -168,7 +168,8 @@ export function parseTcpOptions(opt: Uint8Array, out: TcpOptions): string | null
 
 /**
  * parseTcpOptions over buf[start..end) (offsets in messages are relative to start). A timestamp is
- * written into `ts` when given (parseTcpInto's reused object), else into a new object.
+ * written into `ts` when given (TcpSegmentBuf's reused object), else into a new object; with `ts`
+ * the timestamps and SACK blocks are read as int32, the TCP core's form (TcpSegmentBuf).
  */
 function parseOptionsIn(opt: Uint8Array, start: number, end: number, out: TcpOptions, ts?: { val: number; ecr: number }): string | null {
   let i = start;
@@ -200,7 +201,8 @@ function parseOptionsIn(opt: Uint8Array, start: number, end: number, out: TcpOpt
       case TcpOptionKind.SACK: {
         if (len < 10 || (len - 2) % 8 !== 0) return `SACK option length ${len}`;
         const blocks: SackBlock[] = [];
-        for (let b = i + 2; b < i + len; b += 8) blocks.push({ left: read32(opt, b), right: read32(opt, b + 4) });
+        const r32 = ts === undefined ? read32 : readSeq;
+        for (let b = i + 2; b < i + len; b += 8) blocks.push({ left: r32(opt, b), right: r32(opt, b + 4) });
         out.sack = blocks;
         break;
       }
@@ -208,8 +210,8 @@ function parseOptionsIn(opt: Uint8Array, start: number, end: number, out: TcpOpt
         if (len !== 10) return `timestamp option length ${len}`;
         if (ts === undefined) out.timestamp = { val: read32(opt, i + 2), ecr: read32(opt, i + 6) };
         else {
-          ts.val = read32(opt, i + 2);
-          ts.ecr = read32(opt, i + 6);
+          ts.val = readSeq(opt, i + 2);
+          ts.ecr = readSeq(opt, i + 6);
           out.timestamp = ts;
         }
         break;
@@ -275,7 +277,9 @@ const NO_BYTES = new Uint8Array(0);
  * A TcpRepr that parseTcpInto fills again and again: the input fast path's segment (one per
  * stack), with its options and timestamp objects reused too, so a segment costs no objects but
  * the payload's view of the packet (none without payload). Whoever is handed one reads it during
- * the call and keeps nothing of it: copy what you keep.
+ * the call and keeps nothing of it: copy what you keep. Its sequence and acknowledgment numbers,
+ * timestamps and SACK blocks are int32, the TCP core's form (wire/seq.ts: `wrap` gives the unsigned
+ * value), so that they reach the core without a 16-byte box each.
  */
 export class TcpSegmentBuf implements TcpRepr {
   srcPort = 0;
@@ -310,8 +314,8 @@ export class TcpSegmentBuf implements TcpRepr {
     }
     this.srcPort = read16(buf, start);
     this.dstPort = read16(buf, start + 2);
-    this.seq = read32(buf, start + 4);
-    this.ack = read32(buf, start + 8);
+    this.seq = readSeq(buf, start + 4);
+    this.ack = readSeq(buf, start + 8);
     this.flags = buf[start + 13]!;
     this.window = read16(buf, start + 14);
     this.urgent = read16(buf, start + 18);

@@ -321,3 +321,26 @@ test('copyOut into a packet in the kernel memory (copyWithin, no view) gives the
   plainRing.copyOut(1, 2, pkt, 6);
   assert.deepEqual([...pkt.subarray(6)], [2, 3]);
 });
+
+test('partial writes of one array reuse views of it and still copy what the array holds now', () => {
+  const r = new RingBuffer(64);
+  const src = seqBytes(0, 100);
+  assert.equal(r.write(src), 64); // only part of src fits: a view of its first 64 bytes
+  assert.deepEqual(r.read(64), seqBytes(0, 64));
+  src.fill(9, 0, 64); // the application changed its array: the same range again gives the new bytes
+  assert.equal(r.write(src), 64);
+  assert.deepEqual(r.read(64), new Uint8Array(64).fill(9));
+  // Another array of the same length at the same range is another source, not the cached view.
+  const other = seqBytes(5, 100);
+  assert.equal(r.write(other), 64);
+  assert.deepEqual(r.read(64), seqBytes(5, 64));
+  assert.equal(r.write(src), 64);
+  assert.deepEqual(r.read(64), new Uint8Array(64).fill(9));
+  // Reads into the application's array across the wrap take the right two pieces.
+  r.write(seqBytes(0, 60));
+  r.consume(50);
+  r.write(seqBytes(60, 30));
+  const dst = new Uint8Array(40);
+  assert.equal(r.readInto(dst), 40);
+  assert.deepEqual(dst, seqBytes(50, 40));
+});
