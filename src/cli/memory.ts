@@ -1,8 +1,9 @@
 // Gives memory back after a load: when a TUN command's link has gone quiet and the process is much
-// larger than it was at start, run a full garbage collection and then ask the allocator to return
-// freed pages (glibc's malloc_trim through the TUN addon). Without it the buffers of thousands of
-// finished connections are garbage that nothing collects while the process idles, and glibc keeps
-// the pages it had, so RSS stayed at its peak for good after a burst of downloads.
+// larger than it was at start, run a full (compacting) garbage collection and then ask the allocator
+// to return freed pages (glibc's malloc_trim through the TUN addon) and the pooled TCP buffers'
+// pages in the WebAssembly arena. Without it the buffers of thousands of finished connections are
+// garbage that nothing collects while the process idles, and glibc keeps the pages it had, so RSS
+// stayed at its peak for good after a burst of downloads.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { discardPages, trimHeap } from '../link/tun.js';
@@ -81,12 +82,15 @@ export class ReliefSchedule {
 }
 
 /**
- * Watches the process; while the link is quiet and the process is past 1.25x its starting RSS (and
- * 32 MiB or more above it), collects garbage and trims the heap on ReliefSchedule's backing-off
- * gaps (at most once every `reliefEveryMs`, 30 s, once it has backed off): what the first
- * collection after a load cannot free (connections still in TIME-WAIT, say) a later one can.
- * Returns a function that stops watching.
+ * Whether a process of `rss` bytes is worth a collection against its `baseline` at start: 1.25x
+ * or more, and at least 8 MiB above it. (Until session 6 it also had to be 32 MiB above, so a
+ * 58 MiB serve stopped collecting at 89 MiB, 1.53x, before the connections in TIME-WAIT were gone
+ * and their memory could be freed: whether the last collection came in time was luck.)
  */
+export function wellAbove(rss: number, baseline: number): boolean {
+  return rss - baseline >= Math.max(8 * 1048576, baseline * 0.25);
+}
+
 /**
  * Hands freed memory back to the system: glibc's free pages (malloc_trim), and the pages of the
  * TCP buffers that sit pooled in the checksum kernel's WebAssembly arena (up to 16 MiB after a
@@ -98,6 +102,13 @@ function giveBack(): void {
   discardPooledArena(discardPages);
 }
 
+/**
+ * Watches the process; while the link is quiet and the process is wellAbove its starting RSS,
+ * collects garbage (compacting) and gives memory back (giveBack) on ReliefSchedule's backing-off
+ * gaps (at most once every `reliefEveryMs`, 30 s, once it has backed off): what the first
+ * collection after a load cannot free (connections still in TIME-WAIT, say) a later one can.
+ * Returns a function that stops watching.
+ */
 export function startMemoryRelief(opts: ReliefOptions): () => void {
   const interval = opts.intervalMs ?? 5000;
   const quiet = opts.quietPackets ?? 200;
@@ -109,7 +120,7 @@ export function startMemoryRelief(opts: ReliefOptions): () => void {
     const busy = count - last >= quiet;
     last = count;
     const rss = process.memoryUsage.rss();
-    const large = rss >= baseline * 1.25 && rss - baseline >= 32 * 1048576;
+    const large = wellAbove(rss, baseline);
     // The look itself is 5 s after the previous one; a little slack so the 5 s gap is due then.
     if (!schedule.due(performance.now() + interval / 10, busy, large)) return;
     // Compacting this one collection (a V8 flag, read at collection time, set back at once): after

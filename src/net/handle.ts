@@ -3,6 +3,7 @@
 // server handle's onconnection(err, clientHandle), which accepted connections pass through.
 import type { Stack } from '../stack/stack.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import { defer } from './defer.js';
 
 /** Close a connection the way Linux close() does: RST if unread data or not established, else FIN. */
 export function closeLikeLinux(c: TcpConnection, now: number, reset = false): void {
@@ -81,7 +82,7 @@ export class TcpHandle {
     const c = this.conn;
     if (c !== null) closeLikeLinux(c, this.stack.clock.now());
     this.onclose?.();
-    if (typeof cb === 'function') queueMicrotask(cb);
+    if (typeof cb === 'function') defer(cb);
   }
 }
 

@@ -10,6 +10,7 @@ import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import { Socket, kAccept, closeLikeLinux, type SocketOptions } from './socket.js';
 import { netError, lookupError, codeError, validatePort } from './errors.js';
+import { defer } from './defer.js';
 import { Liveness } from './liveness.js';
 import { ServerHandle, TcpHandle } from './handle.js';
 import { errInvalidArgType, errInvalidArgValue, isPipeName, validateAbortSignal, validateNumber } from './validate.js';
@@ -201,7 +202,7 @@ export class Server extends EventEmitter {
   #onConnection(conn: TcpConnection, info: ConnectionInfo): void {
     if (this.maxConnections !== undefined && this.#sockets.size + this.#accepting >= this.maxConnections) {
       closeLikeLinux(conn, this.#stack.clock.now());
-      queueMicrotask(() =>
+      defer(() =>
         this.emit('drop', {
           localAddress: info.localAddress,
           localPort: info.localPort,
@@ -217,7 +218,7 @@ export class Server extends EventEmitter {
     h.conn = conn;
     this.#accepting++;
     // Events leave segment processing on a microtask; the handle goes through onconnection as in Node.
-    queueMicrotask(() => {
+    defer(() => {
       this.#accepting--;
       if (this._handle !== null) this._handle.onconnection(null, h);
       else closeLikeLinux(conn, this.#stack.clock.now(), true);

@@ -11,6 +11,7 @@ import type { TcpConnection, TcpErrorCode } from '../tcp/connection.js';
 import type { TcpConfigInput } from '../tcp/config.js';
 import type { TimerHandle } from '../util/clock.js';
 import { netError, lookupError, codeError, validatePort, type NetError } from './errors.js';
+import { defer } from './defer.js';
 import { Liveness } from './liveness.js';
 import {
   normalizeConnectArgs, type ConnectArgs, type LookupFunction, type SocketConnectOptions, type SocketHandle, type SocketOptions,
@@ -214,7 +215,7 @@ export class Socket extends Duplex {
   /** readStart()/readStop() on our handle (Node's http server pauses sockets this way). */
   readonly #onReadChange = (on: boolean): void => {
     this.#wantRead = on;
-    if (on) queueMicrotask(this.#runRead);
+    if (on) defer(this.#runRead);
     else this.#activity();
   };
 
@@ -302,7 +303,7 @@ export class Socket extends Duplex {
     this.#info = this.#stack.connectionInfo(conn) ?? null;
     this.#hook(conn);
     this.#touch();
-    if (conn.state === 'CLOSED') queueMicrotask(() => this.#onClosed(conn)); // reset before the socket existed
+    if (conn.state === 'CLOSED') defer(() => this.#onClosed(conn)); // reset before the socket existed
   }
 
   /** Record what the Server applied to the accepted handle already. */
@@ -316,24 +317,24 @@ export class Socket extends Duplex {
   /** Install our hooks one by one (the stack keeps its own); every event is handled on a microtask. */
   #hook(c: TcpConnection): void {
     const h = c.hooks;
-    h.onConnected = () => queueMicrotask(() => this.#onConnected(c));
+    h.onConnected = () => defer(() => this.#onConnected(c));
     h.onReadable = () => {
       if (this.#readQueued) return;
       this.#readQueued = true;
-      queueMicrotask(this.#runRead);
+      defer(this.#runRead);
     };
     h.onWritable = () => {
       if (this.#writeQueued) return;
       this.#writeQueued = true;
-      queueMicrotask(this.#runWrite);
+      defer(this.#runWrite);
     };
     h.onError = (code, message) => {
       const err = this.#mapError(c, code, message);
-      queueMicrotask(() => {
+      defer(() => {
         if (this.#conn === c && !this.destroyed) this.destroy(err);
       });
     };
-    h.onClosed = () => queueMicrotask(() => this.#onClosed(c));
+    h.onClosed = () => defer(() => this.#onClosed(c));
   }
 
   #unhook(c: TcpConnection): void {
@@ -700,7 +701,7 @@ export class Socket extends Duplex {
     super.resume();
     if (this.#onread !== null && this.#onread !== undefined && !this.connecting && !this.#wantRead) {
       this.#wantRead = true;
-      queueMicrotask(this.#runRead);
+      defer(this.#runRead);
     }
     return this;
   }

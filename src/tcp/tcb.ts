@@ -65,10 +65,13 @@ export const OFF = Infinity;
 
 /**
  * "No sequence number" in a field that may hold one (the go-back pointer, the segment timed for
- * RTT, a pending FIN, a reset or retransmission owed): outside the int32 range, since every int32
- * is some sequence number in the core's form (-1 is 2^32 - 1).
+ * RTT, a pending FIN, a reset or retransmission owed). Not a number: every int32 is some sequence
+ * number in the core's form (-1 is 2^32 - 1), and a number outside the int32 range would make the
+ * field a double, a 16-byte box per connection; null beside small integers costs nothing.
  */
-export const NO_SEQ = 2 ** 32;
+export const NO_SEQ = null;
+/** A sequence number in the core's form, or NO_SEQ. */
+export type MaybeSeq = number | typeof NO_SEQ;
 
 /**
  * The connection's timers (RFC 9293 3.10.8, RFC 6298, RFC 1122 4.2.3.6, RFC 8985 6.2 and 7.2), as
@@ -140,7 +143,7 @@ export class SendSeq {
    * (RFC 6298 5.4, retransmit from SND.UNA) or a SYN to resend, the next sequence number
    * dispatch() sends again; always in [SND.UNA, SND.NXT) while set, cleared on reaching SND.NXT.
    */
-  rtxNxt = NO_SEQ;
+  rtxNxt: MaybeSeq = NO_SEQ;
   /** SND.WND in bytes (already scaled). */
   wnd = 0;
   /** SND.WL1, SND.WL2. */
@@ -247,7 +250,7 @@ export class RecvSeq {
   /** Shift we apply to our window field (RFC 7323). */
   wscale: number;
   /** Sequence number of a FIN that arrived ahead of missing data, or NO_SEQ. */
-  pendingFin = NO_SEQ;
+  pendingFin: MaybeSeq = NO_SEQ;
   /** The peer's FIN was received (in order). */
   finReceived = false;
   /** Last.ACK.sent and TS.Recent (RFC 7323 4.3), and when TS.Recent was taken (5.5). */
@@ -308,7 +311,7 @@ export class Recovery {
   maxOutstanding = 0;
   cwndUsageSeq = 0;
   /** Sequence number being timed for an RTT sample (no timestamps; Karn's rule), or NO_SEQ, and when it left. */
-  rttSeq = NO_SEQ;
+  rttSeq: MaybeSeq = NO_SEQ;
   rttStart = 0;
   /** Congestion controller, created once the MSS is known (Tcb.ensureCc). */
   cc: CongestionControl | null = null;
@@ -351,7 +354,7 @@ export class PendingOutput {
     this.#set(RST_NOW, on);
   }
   /** A reset <SEQ=n><CTL=RST> owed for an unacceptable ACK (RFC 9293 3.10.7.3/4), or NO_SEQ. */
-  resetSeq = NO_SEQ;
+  resetSeq: MaybeSeq = NO_SEQ;
   /** Go to CLOSED as soon as that reset has been sent (data for a released connection). */
   get closeAfterReset(): boolean {
     return this.#get(CLOSE_AFTER_RESET);
@@ -360,7 +363,7 @@ export class PendingOutput {
     this.#set(CLOSE_AFTER_RESET, on);
   }
   /** One segment to retransmit at this sequence number (fast retransmit), or NO_SEQ. */
-  retransmit = NO_SEQ;
+  retransmit: MaybeSeq = NO_SEQ;
   /** The persist timer fired with an open but small window: send despite Nagle/SWS once. */
   get force(): boolean {
     return this.#get(FORCE);

@@ -108,7 +108,11 @@ export class RealtimeClock implements Clock {
     // woke us (the other packets of a read batch) is handled first, and its work done in one pass.
     const immediate = delay === 0 && typeof g.setImmediate === 'function';
     const timer = immediate ? g.setImmediate!(this.onTimer) : g.setTimeout(this.onTimer, Math.ceil(delay));
-    if (this.unref && typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
+    // Never an unref'd immediate: Node's poll phase ignores those and blocks until other I/O or a
+    // timer wakes it, which turned "now" into "at the next delayed ACK or retransmission timeout"
+    // (Node's test-net-write-fully-async-buffer and test-net-reconnect hung). It runs this turn, so
+    // it keeps the process alive no longer than the work it carries.
+    if (!immediate && this.unref && typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
     this.timer = timer;
     this.immediate = immediate;
     this.armedAt = t;

@@ -3,7 +3,7 @@
 // pieces that give the WebAssembly arena's pooled TCP buffers back (discardPages, discardPooledArena).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReliefSchedule } from '../../src/cli/memory.js';
+import { ReliefSchedule, wellAbove } from '../../src/cli/memory.js';
 import { discardPages, tunUnavailableReason } from '../../src/link/tun.js';
 import { RingBuffer, discardPooledArena } from '../../src/tcp/ring-buffer.js';
 import { kernelMemory } from '../../src/wire/simd-sum.js';
@@ -33,6 +33,15 @@ test('busy or small: no collection, and the next quiet look after a load collect
   // Memory given back (small) then large again: at once, no leftover wait.
   const back = new ReliefSchedule(5000, 30_000);
   assert.deepEqual(collections(back, 5000, 40_000, (t) => ({ busy: false, large: t < 10_000 || t >= 30_000 })), [0, 5000, 30_000, 35_000]);
+});
+
+test('wellAbove: 1.25x the start and 8 MiB more, whatever the size (a 58 MiB serve at 89 MiB after a load still collects)', () => {
+  const MiB = 1048576;
+  assert.equal(wellAbove(89 * MiB, 58 * MiB), true, 'the session-5 bound (32 MiB above) stopped here, at 1.53x');
+  assert.equal(wellAbove(72 * MiB, 58 * MiB), false, 'under 1.25x');
+  assert.equal(wellAbove(73 * MiB, 58 * MiB), true);
+  assert.equal(wellAbove(20 * MiB, 14 * MiB), false, 'a small process: 1.43x but only 6 MiB more');
+  assert.equal(wellAbove(600 * MiB, 400 * MiB), true);
 });
 
 test('discardPages gives whole pages of a WebAssembly memory back: they read as zeros, bytes around them are kept', (t) => {

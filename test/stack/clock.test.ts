@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { readFile } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { RealtimeClock } from '../../src/util/realtime-clock.js';
 import { MinHeap } from '../../src/util/heap.js';
 import { seededRandom } from '../../src/util/random.js';
@@ -142,6 +144,30 @@ test('RealtimeClock runs work due now in the same event-loop turn, not after a h
   await new Promise<void>((resolve) => c.schedule(c.now() + 3, resolve));
   assert.deepEqual(log, ['due now', 'immediate queued after']);
   c.dispose();
+});
+
+test('RealtimeClock (unref, the default) still runs work due now while the event loop waits on a far timer', () => {
+  // An unref'd setImmediate does not stop Node's poll phase from blocking until the next timer: work
+  // due now waited for whatever timer came next (a delayed ACK, a retransmission timeout). In a
+  // process of its own, so that nothing else (the test runner) wakes the loop.
+  const mod = fileURLToPath(new URL('../../src/util/realtime-clock.ts', import.meta.url));
+  const script = `
+    import { RealtimeClock } from ${JSON.stringify(mod)};
+    const c = new RealtimeClock();
+    setTimeout(() => process.exit(3), 3000);
+    setTimeout(() => {
+      const t0 = performance.now();
+      c.schedule(c.now(), () => {
+        console.log(performance.now() - t0);
+        process.exit(0);
+      });
+    }, 1);
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  // Within a turn: well under the 3 s the loop would otherwise sleep (a margin for a loaded machine).
+  const ms = Number(r.stdout.trim());
+  assert.ok(ms < 1000, `work due now ran after ${ms.toFixed(0)} ms`);
 });
 
 test('VirtualClock: work due now (its FIFO) and deadlines (its heap) interleave in (time, scheduling) order, cancels included', () => {
