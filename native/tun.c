@@ -942,7 +942,10 @@ static void *writer_main(void *arg) {
         t->last_tx_errno = errno;
       }
       tail += w_record(len);
-      __atomic_store_n(&t->w_tail, tail, __ATOMIC_RELEASE);
+      // Sequentially consistent, not just release: writer_room's load of w_want_room must not be
+      // ordered before this store (x86 lets a load pass an earlier plain store), or a producer that
+      // just set w_want_room and read the old tail would sleep out its 1 ms timeout.
+      __atomic_store_n(&t->w_tail, tail, __ATOMIC_SEQ_CST);
       writer_room(t);
     }
   }

@@ -45,6 +45,8 @@ export interface ReliefOptions {
   quietPackets?: number;
   /** Longest time between two collections while quiet and still large, ms (default 30000). */
   reliefEveryMs?: number;
+  /** Open connections (the stack's table, TIME-WAIT included): a collection follows when most have gone. */
+  connections?: () => number;
 }
 
 /**
@@ -66,15 +68,21 @@ export class ReliefSchedule {
     this.#gap = firstGapMs;
   }
 
-  /** Whether to collect now: `busy` when traffic passed since the last look, `large` when the process is well above its start. */
-  due(now: number, busy: boolean, large: boolean): boolean {
+  /**
+   * Whether to collect now: `busy` when traffic passed since the last look, `large` when the process
+   * is well above its start, `drained` when most connections that were open at the last collection
+   * have gone since (TIME-WAIT ending 60 s after a load: what they held can go now, not at the end of
+   * a 30 s gap; the gaps start over).
+   */
+  due(now: number, busy: boolean, large: boolean, drained = false): boolean {
     if (busy || !large) {
       // Large but busy, or small: the next quiet look collects at once.
       this.#next = -Infinity;
       this.#gap = this.firstGapMs;
       return false;
     }
-    if (now < this.#next) return false;
+    if (drained) this.#gap = this.firstGapMs;
+    else if (now < this.#next) return false;
     this.#next = now + this.#gap;
     this.#gap = Math.min(this.maxGapMs, this.#gap * 2);
     return true;
@@ -115,14 +123,19 @@ export function startMemoryRelief(opts: ReliefOptions): () => void {
   const baseline = process.memoryUsage.rss();
   const schedule = new ReliefSchedule(interval, opts.reliefEveryMs ?? 30_000);
   let last = opts.activity();
+  let connsAtCollection = 0;
   const timer = setInterval(() => {
     const count = opts.activity();
     const busy = count - last >= quiet;
     last = count;
     const rss = process.memoryUsage.rss();
     const large = wellAbove(rss, baseline);
+    const conns = opts.connections?.() ?? 0;
+    // At least 64 connections, and half of those open at the last collection, gone since.
+    const drained = connsAtCollection - conns >= Math.max(64, connsAtCollection / 2);
     // The look itself is 5 s after the previous one; a little slack so the 5 s gap is due then.
-    if (!schedule.due(performance.now() + interval / 10, busy, large)) return;
+    if (!schedule.due(performance.now() + interval / 10, busy, large, drained)) return;
+    connsAtCollection = conns;
     // Compacting this one collection (a V8 flag, read at collection time, set back at once): after
     // a load the old space is mostly holes that V8's own collections keep committed (21 MiB committed
     // for 9 MiB live after 5,000 downloads), and only a compacting collection can give them back.

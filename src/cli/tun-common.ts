@@ -330,7 +330,7 @@ function attachStack<E extends Error>(setup: TunSetup, io: CliIo, tun: DeviceLin
   // A TUN or TAP device feeds the stack through the pacer (rx-pacer.ts); a QEMU socket does not batch.
   const pacer = isTunLink(tun) ? paceReceive(tun, { linkHeader: setup.l2?.kind === 'tap' ? 14 : 0 }) : null;
   const rates = new RateMemo();
-  const stopRelief = startMemoryRelief({ activity: () => tun.stats().rxPackets });
+  const stopRelief = startMemoryRelief({ activity: () => tun.stats().rxPackets, connections: () => stack.stats().tcpConnections });
   let closed = false;
   let ssTimer: ReturnType<typeof setInterval> | null = null;
   const session: TunSession = {

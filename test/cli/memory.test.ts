@@ -35,6 +35,21 @@ test('busy or small: no collection, and the next quiet look after a load collect
   assert.deepEqual(collections(back, 5000, 40_000, (t) => ({ busy: false, large: t < 10_000 || t >= 30_000 })), [0, 5000, 30_000, 35_000]);
 });
 
+test('drained (most connections gone since the last collection, as TIME-WAIT ends): collect at that look, then the gaps start over', () => {
+  const s = new ReliefSchedule(5000, 30_000);
+  // Backed off to 30 s gaps (0, 5, 15, 35, 65 s), then the table drains at 70 s: no wait for 95 s.
+  const at = collections(s, 5000, 110_000, () => ({ busy: false, large: true }));
+  assert.deepEqual(at, [0, 5000, 15_000, 35_000, 65_000, 95_000]);
+  const d = new ReliefSchedule(5000, 30_000);
+  const got: number[] = [];
+  for (let t = 0; t <= 110_000; t += 5000) if (d.due(t, false, true, t === 70_000)) got.push(t);
+  assert.deepEqual(got, [0, 5000, 15_000, 35_000, 65_000, 70_000, 75_000, 85_000, 105_000]);
+  // Drained but small (already given back) or busy: nothing.
+  const small = new ReliefSchedule(5000, 30_000);
+  assert.equal(small.due(0, false, false, true), false);
+  assert.equal(small.due(5000, true, true, true), false);
+});
+
 test('wellAbove: 1.25x the start and 8 MiB more, whatever the size (a 58 MiB serve at 89 MiB after a load still collects)', () => {
   const MiB = 1048576;
   assert.equal(wellAbove(89 * MiB, 58 * MiB), true, 'the session-5 bound (32 MiB above) stopped here, at 1.53x');

@@ -98,12 +98,19 @@ describe('synack get: resume, redirects, timeouts, statuses', { skip: skip ?? fa
       t0 = performance.now();
       const m = synack(host.ns, ['get', '--max-time', '2', `http://${V4.kernel}:8090/`, ...host.flags]);
       // The silent server really accepted synack's connection (synack's address in the kernel's table).
+      // Looked for until get exits (its 2 s start when it connects, after a startup that takes
+      // seconds on a loaded machine; a fixed 40 looks missed the connection there).
       let seen = '';
-      for (let i = 0; i < 40 && seen === ''; i++) {
-        seen = (await host.ns.exec('ss', ['-Htn', 'state', 'established', 'sport = :8090'])).stdout.trim();
+      let gone = false;
+      let lastSs = '';
+      void m.exited.then(() => (gone = true));
+      for (let i = 0; i < 400 && seen === '' && !gone; i++) {
+        const r = await host.ns.exec('ss', ['-Htn', 'state', 'established', 'sport = :8090']);
+        seen = r.stdout.trim();
+        lastSs = `ss exit ${r.code} ${r.stderr.trim()}`;
         if (seen === '') await new Promise((r) => setTimeout(r, 50));
       }
-      assert.match(seen, new RegExp(`${V4.stack.replace(/\./g, '\\.')}:\\d+`));
+      assert.match(seen, new RegExp(`${V4.stack.replace(/\./g, '\\.')}:\\d+`), `no established connection seen (${lastSs}); get: ${m.stderr()}`);
       assert.equal(await within(m.exited, 20_000, 'get --max-time'), 5, m.stderr());
       assert.match(m.stderr(), /no complete answer within --max-time 2 s/);
       assert.ok(performance.now() - t0 < 10_000);
