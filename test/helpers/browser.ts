@@ -2,7 +2,10 @@
 // network (without --disable-background-networking it opens connections the sandbox refuses), and a
 // page that runs one esbuild bundle of browser code served from 127.0.0.1.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
@@ -50,4 +53,23 @@ export async function servePage(js: string, title: string): Promise<{ server: ht
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * Runs `fn` on a page of headless Chromium with a fresh profile, collecting the page's uncaught
+ * errors into `errors`, and closes the browser and deletes the profile whatever happens.
+ */
+export async function withChromiumPage<T>(fn: (page: Page, errors: string[]) => Promise<T>): Promise<T> {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'synack-chromium-'));
+  const { chromium } = await import('playwright-core');
+  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    return await fn(page, errors);
+  } finally {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
 }

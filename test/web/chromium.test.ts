@@ -4,11 +4,8 @@
 // Skips when /usr/bin/chromium is missing (Debian/Ubuntu: apt-get install chromium).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { CHROMIUM, CHROMIUM_ARGS, bundleForBrowser, chromiumMissing, servePage } from '../helpers/browser.js';
+import { bundleForBrowser, chromiumMissing, servePage, withChromiumPage } from '../helpers/browser.js';
 import { pattern } from '../net/drive.js';
 import type { BrowserResult } from './browser-entry.js';
 
@@ -21,30 +18,24 @@ test('web streams in headless Chromium: two stacks in the page exchange 1 MiB in
   }
   const js = await bundleForBrowser(new URL('./browser-entry.ts', import.meta.url));
   const { server, port } = await servePage(js, 'synack');
-  const userDataDir = mkdtempSync(join(tmpdir(), 'synack-chromium-'));
-  const { chromium } = await import('playwright-core');
-  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForFunction(() => typeof (globalThis as { runSynackTest?: unknown }).runSynackTest === 'function', undefined, { timeout: 30_000 });
-    const size = 1024 * 1024;
-    const r = (await page.evaluate(
-      ([n, seed]) => (globalThis as unknown as { runSynackTest(n: number, s: number): Promise<unknown> }).runSynackTest(n, seed),
-      [size, 77] as const,
-    )) as BrowserResult;
-    console.log(`[chromium] ${r.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? r.userAgent}: ${r.bytes} B echoed in ${r.ms.toFixed(0)} ms`);
-    assert.deepEqual(errors, []);
-    assert.equal(r.greeting, 'hello 198.18.0.1');
-    assert.equal(r.bytes, size);
-    const expected = createHash('sha256').update(pattern(size, 77)).digest('hex');
-    assert.equal(r.sentSha, expected);
-    assert.equal(r.echoedSha, expected);
+    await withChromiumPage(async (page, errors) => {
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.waitForFunction(() => typeof (globalThis as { runSynackTest?: unknown }).runSynackTest === 'function', undefined, { timeout: 30_000 });
+      const size = 1024 * 1024;
+      const r = (await page.evaluate(
+        ([n, seed]) => (globalThis as unknown as { runSynackTest(n: number, s: number): Promise<unknown> }).runSynackTest(n, seed),
+        [size, 77] as const,
+      )) as BrowserResult;
+      console.log(`[chromium] ${r.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? r.userAgent}: ${r.bytes} B echoed in ${r.ms.toFixed(0)} ms`);
+      assert.deepEqual(errors, []);
+      assert.equal(r.greeting, 'hello 198.18.0.1');
+      assert.equal(r.bytes, size);
+      const expected = createHash('sha256').update(pattern(size, 77)).digest('hex');
+      assert.equal(r.sentSha, expected);
+      assert.equal(r.echoedSha, expected);
+    });
   } finally {
-    await context.close();
     server.close();
-    rmSync(userDataDir, { recursive: true, force: true });
   }
 });

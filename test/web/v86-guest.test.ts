@@ -9,20 +9,17 @@
 // Skips when it is not set or incomplete.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { busyboxInitramfs } from '../interop/initramfs.js';
+import { V86_DIR, v86Initramfs, v86Missing } from './v86-files.js';
 import { Stack } from '../../src/stack/stack.js';
 import { RealtimeClock } from '../../src/util/realtime-clock.js';
 import { attachV86, type V86Bus } from '../../src/web/v86.js';
 import { formatIp } from '../../src/wire/address.js';
 import { formatMac } from '../../src/ethernet/frame.js';
 
-const DIR = process.env['SYNACK_V86_DIR'];
-const FILES = ['libv86.mjs', 'v86.wasm', 'seabios.bin', 'vgabios.bin', 'bzImage', 'busybox', '8390.ko', 'ne2k-pci.ko'];
-const missing = DIR === undefined ? ['SYNACK_V86_DIR'] : FILES.filter((f) => !existsSync(join(DIR, f)));
-const skip = missing.length === 0 ? false : `no v86 guest (${missing.join(', ')} missing; see docs/vm.md, "Booting a real guest in v86")`;
+const skip = v86Missing(['libv86.mjs', 'v86.wasm', 'seabios.bin', 'vgabios.bin', 'bzImage', 'busybox', '8390.ko', 'ne2k-pci.ko']);
 
 interface V86Emulator {
   bus: V86Bus;
@@ -31,22 +28,14 @@ interface V86Emulator {
 }
 
 test('a Linux guest in v86 resolves synack by ARP and fetches a page from it with wget', { skip, timeout: 300_000 }, async () => {
-  const dir = DIR!;
+  const dir = V86_DIR!;
   const token = randomBytes(8).toString('hex');
   const body = `hello from synack ${token}\n`;
-  const init = `#!/bin/sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-insmod /lib/8390.ko
-insmod /lib/ne2k-pci.ko
-ip link set eth0 up
-ip addr add 198.18.0.2/24 dev eth0
+  const initrd = v86Initramfs(`ip addr add 198.18.0.2/24 dev eth0
 echo GUEST-UP $(cat /sys/class/net/eth0/address)
 wget -q -O - http://198.18.0.1/page && echo GUEST-WGET-DONE
 poweroff -f
-`;
-  const initrd = busyboxInitramfs(join(dir, 'busybox'), [join(dir, '8390.ko'), join(dir, 'ne2k-pci.ko')], init);
+`);
   const stack = new Stack({ name: 'synack', clock: new RealtimeClock() });
   const peers: string[] = [];
   stack.tcpListen({ port: 80 }, (c, info) => {
