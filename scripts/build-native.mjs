@@ -22,7 +22,9 @@ const nativeDir = join(root, 'native');
 const built = join(nativeDir, 'build/Release/synack_tun.node');
 const platformDir = `${process.platform}-${process.arch}`;
 const prebuilt = join(nativeDir, 'prebuilt', platformDir, 'synack_tun.node');
-const sources = ['tun.c', 'binding.gyp'].map((f) => join(nativeDir, f));
+/** The addon's sources, in the order their hash reads them (src/link/tun.ts hashes the same two). */
+const SOURCE_FILES = ['tun.c', 'binding.gyp'];
+const sources = SOURCE_FILES.map((f) => join(nativeDir, f));
 const forPack = process.argv.includes('--prebuilt');
 
 const say = (msg) => console.log(`synack: ${msg}`);
@@ -51,7 +53,7 @@ function loads(path) {
  */
 export const sourcesHashOf = (dir) => {
   const h = createHash('sha256');
-  for (const f of ['tun.c', 'binding.gyp']) h.update(readFileSync(join(dir, f)));
+  for (const f of SOURCE_FILES) h.update(readFileSync(join(dir, f)));
   return h.digest('hex');
 };
 const sourcesHash = () => sourcesHashOf(nativeDir);
