@@ -111,7 +111,7 @@ function lines(p: ChildProcessWithoutNullStreams): { next(match: (l: string) => 
 }
 
 /** The C stack in its own namespace, against the Node program on the kernel's side. */
-async function ceiling(dir: 's2k' | 'k2s', threads: number): Promise<Sample> {
+async function ceiling(dir: 's2k' | 'k2s', threads: number, ackEvery = 2): Promise<Sample> {
   const ns = `synb-c-${process.pid % 100000}`;
   addNamespace(ns);
   const busy0 = machineBusy();
@@ -175,7 +175,10 @@ let world: TunWorld | null = null;
 cases.push({ name: 'ceiling synack->kernel, 1 thread', run: () => ceiling('s2k', 1) });
 cases.push({ name: 'ceiling synack->kernel, 2 threads', run: () => ceiling('s2k', 2) });
 if (withSynack) cases.push({ name: 'synack->kernel (no offload)', run: () => synack(world!, 's2k') });
-cases.push({ name: 'ceiling kernel->synack', run: () => ceiling('k2s', 1) });
+// ACKs every second segment (RFC 5681 4.2), and every 44 (64 KiB: what Linux does behind GRO, and
+// about what synack does, one ACK per read batch); both also at the end of each read burst.
+cases.push({ name: 'ceiling kernel->synack, ACK every 2', run: () => ceiling('k2s', 1, 2) });
+cases.push({ name: 'ceiling kernel->synack, ACK every 44', run: () => ceiling('k2s', 1, 44) });
 if (withSynack) cases.push({ name: 'kernel->synack (no offload)', run: () => synack(world!, 'k2s') });
 
 const us = (s: number): string => ((s / segments) * 1e6).toFixed(2);
