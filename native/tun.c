@@ -69,6 +69,7 @@ typedef struct tun_s {
   // cap bytes of packets, then max_packets end offsets (Uint32), then max_packets RX_* flag bytes.
   // Every delivery reuses it, so JS sees views valid only during the callback (docs/tun.md).
   napi_ref rx_ref;
+  napi_ref rx_bytes_ref;  // the Uint8Array whose bytes buf points into, once rxInto() moved it there
   uint8_t *buf;
   uint8_t *scratch;   // SLOT_BYTES for reads when the batch buffer has less than that free
   size_t carry;       // bytes of a packet read into scratch that did not fit in the batch
@@ -208,7 +209,9 @@ static void tun_shutdown(tun_t *t, int from_finalizer) {
   if (t->async_ctx) napi_async_destroy(t->env, t->async_ctx);
   // Nothing writes into the shared batch any more: JS's views keep it alive for as long as it likes.
   if (t->rx_ref) napi_delete_reference(t->env, t->rx_ref);
+  if (t->rx_bytes_ref) napi_delete_reference(t->env, t->rx_bytes_ref);
   t->rx_ref = NULL;
+  t->rx_bytes_ref = NULL;
   t->buf = NULL, t->ends = NULL, t->flags = NULL;
   t->callback = NULL;
   t->async_ctx = NULL;
@@ -1283,6 +1286,34 @@ static napi_value tun_commit(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// rxInto(handle, bytes: Uint8Array): reads land in `bytes` from now on instead of the packet part of
+// open()'s `rx` (the ends and flags stay there): JS hands a view of the checksum kernel's memory
+// (src/wire/simd-sum.ts takeLinkSlot) so that the Stack sums and parses each packet where the
+// kernel put it, without a copy. Only between deliveries (JS calls it right after open); the view
+// must not be detached or resized while the device is open (that memory never grows), and is
+// kept alive until close.
+static napi_value tun_rx_into(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  uint8_t *data;
+  size_t len;
+  if (argc < 2 || !get_bytes(env, argv[1], &data, &len) || len < SLOT_BYTES) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "rxInto wants a Uint8Array of at least 65 KiB");
+    return NULL;
+  }
+  if (t->closed) return NULL;
+  napi_ref ref;
+  CHECK(env, napi_create_reference(env, argv[1], 1, &ref));
+  if (t->rx_bytes_ref) napi_delete_reference(env, t->rx_bytes_ref);
+  t->rx_bytes_ref = ref;
+  t->buf = data;
+  t->cap = len;
+  return NULL;
+}
+
 static napi_value tun_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1395,6 +1426,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"writeBatch", NULL, tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reserve", NULL, tun_reserve, NULL, NULL, NULL, napi_enumerable, NULL},
       {"commit", NULL, tun_commit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rxInto", NULL, tun_rx_into, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, tun_stats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trim", NULL, tun_trim, NULL, NULL, NULL, napi_enumerable, NULL},

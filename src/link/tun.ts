@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Link, LinkOffload } from './link.js';
 import { recyclePacket } from '../wire/packet.js';
+import { giveLinkSlot, takeLinkSlot } from '../wire/simd-sum.js';
 
 /** The addon's surface (native/tun.c). Handles are opaque externals. */
 interface NativeTun {
@@ -45,6 +46,8 @@ interface NativeTun {
   reserve(handle: unknown, need: number): number;
   /** Publishes `bytes` of records written at the reservation's start; reserves `next` more (returns its offset, or -1). */
   commit(handle: unknown, bytes: number, next: number): number;
+  /** Reads land in `bytes` from now on (ends and flags stay in open's `rx`). */
+  rxInto(handle: unknown, bytes: Uint8Array): void;
   close(handle: unknown): void;
   stats(handle: unknown): NativeStats;
   trim(): boolean;
@@ -395,6 +398,8 @@ class NativeTunLink implements TunLink {
   private readonly handle: unknown;
   /** The addon's receive batch (native/tun.c tun_t): reused by every read. */
   private readonly rxBytes: Uint8Array;
+  /** rxBytes when it is a slot of the checksum kernel's memory (given back at close). */
+  private readonly rxSlot: Uint8Array | null;
   private readonly rxEnds: Uint32Array;
   private readonly rxFlags: Uint8Array;
   private closed = false;
@@ -435,7 +440,11 @@ class NativeTunLink implements TunLink {
     this.created = opened.created;
     this.writeThread = opened.writeThread;
     const { rx, rxCap, rxMaxPackets } = opened;
-    this.rxBytes = new Uint8Array(rx, 0, rxCap);
+    // Reads straight into the checksum kernel's memory where it can be had: each packet's checksum
+    // is then summed where it lies, and payload views recur by position (wire/simd-sum.ts).
+    this.rxSlot = takeLinkSlot();
+    if (this.rxSlot !== null) addon.rxInto(this.handle, this.rxSlot);
+    this.rxBytes = this.rxSlot ?? new Uint8Array(rx, 0, rxCap);
     this.rxEnds = new Uint32Array(rx, rxCap, rxMaxPackets);
     this.rxFlags = new Uint8Array(rx, rxCap + 4 * rxMaxPackets, rxMaxPackets);
     this.offloads = offloadNames(opened.offload);
@@ -590,6 +599,7 @@ class NativeTunLink implements TunLink {
     this.onReceiveBatch = null;
     this.pending.length = 0;
     this.addon.close(this.handle);
+    if (this.rxSlot !== null) giveLinkSlot(this.rxSlot);
   }
 
   /**
