@@ -1105,8 +1105,11 @@ static size_t ring_reserve(tun_t *t, size_t need) {
 
 // Publishes the `bytes` JS wrote at the start of its reservation (whole records, checked here, so a
 // bad record can never send the writer outside the ring) and wakes the writer if it sleeps.
+// A refused commit publishes nothing and ends the reservation (JS drops what it wrote).
 static int ring_commit(tun_t *t, size_t bytes) {
-  if (bytes > t->w_res || (bytes & 7) != 0) return 0;
+  size_t res = t->w_res;
+  t->w_res = 0;
+  if (bytes > res || (bytes & 7) != 0) return 0;
   size_t head = t->w_head;
   uint8_t *base = t->w_ring + head % t->w_cap;
   for (size_t at = 0; at < bytes;) {
@@ -1123,7 +1126,6 @@ static int ring_commit(tun_t *t, size_t bytes) {
     }
     at += w_record(len);
   }
-  t->w_res = 0;
   if (bytes == 0) return 1;
   __atomic_store_n(&t->w_head, head + bytes, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&t->w_sleeping, __ATOMIC_SEQ_CST)) {

@@ -87,6 +87,11 @@ export interface TunStats extends NativeStats {
   txOversize: number;
   /** Largest number of packets delivered by one readable event. */
   rxMaxBatch: number;
+  /**
+   * Whether reads land in the checksum kernel's memory (wire/simd-sum.ts takeLinkSlot), where the
+   * Stack sums and parses them without a copy; false when every slot was taken (two per process).
+   */
+  rxInKernelMemory: boolean;
   /** GSO packets we sent for the kernel to cut. */
   txGso: number;
 }
@@ -587,6 +592,7 @@ class NativeTunLink implements TunLink {
       ...this.addon.stats(this.handle),
       txOversize: this.txOversize,
       rxMaxBatch: this.rxMaxBatch,
+      rxInKernelMemory: this.rxSlot !== null,
       txGso: this.txGso,
     };
   }

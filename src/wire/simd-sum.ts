@@ -199,7 +199,9 @@ export function takeLinkSlot(): Uint8Array | null {
 /** Hands back a slot from takeLinkSlot. */
 export function giveLinkSlot(slot: Uint8Array): void {
   const k = kernel;
-  if (k == null || slot.buffer !== k.ab || slot.length !== LINK_SLOT_BYTES || k.linkSlots.includes(slot.byteOffset)) return;
+  const at = slot.byteOffset - RING_END;
+  const isSlot = at >= 0 && at % LINK_SLOT_BYTES === 0 && at < LINK_PAGES * 65536 && slot.length === LINK_SLOT_BYTES;
+  if (k == null || slot.buffer !== k.ab || !isSlot || k.linkSlots.includes(slot.byteOffset)) return;
   k.linkSlots.push(slot.byteOffset);
 }
 
