@@ -18,7 +18,8 @@
 //        splits its work.
 //   k2s: answers the SYN, checks each segment's TCP checksum (any stack must), takes in-order data
 //        and ACKs every --ack-every full segments (RFC 5681 4.2: at least every second one) and at the
-//        end of each read burst, a duplicate ACK for anything out of order; FIN answered with FIN.
+//        end of each read burst (above 2, after 200 us without more: a delayed ACK), a duplicate ACK
+//        for anything out of order; FIN answered with FIN.
 // The payload is checksummed per packet (s2k) and verified per packet (k2s): that is per-packet work
 // every stack has. Prints one JSON line: bytes, ms (first to last byte, as the kernel receiver
 // measures), packets each way, retransmissions, and each thread's CPU seconds.
@@ -382,7 +383,14 @@ static int run_k2s(unsigned ack_every) {
   while (!fin) {
     ssize_t n = read_seg(in, sizeof in, PORT);
     if (n == 0) {
-      // End of a read burst: acknowledge what it brought.
+      // End of a read burst. With --ack-every above 2, wait up to 200 us for more first (a delayed
+      // ACK, as Linux's receiver behind GRO acknowledges per 64 KiB): a reader faster than the
+      // sender finds the queue empty after every packet, and an ACK per packet would make each
+      // write(2) of ours run the kernel sender's transmit path too.
+      if (unacked > 0 && ack_every > 2 && poll(&p, 1, 0) == 0) {
+        struct timespec ts = {0, 200000};
+        if (ppoll(&p, 1, &ts, NULL) > 0) continue;
+      }
       if (unacked > 0) {
         size_t m = build(out, OUR_ADDR, KERNEL_ADDR, PORT, kport, our_seq, rcv_nxt, F_ACK, wnd, NULL, 0, 0);
         send_pkt(out, m);
