@@ -1,11 +1,12 @@
 // Send-buffer autotuning as Linux does it (net/ipv4/tcp_input.c): the buffer grows toward twice the
 // congestion window's worth of segments (tcp_sndbuf_expand), up to `sendBufferMax` (tcp_wmem[2]),
 // at ESTABLISHED (tcp_init_buffer_space) and when an ACK frees space a writer was waiting for while
-// the congestion window was not filled (tcp_new_space, tcp_should_expand_sndbuf). A buffer whose
-// size the user set (sendBufferSize alone, or setSendBufferSize: SO_SNDBUF's SOCK_SNDBUF_LOCK) has
-// `sendBufferMax` equal to its size and never grows. It only grows: the ring takes the new capacity
-// without copying (its storage still grows by doubling as bytes arrive), and an idle connection's
-// buffer costs what it did.
+// the congestion window was not filled (tcp_new_space, tcp_should_expand_sndbuf), unless the buffer
+// holds the peer's whole window already (where Linux grows it still). A buffer whose size the user
+// set (sendBufferSize alone, or setSendBufferSize: SO_SNDBUF's SOCK_SNDBUF_LOCK) has `sendBufferMax`
+// equal to its size and never grows. It only grows: the ring takes the new capacity without copying
+// (its storage still grows by doubling as bytes arrive), and an idle connection's buffer costs what
+// it did.
 
 import { sub } from '../wire/seq.js';
 import type { Tcb } from './tcb.js';
@@ -45,12 +46,18 @@ export type SendBufferView = Pick<Tcb, 'sendBuf' | 'config' | 'snd' | 'rec' | 'r
 
 /**
  * tcp_sndbuf_expand: grow the send buffer to the target for the current congestion window, never
- * past `sendBufferMax` and never shrinking it. Returns whether it grew.
+ * past `sendBufferMax` and never shrinking it, while it is smaller than the peer's window. Returns
+ * whether it grew.
  */
 export function expandSendBuffer(c: SendBufferView): boolean {
   const buf = c.sendBuf;
   const max = c.config.sendBufferMax;
   if (buf.capacity >= max) return false; // locked (sized by the user), or grown all the way
+  // synack's one difference: a buffer that holds the peer's whole window (SND.WND) already is not
+  // what holds the sender back, and more would only queue bytes the window cannot take, in a ring
+  // bigger than the caches (in process, a 2.6 MiB ring behind a 256 KiB window at MTU 65535 cost
+  // about 40% of the bulk rate; docs/performance.md "Buffer autotuning"). Linux grows it still.
+  if (buf.capacity >= c.snd.wnd) return false;
   const mss = Math.max(1, c.snd.mss);
   const cwndSegs = c.rec.cc === null ? 0 : Math.floor(c.rec.cc.cwnd / mss);
   // max(rx_opt.mss_clamp, mss_cache): the peer's announced MSS, or ours if larger.
@@ -62,16 +69,15 @@ export function expandSendBuffer(c: SendBufferView): boolean {
 
 /**
  * tcp_new_space after an ACK freed send-buffer space: expand when the writer had filled the buffer
- * (`wasFull`, Linux's SOCK_NOSPACE: a write that did not fit) and the congestion window would not
- * be filled (tcp_should_expand_sndbuf: packets in flight below cwnd). Linux asks after pushing what
- * is queued (tcp_data_snd_check); synack sends at the next poll, so it counts what that push would
- * put in flight: what is out, plus what is queued and unsent, within the peer's window.
+ * (`wasFull`, Linux's SOCK_NOSPACE: a write that did not fit) and the congestion window is not
+ * filled. Linux asks whether packets in flight fill cwnd after pushing what is queued
+ * (tcp_should_expand_sndbuf, from tcp_data_snd_check); synack sends at the next poll, so it counts
+ * what that push would put in flight: what is out plus what is queued and unsent.
  */
 export function sendSpaceFreed(c: SendBufferView & Pick<Tcb, 'flightSize' | 'sndBufEnd' | 'sendPtr'>, wasFull: boolean): void {
   const cc = c.rec.cc;
   if (!wasFull || cc === null) return;
-  const unsent = Math.max(0, sub(c.sndBufEnd, c.sendPtr));
-  const afterPush = Math.min(c.flightSize() + unsent, c.snd.wnd);
-  if (afterPush + c.snd.mss > cc.cwnd) return; // the congestion window is filled (to one segment)
+  const afterPush = c.flightSize() + Math.max(0, sub(c.sndBufEnd, c.sendPtr));
+  if (afterPush + c.snd.mss > cc.cwnd) return; // cwnd is filled (to within a segment)
   expandSendBuffer(c);
 }

@@ -22,10 +22,7 @@ import type { TcpConnection } from '../../src/tcp/connection.js';
  * moves, and the pools grow to the most entries ever queued at once); `move` makes more.
  */
 function steadyBulk(latency: number, seed = 1, batch?: boolean) {
-  // The sender's buffer autotunes up to 2 MiB (src/tcp/send-buffer.ts), so that a flight (which the
-  // memory pair queues whole) stays within the kernel's 4 MiB packet arena: packets outside it
-  // take their payload through a view per copy (wire/simd-sum.ts).
-  const { clock, a, b } = twoStacks({ latency, seed, ...(batch === undefined ? {} : { batch }), a: { tcp: { sendBufferMax: 2 << 20 } } });
+  const { clock, a, b } = twoStacks({ latency, seed, ...(batch === undefined ? {} : { batch }) });
   let got = 0;
   let server: TcpConnection | null = null;
   b.tcpListen({ port: 80 }, (conn) => {
@@ -53,11 +50,8 @@ function steadyBulk(latency: number, seed = 1, batch?: boolean) {
     while (got < target) assert.ok(clock.runNext(), 'stalled');
   };
   for (let i = 0; i < 4; i++) move(4 << 20);
-  // Send-buffer autotuning (src/tcp/send-buffer.ts) grows the ring with cwnd: steady means grown.
-  for (let i = 0; i < 16 && c.info().sendCapacity < c.config.sendBufferMax; i++) move(4 << 20);
-  assert.equal(c.info().sendCapacity, c.config.sendBufferMax, 'the send buffer grew to its maximum');
-  // Closing gives the rings back to the pool: grown to 4 MiB, a few pairs left open would use up
-  // the kernel's 16 MiB ring arena and the next pair's rings would copy through views again.
+  // Closing gives the rings back to the pool for the next pair: pairs left open would use up the
+  // kernel's 16 MiB ring arena, and the next pair's rings would copy through views again.
   const close = (): void => {
     c.abort();
     server?.abort();

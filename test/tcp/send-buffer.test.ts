@@ -1,7 +1,8 @@
 // Send-buffer autotuning (src/tcp/send-buffer.ts), as Linux's tcp_sndbuf_expand: the buffer grows
 // to twice the congestion window's worth of segments at Linux's per-segment cost, up to
-// sendBufferMax, only while a writer is waiting and the congestion window is not filled; a size
-// the user set (sendBufferSize alone, setSendBufferSize) never changes.
+// sendBufferMax, only while a writer is waiting, the congestion window is not filled and the buffer
+// is smaller than the peer's window; a size the user set (sendBufferSize alone, setSendBufferSize)
+// never changes.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,13 +54,13 @@ interface Run {
 
 /**
  * Bulk data until `bytes` have been acknowledged: each round the connection sends what cwnd lets
- * out, the peer acknowledges all of it in one ACK (window 65535 << 7), and the writer refills.
+ * out, the peer acknowledges all of it in one ACK (window `window` << 7), and the writer refills.
  */
-function bulk(h: Harness, bytes: number, writer = true): Run {
+function bulk(h: Harness, bytes: number, window = 65535): Run {
   const chunk = new Uint8Array(1 << 20);
   const steps: Run['steps'] = [];
   const fill = (): void => {
-    if (writer) while (h.conn.send(chunk) > 0);
+    while (h.conn.send(chunk) > 0);
   };
   h.conn.hooks.onWritable = fill;
   fill();
@@ -73,7 +74,7 @@ function bulk(h: Harness, bytes: number, writer = true): Run {
     acked += sent;
     const before = h.conn.info().sendCapacity;
     h.now += 10;
-    flight = h.send({ seq: h.rseq, ack: una, flags: ACK, window: 65535 });
+    flight = h.send({ seq: h.rseq, ack: una, flags: ACK, window });
     const capacity = h.conn.info().sendCapacity;
     if (capacity !== before) steps.push({ cwndSegs: Math.floor(h.conn.stats().cwnd / 1000), capacity });
   }
@@ -149,5 +150,14 @@ test('a filled congestion window does not grow the buffer (tcp_should_expand_snd
     h.send({ seq: h.rseq, ack: una, flags: ACK, window: 65535 });
   }
   assert.ok(h.conn.stats().cwnd < 2 * 10 * PER_SEG, `cwnd ${h.conn.stats().cwnd} stays below the queue`);
+  assert.equal(h.conn.info().sendCapacity, 2 * 10 * PER_SEG);
+});
+
+test("a buffer that holds the peer's whole window does not grow (synack's one difference from Linux)", () => {
+  // The peer offers 234 << 7 = 29,952 bytes: cwnd outgrows it and the writer keeps waiting, but
+  // the 46,080-byte buffer holds the whole window already: more would only queue what it cannot take.
+  const h = establishedWith({ ...SCALED, sendBufferSize: 16_384, sendBufferMax: 1 << 20 }, { mss: 1000, wscale: 7 });
+  assert.deepEqual(bulk(h, 1 << 20, 234).steps, []);
+  assert.ok(h.conn.stats().cwnd > 2 * 10 * PER_SEG, `cwnd ${h.conn.stats().cwnd}`);
   assert.equal(h.conn.info().sendCapacity, 2 * 10 * PER_SEG);
 });
