@@ -311,7 +311,8 @@ export class SocketTable {
     }
     // SO_SNDBUF: Linux's accounting (sndbuf.ts) bounds writes; the stack's buffer only has to hold
     // what it lets through (sk_sndbuf plus at most one skb).
-    if (s.sndbuf !== null) c.sendBufferSize = sendQueueCapacity(s.sndbuf);
+    // SO_SNDBUF also stops autotuning (SOCK_SNDBUF_LOCK), whatever tcp_wmem[2] allows.
+    if (s.sndbuf !== null) c.sendBufferSize = c.sendBufferMax = sendQueueCapacity(s.sndbuf);
     if (s.keepAlive) c.keepAlive = { ...(s.config.keepAlive ?? {}), enabled: true };
     return c;
   }
