@@ -307,10 +307,15 @@ export class RingBuffer {
     let at = this.#head + this.#len + offset;
     if (at >= this.#size) at -= this.#size;
     const first = Math.min(n, this.#size - at);
+    if (first === n && from === 0 && n === src.length) {
+      // The whole of src in one piece (a segment's payload, or one of a joined segment's): no view.
+      buf.set(src, at);
+      return n;
+    }
     const mem = shared;
     // (src.length first: reading .buffer of a small array on V8's heap would move it off the heap.)
     if (mem != null && src.length > 64 && buf.buffer === mem.buffer && src.buffer === mem.buffer) {
-      // Both in the kernel's memory (a packet's payload and a receive ring): copyWithin, no view.
+      // Part of src, both in the kernel's memory (a packet's payload and a receive ring): copyWithin, no view.
       const s = src.byteOffset + from;
       const d = buf.byteOffset;
       mem.copyWithin(d + at, s, s + first);
