@@ -86,12 +86,27 @@ export function parseEthernet(frame: Uint8Array): Parsed<EthernetRepr> {
   return ok({ dst: v.dst, src: v.src, etherType, payload: v.payload });
 }
 
+/** The length of the frame that carries `payloadLength` bytes (padded to the 60-byte minimum). */
+export function frameLength(payloadLength: number): number {
+  return Math.max(ETHERNET_MIN_FRAME, ETHERNET_HEADER + payloadLength);
+}
+
 /** A new frame: header, then `payload` copied, padded with zeros to the 60-byte minimum. */
 export function buildFrame(dst: Uint8Array, src: Uint8Array, etherType: number, payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(Math.max(ETHERNET_MIN_FRAME, ETHERNET_HEADER + payload.length));
-  frame.set(dst.subarray(0, 6), 0);
-  frame.set(src.subarray(0, 6), 6);
+  return writeFrame(new Uint8Array(frameLength(payload.length)), dst, src, etherType, payload);
+}
+
+/**
+ * Write a frame into `frame` (exactly frameLength(payload.length) bytes, any contents: every byte
+ * is written, the padding zeroed) and return it.
+ */
+export function writeFrame(frame: Uint8Array, dst: Uint8Array, src: Uint8Array, etherType: number, payload: Uint8Array): Uint8Array {
+  for (let i = 0; i < 6; i++) {
+    frame[i] = dst[i]!;
+    frame[6 + i] = src[i]!;
+  }
   write16(frame, 12, etherType);
   frame.set(payload, ETHERNET_HEADER);
+  if (frame.length > ETHERNET_HEADER + payload.length) frame.fill(0, ETHERNET_HEADER + payload.length);
   return frame;
 }

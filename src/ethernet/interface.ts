@@ -12,11 +12,11 @@ import type { Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import type { NeighbourEvent } from '../trace/events.js';
 import { ArpOp, emitArp, parseArp } from './arp.js';
-import { BROADCAST_MAC, EtherType, buildFrame, formatMac, isGroupMac, macEquals, multicastMac, parseEthernet, parseMac, randomMac } from './frame.js';
+import { BROADCAST_MAC, EtherType, formatMac, frameLength, writeFrame, isGroupMac, macEquals, multicastMac, parseEthernet, parseMac, randomMac } from './frame.js';
 import { formatArp, formatNdp } from './format.js';
 import { ALL_NODES, NaFlag, NdpType, UNSPECIFIED6, buildNdp, icmpv6TypeOf, parseNdp, solicitedNode } from './ndp.js';
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, type DhcpServer } from './dhcp.js';
-import { buildUdpPacket } from '../wire/packet.js';
+import { buildUdpPacket, recyclePacket, takePacket } from '../wire/packet.js';
 import { UDP_PROTOCOL } from '../wire/udp.js';
 import { DEFAULT_TIMINGS, NeighbourCache, type NeighbourEntry, type NeighbourTimings } from './neighbours.js';
 
@@ -123,6 +123,14 @@ export class EthernetInterface implements Link {
   private offloadPacket: Uint8Array | null = null;
   private offloadGso = 0;
   private readonly queuedGso = new WeakMap<Uint8Array, number>();
+  /**
+   * A packet the Stack gave away (sendOwned, or sendTcpOffload with `owned`) on its way through
+   * send(): once transmit() has copied it into its frame nobody holds it, so it goes back to the
+   * packet allocator. One the neighbour cache queues is left to the garbage collector.
+   */
+  private ownedPacket: Uint8Array | null = null;
+  /** Whether the frame link takes frames it may recycle (sendOwned). */
+  private readonly framesRecycle: boolean;
 
   constructor(
     private readonly frames: Link,
@@ -131,6 +139,7 @@ export class EthernetInterface implements Link {
     this.clock = opts.clock;
     this.mtu = opts.mtu ?? frames.mtu;
     this.offload = frames.sendTcpOffload !== undefined ? (frames.offload ?? null) : null;
+    this.framesRecycle = frames.sendOwned !== undefined;
     this.name = opts.name ?? 'eth';
     const mac = typeof opts.mac === 'string' ? parseMac(opts.mac) : (opts.mac ?? randomMac(opts.random ?? cryptoRandom()));
     if (mac === null || mac.length !== 6) throw new TypeError(`invalid MAC address: ${JSON.stringify(opts.mac)}`);
@@ -217,17 +226,25 @@ export class EthernetInterface implements Link {
     }
   }
 
+  /** Link.sendOwned: as send(); the packet is recycled once copied into its frame (ownedPacket). */
+  sendOwned(packet: Uint8Array): void {
+    this.ownedPacket = packet;
+    this.send(packet);
+    this.ownedPacket = null;
+  }
+
   /**
    * Link.sendTcpOffload: routed as send() is; its frame goes to the frame link's sendTcpOffload, so
    * the far side finishes the checksum and, for gsoSize > 0, cuts the packet (offsets in the
-   * virtio_net_hdr count the Ethernet header: native/tun.c build_vnet_hdr). The frame is a copy, so
-   * `owned` is not passed on.
+   * virtio_net_hdr count the Ethernet header: native/tun.c build_vnet_hdr). `owned` as sendOwned.
    */
-  sendTcpOffload(packet: Uint8Array, gsoSize: number): void {
+  sendTcpOffload(packet: Uint8Array, gsoSize: number, owned?: boolean): void {
     if (this.offload === null) throw new Error('sendTcpOffload on an Ethernet interface whose frame link has no offloads');
     this.offloadPacket = packet;
     this.offloadGso = gsoSize;
+    if (owned === true) this.ownedPacket = packet;
     this.send(packet);
+    this.ownedPacket = null;
     // Not transmitted yet (the next hop is being resolved, or the packet was dropped): remember its
     // gsoSize for when the neighbour cache lets it go; it was built with a partial checksum.
     if (this.offloadPacket !== null) this.queuedGso.set(packet, gsoSize);
@@ -385,7 +402,15 @@ export class EthernetInterface implements Link {
   private transmit(to: Uint8Array, etherType: number, payload: Uint8Array): void {
     if (this.closed) return;
     this.stats.framesOut++;
-    const frame = buildFrame(to, this.mac, etherType, payload);
+    // A frame the frame link may recycle comes from the packet allocator's recycled buffers (a
+    // TAP link hands each back once written): a bulk transfer then frames its 64 KiB super-packets
+    // without a fresh buffer each (issue 20).
+    const n = frameLength(payload.length);
+    const frame = writeFrame(this.framesRecycle ? takePacket(n) : new Uint8Array(n), to, this.mac, etherType, payload);
+    if (payload === this.ownedPacket) {
+      this.ownedPacket = null;
+      recyclePacket(payload);
+    }
     let gso = -1;
     if (payload === this.offloadPacket) {
       gso = this.offloadGso;
@@ -394,7 +419,8 @@ export class EthernetInterface implements Link {
       gso = this.queuedGso.get(payload) ?? -1;
       if (gso >= 0) this.queuedGso.delete(payload);
     }
-    if (gso >= 0) this.frames.sendTcpOffload!(frame, gso, false);
+    if (gso >= 0) this.frames.sendTcpOffload!(frame, gso, this.framesRecycle);
+    else if (this.framesRecycle) this.frames.sendOwned!(frame);
     else this.frames.send(frame);
   }
 

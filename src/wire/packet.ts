@@ -135,8 +135,11 @@ export function recyclePacket(p: Uint8Array): void {
   recycledBytes += n;
 }
 
-/** A buffer of `n` bytes with unspecified contents: a recycled one, else a fresh one. */
-function takePacket(n: number): Uint8Array {
+/**
+ * A buffer of `n` bytes with unspecified contents: a recycled one, else a fresh one. The caller
+ * writes every byte (the TCP builder; an Ethernet interface framing a packet it then gives away).
+ */
+export function takePacket(n: number): Uint8Array {
   const p = recycled.get(n)?.pop();
   if (p === undefined) return allocPacket(n);
   recycledBytes -= n;

@@ -1,7 +1,8 @@
 // An EthernetInterface over a frame link with offloads (a TAP device with IFF_VNET_HDR): the Stack's
 // offloaded TCP packets leave through the frame link's sendTcpOffload with their gsoSize, also when
 // they first wait for ARP to resolve the next hop; everything else leaves through send(); the frame
-// link's RX_* flags reach the Stack with each packet; a frame link without offloads offers none.
+// link's RX_* flags reach the Stack with each packet; a frame link without offloads offers none;
+// packets the Stack gives away and frames a recycling frame link takes are reused, not reallocated.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/util/virtual-clock.js';
@@ -10,6 +11,7 @@ import { EtherType, buildFrame, parseEthernet, parseMac } from '../../src/ethern
 import { ArpOp, emitArp, parseArp } from '../../src/ethernet/arp.js';
 import { parseIp } from '../../src/wire/address.js';
 import { RX_CSUM_VERIFIED, type Link } from '../../src/link/link.js';
+import { recyclePacket, takePacket } from '../../src/wire/packet.js';
 
 const OURS = parseMac('02:00:00:00:00:02')!;
 const PEER = parseMac('02:00:00:00:00:01')!;
@@ -101,4 +103,56 @@ test('the frame link\'s RX_* flags reach the Stack with the packet; a link witho
   const plainEth = new EthernetInterface(frameLink(false), { clock, mac: OURS, dad: false });
   assert.equal(plainEth.offload, null);
   assert.throws(() => plainEth.sendTcpOffload(pkt, 0), /no offloads/);
+});
+
+test('owned packets go back to the allocator once framed; a recycling frame link gets frames from it', () => {
+  const clock = new VirtualClock();
+  const owned: Sent[] = [];
+  // A frame link that takes frames it may recycle (a TAP link hands each back once written).
+  const frames: Link & { sent: Sent[] } = {
+    ...frameLink(true),
+    sendOwned: (frame: Uint8Array) => void owned.push({ frame, gso: -1 }),
+    sendTcpOffload: (frame: Uint8Array, gso: number, own?: boolean) => void (own === true ? owned : frames.sent).push({ frame, gso }),
+  };
+  const eth = new EthernetInterface(frames, { clock, mac: OURS, dad: false });
+  eth.bind({ addresses: [{ addr: OUR_IP, prefix: 24 }] });
+  const reply = emitArp({ op: ArpOp.REPLY, senderMac: PEER, senderIp: PEER_IP, targetMac: OURS, targetIp: OUR_IP });
+  frames.onReceive!(buildFrame(OURS, PEER, EtherType.IPV4, new Uint8Array(0))); // nothing: not IP enough
+  eth.sendOwned(ipv4(PEER_IP, 40, 0)); // queued behind ARP: not recycled (the cache holds it)
+  frames.onReceive!(buildFrame(OURS, PEER, EtherType.ARP, reply));
+  owned.length = 0;
+  frames.sent.length = 0;
+
+  // A super-packet given away: copied into a frame, then handed back to the allocator.
+  const big = ipv4(PEER_IP, 9000, 0xcd);
+  const bigBytes = big.slice();
+  eth.sendTcpOffload(big, 1448, true);
+  assert.equal(owned.length, 1, 'the frame goes to the frame link as owned (it may recycle it)');
+  assert.equal(owned[0]!.gso, 1448);
+  const f = parseEthernet(owned[0]!.frame);
+  assert.ok(f.ok);
+  assert.deepEqual(f.value.payload, bigBytes, 'the frame carries the packet as it was');
+  assert.equal(takePacket(9000), big, 'the packet itself went back to the allocator');
+
+  // A recycled frame buffer is written over: the link hands the first frame back, the next
+  // 9,000-byte packet is framed in it with nothing of the old one left.
+  recyclePacket(owned[0]!.frame);
+  const second = ipv4(PEER_IP, 9000, 0x11);
+  const secondBytes = second.slice();
+  eth.sendTcpOffload(second, 1448, false);
+  assert.equal(owned[1]!.frame, owned[0]!.frame, 'the frame link\'s recycled buffer framed the next packet');
+  const g = parseEthernet(owned[1]!.frame);
+  assert.ok(g.ok);
+  assert.deepEqual(g.value.payload, secondBytes);
+  assert.notEqual(takePacket(9000), second, 'a packet not given away is not recycled');
+
+  // A short packet padded to the 60-byte minimum from a recycled (dirty) buffer: the padding is zero.
+  recyclePacket(new Uint8Array(60).fill(0xff));
+  const small = ipv4(PEER_IP, 28, 0x22);
+  const smallBytes = small.slice();
+  eth.sendOwned(small);
+  const short = owned[2]!.frame;
+  assert.equal(short.length, 60);
+  assert.deepEqual(short.subarray(14, 14 + 28), smallBytes);
+  assert.ok(short.subarray(14 + 28).every((b) => b === 0), 'the padding of a reused buffer is zeroed');
 });
