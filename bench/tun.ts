@@ -4,9 +4,8 @@
 //
 // node --cpu-prof --cpu-prof-dir=prof --import tsx bench/tun.ts [--dir k2s|s2k] [--mtu 1500] [--mib 256] [--runs 3] [--no-offload] [--no-write-thread] [--tap]
 // node --import tsx bench/profile-summary.ts prof --exclude node:internal
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { openWorld, tunBulk } from '../src/bench/tun.js';
+import { openWorld, threadCpu, tunBulk } from '../src/bench/tun.js';
 import { canUseNetns } from '../src/bench/kernel.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 
@@ -31,29 +30,13 @@ if (why !== null) {
   process.stderr.write(`bench/tun: cannot run: ${why}\n`);
   process.exit(2);
 }
-/** CPU seconds per thread of this process (schedstat's run time, in ns), by thread name. */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-      const s = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
-      const key = tid === String(process.pid) ? 'main' : name;
-      out.set(key, (out.get(key) ?? 0) + s);
-    } catch {
-      // the thread exited meanwhile
-    }
-  }
-  return out;
-}
-
 const w = await openWorld(mtu, offload, writeThread, tap);
 try {
   const before = w.tun.stats();
   const cpu0 = threadCpu();
   const wall0 = performance.now();
   const figures: number[] = [];
-  for (let i = 0; i < runs; i++) figures.push(await tunBulk(w, dir, mib * 1024 * 1024));
+  for (let i = 0; i < runs; i++) figures.push((await tunBulk(w, dir, mib * 1024 * 1024)).mbps);
   const wall = (performance.now() - wall0) / 1000;
   const cpu1 = threadCpu();
   const s = w.tun.stats();

@@ -69,6 +69,7 @@ typedef struct tun_s {
   // cap bytes of packets, then max_packets end offsets (Uint32), then max_packets RX_* flag bytes.
   // Every delivery reuses it, so JS sees views valid only during the callback (docs/tun.md).
   napi_ref rx_ref;
+  napi_ref rx_bytes_ref;  // the Uint8Array whose bytes buf points into, once rxInto() moved it there
   uint8_t *buf;
   uint8_t *scratch;   // SLOT_BYTES for reads when the batch buffer has less than that free
   size_t carry;       // bytes of a packet read into scratch that did not fit in the batch
@@ -93,6 +94,11 @@ typedef struct tun_s {
   uint8_t *w_ring;
   size_t w_cap, w_head, w_tail;
   uint32_t w_sleeping, w_want_room, w_room_seq, w_stop;
+  // JS writes records straight into the ring (open()'s txRing, see tun_reserve): the bytes from
+  // w_head it may fill until tun_commit publishes them (0: no reservation open). The ring is then
+  // unmapped by the finalizer of JS's ArrayBuffer, not when the writer stops.
+  size_t w_res;
+  int w_shared;
   double w_wakes, w_sleeps;  // futex wake-ups of the writer (main thread), and its sleeps (writer)
   struct tun_s *next;  // open devices, for trim() (main thread only)
   // Counters, exposed through stats().
@@ -173,6 +179,7 @@ static void on_poll_closed(uv_handle_t *h) {
 // Stops polling, closes the fd and releases the JS callback. Safe to call more than once.
 static void writer_stop(tun_t *t);
 static int writer_start(tun_t *t);
+static napi_status ring_to_js(napi_env env, tun_t *t, napi_value *out);
 static tun_t *open_tuns;  // every open device (trim() gives their idle buffers back)
 
 static void tun_shutdown(tun_t *t, int from_finalizer) {
@@ -202,7 +209,9 @@ static void tun_shutdown(tun_t *t, int from_finalizer) {
   if (t->async_ctx) napi_async_destroy(t->env, t->async_ctx);
   // Nothing writes into the shared batch any more: JS's views keep it alive for as long as it likes.
   if (t->rx_ref) napi_delete_reference(t->env, t->rx_ref);
+  if (t->rx_bytes_ref) napi_delete_reference(t->env, t->rx_bytes_ref);
   t->rx_ref = NULL;
+  t->rx_bytes_ref = NULL;
   t->buf = NULL, t->ends = NULL, t->flags = NULL;
   t->callback = NULL;
   t->async_ctx = NULL;
@@ -711,6 +720,13 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   CHECK(env, napi_set_named_property(env, result, "rx", rx_ab));
   CHECK(env, napi_get_boolean(env, t->w_on != 0, &num));
   CHECK(env, napi_set_named_property(env, result, "writeThread", num));
+  if (t->w_on) {
+    // The writer's ring, for JS to write records into (tun_reserve); null if it cannot be shared.
+    napi_value ring_ab;
+    if (ring_to_js(env, t, &ring_ab) == napi_ok) {
+      CHECK(env, napi_set_named_property(env, result, "txRing", ring_ab));
+    }
+  }
   CHECK(env, napi_create_uint32(env, DEFAULT_BATCH_BYTES, &num));
   CHECK(env, napi_set_named_property(env, result, "rxCap", num));
   CHECK(env, napi_create_uint32(env, DEFAULT_BATCH_PACKETS, &num));
@@ -981,8 +997,22 @@ static void writer_stop(tun_t *t) {
   }
   pthread_join(t->w_thread, NULL);
   t->w_on = 0;
-  munmap(t->w_ring, W_RING_BYTES);
+  t->w_res = 0;
+  // A ring JS can see stays mapped until its ArrayBuffer is collected (ring_finalize).
+  if (!t->w_shared) munmap(t->w_ring, W_RING_BYTES);
   t->w_ring = NULL;
+}
+
+static void ring_finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  munmap(data, W_RING_BYTES);
+}
+
+// The ring as an ArrayBuffer for JS (open()'s txRing); from then on its finalizer unmaps it.
+static napi_status ring_to_js(napi_env env, tun_t *t, napi_value *out) {
+  napi_status st = napi_create_external_arraybuffer(env, t->w_ring, W_RING_BYTES, ring_finalize, NULL, out);
+  if (st == napi_ok) t->w_shared = 1;
+  return st;
 }
 
 // Bytes the writer has not written yet.
@@ -1046,6 +1076,64 @@ static void writer_put(tun_t *t, const uint8_t *data, size_t len, uint32_t meta)
 static void writer_sync(tun_t *t) {
   if (!t->w_on) return;
   while (writer_used(t) > 0) wait_room(t, t->w_cap);
+}
+
+// reserve(handle, need) -> offset: lets JS write `need` contiguous bytes of records at that offset
+// of the ring (open()'s txRing) until commit(); -1 without a writer thread or once closed. Each
+// record is what writer_put makes: u32 bytes to write (header and packet), u32 header bytes (0 or
+// the virtio_net_hdr's), the header (JS puts the packet's META_* word in its first 4 bytes and
+// commit builds the header there), the packet; 8-aligned. JS copying each packet in with one
+// TypedArray.set replaces writeBatch's per-packet N-API calls (napi_get_element, the typed array's
+// info: about 8% of the main thread without offloads, docs/performance.md). Waits for room as
+// writer_put does (moving what the device has for us into the rx queue meanwhile).
+static size_t ring_reserve(tun_t *t, size_t need) {
+  size_t head = t->w_head;
+  size_t at = head % t->w_cap;
+  // As writer_put: contiguous, and back at the front once the writer has caught up.
+  size_t waste = at + need > t->w_cap || (at >= need && writer_used(t) == 0) ? t->w_cap - at : 0;
+  while (t->w_cap - writer_used(t) < waste + need) wait_room(t, waste + need);
+  if (waste > 0) {
+    uint32_t wrap = W_WRAP;
+    memcpy(t->w_ring + at, &wrap, 4);
+    // Published on its own: the writer skips to the front, where the reservation starts.
+    __atomic_store_n(&t->w_head, head + waste, __ATOMIC_SEQ_CST);
+    at = 0;
+  }
+  t->w_res = need;
+  return at;
+}
+
+// Publishes the `bytes` JS wrote at the start of its reservation (whole records, checked here, so a
+// bad record can never send the writer outside the ring) and wakes the writer if it sleeps.
+// A refused commit publishes nothing and ends the reservation (JS drops what it wrote).
+static int ring_commit(tun_t *t, size_t bytes) {
+  size_t res = t->w_res;
+  t->w_res = 0;
+  if (bytes > res || (bytes & 7) != 0) return 0;
+  size_t head = t->w_head;
+  uint8_t *base = t->w_ring + head % t->w_cap;
+  for (size_t at = 0; at < bytes;) {
+    uint32_t len, hl;
+    memcpy(&len, base + at, 4);
+    memcpy(&hl, base + at + 4, 4);
+    if ((hl != 0 && hl != (uint32_t)t->vnet_hdr) || len < hl || at + w_record(len) > bytes) return 0;
+    if (hl > 0) {
+      uint32_t meta;
+      struct virtio_net_hdr h;
+      memcpy(&meta, base + at + 8, 4);
+      build_vnet_hdr(&h, base + at + 8 + hl, len - hl, meta, t->l2);
+      memcpy(base + at + 8, &h, sizeof h);
+    }
+    at += w_record(len);
+  }
+  if (bytes == 0) return 1;
+  __atomic_store_n(&t->w_head, head + bytes, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&t->w_sleeping, __ATOMIC_SEQ_CST)) {
+    __atomic_store_n(&t->w_sleeping, 0, __ATOMIC_SEQ_CST);
+    t->w_wakes++;
+    futex_wake(&t->w_sleeping);
+  }
+  return 1;
 }
 
 // A packet for the device: to the writer thread when there is one, else written now. Returns 0 or
@@ -1149,6 +1237,83 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
   if (count >= 32) drain_to_queue(t);
   CHECK(env, napi_create_uint32(env, ok, &out));
   return out;
+}
+
+// reserve(handle, need): see ring_reserve; -1 without a writer thread, once closed, or for a need
+// the ring cannot hold.
+static napi_value tun_reserve(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  uint32_t need = 0;
+  if (argc < 2 || napi_get_value_uint32(env, argv[1], &need) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "need must be a number");
+    return NULL;
+  }
+  int64_t at = -1;
+  if (!t->closed && t->w_on && t->w_res == 0 && need > 0 && (need & 7) == 0 && need <= t->w_cap / 2) at = (int64_t)ring_reserve(t, need);
+  CHECK(env, napi_create_int64(env, at, &out));
+  return out;
+}
+
+// commit(handle, bytes, next) -> the offset of a fresh reservation of `next` bytes (as reserve), or
+// -1 when next is 0 or none can be had. Throws if the records do not add up to `bytes`.
+static napi_value tun_commit(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  uint32_t bytes = 0, next = 0;
+  if (argc < 2 || napi_get_value_uint32(env, argv[1], &bytes) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bytes must be a number");
+    return NULL;
+  }
+  if (argc >= 3) napi_get_value_uint32(env, argv[2], &next);
+  int64_t at = -1;
+  if (!t->closed && t->w_on) {
+    if (t->w_res == 0 && bytes > 0) {
+      napi_throw_error(env, "ERR_INVALID_STATE", "commit without a reservation");
+      return NULL;
+    }
+    if (!ring_commit(t, bytes)) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "commit: the records do not fill the bytes given, or overrun the reservation");
+      return NULL;
+    }
+    if (next > 0 && (next & 7) == 0 && next <= t->w_cap / 2) at = (int64_t)ring_reserve(t, next);
+  }
+  CHECK(env, napi_create_int64(env, at, &out));
+  return out;
+}
+
+// rxInto(handle, bytes: Uint8Array): reads land in `bytes` from now on instead of the packet part of
+// open()'s `rx` (the ends and flags stay there): JS hands a view of the checksum kernel's memory
+// (src/wire/simd-sum.ts takeLinkSlot) so that the Stack sums and parses each packet where the
+// kernel put it, without a copy. Only between deliveries (JS calls it right after open); the view
+// must not be detached or resized while the device is open (that memory never grows), and is
+// kept alive until close.
+static napi_value tun_rx_into(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = argc >= 1 ? get_tun(env, argv[0]) : NULL;
+  if (!t) return NULL;
+  uint8_t *data;
+  size_t len;
+  if (argc < 2 || !get_bytes(env, argv[1], &data, &len) || len < SLOT_BYTES) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "rxInto wants a Uint8Array of at least 65 KiB");
+    return NULL;
+  }
+  if (t->closed) return NULL;
+  napi_ref ref;
+  CHECK(env, napi_create_reference(env, argv[1], 1, &ref));
+  if (t->rx_bytes_ref) napi_delete_reference(env, t->rx_bytes_ref);
+  t->rx_bytes_ref = ref;
+  t->buf = data;
+  t->cap = len;
+  return NULL;
 }
 
 static napi_value tun_close(napi_env env, napi_callback_info info) {
@@ -1261,6 +1426,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ref", NULL, tun_ref, NULL, NULL, NULL, napi_enumerable, NULL},
       {"write", NULL, tun_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeBatch", NULL, tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reserve", NULL, tun_reserve, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"commit", NULL, tun_commit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rxInto", NULL, tun_rx_into, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, tun_stats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trim", NULL, tun_trim, NULL, NULL, NULL, napi_enumerable, NULL},

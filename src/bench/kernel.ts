@@ -209,13 +209,14 @@ const RECEIVER = `
 const net = require('net');
 const want = Number(process.argv[1]);
 const srv = net.createServer((s) => {
-  let got = 0, t0 = 0;
+  let got = 0, t0 = 0, c0;
   s.on('data', (d) => {
-    if (got === 0) t0 = performance.now();
+    if (got === 0) { t0 = performance.now(); c0 = process.cpuUsage(); }
     got += d.length;
     if (got >= want) {
       const ms = performance.now() - t0;
-      process.stdout.write(JSON.stringify({ bytes: got, ms }) + '\\n');
+      const c = process.cpuUsage(c0);
+      process.stdout.write(JSON.stringify({ bytes: got, ms, cpuS: (c.user + c.system) / 1e6 }) + '\\n');
       s.destroy(); srv.close();
     }
   });
@@ -227,6 +228,8 @@ const net = require('net');
 const want = Number(process.argv[1]);
 const chunk = Buffer.alloc(65536, 0x5a);
 const c = net.connect({ port: 5001, host: process.argv[2] }, () => {
+  const c0 = process.cpuUsage();
+  process.on('exit', () => { const u = process.cpuUsage(c0); process.stdout.write(JSON.stringify({ cpuS: (u.user + u.system) / 1e6 }) + '\\n'); });
   let sent = 0;
   const pump = () => {
     while (sent < want) {
@@ -243,8 +246,8 @@ c.on('error', (e) => { console.error(e.message); process.exit(1); });
 /** A kernel-side receiver running in a namespace: `ready` once listening, `result` when it has read everything. */
 export interface KernelReceiver {
   ready: Promise<void>;
-  /** Bytes read and ms from its first to its last byte. */
-  result: Promise<{ bytes: number; ms: number }>;
+  /** Bytes read, ms from its first to its last byte, and the receiver's CPU seconds over the same span. */
+  result: Promise<{ bytes: number; ms: number; cpuS: number }>;
   kill(): void;
 }
 
@@ -267,20 +270,33 @@ export function kernelReceiver(ns: string, addr: string, bytes: number): KernelR
   const result = exited.then((code) => {
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (code !== 0 || line === undefined) throw new Error(`receiver failed (${code}): ${err.trim()}`);
-    return JSON.parse(line) as { bytes: number; ms: number };
+    return JSON.parse(line) as { bytes: number; ms: number; cpuS: number };
   });
   ready.catch(() => {});
   result.catch(() => {});
   return { ready, result, kill: () => rx.kill() };
 }
 
-/** A Node sender in namespace `ns` writing `bytes` to `addr`:5001 in 64 KiB writes; resolves when it exits. */
-export function kernelSender(ns: string, addr: string, bytes: number): Promise<void> {
-  const tx = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SENDER, String(bytes), addr], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * A Node sender in namespace `ns` writing `bytes` to `addr`:5001 in 64 KiB writes; resolves when it
+ * exits, with its CPU seconds from the connection on (NaN if it did not say).
+ */
+export function kernelSender(ns: string, addr: string, bytes: number): Promise<{ cpuS: number }> {
+  const tx = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SENDER, String(bytes), addr], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
+  tx.stdout.setEncoding('utf8');
+  tx.stdout.on('data', (d: string) => (out += d));
   tx.stderr.setEncoding('utf8');
   tx.stderr.on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => tx.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sender failed (${code}): ${err.trim()}`)))));
+  // 'close', not 'exit': the line it prints as it exits may still be in the pipe at 'exit'.
+  return new Promise((resolve, reject) =>
+    tx.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`sender failed (${code}): ${err.trim()}`));
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      resolve({ cpuS: line === undefined ? NaN : (JSON.parse(line) as { cpuS: number }).cpuS });
+    }),
+  );
 }
 
 /**

@@ -4,6 +4,7 @@
 // at the same MTU in the same run; root only.
 
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { openTun, configureKernelSide, tunUnavailableReason, type TunLink } from '../link/tun.js';
 import { Stack } from '../stack/stack.js';
 import { addEthernetInterface } from '../ethernet/attach.js';
@@ -62,11 +63,17 @@ export async function openWorld(mtu: number, offload: boolean, writeThread = tru
   };
 }
 
+/** One transfer's figures: MB/s, and the CPU seconds of the Node program on the kernel's side. */
+export interface TunBulkResult {
+  mbps: number;
+  peerCpuS: number;
+}
+
 /**
  * One transfer of `bytes` over the world's TUN device; MB/s timed at the receiver from its first to
  * its last byte (as vethBulk times the kernel's receiver).
  */
-export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Promise<number> {
+export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Promise<TunBulkResult> {
   if (dir === 'kernel->synack') {
     const sink = new Uint8Array(256 * 1024);
     const done = new Promise<number>((resolve) => {
@@ -89,8 +96,8 @@ export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Pr
         read();
       });
     });
-    await kernelSender(w.ns, SYNACK, bytes);
-    return done;
+    const tx = await kernelSender(w.ns, SYNACK, bytes);
+    return { mbps: await done, peerCpuS: tx.cpuS };
   }
   const rx = kernelReceiver(w.ns, KERNEL, bytes);
   await rx.ready;
@@ -112,7 +119,23 @@ export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Pr
     rx.kill();
   };
   const r = await rx.result;
-  return r.bytes / 1e6 / (r.ms / 1000);
+  return { mbps: r.bytes / 1e6 / (r.ms / 1000), peerCpuS: r.cpuS };
+}
+
+/** CPU seconds per thread of this process (schedstat's run time), by thread name ('main' for the main thread). */
+export function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      const s = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+      const key = tid === String(process.pid) ? 'main' : name;
+      out.set(key, (out.get(key) ?? 0) + s);
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return out;
 }
 
 interface Case {
@@ -154,7 +177,7 @@ export async function runTunGroup(opts: BenchOptions, rep: Reporter, mtus: reado
         rep.progress(`tun: MTU ${mtu} round ${round < 0 ? 'warm-up' : round + 1}`);
         const v = await vethBulk(pair, vethBytes);
         for (const c of list) {
-          const mbps = await tunBulk(c.world!, c.dir, bytes);
+          const { mbps } = await tunBulk(c.world!, c.dir, bytes);
           if (round < 0) continue;
           c.samples.push(mbps);
           c.ratios.push(mbps / v);

@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Link, LinkOffload } from './link.js';
 import { recyclePacket } from '../wire/packet.js';
+import { giveLinkSlot, takeLinkSlot } from '../wire/simd-sum.js';
 
 /** The addon's surface (native/tun.c). Handles are opaque externals. */
 interface NativeTun {
@@ -22,13 +23,31 @@ interface NativeTun {
     tap: boolean,
     offload: number,
     writeThread: boolean,
-  ): { handle: unknown; name: string; created: boolean; vnetHdr: number; offload: number; writeThread: boolean; rx: ArrayBuffer; rxCap: number; rxMaxPackets: number };
+  ): {
+    handle: unknown;
+    name: string;
+    created: boolean;
+    vnetHdr: number;
+    offload: number;
+    writeThread: boolean;
+    rx: ArrayBuffer;
+    rxCap: number;
+    rxMaxPackets: number;
+    /** The writer thread's ring, when there is one (native/tun.c tun_reserve). */
+    txRing?: ArrayBuffer;
+  };
   /** cb(count, errno): a batch of `count` packets in the shared receive buffer (open's `rx`), or count 0 and errno < 0 when the device failed. */
   start(handle: unknown, cb: ((count: number, errno: number) => void) | null): void;
   stop(handle: unknown): void;
   ref(handle: unknown, on: boolean): void;
   write(handle: unknown, packet: Uint8Array, meta: number): number;
   writeBatch(handle: unknown, packets: Uint8Array[], count: number, metas: Uint32Array): number;
+  /** The writer thread's ring (open's txRing): `need` bytes at the returned offset are ours to fill until commit; -1 if none. */
+  reserve(handle: unknown, need: number): number;
+  /** Publishes `bytes` of records written at the reservation's start; reserves `next` more (returns its offset, or -1). */
+  commit(handle: unknown, bytes: number, next: number): number;
+  /** Reads land in `bytes` from now on (ends and flags stay in open's `rx`). */
+  rxInto(handle: unknown, bytes: Uint8Array): void;
   close(handle: unknown): void;
   stats(handle: unknown): NativeStats;
   trim(): boolean;
@@ -68,6 +87,11 @@ export interface TunStats extends NativeStats {
   txOversize: number;
   /** Largest number of packets delivered by one readable event. */
   rxMaxBatch: number;
+  /**
+   * Whether reads land in the checksum kernel's memory (wire/simd-sum.ts takeLinkSlot), where the
+   * Stack sums and parses them without a copy; false when every slot was taken (two per process).
+   */
+  rxInKernelMemory: boolean;
   /** GSO packets we sent for the kernel to cut. */
   txGso: number;
 }
@@ -76,6 +100,17 @@ export interface TunStats extends NativeStats {
 const TUN_F = { csum: 0x01, tso4: 0x02, tso6: 0x04, uso4: 0x20, uso6: 0x40 } as const;
 /** Per-packet word handed to the addon with each write (native/tun.c META_*). */
 const META_NEEDS_CSUM = 0x10000;
+/**
+ * Writes into the writer thread's ring (native/tun.c tun_reserve): room is reserved RESERVE_BYTES at
+ * a time, and what is written is published to the thread once COMMIT_BYTES have gathered (so it
+ * starts on a long burst before the burst ends) and at every flush.
+ */
+const RESERVE_BYTES = 128 * 1024;
+const COMMIT_BYTES = 16 * 1024;
+/** One ring record: u32 length, u32 header length, the header, the packet; 8-aligned (native/tun.c w_record). */
+const ringRecord = (n: number): number => (8 + n + 7) & ~7;
+/** Where a microtask's flush hangs: a resolved promise's reaction costs less than queueMicrotask (no AsyncResource). */
+const resolved = Promise.resolve();
 
 /** The offloads a TUN link asks the kernel for: checksums and TCP segmentation both ways. */
 export const TUN_OFFLOADS = TUN_F.csum | TUN_F.tso4 | TUN_F.tso6;
@@ -368,6 +403,8 @@ class NativeTunLink implements TunLink {
   private readonly handle: unknown;
   /** The addon's receive batch (native/tun.c tun_t): reused by every read. */
   private readonly rxBytes: Uint8Array;
+  /** rxBytes when it is a slot of the checksum kernel's memory (given back at close). */
+  private readonly rxSlot: Uint8Array | null;
   private readonly rxEnds: Uint32Array;
   private readonly rxFlags: Uint8Array;
   private closed = false;
@@ -378,6 +415,15 @@ class NativeTunLink implements TunLink {
   /** Per pending packet, 1 when the sender gave it away (sendOwned): recycled once written. */
   private owned = new Uint8Array(256);
   private flushQueued = false;
+  /** The writer thread's ring (null without one): queue() copies each packet straight into it. */
+  private readonly ring: Uint8Array | null;
+  private readonly ring32: Uint32Array | null;
+  /** virtio_net_hdr bytes in front of each packet on the fd (0 or 10). */
+  private readonly vnetHdr: number;
+  /** The open reservation in the ring: written from resStart to resAt, ours up to resEnd. */
+  private resStart = 0;
+  private resAt = 0;
+  private resEnd = 0;
   private txOversize = 0;
   private rxMaxBatch = 0;
   private txGso = 0;
@@ -399,10 +445,17 @@ class NativeTunLink implements TunLink {
     this.created = opened.created;
     this.writeThread = opened.writeThread;
     const { rx, rxCap, rxMaxPackets } = opened;
-    this.rxBytes = new Uint8Array(rx, 0, rxCap);
+    // Reads straight into the checksum kernel's memory where it can be had: each packet's checksum
+    // is then summed where it lies, and payload views recur by position (wire/simd-sum.ts).
+    this.rxSlot = takeLinkSlot();
+    if (this.rxSlot !== null) addon.rxInto(this.handle, this.rxSlot);
+    this.rxBytes = this.rxSlot ?? new Uint8Array(rx, 0, rxCap);
     this.rxEnds = new Uint32Array(rx, rxCap, rxMaxPackets);
     this.rxFlags = new Uint8Array(rx, rxCap + 4 * rxMaxPackets, rxMaxPackets);
     this.offloads = offloadNames(opened.offload);
+    this.vnetHdr = opened.vnetHdr;
+    this.ring = opened.txRing !== undefined ? new Uint8Array(opened.txRing) : null;
+    this.ring32 = opened.txRing !== undefined ? new Uint32Array(opened.txRing) : null;
     const csum = opened.vnetHdr > 0 && (opened.offload & TUN_F.csum) !== 0;
     const tso = csum && (opened.offload & (TUN_F.tso4 | TUN_F.tso6)) === (TUN_F.tso4 | TUN_F.tso6);
     // An IPv4 packet's total length is 16 bits; the IPv6 payload length is too, so 65535 bounds both.
@@ -433,6 +486,10 @@ class NativeTunLink implements TunLink {
       return;
     }
     if (gso > 0) this.txGso++;
+    if (this.ring !== null) {
+      this.queueInRing(packet, meta, owned);
+      return;
+    }
     const n = this.pending.length;
     if (n === this.metas.length) {
       const grown = new Uint32Array(n * 2);
@@ -445,15 +502,60 @@ class NativeTunLink implements TunLink {
     this.metas[n] = meta;
     this.owned[n] = owned;
     this.pending.push(packet);
+    this.flushSoon();
+  }
+
+  private flushSoon(): void {
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(this.flushTask);
+      void resolved.then(this.flushTask);
     }
   }
 
+  /**
+   * The packet as a ring record (native/tun.c tun_reserve: the addon builds the virtio_net_hdr from
+   * `meta` at commit); the caller's buffer is free at once, so an owned one is recycled here.
+   */
+  private queueInRing(packet: Uint8Array, meta: number, owned: number): void {
+    const hl = this.vnetHdr;
+    const rec = ringRecord(hl + packet.length);
+    if (this.resAt + rec > this.resEnd) {
+      const at = this.addon.commit(this.handle, this.resAt - this.resStart, Math.max(rec, RESERVE_BYTES));
+      this.resStart = this.resAt = this.resEnd = 0;
+      // -1: the device closed under us (the addon counts nothing here: the packet is dropped).
+      if (at < 0) return;
+      this.resStart = this.resAt = at;
+      this.resEnd = at + Math.max(rec, RESERVE_BYTES);
+    }
+    const at = this.resAt;
+    const r32 = this.ring32!;
+    r32[at >>> 2] = hl + packet.length;
+    r32[(at >>> 2) + 1] = hl;
+    if (hl > 0) r32[(at >>> 2) + 2] = meta;
+    this.ring!.set(packet, at + 8 + hl);
+    this.resAt = at + rec;
+    if (owned === 1) recyclePacket(packet);
+    // A long burst: let the writer start on it.
+    if (this.resAt - this.resStart >= COMMIT_BYTES) this.commitRing();
+    else this.flushSoon();
+  }
+
+  /** Publishes what queueInRing wrote and gives the rest of the reservation back. */
+  private commitRing(): void {
+    if (this.resEnd === 0) return;
+    const bytes = this.resAt - this.resStart;
+    this.resStart = this.resAt = this.resEnd = 0;
+    this.addon.commit(this.handle, bytes, 0);
+  }
+
   flush(): void {
+    if (this.closed) return;
+    if (this.ring !== null) {
+      this.commitRing();
+      return;
+    }
     const n = this.pending.length;
-    if (n === 0 || this.closed) return;
+    if (n === 0) return;
     const pending = this.pending;
     // Failed writes (e.g. a packet the kernel rejects) are counted natively and dropped.
     if (n === 1) this.addon.write(this.handle, pending[0] as Uint8Array, this.metas[0] as number);
@@ -490,6 +592,7 @@ class NativeTunLink implements TunLink {
       ...this.addon.stats(this.handle),
       txOversize: this.txOversize,
       rxMaxBatch: this.rxMaxBatch,
+      rxInKernelMemory: this.rxSlot !== null,
       txGso: this.txGso,
     };
   }
@@ -502,6 +605,7 @@ class NativeTunLink implements TunLink {
     this.onReceiveBatch = null;
     this.pending.length = 0;
     this.addon.close(this.handle);
+    if (this.rxSlot !== null) giveLinkSlot(this.rxSlot);
   }
 
   /**

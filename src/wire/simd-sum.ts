@@ -8,12 +8,17 @@ export const SIMD_MAX = 65536;
 
 /**
  * The module's scratch pages (copies of ranges to sum), then the packet arena (see packetArena),
- * then the ring arena (see ringArena). Pages nobody touches cost address space, not memory.
+ * then the ring arena (see ringArena), then the link slots (see takeLinkSlot). Pages nobody
+ * touches cost address space, not memory.
  */
 const SCRATCH_PAGES = 2;
 const ARENA_PAGES = 64;
 const RING_PAGES = 256;
+const LINK_PAGES = 16;
 const ARENA_END = (SCRATCH_PAGES + ARENA_PAGES) * 65536;
+const RING_END = ARENA_END + RING_PAGES * 65536;
+/** Bytes of one link slot: a TUN device's receive batch (link/tun.ts). */
+export const LINK_SLOT_BYTES = 512 * 1024;
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -31,7 +36,7 @@ function section(id: number, body: number[]): number[] {
 }
 
 /**
- * The module: memory "mem" of 322 pages (128 KiB of scratch, a 4 MiB packet arena, a 16 MiB ring arena) and `sum(from, to)`, which adds the 16-bit
+ * The module: memory "mem" of 338 pages (128 KiB of scratch, a 4 MiB packet arena, a 16 MiB ring arena, 1 MiB of link slots) and `sum(from, to)`, which adds the 16-bit
  * little-endian words of mem[from..to) ((to - from) a multiple of 64, no alignment needed) with
  * i32x4.extadd_pairwise_i16x8_u into four vector accumulators and returns the total of their
  * lanes as an (unsigned) i32. Every lane gains at most 2 * 0xffff per 64 bytes, so 64 KiB stays
@@ -73,7 +78,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f]), // type: (i32, i32) -> i32
     ...section(3, [0x01, 0x00]), // one function of that type
-    ...section(5, [0x01, 0x00, ...uleb(SCRATCH_PAGES + ARENA_PAGES + RING_PAGES)]), // one memory, never grown (views of it stay valid)
+    ...section(5, [0x01, 0x00, ...uleb(SCRATCH_PAGES + ARENA_PAGES + RING_PAGES + LINK_PAGES)]), // one memory, never grown (views of it stay valid)
     ...section(7, [0x02, ...name('mem'), 0x02, 0x00, ...name('sum'), 0x00, 0x00]),
     ...section(10, [0x01, ...uleb(body.length), ...body]),
   ]);
@@ -91,6 +96,8 @@ interface Kernel {
   arenaAt: number;
   /** Next free byte of the ring arena (the same). */
   ringAt: number;
+  /** Link slots not in use (takeLinkSlot), by offset. */
+  linkSlots: number[];
 }
 
 /** undefined: not tried yet; null: unavailable here. */
@@ -102,7 +109,9 @@ function load(): Kernel | null {
     if (wasm === undefined) return null;
     const instance = new wasm.Instance(new wasm.Module(moduleBytes()));
     const exp = instance.exports as { mem: WebAssembly.Memory; sum: (from: number, to: number) => number };
-    return { mem: new Uint8Array(exp.mem.buffer), ab: exp.mem.buffer, sum: exp.sum, arenaAt: SCRATCH_PAGES * 65536, ringAt: ARENA_END };
+    const linkSlots: number[] = [];
+    for (let at = RING_END; at + LINK_SLOT_BYTES <= RING_END + LINK_PAGES * 65536; at += LINK_SLOT_BYTES) linkSlots.push(at);
+    return { mem: new Uint8Array(exp.mem.buffer), ab: exp.mem.buffer, sum: exp.sum, arenaAt: SCRATCH_PAGES * 65536, ringAt: ARENA_END, linkSlots };
   } catch {
     return null; // no SIMD (or no WebAssembly): the JavaScript loop does the work
   }
@@ -168,10 +177,32 @@ export function packetArena(n: number): Uint8Array | null {
  */
 export function ringArena(n: number): Uint8Array | null {
   const k = kernel === undefined ? (kernel = load()) : kernel;
-  if (k === null || k.ringAt + n > k.mem.length) return null;
+  if (k === null || k.ringAt + n > RING_END) return null;
   const p = k.mem.subarray(k.ringAt, k.ringAt + n);
   k.ringAt = (k.ringAt + n + 7) & ~7;
   return p;
+}
+
+/**
+ * LINK_SLOT_BYTES of the kernel's memory for a link's receive batch, so that the checksums of what
+ * it reads are summed in place and the parser's payload views recur by position (kernelSubarray):
+ * the TUN link has the addon read(2) straight into it. Null when the kernel is unavailable or every
+ * slot is taken; giveLinkSlot returns one (its bytes may still be read through old views, never
+ * written by the link again).
+ */
+export function takeLinkSlot(): Uint8Array | null {
+  const k = kernel === undefined ? (kernel = load()) : kernel;
+  const at = k?.linkSlots.pop();
+  return k == null || at === undefined ? null : k.mem.subarray(at, at + LINK_SLOT_BYTES);
+}
+
+/** Hands back a slot from takeLinkSlot. */
+export function giveLinkSlot(slot: Uint8Array): void {
+  const k = kernel;
+  const at = slot.byteOffset - RING_END;
+  const isSlot = at >= 0 && at % LINK_SLOT_BYTES === 0 && at < LINK_PAGES * 65536 && slot.length === LINK_SLOT_BYTES;
+  if (k == null || slot.buffer !== k.ab || !isSlot || k.linkSlots.includes(slot.byteOffset)) return;
+  k.linkSlots.push(slot.byteOffset);
 }
 
 /** The whole of the kernel's memory (packetArena and ringArena hand out views of it), or null. */

@@ -4,11 +4,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { openTun, tunUnavailableReason, TunError, TunFailure, type TunLink } from '../../src/link/tun.js';
 import { Stack } from '../../src/stack/stack.js';
 import { RealtimeClock } from '../../src/util/realtime-clock.js';
+import { simdAvailable } from '../../src/wire/simd-sum.js';
 import { NetnsHarness, isTestAddress, listNamespaces, missingTool, netnsUnavailableReason, type Netns } from '../helpers/netns.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -331,6 +333,100 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
       });
     });
   }
+
+  test('three devices at once, one more than the checksum kernel has link slots: each answers the kernel; a closed device gives its slot back', { skip: pingSkip ?? false }, async () => {
+    const h = new NetnsHarness();
+    const tuns: TunLink[] = [];
+    const offload = process.env['SYNACK_TUN_OFFLOAD'] !== 'off';
+    // Each device answers pings to any address in its own 198.18.N.0/24 (no Stack: echoReply).
+    const open = async (ns: Netns, i: number): Promise<TunLink> => {
+      const tun = await openTun({ name: `syn${i}`, netns: ns.name, offload });
+      tuns.push(tun);
+      await ns.configureTun(`syn${i}`, { peer: `198.18.${i + 1}.1`, prefix: 24 });
+      tun.onReceive = (p) => {
+        const reply = echoReply(p);
+        if (reply !== null) tun.send(reply);
+      };
+      return tun;
+    };
+    const ping = async (ns: Netns, i: number): Promise<void> => {
+      const r = await ns.exec('ping', ['-c', '2', '-i', '0.2', '-W', '2', `198.18.${i + 1}.2`]);
+      assert.equal(r.code, 0, `ping through syn${i} failed: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /2 packets transmitted, 2 received/);
+    };
+    try {
+      const ns = await h.create();
+      for (let i = 0; i < 3; i++) await open(ns, i);
+      // Reads of the first two land in the checksum kernel's memory; the third has the addon's buffer.
+      assert.deepEqual(
+        tuns.map((t) => t.stats().rxInKernelMemory),
+        simdAvailable() ? [true, true, false] : [false, false, false],
+      );
+      for (let i = 0; i < 3; i++) await ping(ns, i);
+      tuns.shift()!.close();
+      const again = await open(ns, 3);
+      assert.equal(again.stats().rxInKernelMemory, simdAvailable(), 'the slot syn0 gave back');
+      await ping(ns, 3);
+      await ping(ns, 2);
+    } finally {
+      for (const t of tuns) t.close();
+      await h.cleanup();
+    }
+  });
+
+  test('the writer ring takes from JS only whole records inside a reservation (the addon checks before the thread sees them)', async () => {
+    // The addon's own surface, as src/link/tun.ts uses it (reserve/commit): a record whose length
+    // runs past what was committed would send the writer thread outside the ring.
+    const require = createRequire(import.meta.url);
+    const addon = require(fileURLToPath(new URL('../../native/build/Release/synack_tun.node', import.meta.url))) as {
+      open(name: string, ns: string, persist: number, tap: boolean, offload: number, writeThread: boolean): { handle: unknown; txRing?: ArrayBuffer };
+      reserve(h: unknown, need: number): number;
+      commit(h: unknown, bytes: number, next: number): number;
+      stats(h: unknown): { txPackets: number; txErrors: number };
+      close(h: unknown): void;
+    };
+    const h = new NetnsHarness();
+    try {
+      const ns = await h.create();
+      const opened = addon.open('syn9', `/var/run/netns/${ns.name}`, -1, false, 0, true);
+      assert.ok(opened.txRing !== undefined, 'the ring is shared with JS');
+      const ring = new Uint8Array(opened.txRing);
+      const r32 = new Uint32Array(opened.txRing);
+      assert.equal(addon.reserve(opened.handle, 100), -1, 'a reservation is 8-aligned');
+      assert.equal(addon.reserve(opened.handle, 64 << 20), -1, 'and at most half the ring');
+      assert.throws(() => addon.commit(opened.handle, 64, 0), /without a reservation/);
+      const at = addon.reserve(opened.handle, 4096);
+      assert.ok(at >= 0 && at % 8 === 0);
+      assert.equal(addon.reserve(opened.handle, 4096), -1, 'one reservation at a time');
+      r32[at >>> 2] = 5000; // longer than the 4096 bytes committed
+      r32[(at >>> 2) + 1] = 0;
+      assert.throws(() => addon.commit(opened.handle, 4096, 0), RangeError);
+      // A refused commit ends the reservation; each try below makes a fresh one with one packet.
+      const pkt = udp4(1, 7777, 100);
+      const put = (): number => {
+        const a = addon.reserve(opened.handle, 4096);
+        assert.ok(a >= 0, 'the refused commit gave its reservation back');
+        r32[a >>> 2] = pkt.length;
+        r32[(a >>> 2) + 1] = 0;
+        ring.set(pkt, a + 8);
+        return a;
+      };
+      put();
+      assert.throws(() => addon.commit(opened.handle, 4104, 0), RangeError, 'more than was reserved');
+      put();
+      assert.throws(() => addon.commit(opened.handle, 8, 0), RangeError, 'a record cut short');
+      put();
+      assert.throws(() => addon.commit(opened.handle, 12, 0), RangeError, 'not whole 8-byte units');
+      put();
+      assert.equal(addon.commit(opened.handle, (8 + pkt.length + 7) & ~7, 0), -1, 'whole records: published');
+      const s = addon.stats(opened.handle); // waits for the writer
+      assert.equal(s.txPackets + s.txErrors, 1, 'the writer wrote the one record');
+      addon.close(opened.handle);
+      assert.equal(addon.reserve(opened.handle, 4096), -1, 'closed: no reservation');
+    } finally {
+      await h.cleanup();
+    }
+  });
 
   test('throughput: read a prefilled kernel queue and write back (figures as diagnostics)', async (t) => {
     const n = Number(process.env['SYNACK_TUN_BENCH_N'] ?? 20000);

@@ -141,6 +141,31 @@ test('the SIMD kernel (where WebAssembly SIMD exists) and the word loop agree wi
   if (simdAvailable()) assert.equal(simdOnesSumLE(ones, 0, SIMD_MAX), (SIMD_MAX / 2) * 0xffff);
 });
 
+test('link slots of the kernel memory: two to take, given back for reuse, nothing else taken back', async () => {
+  const { simdAvailable, takeLinkSlot, giveLinkSlot, kernelMemory, LINK_SLOT_BYTES } = await import('../../src/wire/simd-sum.js');
+  if (!simdAvailable()) {
+    assert.equal(takeLinkSlot(), null, 'no kernel, no slot');
+    return;
+  }
+  const a = takeLinkSlot();
+  const b = takeLinkSlot();
+  assert.ok(a !== null && b !== null);
+  assert.equal(a.length, LINK_SLOT_BYTES);
+  assert.equal(a.buffer, kernelMemory()!.buffer, 'a view of the kernel memory');
+  assert.ok(a.byteOffset + a.length <= b.byteOffset || b.byteOffset + b.length <= a.byteOffset, 'the slots do not overlap');
+  assert.equal(takeLinkSlot(), null, 'two slots only');
+  giveLinkSlot(new Uint8Array(LINK_SLOT_BYTES)); // not a slot: ignored
+  giveLinkSlot(kernelMemory()!.subarray(0, LINK_SLOT_BYTES)); // kernel memory, but not a slot's place
+  assert.equal(takeLinkSlot(), null, 'nothing but a slot comes back');
+  giveLinkSlot(a);
+  giveLinkSlot(a); // twice: once only
+  const c = takeLinkSlot();
+  assert.equal(c?.byteOffset, a.byteOffset, 'the slot given back is taken again');
+  assert.equal(takeLinkSlot(), null);
+  giveLinkSlot(b);
+  giveLinkSlot(c!);
+});
+
 test('packets in the kernel arena are summed in place, with the same result as a copy', async () => {
   const { simdAvailable, packetArena } = await import('../../src/wire/simd-sum.js');
   if (!simdAvailable()) {
