@@ -181,7 +181,8 @@ export class LinuxSysctls {
   /**
    * tcp_rmem[1] is a new socket's receive buffer; the window scale offered comes from the largest
    * buffer the socket may grow to, max(tcp_rmem[2], rmem_max), as tcp_select_initial_window
-   * computes it: ilog2(space) - 15, within 0..14. tcp_wmem[1] is the send buffer.
+   * computes it: ilog2(space) - 15, within 0..14. tcp_wmem[1] is a new socket's send buffer and
+   * tcp_wmem[2] the most autotuning grows it to (tcp_sndbuf_expand; src/tcp/send-buffer.ts).
    */
   #buffers(): void {
     const r = triple(this.get('net.ipv4.tcp_rmem'));
@@ -191,7 +192,12 @@ export class LinuxSysctls {
       this.tcp.recvBufferSize = r[1];
       this.tcp.windowScaleShift = linuxWscale(Math.max(r[2], rmemMax));
     }
-    if (w !== null) this.tcp.sendBufferSize = w[1];
+    if (w !== null) {
+      // (Linux keeps a socket's buffer within SOCK_MIN_SNDBUF; out-of-range values do not fail the run.)
+      const max = Math.min(Math.max(w[2], 4096), 1 << 30);
+      this.tcp.sendBufferSize = Math.min(Math.max(w[1], 4096), max);
+      this.tcp.sendBufferMax = max;
+    }
   }
 }
 

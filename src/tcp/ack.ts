@@ -11,9 +11,10 @@ import { addInt, sub, lt, le, gt, ge } from '../wire/seq.js';
 import { Timer, NO_SEQ, type Recovery, type SendSeq, type Tcb } from './tcb.js';
 import { retransmitOne } from './output.js';
 import { rackActive, rackOnAck, startPrr, ccTrace, type LossView } from './loss.js';
+import { sendSpaceFreed } from './send-buffer.js';
 
 /** What ACK processing reads and changes. */
-export type AckView = LossView & Pick<Tcb, 'sendBuf' | 'firstUnackedAt' | 'advanceSendPtr' | 'flightSize' | 'rcvWnd'>;
+export type AckView = LossView & Pick<Tcb, 'sendBuf' | 'firstUnackedAt' | 'advanceSendPtr' | 'flightSize' | 'rcvWnd' | 'reordering' | 'sndBufEnd' | 'sendPtr'>;
 
 export function processAck(c: AckView, seg: TcpRepr, now: number): void {
   const ack = seg.ack;
@@ -94,6 +95,8 @@ function onNewAck(c: AckView, seg: TcpRepr, acked: number, now: number): void {
 
   // Drop acknowledged bytes from the send buffer (the SYN and FIN occupy no buffer space).
   const dataAcked = Math.max(0, Math.min(sub(ack, c.snd.bufSeq), c.sendBuf.length));
+  // A full buffer: the writer is waiting for space (Linux's SOCK_NOSPACE, for send-buffer.ts).
+  const wasFull = c.sendBuf.free === 0;
   if (dataAcked > 0) {
     c.sendBuf.consume(dataAcked);
     c.snd.bufSeq = addInt(c.snd.bufSeq, dataAcked);
@@ -148,7 +151,10 @@ function onNewAck(c: AckView, seg: TcpRepr, acked: number, now: number): void {
     }
     ccTrace(c.hooks, cc, now, 'ack');
   }
-  if (dataAcked > 0) c.hooks.onWritable?.();
+  if (dataAcked > 0) {
+    sendSpaceFreed(c, wasFull);
+    c.hooks.onWritable?.();
+  }
 }
 
 /**

@@ -16,7 +16,18 @@ export interface KeepAliveConfig {
 export interface TcpConfig {
   /** The MSS we advertise and the largest payload we send (path MTU minus IP and TCP headers). */
   mss: number;
+  /**
+   * The send buffer a connection starts with, in bytes of payload (queued and unacknowledged).
+   * Given on its own it is also the most the buffer holds: a fixed size, as SO_SNDBUF locks Linux's
+   * (SOCK_SNDBUF_LOCK); left out, the buffer starts at 256 KiB and grows up to `sendBufferMax`.
+   */
   sendBufferSize: number;
+  /**
+   * How far send-buffer autotuning may grow the buffer (Linux's tcp_wmem[2], 4 MiB): to twice the
+   * congestion window's worth of segments, as tcp_sndbuf_expand does (send-buffer.ts). Equal to
+   * `sendBufferSize` turns autotuning off; it is, unless given, whenever `sendBufferSize` is given.
+   */
+  sendBufferMax: number;
   recvBufferSize: number;
   /** Maximum segment lifetime, ms; TIME-WAIT lasts 2 * msl (RFC 9293 3.4.2). */
   msl: number;
@@ -133,6 +144,7 @@ export interface TcpConfig {
 export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   mss: 1460,
   sendBufferSize: 256 * 1024,
+  sendBufferMax: 4 * 1024 * 1024,
   recvBufferSize: 256 * 1024,
   msl: 30_000,
   initialRto: 1000,
@@ -206,6 +218,15 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   const c: TcpConfig = { ...base, ...defined, keepAlive: { ...base.keepAlive, ...(partial.keepAlive ?? {}) } } as TcpConfig;
   check('mss', c.mss, 64, 65495);
   check('sendBufferSize', c.sendBufferSize, 1, 1 << 30);
+  // A send buffer sized by the caller stays that size (Linux: SO_SNDBUF sets SOCK_SNDBUF_LOCK and
+  // tcp_should_expand_sndbuf gives up); a maximum alone below the starting size lowers the start.
+  if (defined['sendBufferMax'] === undefined) {
+    if (defined['sendBufferSize'] !== undefined) c.sendBufferMax = c.sendBufferSize;
+  } else {
+    check('sendBufferMax', c.sendBufferMax, 1, 1 << 30);
+    if (defined['sendBufferSize'] === undefined) c.sendBufferSize = Math.min(c.sendBufferSize, c.sendBufferMax);
+    else if (c.sendBufferMax < c.sendBufferSize) throw rangeError(`sendBufferMax must be at least sendBufferSize (${c.sendBufferSize}), got ${c.sendBufferMax}`);
+  }
   check('recvBufferSize', c.recvBufferSize, 1, 1 << 30);
   check('msl', c.msl, 0, 3_600_000);
   check('minRto', c.minRto, 1, 3_600_000);

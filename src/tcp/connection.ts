@@ -125,11 +125,13 @@ export class TcpConnection {
 
   /**
    * Resize the send buffer (never below what is queued): a socket's SO_SNDBUF set while
-   * connected. Data already queued stays.
+   * connected. Data already queued stays. Autotuning stops, as SOCK_SNDBUF_LOCK stops Linux's:
+   * the connection's own config gets `sendBufferMax` equal to the new size.
    */
   setSendBufferSize(bytes: number): void {
     const b = this.#t.sendBuf;
     b.resize(Math.max(bytes, b.length));
+    if (this.#t.config.sendBufferMax !== b.capacity) this.ownConfig().sendBufferMax = b.capacity;
   }
 
   /** Bytes queued but not yet acknowledged. */

@@ -83,7 +83,6 @@ export function tcpInfo(c: Readonly<Tcb>, now?: number): TcpInfo {
   const mss = Math.max(1, c.snd.mss);
   const rack = c.rec.rack;
   const segs = rack !== null ? rack.segmentCounts(mss) : { sacked: c.hasSacks ? Math.ceil(c.scoreboard.sackedBytes / mss) : 0, lost: 0, retrans: 0 };
-  const reorderSegs = rack !== null ? Math.ceil(rack.reorderDistance / mss) : 0;
   return {
     state: c.state,
     rtt: c.rtt.srtt,
@@ -126,7 +125,7 @@ export function tcpInfo(c: Readonly<Tcb>, now?: number): TcpInfo {
     sackedSegs: segs.sacked,
     lostSegs: segs.lost,
     retransOut: segs.retrans,
-    reordering: Math.max(c.config.dupThresh, reorderSegs),
+    reordering: c.reordering,
     probes: c.rec.persistBackoff + c.rec.keepaliveProbes,
     backoff: c.rtt.backoffs + c.rec.persistBackoff,
   };

@@ -12,6 +12,7 @@ import type { DropEvent } from '../trace/events.js';
 import type { RingBuffer } from './ring-buffer.js';
 import { Timer, NO_SEQ, type Deadlines, type PendingOutput, type Tcb } from './tcb.js';
 import { processAck } from './ack.js';
+import { expandSendBuffer } from './send-buffer.js';
 import { listenStep } from './listener.js';
 import { LinuxDelack, linuxAcks } from './delack.js';
 
@@ -112,6 +113,7 @@ function synSent(c: Tcb, seg: TcpRepr, now: number): void {
     c.rec.retransmits = 0;
     c.ensureCc();
     c.out.ack = true;
+    expandSendBuffer(c); // Linux's tcp_init_buffer_space, before onConnected's writer fills it
     c.setState('ESTABLISHED', 'rcv SYN,ACK');
     armKeepalive(c, now);
   } else {
@@ -267,6 +269,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
       c.snd.wl1 = seg.seq;
       c.snd.wl2 = seg.ack;
       c.ensureCc();
+      expandSendBuffer(c); // Linux's tcp_init_buffer_space, before onConnected's writer fills it
       c.setState('ESTABLISHED', 'rcv ACK of SYN');
       armKeepalive(c, now);
       if (c.snd.finQueued) c.setState('FIN-WAIT-1', 'CLOSE');

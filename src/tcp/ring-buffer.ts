@@ -127,7 +127,7 @@ export function ringPoolBytes(): number {
 export class RingBuffer {
   #cap: number;
   #buf: Uint8Array | null = null;
-  /** Physical size of #buf: starts small and doubles up to #cap, so idle and light connections stay cheap. */
+  /** Physical size of #buf: starts small and doubles up to #cap (rounded up to a power of two), so idle and light connections stay cheap. */
   #size = 0;
   /** Index of the first readable byte in #buf. */
   #head = 0;
@@ -276,27 +276,16 @@ export class RingBuffer {
 
   /**
    * Change the capacity, keeping readable bytes (throws RangeError if they would not fit) and as
-   * many uncommitted bytes as fit.
+   * many uncommitted bytes as fit. Nothing is copied: the storage keeps its size and grows by
+   * doubling as bytes arrive (#ensure), and storage larger than a lowered capacity is only used up
+   * to it, so send-buffer autotuning raising the capacity step by step costs no copy per step.
    */
   resize(capacity: number): void {
     if (!Number.isInteger(capacity) || capacity < this.#len) {
       throw new RangeError(`RingBuffer resize to ${capacity} with ${this.#len} bytes stored`);
     }
-    if (capacity === this.#cap) return;
-    const keep = Math.min(this.#len + this.#pending, capacity);
-    const old = this.#buf;
-    if (old !== null && keep > 0) {
-      const next = new Uint8Array(capacity);
-      this.#copyOut(0, keep, next);
-      this.#buf = next;
-      this.#size = capacity;
-    } else {
-      this.#buf = null;
-      this.#size = 0;
-    }
     this.#cap = capacity;
-    this.#head = 0;
-    this.#pending = keep - this.#len;
+    this.#pending = Math.min(this.#pending, capacity - this.#len);
   }
 
   /** Copy `src[from..to)` (clipped) to the free area at `offset` past the readable end; returns bytes copied. */
@@ -337,9 +326,13 @@ export class RingBuffer {
   #ensure(need: number): Uint8Array {
     const buf = this.#buf;
     if (buf !== null && need <= this.#size) return buf;
-    let size = Math.max(this.#size, Math.min(this.#cap, 512));
-    if (size < need) size = Math.min(this.#cap, Math.max(size * 2, need <= 4096 ? 0 : Math.ceil(need / 4096) * 4096));
-    while (size < need) size = Math.min(this.#cap, size * 2);
+    // Up to the capacity rounded up to a power of two: an autotuned send buffer's capacity is any
+    // number (send-buffer.ts), and storage of a few sizes keeps coming back from the pool (and the
+    // kernel's arena) instead of a new size for every connection.
+    const top = this.#cap <= 512 ? this.#cap : 2 ** Math.ceil(Math.log2(this.#cap));
+    let size = Math.max(this.#size, Math.min(top, 512));
+    if (size < need) size = Math.min(top, Math.max(size * 2, need <= 4096 ? 0 : Math.ceil(need / 4096) * 4096));
+    while (size < need) size = Math.min(top, size * 2);
     const next = storage(size);
     if (buf !== null) {
       const keep = this.#len + this.#pending;

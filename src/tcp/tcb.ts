@@ -2,7 +2,8 @@
 // sequence space, the receive sequence space, congestion and loss recovery, the deadlines (one
 // array indexed by timer kind, RFC 9293 3.10.8) and what the next poll owes the peer. Also the one
 // home of the formulas every tcp/ file shares: the receive window, the effective send MSS, the
-// receiver's small-window threshold, the SYN's window, and the one path for state changes.
+// receiver's small-window threshold, the SYN's window, the reordering degree, and the one path for
+// state changes.
 // Private to src/tcp: the application sees a TcpConnection (connection.ts) and its snapshots.
 
 import type { TcpOptions, TcpRepr } from '../wire/tcp.js';
@@ -508,6 +509,15 @@ export class Tcb implements Deadlines {
    */
   effectiveMss(pathMss: number): number {
     return Math.max(1, Math.min(pathMss, this.config.mss, this.snd.peerMss) - (this.tsOk ? TS_OPTION_BYTES : 0));
+  }
+
+  /**
+   * The reordering degree in segments, as Linux's tp->reordering: dupThresh, raised to the farthest
+   * reordering RACK has seen (tcpi_reordering; send-buffer autotuning's reordering + 1).
+   */
+  get reordering(): number {
+    const rack = this.rec.rack;
+    return rack === null ? this.config.dupThresh : Math.max(this.config.dupThresh, Math.ceil(rack.reorderDistance / Math.max(1, this.snd.mss)));
   }
 
   /** Receiver SWS avoidance (RFC 9293 3.8.6.2.2): open the window only by min(RCV.BUFF / 2, Eff.snd.MSS) or more. */

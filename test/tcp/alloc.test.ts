@@ -50,13 +50,21 @@ function steadyBulk(latency: number, seed = 1, batch?: boolean) {
     while (got < target) assert.ok(clock.runNext(), 'stalled');
   };
   for (let i = 0; i < 4; i++) move(4 << 20);
-  return { clock, a, b, move, client: c, server: server!, packets: (): number => a.stats().tcpOut + b.stats().tcpOut };
+  // Closing gives the rings back to the pool for the next pair: pairs left open would use up the
+  // kernel's 16 MiB ring arena, and the next pair's rings would copy through views again.
+  const close = (): void => {
+    c.abort();
+    server?.abort();
+    a.close();
+    b.close();
+  };
+  return { clock, a, b, move, close, client: c, server: server!, packets: (): number => a.stats().tcpOut + b.stats().tcpOut };
 }
 
 test('through the Stack, a steady bulk transfer creates no timer entries per packet (link, driver and connection deadlines reuse theirs)', () => {
   type WithHost = { tcpHost: { timerEntriesCreated: number } };
   for (const latency of [0, 1]) {
-    const { clock, a, b, move, packets } = steadyBulk(latency);
+    const { clock, a, b, move, close, packets } = steadyBulk(latency);
     const created = (): number => clock.entriesCreated + (a as unknown as WithHost).tcpHost.timerEntriesCreated + (b as unknown as WithHost).tcpHost.timerEntriesCreated;
     const before = created();
     const out0 = packets();
@@ -64,6 +72,7 @@ test('through the Stack, a steady bulk transfer creates no timer entries per pac
     const n = packets() - out0;
     assert.ok(n > 5000, `${n} packets`);
     const delta = created() - before;
+    close();
     assert.ok(delta <= 8, `latency ${latency}: ${delta} timer entries created for ${n} packets`);
   }
 });
@@ -77,7 +86,7 @@ test('through the Stack, a steady bulk transfer makes no view per segment (send 
   const original = proto.subarray;
   // Packet by packet, and in batches (the memory pair's default: GRO joins each instant's segments).
   for (const [latency, batch] of [[0, false], [1, false], [0, true], [1, true]] as const) {
-    const { move, packets } = steadyBulk(latency, 1, batch);
+    const { move, close, packets } = steadyBulk(latency, 1, batch);
     const out0 = packets();
     let views = 0;
     proto.subarray = function (this: Uint8Array, s?: number, e?: number): Uint8Array {
@@ -90,6 +99,7 @@ test('through the Stack, a steady bulk transfer makes no view per segment (send 
       proto.subarray = original;
     }
     const n = packets() - out0;
+    close();
     assert.ok(n > 5000, `${n} packets`);
     // A copy that wraps around the end of a ring takes two pieces at new places: a few per lap
     // of the 256 KiB send ring (8 MiB here is 32 laps), never one per segment, in batches too
@@ -210,7 +220,7 @@ test('a coarse guard: a steady bulk transfer with every sequence number and time
   // it was about 500 B per segment when sequence numbers crossed functions unsigned and each copy
   // made a view (docs/performance.md).
   const seed = highSeed();
-  const { move, packets, client, server } = steadyBulk(0, seed);
+  const { move, close, packets, client, server } = steadyBulk(0, seed);
   assert.ok(client.info().sndNxt >= 2 ** 31 && server.info().rcvNxt >= 2 ** 31);
   const session = new Session();
   session.connect();
@@ -231,5 +241,6 @@ test('a coarse guard: a steady bulk transfer with every sequence number and time
     assert.ok(bytes / segments < 128, `${(bytes / segments).toFixed(0)} B sampled per segment (${segments} segments)`);
   } finally {
     session.disconnect();
+    close();
   }
 });

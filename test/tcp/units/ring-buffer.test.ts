@@ -45,7 +45,18 @@ test('one large write takes storage of its size (in 4 KiB steps), not the next p
   assert.equal(sizeOf(stream), 8192);
   const capped = new RingBuffer(70_000);
   capped.write(new Uint8Array(69_999));
-  assert.equal(sizeOf(capped), 70_000, 'never past the capacity');
+  assert.equal(sizeOf(capped), 73_728, 'in 4 KiB steps');
+  // Doubling stops at the capacity rounded up to a power of two, so that send buffers autotuned to
+  // any capacity (src/tcp/send-buffer.ts) take storage of the few sizes the pool holds.
+  const grown = new RingBuffer(70_000);
+  for (let i = 0; i < 23; i++) grown.write(new Uint8Array(3000));
+  assert.equal(sizeOf(grown), 131_072);
+  const raised = new RingBuffer(16_384);
+  raised.write(new Uint8Array(16_384));
+  raised.resize(3_000_000); // autotuning raises the capacity: nothing is copied or allocated
+  assert.equal(raised.length, 16_384);
+  raised.write(new Uint8Array(10_000));
+  assert.equal(sizeOf(raised), 32_768, 'grown by doubling as bytes came');
 });
 
 test('write copies only what fits; length and free track it', () => {
