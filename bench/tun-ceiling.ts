@@ -118,7 +118,7 @@ async function ceiling(dir: 's2k' | 'k2s', threads: number, ackEvery = 2): Promi
   const t0 = performance.now();
   try {
     spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const p = spawn('ip', ['netns', 'exec', ns, bin, dir, String(bytes), '--threads', String(threads), '--mtu', String(mtu)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn('ip', ['netns', 'exec', ns, bin, dir, String(bytes), '--threads', String(threads), '--ack-every', String(ackEvery), '--mtu', String(mtu)], { stdio: ['pipe', 'pipe', 'pipe'] });
     const io = lines(p);
     await io.next((l) => l === 'ready');
     let mbps: number;

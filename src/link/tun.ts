@@ -237,7 +237,7 @@ const BUILD_HINT =
   'Fedora: sudo dnf install gcc-c++ make python3), then run `npm rebuild synack` ' +
   '(in a checkout of synack: node scripts/build-native.mjs)';
 
-let cached: { addon: NativeTun } | { error: TunError } | undefined;
+let cached: { addon: NativeTun; path: string } | { error: TunError } | undefined;
 
 /**
  * The hash of the addon's sources, as scripts/build-native.mjs writes it into the stamp beside each
@@ -271,7 +271,7 @@ export function staleAddon(path: string): string | null {
   return `${path} was built from ${have === null ? 'unknown (no stamp beside it)' : 'other'} sources than ${join(nativeDir, 'tun.c')}, so it may not match this version of synack${STALE}`;
 }
 
-function loadAddon(): { addon: NativeTun } | { error: TunError } {
+function loadAddon(): { addon: NativeTun; path: string } | { error: TunError } {
   if (cached !== undefined) return cached;
   if (process.platform !== 'linux') {
     cached = { error: new TunError(TunFailure.notLinux, `TUN links need Linux; this is ${process.platform}`) };
@@ -288,7 +288,7 @@ function loadAddon(): { addon: NativeTun } | { error: TunError } {
       continue;
     }
     try {
-      cached = { addon: req(path) as NativeTun };
+      cached = { addon: req(path) as NativeTun, path };
       return cached;
     } catch (e) {
       failures.push(`${path} does not load here: ${(e as Error).message.split('\n')[0]}`);
@@ -301,6 +301,12 @@ function loadAddon(): { addon: NativeTun } | { error: TunError } {
   const onlyStale = failures.length > 0 && failures.every((f) => f.endsWith(STALE));
   cached = { error: new TunError(TunFailure.notBuilt, onlyStale ? `${why}: ${REBUILD}` : `${why}; to build it, ${BUILD_HINT}`) };
   return cached;
+}
+
+/** The path of the addon binary this process loaded (a build, the prebuilt one, or SYNACK_TUN_ADDON), or null. */
+export function tunAddonPath(): string | null {
+  const loaded = loadAddon();
+  return 'path' in loaded ? loaded.path : null;
 }
 
 /**

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { openTun, tunUnavailableReason, TunError, TunFailure, type TunLink } from '../../src/link/tun.js';
+import { openTun, tunAddonPath, tunUnavailableReason, TunError, TunFailure, type TunLink } from '../../src/link/tun.js';
 import { Stack } from '../../src/stack/stack.js';
 import { RealtimeClock } from '../../src/util/realtime-clock.js';
 import { simdAvailable } from '../../src/wire/simd-sum.js';
@@ -378,7 +378,7 @@ describe('TUN link in a network namespace', { skip: kernelSkip ?? false }, () =>
     // The addon's own surface, as src/link/tun.ts uses it (reserve/commit): a record whose length
     // runs past what was committed would send the writer thread outside the ring.
     const require = createRequire(import.meta.url);
-    const addon = require(fileURLToPath(new URL('../../native/build/Release/synack_tun.node', import.meta.url))) as {
+    const addon = require(tunAddonPath()!) as {
       open(name: string, ns: string, persist: number, tap: boolean, offload: number, writeThread: boolean): { handle: unknown; txRing?: ArrayBuffer };
       reserve(h: unknown, need: number): number;
       commit(h: unknown, bytes: number, next: number): number;
