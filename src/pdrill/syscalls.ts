@@ -310,8 +310,8 @@ export class SocketTable {
       c.windowScaleShift = c.windowScaleShift !== undefined && c.windowScaleShift >= 0 ? Math.min(c.windowScaleShift, clamp) : clamp;
     }
     // SO_SNDBUF: Linux's accounting (sndbuf.ts) bounds writes; the stack's buffer only has to hold
-    // what it lets through (sk_sndbuf plus at most one skb).
-    if (s.sndbuf !== null) c.sendBufferSize = sendQueueCapacity(s.sndbuf);
+    // what it lets through (sk_sndbuf plus at most one skb), and is locked (SOCK_SNDBUF_LOCK).
+    if (s.sndbuf !== null) c.sendBufferSize = c.sendBufferMax = sendQueueCapacity(s.sndbuf);
     if (s.keepAlive) c.keepAlive = { ...(s.config.keepAlive ?? {}), enabled: true };
     return c;
   }

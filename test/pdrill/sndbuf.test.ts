@@ -45,6 +45,26 @@ test('without SO_SNDBUF the stack buffer alone bounds the write', () => {
   assert.ok(r.ok, formatFailure(r));
 });
 
+test('SO_SNDBUF locks the buffer however far tcp_wmem[2] would let it grow (SOCK_SNDBUF_LOCK)', () => {
+  // defaults.sh's tcp_wmem lets autotuning grow a buffer to 4 MiB; a socket whose SO_SNDBUF asks
+  // for more keeps what it asked for (the stack's buffer: twice it plus one TSO skb) and does not
+  // autotune. Before the lock this socket's settings were refused (maximum below the size).
+  const text = `\`sysctl -q net.ipv4.tcp_wmem="4096 262144 4194304"\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_SNDBUF, [3000000], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++.1 < S 0:0(0) win 65535 <mss 1000,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <...>
++.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 5000) = 5000
++0 > P. 1:5001(5000) ack 1
+`;
+  const r = runScript(text, { path: 'big-sndbuf.pkt', linux: true, strict: false });
+  assert.ok(r.ok, formatFailure(r));
+});
+
 test('the skb size goal: whole MSS units up to half the largest window, capped by a TSO skb', () => {
   const info = (maxSndWnd: number, sndMss: number) => ({ maxSndWnd, sndMss }) as TcbInfo;
   assert.equal(sizeGoal(info(50000, 1000)), 25000);
