@@ -1,6 +1,6 @@
 // Sampled allocations per data segment during 16 MiB bulk transfers at MTU 1500, collected objects included, by allocating function and its two callers (compiled tree).
 //
-// npm run build && node bench/alloc-bulk.mjs dist [batch]   ("batch": over a batching memory link, GRO)
+// npm run build && node bench/alloc-bulk.mjs dist [batch|packets]   ("batch": over a batching memory link, GRO; else packet by packet)
 import { Session } from "node:inspector/promises";
 const distArg = process.argv[2] ?? "dist";
 const batch = process.argv[3] === "batch";

@@ -13,7 +13,11 @@
 //     the train (Linux: `len < mss` flushes), so the joined segment is k full segments and a tail;
 //   - the joined segment stays within GRO_MAX_BYTES of TCP header and data (64 KiB, an IP packet's
 //     bound).
-import { TcpFlag, type TcpRepr } from '../wire/tcp.js';
+// Nothing is allocated per train or per segment: the train (a copy of its first segment's header
+// and the payload views of its segments) is reused from train to train, and a joined segment
+// reaches TCP input with its text in pieces (SegmentText) that the receive ring copies one after
+// the other, not joined into one array first.
+import { TcpFlag, TcpSegmentBuf, type SegmentText, type TcpRepr } from '../wire/tcp.js';
 import { eq, sub } from '../wire/seq.js';
 import type { Interface } from './route.js';
 
@@ -31,25 +35,50 @@ export interface GroCounters {
   groMerged: number;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * A train being held: its first segment (header and options copied, as the caller parses the next
+ * packet into the same object) and the payloads of its segments in order, which are the text of
+ * the segment it is delivered as. Reused for the next train once delivered.
+ */
+class Train implements SegmentText {
+  readonly seg = new TcpSegmentBuf();
+  readonly parts: Uint8Array[] = [];
+  count = 0;
+  length = 0;
+  iface: Interface | null = null;
+  src: Uint8Array = NO_BYTES;
+  dst: Uint8Array = NO_BYTES;
+  /** Where the first segment's TCP header (20 bytes and its options) is, to compare each candidate's with. */
+  hbuf: Uint8Array = NO_BYTES;
+  hstart = 0;
+  hlen = 0;
+  /** The first segment's payload length: longer segments never join, shorter ones end the train. */
+  mss = 0;
+  psh = false;
+
+  /** Drop the references to the train's packets (they are the link's again once delivered). */
+  clear(): void {
+    const parts = this.parts;
+    for (let i = 0; i < this.count; i++) parts[i] = NO_BYTES;
+    this.count = this.length = 0;
+    this.iface = null;
+    this.src = this.dst = this.hbuf = NO_BYTES;
+    this.seg.payload = NO_BYTES;
+    this.seg.text = null;
+  }
+}
+
 export class Gro {
   readonly counters: GroCounters = { groSegments: 0, groMerged: 0 };
-  #iface: Interface | null = null;
-  #src: Uint8Array | null = null;
-  #dst: Uint8Array | null = null;
-  #first: TcpRepr | null = null;
-  /** Where the first segment's TCP header (20 bytes and its options) is, to compare each candidate's with. */
-  #hbuf: Uint8Array | null = null;
-  #hstart = 0;
-  #hlen = 0;
-  #parts: Uint8Array[] = [];
-  #bytes = 0;
-  #psh = false;
+  /** The train held, if any. */
+  #held: Train | null = null;
   /**
-   * Where a train's payloads are joined, reused from flush to flush: TCP input copies what it
-   * keeps (a joined segment is as short-lived as a packet of the batch). Null while a joined
-   * segment is out being delivered, so a flush reached re-entrantly joins into a fresh array.
+   * The train to hold next. Taken while a train is out being delivered, so a segment offered
+   * re-entrantly meanwhile starts a fresh one rather than touching the pieces TCP is reading.
    */
-  #joined: Uint8Array | null = null;
+  #spare: Train | null = new Train();
 
   constructor(private readonly deliver: GroDeliver) {}
 
@@ -60,13 +89,14 @@ export class Gro {
    * or (flushing what is held first) goes on alone.
    */
   offer(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, buf: Uint8Array, at: number): void {
-    const first = this.#first;
-    if (first !== null && this.#joins(iface, src, dst, seg, buf, at)) {
-      this.#parts.push(seg.payload);
-      this.#bytes += seg.payload.length;
+    const held = this.#held;
+    if (held !== null && joins(held, iface, src, dst, seg, buf, at)) {
+      const n = seg.payload.length;
+      held.parts[held.count++] = seg.payload;
+      held.length += n;
       // A shorter segment or a PSH ends the train (Linux: `len < mss`, and PSH flushes).
-      if ((seg.flags & TcpFlag.PSH) !== 0) this.#psh = true;
-      if (this.#psh || seg.payload.length < first.payload.length) this.flush();
+      if ((seg.flags & TcpFlag.PSH) !== 0) held.psh = true;
+      if (held.psh || n < held.mss) this.flush();
       return;
     }
     this.flush();
@@ -75,87 +105,71 @@ export class Gro {
       this.deliver(iface, src, dst, seg, 1);
       return;
     }
-    this.#iface = iface;
-    this.#src = src;
-    this.#dst = dst;
-    this.#first = copySegment(seg);
-    this.#hbuf = buf;
-    this.#hstart = at;
-    this.#hlen = (buf[at + 12]! >>> 4) * 4;
-    this.#parts.push(seg.payload);
-    this.#bytes = seg.payload.length;
-    this.#psh = false;
+    const t = this.#spare ?? new Train();
+    this.#spare = null;
+    t.seg.assign(seg);
+    t.iface = iface;
+    t.src = src;
+    t.dst = dst;
+    t.hbuf = buf;
+    t.hstart = at;
+    t.hlen = (buf[at + 12]! >>> 4) * 4;
+    t.parts[0] = seg.payload;
+    t.count = 1;
+    t.length = t.mss = seg.payload.length;
+    t.psh = false;
+    this.#held = t;
   }
 
-  /** Deliver what is held: the segment as it came if alone, else one segment joining the train. */
+  /**
+   * Deliver what is held: the segment as it came if alone, else one segment whose text is the
+   * train's pieces. Until nothing is held: a segment offered re-entrantly while one was out may
+   * have started another train.
+   */
   flush(): void {
-    const first = this.#first;
-    if (first === null) return;
-    const iface = this.#iface!;
-    const src = this.#src!;
-    const dst = this.#dst!;
-    const parts = this.#parts;
-    let seg = first;
-    let joined: Uint8Array | null = null;
-    if (parts.length > 1) {
-      joined = this.#joined ?? new Uint8Array(GRO_MAX_BYTES);
-      this.#joined = null;
-      const payload = joined.subarray(0, this.#bytes);
-      let at = 0;
-      for (const p of parts) {
-        payload.set(p, at);
-        at += p.length;
+    let t: Train | null;
+    while ((t = this.#held) !== null) {
+      this.#held = null;
+      const seg = t.seg;
+      if (t.count > 1) {
+        if (t.psh) seg.flags |= TcpFlag.PSH;
+        seg.payload = NO_BYTES;
+        seg.text = t;
+        this.counters.groSegments += t.count;
+        this.counters.groMerged++;
       }
-      seg = { ...first, flags: first.flags | (this.#psh ? TcpFlag.PSH : 0), payload };
-      this.counters.groSegments += parts.length;
-      this.counters.groMerged++;
+      try {
+        this.deliver(t.iface!, t.src, t.dst, seg, t.count);
+      } finally {
+        t.clear();
+        this.#spare = t;
+      }
     }
-    const segs = parts.length;
-    this.#first = this.#hbuf = this.#iface = this.#src = this.#dst = null;
-    this.#parts.length = 0;
-    this.#bytes = 0;
-    this.#psh = false;
-    this.deliver(iface, src, dst, seg, segs);
-    if (joined !== null) this.#joined = joined;
-  }
-
-  #joins(iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, buf: Uint8Array, at: number): boolean {
-    const first = this.#first!;
-    const hlen = this.#hlen;
-    const n = seg.payload.length;
-    return (
-      iface === this.#iface &&
-      (seg.flags & ~TcpFlag.PSH) === TcpFlag.ACK &&
-      n > 0 &&
-      n <= first.payload.length &&
-      hlen + this.#bytes + n <= GRO_MAX_BYTES &&
-      seg.srcPort === first.srcPort &&
-      seg.dstPort === first.dstPort &&
-      // Either form of sequence number (wire/seq.ts): the fast parser's int32, the general one's uint32.
-      sub(seg.seq, first.seq) === this.#bytes &&
-      eq(seg.ack, first.ack) &&
-      seg.window === first.window &&
-      sameBytes(src, this.#src!, 0) &&
-      sameBytes(dst, this.#dst!, 0) &&
-      (buf[at + 12]! >>> 4) * 4 === hlen &&
-      sameRange(buf, at + 20, this.#hbuf!, this.#hstart + 20, hlen - 20)
-    );
   }
 }
 
-/** A copy of `s` that owns its fields (the caller's segment object may be parsed into again). */
-function copySegment(s: TcpRepr): TcpRepr {
-  const o = s.options;
-  const ts = o.timestamp;
-  return {
-    srcPort: s.srcPort, dstPort: s.dstPort, seq: s.seq, ack: s.ack, flags: s.flags, window: s.window, urgent: s.urgent,
-    options: {
-      mss: o.mss, wscale: o.wscale, sackPermitted: o.sackPermitted,
-      sack: o.sack === undefined ? undefined : o.sack.map((b) => ({ left: b.left, right: b.right })),
-      timestamp: ts === undefined ? undefined : { val: ts.val, ecr: ts.ecr },
-    },
-    payload: s.payload,
-  };
+/** Whether `seg` (its TCP header at `buf[at]`) continues the train `t`. */
+function joins(t: Train, iface: Interface, src: Uint8Array, dst: Uint8Array, seg: TcpRepr, buf: Uint8Array, at: number): boolean {
+  const first = t.seg;
+  const hlen = t.hlen;
+  const n = seg.payload.length;
+  return (
+    iface === t.iface &&
+    (seg.flags & ~TcpFlag.PSH) === TcpFlag.ACK &&
+    n > 0 &&
+    n <= t.mss &&
+    hlen + t.length + n <= GRO_MAX_BYTES &&
+    seg.srcPort === first.srcPort &&
+    seg.dstPort === first.dstPort &&
+    // Either form of sequence number (wire/seq.ts): the fast parser's int32, the general one's uint32.
+    sub(seg.seq, first.seq) === t.length &&
+    eq(seg.ack, first.ack) &&
+    seg.window === first.window &&
+    sameBytes(src, t.src, 0) &&
+    sameBytes(dst, t.dst, 0) &&
+    (buf[at + 12]! >>> 4) * 4 === hlen &&
+    sameRange(buf, at + 20, t.hbuf, t.hstart + 20, hlen - 20)
+  );
 }
 
 /** Whether `n` bytes of `a` from `ai` equal those of `b` from `bi`. */

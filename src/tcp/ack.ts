@@ -6,7 +6,7 @@
 // No function here takes the whole Tcb: AckView is what ACK processing reads and changes (the send
 // side, recovery, timers, the send buffer); it never changes the state or the receive side.
 
-import type { TcpRepr } from '../wire/tcp.js';
+import { textLength, type TcpRepr } from '../wire/tcp.js';
 import { addInt, sub, lt, le, gt, ge } from '../wire/seq.js';
 import { Timer, NO_SEQ, type Recovery, type SendSeq, type Tcb } from './tcb.js';
 import { retransmitOne } from './output.js';
@@ -36,7 +36,7 @@ export function processAck(c: AckView, seg: TcpRepr, now: number): void {
     onNewAck(c, seg, acked, now);
   } else if (
     ack === c.snd.una &&
-    seg.payload.length === 0 &&
+    textLength(seg) === 0 &&
     !(seg.flags & 0x01) &&
     sub(c.snd.nxt, c.snd.una) > 0 &&
     (seg.window << c.snd.wscale === oldWnd || newlySacked > 0)

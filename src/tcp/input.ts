@@ -6,9 +6,10 @@
 // RFC's order). The helpers take only what they touch (the drop counter and hooks, PendingOutput,
 // the Deadlines).
 
-import { TcpFlag, tcpHeaderLength, type TcpRepr } from '../wire/tcp.js';
+import { TcpFlag, tcpHeaderLength, textLength, type TcpRepr } from '../wire/tcp.js';
 import { addInt, sub, lt, le, gt, ge, inWindow, wrap } from '../wire/seq.js';
 import type { DropEvent } from '../trace/events.js';
+import type { RingBuffer } from './ring-buffer.js';
 import { Timer, NO_SEQ, type Deadlines, type PendingOutput, type Tcb } from './tcb.js';
 import { processAck } from './ack.js';
 import { expandSendBuffer } from './send-buffer.js';
@@ -139,20 +140,20 @@ function timeWait(c: ChallengeView & Deadlines & Pick<Tcb, 'rcv' | 'config'>, se
     challenge(c, now);
     return;
   }
-  if (f & FIN && addInt(seg.seq, seg.payload.length + 1) === c.rcv.nxt) {
+  if (f & FIN && addInt(seg.seq, textLength(seg) + 1) === c.rcv.nxt) {
     // The peer's FIN again: our last ACK was lost. ACK it and restart 2*MSL (3.10.7.4 eighth).
     c.out.ack = true;
     c.arm(Timer.TimeWait, now + 2 * c.config.msl);
     return;
   }
-  if (seg.payload.length > 0 || f & FIN) c.out.ack = true;
+  if (textLength(seg) > 0 || f & FIN) c.out.ack = true;
 }
 
 /** RFC 9293 3.10.7.4 for SYN-RECEIVED and the synchronized states. */
 function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
   const f = seg.flags;
-  let payload = seg.payload;
-  const segLen = payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
+  const textLen = textLength(seg);
+  const segLen = textLen + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
 
   // Simultaneous open (RFC 9293 Figure 7, line 6): the peer's SYN,ACK repeats the SYN we already
   // took, so it would fail the window test; take it without the SYN to use its ACK.
@@ -217,11 +218,11 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
       if (!(f & RST) && (segLen > 0 || rcvWnd === 0 || c.allowOutOfWindowAck(now))) c.out.ack = true;
       // Linux: data we already had (our ACK was lost) or data into a closed window brings quick
       // ACKs back (tcp_send_dupack, tcp_data_queue's out_of_window: tcp_enter_quickack_mode).
-      if (linuxAcks(c.config) && seg.payload.length > 0 && !(f & RST) && (lt(seg.seq, c.rcv.nxt) || rcvWnd === 0)) {
+      if (linuxAcks(c.config) && textLen > 0 && !(f & RST) && (lt(seg.seq, c.rcv.nxt) || rcvWnd === 0)) {
         delackOf(c).enterQuickack(c.rcvWnd, c.config.delayedAck);
       }
       // Data we already have: report it as a D-SACK in that ACK (RFC 2883 section 4, case 1).
-      const dataLen = seg.payload.length;
+      const dataLen = textLen;
       if (c.sackOk && dataLen > 0 && !(f & RST) && le(addInt(seg.seq, dataLen), c.rcv.nxt)) {
         c.out.dsack = { left: seg.seq, right: addInt(seg.seq, dataLen) };
       }
@@ -328,7 +329,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
 
   // seventh, the segment text.
   let seq = seg.seq;
-  if (payload.length > 0 && textAllowed) {
+  if (textLen > 0 && textAllowed) {
     if (c.state === 'ESTABLISHED' || c.state === 'FIN-WAIT-1' || c.state === 'FIN-WAIT-2') {
       if (c.released) {
         // Nobody will read it: tell the peer (Linux sends RST for data to a closed socket).
@@ -338,12 +339,11 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
         c.hooks.onPollNeeded?.();
         return;
       }
-      const before = sub(c.rcv.nxt, seq);
-      if (before > 0) {
-        payload = payload.subarray(Math.min(before, payload.length));
-        seq = c.rcv.nxt;
-      }
-      acceptText(c, seg, seq, payload, now);
+      // Text before RCV.NXT we already have: skip it.
+      let skip = sub(c.rcv.nxt, seq);
+      if (skip > 0) seq = c.rcv.nxt;
+      else skip = 0;
+      acceptText(c, seg, seq, Math.min(skip, textLen), now);
       if ((c.state as string) === 'CLOSED') return;
     } else {
       // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; ignore text (3.10.7.4 seventh).
@@ -353,7 +353,7 @@ function synchronized(c: Tcb, seg: TcpRepr, now: number): void {
 
   // eighth, the FIN bit.
   if (f & FIN && textAllowed) {
-    const finSeq = addInt(seg.seq, seg.payload.length);
+    const finSeq = addInt(seg.seq, textLen);
     if (finSeq === c.rcv.nxt) {
       receiveFin(c, now);
     } else if (gt(finSeq, c.rcv.nxt) && inWindow(finSeq, c.rcv.nxt, c.rcvWnd + 1)) {
@@ -373,18 +373,21 @@ function finWait2(c: Tcb, now: number): void {
   if (c.released && c.config.finWait2Timeout > 0) c.arm(Timer.FinWait2, now + c.config.finWait2Timeout);
 }
 
-/** Place in-window text into the receive buffer; out-of-order data waits in the assembler. */
-function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now: number): void {
+/**
+ * Place in-window text (the segment's text from byte `skip` on, which starts at `seq`) into the
+ * receive buffer; out-of-order data waits in the assembler.
+ */
+function acceptText(c: Tcb, seg: TcpRepr, seq: number, skip: number, now: number): void {
   const offset = sub(seq, c.rcv.nxt);
   const room = c.recvBuf.free - offset;
-  if (room <= 0 || payload.length === 0) {
+  const len = Math.min(textLength(seg) - skip, room);
+  if (len <= 0) {
     c.out.ack = true;
     return;
   }
-  const data = payload.length > room ? payload.subarray(0, room) : payload;
   if (offset === 0 && !c.hasOutOfOrder) {
     // The common case: in order, nothing held back.
-    const n = c.recvBuf.write(data);
+    const n = copyText(c.recvBuf, -1, seg, skip, len);
     c.rcv.nxt = addInt(c.rcv.nxt, n);
     c.counters.bytesReceived += n;
     if (linuxAcks(c.config)) linuxDataRecv(c, seg, n, now);
@@ -401,10 +404,10 @@ function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now:
     // RFC 2883 section 4.2: data already held out of order is reported as a D-SACK block (the
     // duplicated part), followed by the SACK block that holds it, as Linux's tcp_data_queue_ofo.
     if (c.sackOk && offset > 0) {
-      const dup = asm.overlap(offset, data.length);
+      const dup = asm.overlap(offset, len);
       if (dup !== null) c.out.dsack = { left: addInt(c.rcv.nxt, dup.start), right: addInt(c.rcv.nxt, dup.end) };
     }
-    const n = c.recvBuf.writeAt(offset, data);
+    const n = copyText(c.recvBuf, offset, seg, skip, len);
     asm.add(offset, n);
     const ready = asm.popFront();
     if (ready > 0) {
@@ -423,6 +426,30 @@ function acceptText(c: Tcb, seg: TcpRepr, seq: number, payload: Uint8Array, now:
     return;
   }
   if (c.recvBuf.length > 0) c.hooks.onReadable?.();
+}
+
+/**
+ * Copy `n` bytes of `seg`'s text from byte `skip` on into the receive ring: appended when `at` < 0,
+ * else placed `at` bytes past its readable end (RingBuffer.writeAt). A joined segment's pieces
+ * (SegmentText) are copied one after the other, never joined first. Returns the bytes copied.
+ */
+function copyText(ring: RingBuffer, at: number, seg: TcpRepr, skip: number, n: number): number {
+  const t = seg.text;
+  if (t == null) return at < 0 ? ring.write(seg.payload, skip, skip + n) : ring.writeAt(at, seg.payload, skip, skip + n);
+  let done = 0;
+  for (let i = 0; i < t.count && done < n; i++) {
+    const p = t.parts[i]!;
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    const k = Math.min(p.length - skip, n - done);
+    const w = at < 0 ? ring.write(p, skip, skip + k) : ring.writeAt(at + done, p, skip, skip + k);
+    done += w;
+    if (w < k) break;
+    skip = 0;
+  }
+  return done;
 }
 
 /**

@@ -7,7 +7,7 @@
 // Rack, the scoreboard, the Deadlines) or LossView, the part of the connection loss recovery may
 // touch: never its state, its buffers or the receive side.
 
-import type { TcpRepr } from '../wire/tcp.js';
+import { textLength, type TcpRepr } from '../wire/tcp.js';
 import { sub, lt, ge, gt } from '../wire/seq.js';
 import { Timer, type Deadlines, type PendingOutput, type Recovery, type SendSeq, type Tcb, type TcpHooks } from './tcb.js';
 import { Rack } from './rack.js';
@@ -80,7 +80,7 @@ export function rackOnAck(c: LossView, seg: TcpRepr, now: number, advanced: bool
       cc.onLoss(now, sub(c.snd.nxt, c.snd.una));
       cc.onRecoveryEnd(now);
       ccTrace(c.hooks, cc, now, 'tlp repaired a loss');
-    } else if (!advanced && !sackOpt && seg.payload.length === 0) {
+    } else if (!advanced && !sackOpt && textLength(seg) === 0) {
       rack.tlpEndSeq = null; // a duplicate ACK: original and probe both arrived
     }
   }

@@ -8,7 +8,7 @@
 // carries both sequence spaces, the window, the options and the send buffer's bytes, and sending
 // it moves timers, RTT timing and counters. The bookkeeping helpers take only what they touch.
 
-import { TcpFlag, plainTcpHeaderLength, writePlainTcpHeader, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
+import { TcpFlag, plainTcpHeaderLength, writePlainTcpHeader, textLength, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { addInt, sub, lt, le, gt, wrap } from '../wire/seq.js';
 import { Timer, NO_SEQ, type Deadlines, type SendSeq, type Tcb } from './tcb.js';
 import type { TcpStateName } from './state.js';
@@ -584,6 +584,6 @@ export function replyToClosed(seg: TcpRepr): TcpRepr | null {
     payload: NO_PAYLOAD,
   };
   if (seg.flags & ACK) return { ...base, seq: wrap(seg.ack), ack: 0, flags: RST };
-  const len = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
+  const len = textLength(seg) + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
   return { ...base, seq: 0, ack: wrap(addInt(seg.seq, len)), flags: RST | ACK };
 }

@@ -163,9 +163,9 @@ export class RingBuffer {
     return this.#pending;
   }
 
-  /** Append as much of `src` as fits; returns the number of bytes copied. */
-  write(src: Uint8Array): number {
-    const n = this.#place(0, src);
+  /** Append as much of `src[from..to)` (all of `src` by default) as fits; returns the number of bytes copied. */
+  write(src: Uint8Array, from = 0, to = src.length): number {
+    const n = this.#place(0, src, from, to);
     this.#len += n;
     this.#pending = Math.max(0, this.#pending - n);
     return n;
@@ -225,12 +225,13 @@ export class RingBuffer {
   }
 
   /**
-   * Place `src` in the free area starting `offset` bytes past the readable end, without making it
-   * readable; clipped to capacity. Returns the number of bytes written (from the start of src).
+   * Place `src[from..to)` (all of `src` by default) in the free area starting `offset` bytes past
+   * the readable end, without making it readable; clipped to capacity. Returns the number of bytes
+   * written (from `from` on).
    */
-  writeAt(offset: number, src: Uint8Array): number {
+  writeAt(offset: number, src: Uint8Array, from = 0, to = src.length): number {
     if (offset < 0) return 0;
-    const n = this.#place(offset, src);
+    const n = this.#place(offset, src, from, to);
     if (n > 0) this.#pending = Math.max(this.#pending, offset + n);
     return n;
   }
@@ -287,16 +288,31 @@ export class RingBuffer {
     this.#pending = Math.min(this.#pending, capacity - this.#len);
   }
 
-  /** Copy `src` (clipped) to the free area at `offset` past the readable end; returns bytes copied. */
-  #place(offset: number, src: Uint8Array): number {
-    const n = Math.min(src.length, this.#cap - this.#len - offset);
+  /** Copy `src[from..to)` (clipped) to the free area at `offset` past the readable end; returns bytes copied. */
+  #place(offset: number, src: Uint8Array, from: number, to: number): number {
+    const n = Math.min(to - from, this.#cap - this.#len - offset);
     if (n <= 0) return 0;
     const buf = this.#ensure(this.#len + offset + n);
     let at = this.#head + this.#len + offset;
     if (at >= this.#size) at -= this.#size;
     const first = Math.min(n, this.#size - at);
-    buf.set(sourceView(src, 0, first), at);
-    if (first < n) buf.set(sourceView(src, first, n), 0);
+    if (first === n && from === 0 && n === src.length) {
+      // The whole of src in one piece (a segment's payload, or one of a joined segment's): no view.
+      buf.set(src, at);
+      return n;
+    }
+    const mem = shared;
+    // (src.length first: reading .buffer of a small array on V8's heap would move it off the heap.)
+    if (mem != null && src.length > 64 && buf.buffer === mem.buffer && src.buffer === mem.buffer) {
+      // Part of src, both in the kernel's memory (a packet's payload and a receive ring): copyWithin, no view.
+      const s = src.byteOffset + from;
+      const d = buf.byteOffset;
+      mem.copyWithin(d + at, s, s + first);
+      if (first < n) mem.copyWithin(d, s + first, s + n);
+      return n;
+    }
+    buf.set(sourceView(src, from, from + first), at);
+    if (first < n) buf.set(sourceView(src, from + first, from + n), 0);
     return n;
   }
 

@@ -48,6 +48,29 @@ export interface TcpRepr {
   urgent: number;
   options: TcpOptions;
   payload: Uint8Array;
+  /**
+   * Set on a segment whose text is held in pieces instead (a train GRO joined, stack/gro.ts); then
+   * `payload` is empty and the text is the pieces in order. Use textLength() for SEG.LEN's text.
+   */
+  text?: SegmentText | null | undefined;
+}
+
+/**
+ * A segment's text as pieces (RFC 9293 3.10.7.4's "segment text" is `parts[0..count)` joined):
+ * the payloads of the wire segments GRO joined, not copied into one array. Valid only while the
+ * segment is being handled; whoever keeps the text copies it.
+ */
+export interface SegmentText {
+  readonly parts: readonly Uint8Array[];
+  readonly count: number;
+  /** Bytes in all pieces. */
+  readonly length: number;
+}
+
+/** The number of text bytes `seg` carries (SEG.LEN without SYN and FIN), in one array or in pieces. */
+export function textLength(seg: TcpRepr): number {
+  const t = seg.text;
+  return t == null ? seg.payload.length : t.length;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,8 +314,41 @@ export class TcpSegmentBuf implements TcpRepr {
   urgent = 0;
   readonly options: TcpOptions = { mss: undefined, wscale: undefined, sackPermitted: undefined, sack: undefined, timestamp: undefined };
   payload: Uint8Array = NO_BYTES;
+  /** Always null from parse(); GRO sets it on the segment a train is delivered as (stack/gro.ts). */
+  text: SegmentText | null = null;
   /** What options.timestamp points at when the segment carries one. */
   readonly #ts = { val: 0, ecr: 0 };
+
+  /**
+   * Make this a copy of `s` that owns its header fields and options (SACK blocks copied), with
+   * `s`'s payload and no text: a segment kept while `s`'s object is parsed into again.
+   */
+  assign(s: TcpRepr): this {
+    this.srcPort = s.srcPort;
+    this.dstPort = s.dstPort;
+    this.seq = s.seq;
+    this.ack = s.ack;
+    this.flags = s.flags;
+    this.window = s.window;
+    this.urgent = s.urgent;
+    const from = s.options;
+    const o = this.options;
+    o.mss = from.mss;
+    o.wscale = from.wscale;
+    o.sackPermitted = from.sackPermitted;
+    o.sack = from.sack === undefined ? undefined : from.sack.map((b) => ({ left: b.left, right: b.right }));
+    const ts = from.timestamp;
+    if (ts === undefined) o.timestamp = undefined;
+    else {
+      const own = this.#ts;
+      own.val = ts.val;
+      own.ecr = ts.ecr;
+      o.timestamp = own;
+    }
+    this.payload = s.payload;
+    this.text = null;
+    return this;
+  }
 
   /**
    * parseTcpIn over buf[start..end) into this object (same checks, same results); null when it
@@ -321,6 +377,7 @@ export class TcpSegmentBuf implements TcpRepr {
     this.urgent = read16(buf, start + 18);
     // A packet recycled in the checksum kernel's memory: its payload's view is reused too.
     this.payload = start + doff < end ? kernelSubarray(buf, start + doff, end) : NO_BYTES;
+    this.text = null;
     return null;
   }
 }

@@ -14,7 +14,7 @@ import { VirtualClock } from '../../src/util/virtual-clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import { parseIp } from '../../src/wire/address.js';
 import { buildTcpPacket, buildUdpPacket, parseIpPacket } from '../../src/wire/packet.js';
-import { parseTcp, TcpFlag, type TcpOptions, type TcpRepr } from '../../src/wire/tcp.js';
+import { parseTcp, TcpFlag, textLength, type TcpOptions, type TcpRepr } from '../../src/wire/tcp.js';
 
 const { ACK, PSH, FIN, SYN, RST, URG } = TcpFlag;
 const PEER = parseIp('198.18.0.1')!;
@@ -51,6 +51,21 @@ function wire(s: Spec): { src: Uint8Array; seg: TcpRepr; header: Uint8Array; pkt
   return { src, seg: r.value, header: ip.value.payload.subarray(0, doff), pkt };
 }
 
+/** A segment's text as one array: its payload, or a joined segment's pieces (SegmentText) one after the other. */
+function textOf(seg: TcpRepr): Uint8Array {
+  const t = seg.text;
+  if (t == null) return seg.payload;
+  assert.equal(seg.payload.length, 0, 'a segment with pieces has no payload of its own');
+  const out = new Uint8Array(t.length);
+  let at = 0;
+  for (let i = 0; i < t.count; i++) {
+    out.set(t.parts[i]!, at);
+    at += t.parts[i]!.length;
+  }
+  assert.equal(at, t.length);
+  return out;
+}
+
 const iface = new Interface('eth0', { mtu: 1500, send() {}, onReceive: null, close() {} });
 
 /** Offer `specs` to a fresh Gro as one batch; what reached TCP input, as "seq+len flags" strings. */
@@ -60,9 +75,11 @@ function gro(specs: Spec[]): string[] {
   const g = new Gro((_i, src, _d, seg, n) => {
     segs += n;
     const f = (['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'] as const).filter((_, k) => (seg.flags & (1 << k)) !== 0).join(',');
-    out.push(`${src === OTHER ? 'other ' : ''}${seg.seq}+${seg.payload.length} ${f}`);
-    // The joined payload is the segments' bytes, in order.
-    for (let i = 0; i < seg.payload.length; i++) assert.equal(seg.payload[i], (seg.seq + i) & 0xff);
+    const text = textOf(seg);
+    out.push(`${src === OTHER ? 'other ' : ''}${seg.seq}+${text.length} ${f}`);
+    assert.equal(textLength(seg), text.length);
+    // The joined segment's text is the segments' bytes, in order.
+    for (let i = 0; i < text.length; i++) assert.equal(text[i], (seg.seq + i) & 0xff);
   });
   for (const s of specs) {
     const w = wire(s);
