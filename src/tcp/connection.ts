@@ -4,7 +4,7 @@
 // input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines. It owns the
 // Tcb, so its constructor takes the whole Tcb.
 
-import { TcpFlag, type SackBlock, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
+import { TcpFlag, textLength, type SackBlock, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { addInt, seqInt, sub, gt, le } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
 import { copyConfig, type TcpConfig } from './config.js';
@@ -361,8 +361,9 @@ export class TcpConnection {
     const nxt = t.rcv.nxt;
     const core = coreSegment(seg);
     segmentArrives(t, core, now);
-    if (core.payload.length > 0 && t.rcv.nxt !== nxt && (t.state as TcpStateName) !== 'CLOSED') {
-      recvDataArrived(t, core.payload.length, core.options.timestamp?.ecr, now);
+    const len = textLength(core); // a GRO train's text comes in pieces
+    if (len > 0 && t.rcv.nxt !== nxt && (t.state as TcpStateName) !== 'CLOSED') {
+      recvDataArrived(t, len, core.options.timestamp?.ecr, now);
     }
   }
 
