@@ -18,9 +18,10 @@ import type { RingBuffer } from './ring-buffer.js';
 /** TCP_INIT_CWND: the first measurement expects ten segments per RTT (tcp_init_buffer_space). */
 const INIT_CWND_SEGS = 10;
 /**
- * net.ipv4.tcp_rcvbuf_low_rtt (1 ms): below this receiver RTT the window grows by rcvwin * rtt /
- * 1 ms instead of the slow-start allowance, "to avoid sk_rcvbuf inflation and poor cache use"
- * (in process, where a window covers the round trip many times over, it keeps rings in the caches).
+ * net.ipv4.tcp_rcvbuf_low_rtt (1 ms; net-next November 2025, so Linux 6.19, not this machine's
+ * 6.18): below this receiver RTT the window grows by rcvwin * rtt / 1 ms instead of the slow-start
+ * allowance, "to avoid sk_rcvbuf inflation and poor cache use" (in process and over TUN, where the
+ * RTT is microseconds, it keeps rings within the caches, as s7-buffers' send-side rule does).
  */
 const LOW_RTT_MS = 1;
 

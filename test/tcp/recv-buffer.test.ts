@@ -125,6 +125,10 @@ test("the growth is tcp_rcvbuf_grow's arithmetic: twice what was read in the RTT
   // 2 * 39,000 = 78,000, plus 2 * 78,000 * (39,000 - 9,880) / 9,880 = 459,789: 537,789. After that
   // 20,000 per RTT is less than 39,000: no growth.
   assert.deepEqual(caps, [64_000, 64_000, 537_789, 537_789, 537_789, 537_789, 537_789, 537_789]);
+  // tcp_info's view (tcpi_rcv_rtt, tcpi_rcv_space): the RTT from TSecr, 50 ms each round; the space
+  // stays 39,000 (a measurement that does not beat it keeps it, as Linux's goto new_measure does).
+  const st = h.conn.stats();
+  assert.deepEqual([st.rcvRtt, st.rcvSpace], [50, 39_000]);
 });
 
 test('an application that does not read grows nothing, and the window closes as the buffer fills', () => {
