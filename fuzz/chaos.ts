@@ -20,6 +20,11 @@ export interface ChaosOptions {
   maxConns?: number;
   /** Record trace events (for the ladder of a replay). */
   trace?: boolean;
+  /**
+   * Deliver each instant's packets as one batch (the simulated link's `batch`), so both stacks
+   * apply GRO to what arrives together: the same seeds with the receive path of a TUN read.
+   */
+  batch?: boolean;
   log?: (line: string) => void;
 }
 
@@ -34,6 +39,8 @@ export interface ChaosResult {
   aborted: number;
   virtualMs: number;
   packets: number;
+  /** Segments GRO joined (both stacks, `groStats().groMerged`): 0 unless `batch`. */
+  groMerged: number;
   events?: TraceEvent[];
   /** Name of a known (reported, not yet fixed) core bug this failure matches. */
   knownBug?: string;
@@ -109,7 +116,7 @@ export function runChaos(seed: number, opts: ChaosOptions = {}): ChaosResult {
   if (chance(r, 0.4)) base.reorder = { probability: randomFloat(r) * 0.2, delay: 1 + rnd(r, 50) };
   if (chance(r, 0.3)) base.lossBurst = { enter: randomFloat(r) * 0.05, exit: 0.2 + randomFloat(r) * 0.6 };
   if (chance(r, 0.3)) base.bandwidth = 200_000 + rnd(r, 5_000_000);
-  const sim = createSimPair(clock, { seed: r.u32(), ...base });
+  const sim = createSimPair(clock, { seed: r.u32(), ...base, batch: opts.batch === true });
   let packets = 0;
   const client = new Stack({ name: 'client', clock, random: seededRandom(r.u32()) });
   const server = new Stack({ name: 'server', clock, random: seededRandom(r.u32()) });
@@ -335,7 +342,7 @@ export function runChaos(seed: number, opts: ChaosOptions = {}): ChaosResult {
   if (clock.pending() !== 0) problems.push(`${clock.pending()} timers pending at the end (${clock.now()} ms)`);
   const res: ChaosResult = {
     seed, ok: problems.length === 0, problems, conns: nConns, bytesDelivered, completed, failedWithError, aborted,
-    virtualMs: clock.now(), packets,
+    virtualMs: clock.now(), packets, groMerged: client.groStats().groMerged + server.groStats().groMerged,
   };
   if (knownBug !== undefined) res.knownBug = knownBug;
   if (opts.trace) res.events = events;
@@ -348,8 +355,8 @@ function tcb(c: TcpConnection): string {
     `wnd ${c.info().sndWnd} rcvNxt ${c.info().rcvNxt} rcvAdv ${c.info().rcvAdv} sendQ ${c.sendQueued} recvQ ${c.info().recvQueued} ooo ${c.info().hasOutOfOrder} finSeq ${c.info().finSeq} retransmits ${c.info().retransmits}`;
 }
 
-export function replayCommand(seed: number): string {
-  return `npm run chaos -- --replay ${seed}`;
+export function replayCommand(seed: number, batch = false): string {
+  return `npm run chaos -- --replay ${seed}${batch ? ' --batch' : ''}`;
 }
 
 /** Render the ladder of a traced run (client left, server right). */

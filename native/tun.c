@@ -99,6 +99,7 @@ typedef struct tun_s {
   // unmapped by the finalizer of JS's ArrayBuffer, not when the writer stops.
   size_t w_res;
   int w_shared;
+  size_t w_undrained;  // bytes committed since ring_commit last drained the device
   double w_wakes, w_sleeps;  // futex wake-ups of the writer (main thread), and its sleeps (writer)
   struct tun_s *next;  // open devices, for trim() (main thread only)
   // Counters, exposed through stats().
@@ -1112,7 +1113,8 @@ static int ring_commit(tun_t *t, size_t bytes) {
   if (bytes > res || (bytes & 7) != 0) return 0;
   size_t head = t->w_head;
   uint8_t *base = t->w_ring + head % t->w_cap;
-  for (size_t at = 0; at < bytes;) {
+  uint32_t records = 0;
+  for (size_t at = 0; at < bytes; records++) {
     uint32_t len, hl;
     memcpy(&len, base + at, 4);
     memcpy(&hl, base + at + 4, 4);
@@ -1132,6 +1134,16 @@ static int ring_commit(tun_t *t, size_t bytes) {
     __atomic_store_n(&t->w_sleeping, 0, __ATOMIC_SEQ_CST);
     t->w_wakes++;
     futex_wake(&t->w_sleeping);
+  }
+  // As writeBatch does after a long batch: what the kernel answers meanwhile (ACKs) waits in the
+  // device's queue, which nothing reads until JS returns to the loop; a turn that hands over
+  // thousands of packets (a thousand connections' bursts) would overflow it (drain_to_queue).
+  // After 32 packets in one commit, or 256 KiB since the last drain (a bulk flow's commits are a
+  // few packets each, and a read per commit would cost it a system call per 11 packets).
+  t->w_undrained += bytes;
+  if (records >= 32 || t->w_undrained >= (256u << 10)) {
+    t->w_undrained = 0;
+    drain_to_queue(t);
   }
   return 1;
 }
