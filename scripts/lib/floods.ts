@@ -66,6 +66,9 @@ export interface FloodResult {
   maxOooBytes: number;
   maxUncommitted: number;
   recvBufferSize: number;
+  /** The receive buffer's largest capacity seen (autotuning grows it) and the most it may grow to. */
+  maxRecvCapacity: number;
+  recvBufferMax: number;
   /** Challenge ACKs the victim allowed itself in total and in the busiest 1 s (sliding) window. */
   challengeAcks: number;
   maxChallengePerSecond: number;
@@ -227,6 +230,7 @@ export function runFlood(o: FloodOptions): FloodResult {
   let maxRanges = 0;
   let maxOooBytes = 0;
   let maxUncommitted = 0;
+  let maxRecvCapacity = 0;
   const challengeTimes: number[] = [];
   let lastChallenges = victim.stats().challengeAcks;
   const noteChallenges = (): void => {
@@ -295,6 +299,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     if (v.oooRanges > maxRanges) maxRanges = v.oooRanges;
     if (v.oooBytes > maxOooBytes) maxOooBytes = v.oooBytes;
     if (v.recvUncommitted > maxUncommitted) maxUncommitted = v.recvUncommitted;
+    if (v.recvCapacity > maxRecvCapacity) maxRecvCapacity = v.recvCapacity;
   };
 
   let heapBefore = 0;
@@ -373,6 +378,8 @@ export function runFlood(o: FloodOptions): FloodResult {
     maxOooBytes,
     maxUncommitted,
     recvBufferSize: victim.config.recvBufferSize,
+    maxRecvCapacity,
+    recvBufferMax: victim.config.recvBufferMax,
     challengeAcks: challengeTimes.length,
     maxChallengePerSecond: maxPerSec,
     challengeAckLimit: victim.config.challengeAckLimit,

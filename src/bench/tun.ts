@@ -67,6 +67,8 @@ export async function openWorld(mtu: number, offload: boolean, writeThread = tru
 export interface TunBulkResult {
   mbps: number;
   peerCpuS: number;
+  /** kernel->synack: the synack receiver's buffer at the end (receive-buffer autotuning's reach). */
+  recvCapacity?: number;
 }
 
 /**
@@ -76,6 +78,7 @@ export interface TunBulkResult {
 export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Promise<TunBulkResult> {
   if (dir === 'kernel->synack') {
     const sink = new Uint8Array(256 * 1024);
+    let recvCapacity = 0;
     const done = new Promise<number>((resolve) => {
       const l = w.stack.tcpListen({ port: 5001 }, (conn) => {
         let got = 0;
@@ -87,6 +90,7 @@ export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Pr
           }
           if (conn.peerFinished) {
             const ms = nowMs() - t0;
+            recvCapacity = conn.info().recvCapacity;
             conn.close();
             l.close();
             resolve(got / 1e6 / (ms / 1000));
@@ -97,7 +101,7 @@ export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Pr
       });
     });
     const tx = await kernelSender(w.ns, SYNACK, bytes);
-    return { mbps: await done, peerCpuS: tx.cpuS };
+    return { mbps: await done, peerCpuS: tx.cpuS, recvCapacity };
   }
   const rx = kernelReceiver(w.ns, KERNEL, bytes);
   await rx.ready;

@@ -33,12 +33,13 @@ import { runPythonBlock, tcpInfoLookup, PythonUnsupported } from './python.js';
 /**
  * What `--linux` sets: LINUX_PROFILE (RTO 1 s initial / 200 ms minimum, wscale 7, CUBIC, SACK,
  * timestamps) plus Linux defaults the scripts see: a 64 KiB-window receive buffer of tcp_rmem's
- * 131072 bytes, 2*MSL = 60 s TIME-WAIT, tcp_syn_retries 6, tcp_retries2 15, tcp_fin_timeout 60 s.
+ * 131072 bytes that autotuning may grow to tcp_rmem[2]'s 6 MiB, 2*MSL = 60 s TIME-WAIT, tcp_syn_retries 6, tcp_retries2 15, tcp_fin_timeout 60 s.
  * Linux's delayed-ACK rules come with the profile (ackRule 'linux', ATO minimum 40 ms).
  */
 export const PDRILL_LINUX_TCP: TcpConfigInput = {
   ...LINUX_PROFILE,
   recvBufferSize: 131072,
+  recvBufferMax: 6291456,
   sendBufferSize: 131072,
   msl: 30_000,
   synRetries: 6,

@@ -303,7 +303,7 @@ export class SocketTable {
   private configOf(s: Sock): TcpConfigInput {
     const c: TcpConfigInput = { ...s.host, ...s.config };
     if (s.rcvbuf !== null) {
-      c.recvBufferSize = s.rcvbuf;
+      c.recvBufferSize = c.recvBufferMax = s.rcvbuf; // and SOCK_RCVBUF_LOCK: no autotuning
       // SO_RCVBUF locks the buffer and clamps the window to it, so Linux offers the scale that
       // buffer needs (tcp_select_initial_window with window_clamp): 0 for 20,000 bytes.
       const clamp = linuxWscale(s.rcvbuf);

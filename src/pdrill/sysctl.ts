@@ -179,9 +179,10 @@ export class LinuxSysctls {
   }
 
   /**
-   * tcp_rmem[1] is a new socket's receive buffer; the window scale offered comes from the largest
-   * buffer the socket may grow to, max(tcp_rmem[2], rmem_max), as tcp_select_initial_window
-   * computes it: ilog2(space) - 15, within 0..14. tcp_wmem[1] is a new socket's send buffer and
+   * tcp_rmem[1] is a new socket's receive buffer and tcp_rmem[2] the most receive-buffer
+   * autotuning grows it to (tcp_rcvbuf_grow; src/tcp/recv-buffer.ts); the window scale offered
+   * comes from the largest buffer the socket may grow to, max(tcp_rmem[2], rmem_max), as
+   * tcp_select_initial_window computes it: ilog2(space) - 15, within 0..14. tcp_wmem[1] is a new socket's send buffer and
    * tcp_wmem[2] the most autotuning grows it to (tcp_sndbuf_expand; src/tcp/send-buffer.ts).
    */
   #buffers(): void {
@@ -189,7 +190,9 @@ export class LinuxSysctls {
     const w = triple(this.get('net.ipv4.tcp_wmem'));
     const rmemMax = intOf(this.get('net.core.rmem_max')) ?? 212992;
     if (r !== null) {
-      this.tcp.recvBufferSize = r[1];
+      const max = Math.min(Math.max(r[2], 4096), 1 << 30);
+      this.tcp.recvBufferSize = Math.min(Math.max(r[1], 1), max);
+      this.tcp.recvBufferMax = max;
       this.tcp.windowScaleShift = linuxWscale(Math.max(r[2], rmemMax));
     }
     if (w !== null) {

@@ -28,7 +28,20 @@ export interface TcpConfig {
    * `sendBufferSize` turns autotuning off; it is, unless given, whenever `sendBufferSize` is given.
    */
   sendBufferMax: number;
+  /**
+   * The receive buffer a connection starts with, in bytes of payload (its free space is the window
+   * we advertise). Given on its own it is also the most the buffer holds: a fixed size, as SO_RCVBUF
+   * locks Linux's (SOCK_RCVBUF_LOCK); left out, the buffer starts at 256 KiB and grows up to
+   * `recvBufferMax`.
+   */
   recvBufferSize: number;
+  /**
+   * How far receive-buffer autotuning may grow the buffer (Linux's tcp_rmem[2] default, 6 MiB): to
+   * twice what the application reads per round trip and more in slow start, as Linux's dynamic
+   * right-sizing does (recv-buffer.ts). Equal to `recvBufferSize` turns autotuning off; it is,
+   * unless given, whenever `recvBufferSize` is given. The window scale we offer is chosen for it.
+   */
+  recvBufferMax: number;
   /** Maximum segment lifetime, ms; TIME-WAIT lasts 2 * msl (RFC 9293 3.4.2). */
   msl: number;
   /** RFC 6298 section 2.1: 1 s. */
@@ -56,7 +69,7 @@ export interface TcpConfig {
   sack: boolean;
   timestamps: boolean;
   windowScale: boolean;
-  /** Window scale shift we offer; -1 derives it from recvBufferSize. */
+  /** Window scale shift we offer; -1 derives it from recvBufferMax (the largest window we may offer). */
   windowScaleShift: number;
   congestion: CongestionName;
   /**
@@ -146,6 +159,7 @@ export const DEFAULT_CONFIG: Readonly<TcpConfig> = Object.freeze({
   sendBufferSize: 256 * 1024,
   sendBufferMax: 4 * 1024 * 1024,
   recvBufferSize: 256 * 1024,
+  recvBufferMax: 6 * 1024 * 1024,
   msl: 30_000,
   initialRto: 1000,
   minRto: 200,
@@ -217,17 +231,10 @@ export function resolveConfig(partial: TcpConfigInput = {}, base: Readonly<TcpCo
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
   const c: TcpConfig = { ...base, ...defined, keepAlive: { ...base.keepAlive, ...(partial.keepAlive ?? {}) } } as TcpConfig;
   check('mss', c.mss, 64, 65495);
-  check('sendBufferSize', c.sendBufferSize, 1, 1 << 30);
-  // A send buffer sized by the caller stays that size (Linux: SO_SNDBUF sets SOCK_SNDBUF_LOCK and
-  // tcp_should_expand_sndbuf gives up); a maximum alone below the starting size lowers the start.
-  if (defined['sendBufferMax'] === undefined) {
-    if (defined['sendBufferSize'] !== undefined) c.sendBufferMax = c.sendBufferSize;
-  } else {
-    check('sendBufferMax', c.sendBufferMax, 1, 1 << 30);
-    if (defined['sendBufferSize'] === undefined) c.sendBufferSize = Math.min(c.sendBufferSize, c.sendBufferMax);
-    else if (c.sendBufferMax < c.sendBufferSize) throw rangeError(`sendBufferMax must be at least sendBufferSize (${c.sendBufferSize}), got ${c.sendBufferMax}`);
-  }
-  check('recvBufferSize', c.recvBufferSize, 1, 1 << 30);
+  // A buffer sized by the caller stays that size (Linux: SO_SNDBUF / SO_RCVBUF set
+  // SOCK_SNDBUF_LOCK / SOCK_RCVBUF_LOCK, and tcp_should_expand_sndbuf / tcp_rcvbuf_grow give up).
+  bufferLimits(c, defined, 'sendBufferSize', 'sendBufferMax');
+  bufferLimits(c, defined, 'recvBufferSize', 'recvBufferMax');
   check('msl', c.msl, 0, 3_600_000);
   check('minRto', c.minRto, 1, 3_600_000);
   check('maxRto', c.maxRto, c.minRto, 3_600_000);
@@ -270,6 +277,26 @@ export function copyConfig(c: Readonly<TcpConfig>): TcpConfig {
   const o: TcpConfig = { ...c, keepAlive: { ...c.keepAlive } };
   resolved.add(o);
   return o;
+}
+
+/**
+ * A buffer's starting size and autotuning limit: the size given alone is also the limit (a fixed
+ * buffer); a limit given alone below the default start lowers the start; both given must agree.
+ */
+function bufferLimits(
+  c: TcpConfig,
+  defined: Record<string, unknown>,
+  size: 'sendBufferSize' | 'recvBufferSize',
+  max: 'sendBufferMax' | 'recvBufferMax',
+): void {
+  check(size, c[size], 1, 1 << 30);
+  if (defined[max] === undefined) {
+    if (defined[size] !== undefined) c[max] = c[size];
+    return;
+  }
+  check(max, c[max], 1, 1 << 30);
+  if (defined[size] === undefined) c[size] = Math.min(c[size], c[max]);
+  else if (c[max] < c[size]) throw rangeError(`${max} must be at least ${size} (${c[size]}), got ${c[max]}`);
 }
 
 function check(name: string, v: number, lo: number, hi: number): void {

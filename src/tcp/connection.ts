@@ -4,12 +4,13 @@
 // input.ts handles arriving segments, output.ts what leaves, timers.ts the deadlines. It owns the
 // Tcb, so its constructor takes the whole Tcb.
 
-import { TcpFlag, type SackBlock, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
+import { TcpFlag, textLength, type SackBlock, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { addInt, seqInt, sub, gt, le } from '../wire/seq.js';
 import type { TcpStateName } from './state.js';
 import { copyConfig, type TcpConfig } from './config.js';
 import { Tcb, Timer, OFF, type OpenParams, type TcpErrorCode, type TcpHooks } from './tcb.js';
 import { segmentArrives } from './input.js';
+import { recvDataArrived, recvSpaceAdjust } from './recv-buffer.js';
 import { dispatch, sendRst, synAckSent, type Emit } from './output.js';
 import { onTimers } from './timers.js';
 import { tcpInfo, tcbInfo, type TcpInfo, type TcbInfo } from './info.js';
@@ -132,6 +133,19 @@ export class TcpConnection {
     const b = this.#t.sendBuf;
     b.resize(Math.max(bytes, b.length));
     if (this.#t.config.sendBufferMax !== b.capacity) this.ownConfig().sendBufferMax = b.capacity;
+  }
+
+  /**
+   * Resize the receive buffer: a socket's SO_RCVBUF set while connected. It never drops below what
+   * is buffered plus the window already offered (that right edge stays: RFC 9293 3.8.6.2.2).
+   * Autotuning stops, as SOCK_RCVBUF_LOCK stops Linux's: the connection's own config gets
+   * `recvBufferMax` equal to the new size. The window scale, agreed at SYN time, stays.
+   */
+  setRecvBufferSize(bytes: number): void {
+    const t = this.#t;
+    const b = t.recvBuf;
+    b.resize(Math.max(bytes, b.length + t.rcvWnd, b.length + b.uncommitted));
+    if (t.config.recvBufferMax !== b.capacity) this.ownConfig().recvBufferMax = b.capacity;
   }
 
   /** Bytes queued but not yet acknowledged. */
@@ -341,7 +355,16 @@ export class TcpConnection {
     if (t.state === 'CLOSED') return;
     t.segsIn++;
     t.lastRecvAt = now;
-    segmentArrives(t, coreSegment(seg), now);
+    // Receive-buffer autotuning (recv-buffer.ts): what the application read since the last event,
+    // then the receiver's RTT sample once in-order data moved RCV.NXT.
+    if (t.drs !== null) recvSpaceAdjust(t, now);
+    const nxt = t.rcv.nxt;
+    const core = coreSegment(seg);
+    segmentArrives(t, core, now);
+    const len = textLength(core); // a GRO train's text comes in pieces
+    if (len > 0 && t.rcv.nxt !== nxt && (t.state as TcpStateName) !== 'CLOSED') {
+      recvDataArrived(t, len, core.options.timestamp?.ecr, now);
+    }
   }
 
   /**
@@ -359,6 +382,8 @@ export class TcpConnection {
     }
     if (now >= t.nextTimer()) onTimers(t, now, emit);
     if ((t.state as TcpStateName) === 'CLOSED') return;
+    // A buffer grown after the application read opens the window: say so (as #afterRead does).
+    if (t.drs !== null && recvSpaceAdjust(t, now) && t.windowUpdateDue) t.out.ack = true;
     dispatch(t, now, emit);
   }
 
@@ -409,9 +434,7 @@ export class TcpConnection {
       t.out.ack = true;
       t.hooks.onPollNeeded?.();
     }
-    const cur = t.rcvWnd;
-    const free = Math.min(t.recvBuf.free, 0xffff << t.rcv.wscale); // what the window field can say
-    if (free - cur >= t.swsThreshold && free >= 2 * cur) {
+    if (t.windowUpdateDue) {
       t.out.ack = true;
       t.hooks.onPollNeeded?.();
     }

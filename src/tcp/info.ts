@@ -23,6 +23,13 @@ export interface TcpInfo {
   rcvWnd: number;
   sndWscale: number;
   rcvWscale: number;
+  /**
+   * Receive-buffer autotuning (recv-buffer.ts), as tcp_info's tcpi_rcv_rtt (here ms) and
+   * tcpi_rcv_space: the receiver's RTT estimate and the bytes the application last read in one;
+   * 0 before the first in-order data or without autotuning.
+   */
+  rcvRtt: number;
+  rcvSpace: number;
   sack: boolean;
   timestamps: boolean;
   bytesSent: number;
@@ -97,6 +104,8 @@ export function tcpInfo(c: Readonly<Tcb>, now?: number): TcpInfo {
     rcvWnd: c.rcvWnd,
     sndWscale: c.snd.wscale,
     rcvWscale: c.rcv.wscale,
+    rcvRtt: c.drs?.rtt ?? 0,
+    rcvSpace: c.drs?.space ?? 0,
     sack: c.sackOk,
     timestamps: c.tsOk,
     bytesSent: k.bytesSent,

@@ -126,7 +126,7 @@ export class CookieJar {
 
 /** The window scale shift a connection with `cfg` offers (as the TCB derives it). */
 function rcvWscaleOf(cfg: TcpConfig): number {
-  return cfg.windowScaleShift >= 0 ? cfg.windowScaleShift : scaleFor(cfg.recvBufferSize);
+  return cfg.windowScaleShift >= 0 ? cfg.windowScaleShift : scaleFor(cfg.recvBufferMax);
 }
 
 /**

@@ -11,6 +11,7 @@ import { addInt, sub, lt, le, gt, ge } from '../wire/seq.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { TcpStateName } from './state.js';
 import { isTransition } from './state.js';
+import type { RecvSpace } from './recv-buffer.js';
 import { resolveConfig, isResolvedConfig, scaleFor, type TcpConfig, type TcpConfigInput } from './config.js';
 import { RingBuffer } from './ring-buffer.js';
 import { Assembler } from './assembler.js';
@@ -447,6 +448,8 @@ export class Tcb implements Deadlines {
 
   readonly sendBuf: RingBuffer;
   readonly recvBuf: RingBuffer;
+  /** Receive-buffer autotuning's measurements (recv-buffer.ts), made at the first in-order data. */
+  drs: RecvSpace | null = null;
   #assembler: Assembler | null = null;
   #scoreboard: SackScoreboard | null = null;
 
@@ -478,7 +481,7 @@ export class Tcb implements Deadlines {
     const iss = p.iss >>> 0;
     this.snd = new SendSeq(iss, 0);
     this.rcv = new RecvSeq(
-      this.config.windowScale ? (this.config.windowScaleShift >= 0 ? this.config.windowScaleShift : scaleFor(this.config.recvBufferSize)) : 0,
+      this.config.windowScale ? (this.config.windowScaleShift >= 0 ? this.config.windowScaleShift : scaleFor(this.config.recvBufferMax)) : 0,
     );
     this.rec = new Recovery(iss);
     this.snd.mss = this.effectiveMss(Infinity);
@@ -523,6 +526,16 @@ export class Tcb implements Deadlines {
   /** Receiver SWS avoidance (RFC 9293 3.8.6.2.2): open the window only by min(RCV.BUFF / 2, Eff.snd.MSS) or more. */
   get swsThreshold(): number {
     return Math.min(this.recvBuf.capacity >>> 1, this.snd.mss);
+  }
+
+  /**
+   * Whether the window we could offer now is worth an update (receiver SWS avoidance, RFC 9293
+   * 3.8.6.2.2): it opens by at least swsThreshold and to at least twice what is left of the last.
+   */
+  get windowUpdateDue(): boolean {
+    const cur = this.rcvWnd;
+    const free = Math.min(this.recvBuf.free, 0xffff << this.rcv.wscale); // what the window field can say
+    return free - cur >= this.swsThreshold && free >= 2 * cur;
   }
 
   /** The window field of our SYN or SYN,ACK. */

@@ -160,7 +160,7 @@ test('failure messages read like packetdrill: path:line, the expectation, the sc
     f.out,
     `test/conformance/active-close.pkt:${f.line}: error handling packet: bad outbound TCP ack: expected 2 actual 1\n` +
       'script packet: 0.200000 F. 1:1(0) ack 2\n' +
-      'actual packet: 0.200000 F. 1:1(0) ack 1 win 32768\n',
+      'actual packet: 0.200000 F. 1:1(0) ack 1 win 2048\n',
   );
   const w = mutate('mss-our-cap.pkt', 'win 65535 <mss 1460>', 'win 65535 <mss 1400>');
   assert.match(w.out, /bad outbound TCP option mss: expected mss 1400 actual mss 1460/);

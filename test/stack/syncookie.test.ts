@@ -163,7 +163,7 @@ test('a raw peer: the cookie SYN-ACK carries our options and the cookie in TSval
   assert.equal(sa.ack, 5001);
   assert.equal(sa.options.mss, 1460);
   assert.equal(sa.options.sackPermitted, true);
-  assert.equal(sa.options.wscale, 3, "the listener's own shift for a 256 KiB buffer");
+  assert.equal(sa.options.wscale, 7, "the listener's own shift, for the 6 MiB the 256 KiB buffer may grow to");
   assert.equal(sa.options.timestamp?.ecr, 1000);
   assert.deepEqual(decodeTsOptions(sa.options.timestamp!.val), { wscale: 7, sackOk: true });
   assert.equal(b.stats().tcpConnections, 0, 'nothing stored for the SYN');

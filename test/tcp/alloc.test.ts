@@ -22,7 +22,12 @@ import type { TcpConnection } from '../../src/tcp/connection.js';
  * moves, and the pools grow to the most entries ever queued at once); `move` makes more.
  */
 function steadyBulk(latency: number, seed = 1, batch?: boolean) {
-  const { clock, a, b } = twoStacks({ latency, seed, ...(batch === undefined ? {} : { batch }) });
+  // The receiver's buffer fixed at 256 KiB: at latency 1 (a link of no serialization time, so no
+  // bound on the window worth having) receive-buffer autotuning takes it to 2.5 MiB and the send
+  // ring behind it to 1.8 MiB, whose storage, doubling as bytes pile up, uses up the kernel's 16 MiB
+  // ring arena (ring-buffer.ts storage()); copies then go through views again, which is what this
+  // file pins for rings in the arena.
+  const { clock, a, b } = twoStacks({ latency, seed, b: { tcp: { recvBufferSize: 1 << 18 } }, ...(batch === undefined ? {} : { batch }) });
   let got = 0;
   let server: TcpConnection | null = null;
   b.tcpListen({ port: 80 }, (conn) => {
