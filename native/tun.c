@@ -1382,7 +1382,8 @@ static napi_value tun_trim(napi_env env, napi_callback_info info) {
   for (tun_t *t = open_tuns; t; t = t->next) {
     // Only the main thread (here) publishes: with nothing unwritten the writer reads no byte of
     // the ring until the next writer_put, which faults the pages back in.
-    if (t->w_on && writer_used(t) == 0 && madvise(t->w_ring, t->w_cap, MADV_DONTNEED) == 0) released = 1;
+    // Not while JS holds a reservation: bytes it wrote but has not committed would read as zeros.
+    if (t->w_on && t->w_res == 0 && writer_used(t) == 0 && madvise(t->w_ring, t->w_cap, MADV_DONTNEED) == 0) released = 1;
     if (t->q_count == 0 && t->q != NULL) {
       free(t->q), free(t->q_ends), free(t->q_flags);
       t->q = NULL, t->q_ends = NULL, t->q_flags = NULL;
