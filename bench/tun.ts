@@ -36,11 +36,11 @@ try {
   const cpu0 = threadCpu();
   const wall0 = performance.now();
   const figures: number[] = [];
-  const capacities: number[] = [];
+  const capacities: string[] = [];
   for (let i = 0; i < runs; i++) {
     const r = await tunBulk(w, dir, mib * 1024 * 1024);
     figures.push(r.mbps);
-    if (r.recvCapacity !== undefined) capacities.push(r.recvCapacity);
+    if (r.recvCapacity !== undefined) capacities.push(`${r.recvCapacity} B (receiver RTT ${(r.rcvRtt ?? 0).toFixed(3)} ms)`);
   }
   const wall = (performance.now() - wall0) / 1000;
   const cpu1 = threadCpu();
@@ -49,7 +49,7 @@ try {
   process.stdout.write(
     `${tap ? 'TAP' : 'TUN'} ${dir} MTU ${mtu} offloads ${offload ? w.tun.offloads.join(',') || 'refused' : 'off'}${w.tun.writeThread ? '' : ', no write thread'}: ${figures.map((f) => f.toFixed(0)).join(', ')} MB/s; ` +
       `${packets} packets through the device (rx ${s.rxPackets - before.rxPackets}, tx ${s.txPackets - before.txPackets}, GSO rx ${s.rxGso} tx ${s.txGso}; writer woken ${s.writerWakes - before.writerWakes} times)` +
-      (capacities.length > 0 ? `; synack's receive buffer at the end ${capacities.join(', ')} B` : '') +
+      (capacities.length > 0 ? `; synack's receive buffer at the end ${capacities.join(', ')}` : '') +
       '\n',
   );
   // Where this process's CPU went (the kernel's receive path for what we write runs in the writer thread).

@@ -67,8 +67,9 @@ export async function openWorld(mtu: number, offload: boolean, writeThread = tru
 export interface TunBulkResult {
   mbps: number;
   peerCpuS: number;
-  /** kernel->synack: the synack receiver's buffer at the end (receive-buffer autotuning's reach). */
+  /** kernel->synack: the synack receiver's buffer at the end (receive-buffer autotuning's reach) and its receiver RTT estimate, ms. */
   recvCapacity?: number;
+  rcvRtt?: number;
 }
 
 /**
@@ -79,6 +80,7 @@ export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Pr
   if (dir === 'kernel->synack') {
     const sink = new Uint8Array(256 * 1024);
     let recvCapacity = 0;
+    let rcvRtt = 0;
     const done = new Promise<number>((resolve) => {
       const l = w.stack.tcpListen({ port: 5001 }, (conn) => {
         let got = 0;
@@ -91,6 +93,7 @@ export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Pr
           if (conn.peerFinished) {
             const ms = nowMs() - t0;
             recvCapacity = conn.info().recvCapacity;
+            rcvRtt = conn.stats().rcvRtt;
             conn.close();
             l.close();
             resolve(got / 1e6 / (ms / 1000));
@@ -101,7 +104,7 @@ export async function tunBulk(w: TunWorld, dir: TunDirection, bytes: number): Pr
       });
     });
     const tx = await kernelSender(w.ns, SYNACK, bytes);
-    return { mbps: await done, peerCpuS: tx.cpuS, recvCapacity };
+    return { mbps: await done, peerCpuS: tx.cpuS, recvCapacity, rcvRtt };
   }
   const rx = kernelReceiver(w.ns, KERNEL, bytes);
   await rx.ready;
