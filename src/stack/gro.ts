@@ -19,6 +19,7 @@
 // the other, not joined into one array first.
 import { TcpFlag, TcpSegmentBuf, type SegmentText, type TcpRepr } from '../wire/tcp.js';
 import { eq, sub } from '../wire/seq.js';
+import { ipEquals } from '../wire/address.js';
 import type { Interface } from './route.js';
 
 /** Largest TCP header plus data of one joined segment: an IPv4 packet of 65,535 bytes less its header. */
@@ -165,8 +166,8 @@ function joins(t: Train, iface: Interface, src: Uint8Array, dst: Uint8Array, seg
     sub(seg.seq, first.seq) === t.length &&
     eq(seg.ack, first.ack) &&
     seg.window === first.window &&
-    sameBytes(src, t.src, 0) &&
-    sameBytes(dst, t.dst, 0) &&
+    ipEquals(src, t.src) &&
+    ipEquals(dst, t.dst) &&
     (buf[at + 12]! >>> 4) * 4 === hlen &&
     sameRange(buf, at + 20, t.hbuf, t.hstart + 20, hlen - 20)
   );
@@ -175,13 +176,5 @@ function joins(t: Train, iface: Interface, src: Uint8Array, dst: Uint8Array, seg
 /** Whether `n` bytes of `a` from `ai` equal those of `b` from `bi`. */
 function sameRange(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[ai + i] !== b[bi + i]) return false;
-  return true;
-}
-
-/** Whether `a` and `b` (equal lengths but for addresses of two families) agree from byte `from`. */
-function sameBytes(a: Uint8Array, b: Uint8Array, from: number): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = from; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

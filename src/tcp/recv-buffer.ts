@@ -134,8 +134,8 @@ export function recvSpaceAdjust(c: RecvView, now: number): boolean {
 function grow(c: RecvView, d: RecvSpace, newval: number): boolean {
   const oldval = d.space;
   d.space = newval;
+  if (!recvAutotuning(c)) return false; // locked (SOCK_RCVBUF_LOCK), or grown all the way
   const max = c.config.recvBufferMax;
-  if (c.recvBuf.capacity >= max) return false; // locked (SOCK_RCVBUF_LOCK), or grown all the way
   // "DRS is always one RTT late."
   let rcvwin = 2 * newval;
   if (d.rtt < LOW_RTT_MS) rcvwin += Math.floor((rcvwin * d.rtt) / LOW_RTT_MS);
